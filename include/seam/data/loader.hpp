@@ -25,6 +25,7 @@
 // state without their own locking (reading a shared, immutable index is the usual case).
 #pragma once
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -173,11 +174,11 @@ private:
                 SEAM_CHECK(!options_.evaluation || rng.offset() == 0,
                            "drew random numbers in evaluation mode (evaluation transforms must be deterministic)");
             } catch (const std::exception& e) {
-                slot.error = std::make_exception_ptr(Error(detail::concat(
+                slot.error = std::make_exception_ptr(Error(seam::detail::concat(
                     "DataLoader: sample ", index, " (batch ", b, ", epoch ", epoch_, ") failed: ", e.what())));
                 return slot;
             } catch (...) {
-                slot.error = std::make_exception_ptr(Error(detail::concat(
+                slot.error = std::make_exception_ptr(Error(seam::detail::concat(
                     "DataLoader: sample ", index, " (batch ", b, ", epoch ", epoch_, ") failed: unknown exception")));
                 return slot;
             }
@@ -185,11 +186,11 @@ private:
         try {
             slot.batch.emplace(collate_(std::move(samples)));
         } catch (const std::exception& e) {
-            slot.error = std::make_exception_ptr(Error(detail::concat("DataLoader: collate of batch ", b, " (epoch ",
+            slot.error = std::make_exception_ptr(Error(seam::detail::concat("DataLoader: collate of batch ", b, " (epoch ",
                                                                       epoch_, ") failed: ", e.what())));
         } catch (...) {
             slot.error = std::make_exception_ptr(
-                Error(detail::concat("DataLoader: collate of batch ", b, " (epoch ", epoch_, ") failed")));
+                Error(seam::detail::concat("DataLoader: collate of batch ", b, " (epoch ", epoch_, ") failed")));
         }
         return slot;
     }

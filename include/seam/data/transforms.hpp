@@ -9,7 +9,8 @@
 //
 // Pixel-centre convention (used by every function here and by SynthFashion):
 //   the coordinate (x, y) is the CENTRE of pixel column x, row y; pixel x covers [x - 0.5, x + 0.5).
-//   An image of width W spans [-0.5, W - 0.5]; a landmark is inside it when 0 <= x <= W - 1.
+//   An image of width W spans [-0.5, W - 0.5); a landmark is inside it when it falls on one of its
+//   pixels, -0.5 <= x < W - 0.5 (integer landmarks: 0 <= x <= W - 1).
 //   - crop at column x1:      x' = x - x1
 //   - horizontal flip:        x' = W - 1 - x
 //   - resize W -> W':         x' = (x + 0.5) * W' / W - 0.5     (half-pixel centres, as OpenCV's
@@ -59,14 +60,15 @@ inline constexpr std::array<float, 3> kImageNetStd{0.229f, 0.224f, 0.225f};
 // ---------------------------------------------------------------------------------------------
 // Landmark bookkeeping
 
-/// Marks every present landmark that lies outside a width × height image as truncated (2), as the
-/// dataset does for points cut off by the frame. Coordinates are kept (not clamped), so the
-/// transform stays invertible; visibility tells the losses to ignore them.
+/// Marks every present landmark that falls on no pixel of a width × height image (see the
+/// pixel-centre convention above) as truncated (2), as the dataset does for points cut off by the
+/// frame. Coordinates are kept (not clamped), so the transform stays invertible; visibility tells
+/// the losses to ignore them.
 inline void mark_truncated(Landmarks& landmarks, int width, int height) {
     for (Landmark& point : landmarks) {
         if (!point.present) continue;
-        bool inside = point.x >= 0.0f && point.x <= static_cast<float>(width - 1) && point.y >= 0.0f &&
-                      point.y <= static_cast<float>(height - 1);
+        bool inside = point.x >= -0.5f && point.x < static_cast<float>(width) - 0.5f && point.y >= -0.5f &&
+                      point.y < static_cast<float>(height) - 0.5f;
         if (!inside) point.visibility = kTruncated;
     }
 }
