@@ -597,3 +597,36 @@ TEST_CASE("csv reader: errors name the file, the line and the problem") {
     CHECK(error_of([] { CsvReader("/nonexistent/seam/p.csv"); }) ==
           "/nonexistent/seam/p.csv: cannot open the file for reading");
 }
+
+TEST_CASE("read_score_csv: rows, kept subset, header and row errors") {
+    std::istringstream in("image_name,s_1,s_2\n"
+                          "img/a.jpg,1,2\n"
+                          "img/b.jpg,3,4\n"
+                          "img/c.jpg,5,6\n");
+    CsvReader reader(in, "s.csv");
+    const auto csv = read_score_csv(reader, [](std::string_view name) { return name != "img/b.jpg"; });
+    CHECK(csv.columns == std::vector<std::string>{"s_1", "s_2"});
+    CHECK(csv.image_names == std::vector<std::string>{"img/a.jpg", "img/c.jpg"});
+    CHECK(csv.lines == std::vector<std::size_t>{2, 4});
+    CHECK(csv.values == std::vector<float>{1, 2, 5, 6});
+    CHECK(csv.row_of_image.at("img/c.jpg") == 1);
+    const std::vector<std::string> expected{"s_1", "s_2"};
+    CHECK_NOTHROW(expect_columns(csv, expected));
+    const std::vector<std::string> other{"s_1", "t_2"};
+    CHECK(error_of([&] { expect_columns(csv, other); }) == "s.csv:1: column 3 is 's_2', expected 't_2'");
+    const std::vector<std::string> longer{"s_1", "s_2", "s_3"};
+    CHECK(error_of([&] { expect_columns(csv, longer); }) ==
+          "s.csv:1: the header has 3 columns, expected 4 (image_name then 3 scores, the last one 's_3')");
+
+    auto error_reading = [](const std::string& text) {
+        std::istringstream stream(text);
+        CsvReader r(stream, "s.csv");
+        return error_of([&] { read_score_csv(r); });
+    };
+    CHECK(error_reading("") == "s.csv: the file is empty (expected a header line image_name,...)");
+    CHECK(error_reading("name,s\n") == "s.csv:1: the first column of the header must be 'image_name', found 'name'");
+    CHECK(error_reading("image_name,s\na,1\nb,1,2\n") == "s.csv:3: the row has 3 fields but the header has 2");
+    CHECK(error_reading("image_name,s\na,1\n\na,2\n") == "s.csv:4: image 'a' already has a row on line 2");
+    CHECK(error_reading("image_name,s\n,1\n") == "s.csv:2: column 1 (image_name): empty image name");
+    CHECK(error_reading("image_name,s\na,x\n") == "s.csv:2: column 2 (s): 'x' is not a number");
+}

@@ -1,7 +1,8 @@
 // seam/eval/csv.hpp — a small CSV reader whose every error names the file, the 1-based line and the problem.
 //
-// Provides CsvReader (one record at a time, so a file of embeddings larger than memory-friendly strings is
-// streamed) and parse_csv_float. The dialect is what numpy, pandas and spreadsheet programs write:
+// Provides CsvReader (one record at a time, so a large file of embeddings is streamed), parse_csv_float, and
+// read_score_csv / expect_columns for the per-image score files seam-eval reads ("image_name,<score>,..."). The
+// dialect is what numpy, pandas and spreadsheet programs write:
 //   - fields separated by ',' ; LF or CRLF line ends; a UTF-8 byte-order mark at the start is skipped;
 //   - a field may be wrapped in double quotes, inside which "" stands for one quote and ',' is plain text;
 //     a quoted field must end on its own line (image names and numbers never contain line breaks);
@@ -11,14 +12,18 @@
 
 #include <seam/core/error.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <fstream>
+#include <functional>
 #include <istream>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <unordered_map>
 #include <vector>
 
 namespace seam::eval {
@@ -130,6 +135,61 @@ inline float parse_csv_float(const CsvReader& reader, std::string_view field, st
         reader.fail(where(), ": '", field, "' is not a number");
     if (!std::isfinite(value)) reader.fail(where(), ": '", field, "' is not a finite number");
     return value;
+}
+
+/// A CSV of one row per image: the header "image_name,<column>,<column>,..." and rows "<image>,<number>,...".
+struct ScoreCsv {
+    std::string file;
+    std::vector<std::string> columns;      ///< the header's names after image_name
+    std::vector<std::string> image_names;  ///< the kept rows, in file order
+    std::vector<std::size_t> lines;        ///< 1-based line of each kept row
+    std::vector<float> values;             ///< kept rows x columns.size(), row-major
+    std::unordered_map<std::string, std::size_t> row_of_image;
+};
+
+/// Reads a score CSV. Checks that the first header field is image_name, that every row has as many fields as the
+/// header, that every value is a finite number, and that no image has two rows; each error names file, line and
+/// column. `keep(image_name)` says which rows to store (all when empty), so a file with rows for several splits
+/// does not have to fit in memory; the other rows are still checked.
+inline ScoreCsv read_score_csv(CsvReader& reader, const std::function<bool(std::string_view)>& keep = {}) {
+    ScoreCsv csv;
+    csv.file = reader.name();
+    std::vector<std::string> fields;
+    if (!reader.next(fields)) seam::fail(reader.name(), ": the file is empty (expected a header line image_name,...)");
+    if (fields.front() != "image_name")
+        reader.fail("the first column of the header must be 'image_name', found '", fields.front(), "'");
+    csv.columns.assign(fields.begin() + 1, fields.end());
+    const std::size_t width = fields.size();
+    std::unordered_map<std::string, std::size_t> line_of_image;  // every row, kept or not, for the duplicate check
+    while (reader.next(fields)) {
+        if (fields.size() != width)
+            reader.fail("the row has ", fields.size(), " fields but the header has ", width);
+        if (fields.front().empty()) reader.fail("column 1 (image_name): empty image name");
+        const auto [it, inserted] = line_of_image.emplace(fields.front(), reader.line());
+        if (!inserted) reader.fail("image '", fields.front(), "' already has a row on line ", it->second);
+        const bool kept = !keep || keep(fields.front());
+        for (std::size_t c = 1; c < width; ++c) {
+            const float v = parse_csv_float(reader, fields[c], c + 1, csv.columns[c - 1]);
+            if (kept) csv.values.push_back(v);
+        }
+        if (kept) {
+            csv.row_of_image.emplace(fields.front(), csv.image_names.size());
+            csv.image_names.push_back(fields.front());
+            csv.lines.push_back(reader.line());
+        }
+    }
+    return csv;
+}
+
+/// Checks the header columns after image_name against `expected`, naming the first difference.
+inline void expect_columns(const ScoreCsv& csv, std::span<const std::string> expected) {
+    for (std::size_t c = 0; c < std::min(expected.size(), csv.columns.size()); ++c)
+        if (csv.columns[c] != expected[c])
+            seam::fail(csv.file, ":1: column ", c + 2, " is '", csv.columns[c], "', expected '", expected[c], "'");
+    if (csv.columns.size() != expected.size())
+        seam::fail(csv.file, ":1: the header has ", csv.columns.size() + 1, " columns, expected ", expected.size() + 1,
+                   " (image_name then ", expected.size(), " scores", expected.empty() ? "" : ", the last one '",
+                   expected.empty() ? "" : expected.back(), expected.empty() ? "" : "'", ")");
 }
 
 }  // namespace seam::eval
