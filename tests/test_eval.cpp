@@ -7,6 +7,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <sstream>
@@ -329,6 +330,51 @@ TEST_CASE("retrieval: relevant sets from item ids, and bad input") {
     CHECK(error_of([&] {
               retrieval_hit_rate(MatrixView(three_d, 1, 3), MatrixView(gallery, 5, 2), {relevant.data(), 1}, ks_134);
           }).find("3 dimensions") != std::string::npos);
+}
+
+TEST_CASE("retrieval_hit_rate agrees with a brute-force sort in double precision on random data") {
+    // The library scores blocks of queries with a float GEMM and counts ranks without sorting; the reference below
+    // computes every similarity in double, sorts the whole gallery (similarity descending, index ascending) and
+    // takes the position of the first relevant item. Random Gaussian data has no near-ties, so they must agree.
+    const std::size_t n_query = 37, n_gallery = 211, dim = 13;
+    std::vector<float> q(n_query * dim), g(n_gallery * dim);
+    std::uint32_t state = 12345;
+    auto next = [&] {  // a small LCG: deterministic and independent of <random>'s distributions
+        state = state * 1664525u + 1013904223u;
+        return static_cast<float>(state >> 8) / static_cast<float>(1u << 24) - 0.5f;
+    };
+    for (auto& v : q) v = next();
+    for (auto& v : g) v = next();
+    std::vector<std::vector<std::size_t>> rel(n_query);
+    for (std::size_t i = 0; i < n_query; ++i) rel[i] = {(i * 17) % n_gallery, (i * 5 + 3) % n_gallery};
+    const std::vector<std::size_t> ks{1, 5, 10, 50, 100};
+    for (Distance distance : {Distance::cosine, Distance::l2}) {
+        std::vector<std::size_t> hits(ks.size(), 0);
+        for (std::size_t i = 0; i < n_query; ++i) {
+            std::vector<std::pair<double, std::size_t>> order;
+            for (std::size_t j = 0; j < n_gallery; ++j) {
+                double dot = 0, qq = 0, gg = 0, dd = 0;
+                for (std::size_t d = 0; d < dim; ++d) {
+                    const double a = q[i * dim + d], b = g[j * dim + d];
+                    dot += a * b, qq += a * a, gg += b * b, dd += (a - b) * (a - b);
+                }
+                order.emplace_back(distance == Distance::cosine ? -dot / std::sqrt(qq * gg) : dd, j);
+            }
+            std::sort(order.begin(), order.end());
+            std::size_t first = n_gallery;
+            for (std::size_t r = 0; r < n_gallery && first == n_gallery; ++r)
+                for (std::size_t want : rel[i])
+                    if (order[r].second == want) first = r;
+            for (std::size_t k = 0; k < ks.size(); ++k)
+                if (first < ks[k]) ++hits[k];
+        }
+        RetrievalOptions options;
+        options.distance = distance;
+        options.query_block = 8;
+        const auto r = retrieval_hit_rate(MatrixView(q, n_query, dim), MatrixView(g, n_gallery, dim), rel, ks, options);
+        for (std::size_t k = 0; k < ks.size(); ++k)
+            CHECK(r.hit_rate[k] == doctest::Approx(static_cast<double>(hits[k]) / n_query));
+    }
 }
 
 // ------------------------------------------------------------------------------------------------
