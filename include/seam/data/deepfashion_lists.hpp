@@ -161,7 +161,7 @@ inline std::int64_t read_count_line(TextTable& table) {
     const auto& tokens = table.tokens();
     long long count = 0;
     if (tokens.size() != 1 || !parse_decimal(tokens[0], count) || count < 0)
-        table.fail("line 1 should hold the number of rows, got ", quoted(table.line()));
+        table.fail("line 1 should hold the number of rows, got ", quote_token(table.line()));
     return count;
 }
 
@@ -172,7 +172,7 @@ inline void read_header_line(TextTable& table) {
     const auto& tokens = table.tokens();
     if (tokens.empty()) table.fail("the column-name line is blank");
     if (tokens[0].find('/') != std::string_view::npos)
-        table.fail("expected the column-name line, got a data row starting with ", quoted(tokens[0]));
+        table.fail("expected the column-name line, got a data row starting with ", quote_token(tokens[0]));
 }
 
 // Calls on_line() for every data line. Blank lines are tolerated only at the end of the file,
@@ -202,7 +202,7 @@ inline void check_row_count(const TextTable& table, const ListOptions& options, 
 inline void expect_token_count(const TextTable& table, std::size_t got, std::size_t expected,
                                std::string_view columns) {
     if (got != expected)
-        table.fail("expected ", expected, " tokens (", columns, "), got ", got);
+        table.fail("expected ", expected, expected == 1 ? " token (" : " tokens (", columns, "), got ", got);
 }
 
 // The text from the first character of `first` to the last character of `last` (both views
@@ -212,7 +212,7 @@ inline std::string_view span_of(std::string_view first, std::string_view last) {
 }
 
 inline std::string_view checked_name(const TextTable& table, std::string_view name, std::string_view what) {
-    if (!is_valid_list_name(name)) table.fail(what, " ", quoted(name), " contains a control character");
+    if (!is_valid_list_name(name)) table.fail(what, " ", quote_token(name), " contains a control character");
     return name;
 }
 
@@ -376,10 +376,10 @@ std::int64_t scan_list_landmarks(TextTable& table, const ListOptions& options, O
             Landmark& point = entry.landmarks[static_cast<std::size_t>(slots[k])];
             long long visibility = 0;
             if (!parse_decimal(tokens[at], visibility) || visibility < kVisible || visibility > kTruncated)
-                table.fail("landmark_visibility_", k + 1, " must be 0, 1 or 2, got ", quoted(tokens[at]));
+                table.fail("landmark_visibility_", k + 1, " must be 0, 1 or 2, got ", quote_token(tokens[at]));
             if (!parse_finite_float(tokens[at + 1], point.x) || !parse_finite_float(tokens[at + 2], point.y))
-                table.fail("landmark_location_", k + 1, " must be two finite numbers, got ", quoted(tokens[at + 1]),
-                           " ", quoted(tokens[at + 2]));
+                table.fail("landmark_location_", k + 1, " must be two finite numbers, got ", quote_token(tokens[at + 1]),
+                           " ", quote_token(tokens[at + 2]));
             point.visibility = static_cast<int>(visibility);
             point.present = true;
         }
@@ -400,7 +400,7 @@ std::int64_t scan_list_eval_partition(TextTable& table, const ListOptions& optio
         detail::expect_token_count(table, tokens.size(), 2, "image_name evaluation_status");
         entry.image.assign(tokens[0]);
         if (!parse_split_name(tokens[1], entry.split))
-            table.fail("evaluation_status must be train, val or test, got ", quoted(tokens[1]));
+            table.fail("evaluation_status must be train, val or test, got ", quote_token(tokens[1]));
         on_row(entry);
     });
     detail::check_row_count(table, options, declared, rows);
@@ -512,7 +512,7 @@ std::int64_t scan_list_eval_partition_consumer2shop(TextTable& table, const List
         entry.shop_image.assign(tokens[1]);
         entry.item_id.assign(tokens[2]);
         if (!parse_split_name(tokens[3], entry.split))
-            table.fail("evaluation_status must be train, val or test, got ", quoted(tokens[3]));
+            table.fail("evaluation_status must be train, val or test, got ", quote_token(tokens[3]));
         on_row(entry);
     });
     detail::check_row_count(table, options, declared, rows);

@@ -55,7 +55,7 @@ inline std::string_view trim_table_spaces(std::string_view text) {
 
 /// A token quoted for an error message. Long tokens are cut and control bytes escaped, so that
 /// a corrupted multi-megabyte line never becomes a multi-megabyte, unprintable message.
-inline std::string quoted(std::string_view token) {
+inline std::string quote_token(std::string_view token) {
     constexpr std::size_t max_shown = 60;
     std::string out = "'";
     const std::size_t shown = token.size() < max_shown ? token.size() : max_shown;
@@ -197,7 +197,7 @@ public:
     /// Parse an integer token in [low, high]; `what` names the field in the error message.
     int parse_int(std::string_view token, std::string_view what, long long low, long long high) const {
         long long value = 0;
-        if (!parse_decimal(token, value)) fail(what, " must be an integer, got ", quoted(token));
+        if (!parse_decimal(token, value)) fail(what, " must be an integer, got ", quote_token(token));
         if (value < low || value > high) fail(what, " must be in [", low, ", ", high, "], got ", value);
         return static_cast<int>(value);
     }
@@ -205,7 +205,7 @@ public:
     /// Parse a finite decimal number; `what` names the field in the error message.
     float parse_float(std::string_view token, std::string_view what) const {
         float value = 0;
-        if (!parse_finite_float(token, value)) fail(what, " must be a finite number, got ", quoted(token));
+        if (!parse_finite_float(token, value)) fail(what, " must be a finite number, got ", quote_token(token));
         return value;
     }
 
