@@ -70,8 +70,10 @@ public:
             parallel_for(0, p.numel(), kParallelGrain, [&](int64_t lo, int64_t hi) {
                 for (int64_t i = lo; i < hi; ++i) {
                     T gi = g[i];
-                    if (decoupled) w[i] *= decay;
-                    else gi += wd * w[i];
+                    if (wd != T(0)) {
+                        if (decoupled) w[i] *= decay;
+                        else gi += wd * w[i];
+                    }
                     m[i] = b1 * m[i] + (T(1) - b1) * gi;
                     v[i] = b2 * v[i] + (T(1) - b2) * gi * gi;
                     T second = v[i];

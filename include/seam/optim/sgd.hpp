@@ -48,7 +48,7 @@ public:
             const int64_t n = p.numel();
             if (momentum == T(0)) {
                 parallel_for(0, n, kParallelGrain, [&](int64_t lo, int64_t hi) {
-                    for (int64_t i = lo; i < hi; ++i) w[i] -= lr * (g[i] + wd * w[i]);
+                    for (int64_t i = lo; i < hi; ++i) w[i] -= lr * (wd != T(0) ? g[i] + wd * w[i] : g[i]);
                 });
                 return;
             }
@@ -58,7 +58,8 @@ public:
             T* buf = it->second.data();
             parallel_for(0, n, kParallelGrain, [&](int64_t lo, int64_t hi) {
                 for (int64_t i = lo; i < hi; ++i) {
-                    T d = g[i] + wd * w[i];
+                    // Skipping the decay term when it is 0 keeps d == g exactly, even for an infinite weight.
+                    T d = wd != T(0) ? g[i] + wd * w[i] : g[i];
                     buf[i] = first ? d : momentum * buf[i] + keep * d;
                     d = nesterov ? d + momentum * buf[i] : buf[i];
                     w[i] -= lr * d;
