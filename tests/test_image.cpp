@@ -208,6 +208,27 @@ TEST_CASE("image: a missing file or undecodable bytes give an error naming the f
     fs::remove_all(dir);
 }
 
+TEST_CASE("image: a JPEG Huffman table with more than 256 codes is refused before stb reads it") {
+    // SOI, then DHT: length 0x0020, class/id 0x00, 16 code counts summing to 3 × 200 = 600, which
+    // would make stb_image 2.27 write past its 256-entry arrays (nothings/stb #1289).
+    std::vector<uint8_t> jpeg = {0xFF, 0xD8, 0xFF, 0xC4, 0x00, 0x20, 0x00};
+    for (int i = 0; i < 16; ++i) jpeg.push_back(i < 3 ? 200 : 0);
+    jpeg.resize(jpeg.size() + 40, 0x11);
+    std::string message = error_message([&] { decode_image(jpeg, "evil.jpg"); });
+    CHECK(message.find("evil.jpg") != std::string::npos);
+    CHECK(message.find("Huffman table at byte 6 declares 600 codes") != std::string::npos);
+
+    // The same table hidden after a scan's entropy-coded data is found too.
+    std::vector<uint8_t> late = encode_jpeg(coordinate_image(8, 8), 80);
+    REQUIRE(late.size() > 4);
+    late.resize(late.size() - 2);  // drop EOI
+    late.insert(late.end(), jpeg.begin() + 2, jpeg.end());
+    CHECK(error_message([&] { decode_image(late, "late.jpg"); }).find("declares 600 codes") != std::string::npos);
+
+    // Genuine tables (at most 256 codes) pass: stb's own encoder output decodes.
+    CHECK(decode_image(encode_jpeg(coordinate_image(8, 8), 80)).width == 8);
+}
+
 TEST_CASE("transforms: crop with margin moves landmarks and truncates those that leave") {
     LabeledImage input{coordinate_image(10, 8), {}};
     input.landmarks[0] = point(3, 2);

@@ -151,15 +151,92 @@ inline void write_file_bytes(const std::string& path, const std::vector<uint8_t>
 // ---------------------------------------------------------------------------------------------
 // Decoding
 
+namespace detail {
+
+/// stb_image 2.27 (the version Debian ships) writes past its 256-entry Huffman arrays when a
+/// JPEG's DHT table declares more than 256 codes (nothings/stb #1289 and #1291, fixed in 2.28).
+/// This walks the JPEG marker stream the way stb does and reports such a table before stb sees
+/// it. Where stb's own path is hard to predict (inside entropy-coded data, or junk between
+/// segments), every FF C4 is checked: a superset of the places stb may parse a table.
+/// Returns an empty string when the data is fine (or is not a JPEG at all).
+inline std::string find_oversized_jpeg_huffman_table(const uint8_t* data, size_t size) {
+    if (size < 2 || data[0] != 0xFF || data[1] != 0xD8) return {};
+    auto byte = [&](size_t i) -> unsigned { return i < size ? data[i] : 0u; };  // stb reads 0 past the end
+    // Checks the DHT segment whose FF C4 marker ends just before `pos`; returns where stb would
+    // continue reading, or 0 after reporting a bad table in `problem`.
+    std::string problem;
+    auto check_dht = [&](size_t pos) -> size_t {
+        long remaining = static_cast<long>((byte(pos) << 8) | byte(pos + 1)) - 2;
+        pos += 2;
+        while (remaining > 0 && pos < size) {
+            unsigned q = byte(pos);
+            if ((q >> 4) > 1 || (q & 15) > 3) return pos;  // stb rejects the table itself
+            unsigned codes = 0;
+            for (size_t i = 1; i <= 16; ++i) codes += byte(pos + i);
+            if (codes > 256) {
+                problem = seam::detail::concat("Huffman table at byte ", pos, " declares ", codes,
+                                               " codes (at most 256)");
+                return 0;
+            }
+            pos += 17 + codes;
+            remaining -= 17 + static_cast<long>(codes);
+        }
+        return pos;
+    };
+    size_t pos = 2;
+    while (pos < size) {
+        // The next marker: skip junk and FF fill bytes, as stbi__get_marker does.
+        while (pos < size && data[pos] != 0xFF) ++pos;
+        while (pos < size && data[pos] == 0xFF) ++pos;
+        if (pos >= size) break;
+        const unsigned marker = data[pos++];
+        if (marker == 0xD9) break;                                          // EOI
+        if (marker == 0x00 || marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) continue;  // no length
+        if (marker == 0xC4) {
+            pos = check_dht(pos);
+            if (pos == 0) return problem;
+            continue;
+        }
+        const size_t length = (byte(pos) << 8) | byte(pos + 1);
+        pos += length;
+        if (marker != 0xDA) continue;
+        // Entropy-coded data after SOS: runs to the first marker that is not a stuffed 00 or a
+        // restart; any FF C4 in it is checked as a table.
+        while (pos < size) {
+            if (data[pos] != 0xFF) {
+                ++pos;
+                continue;
+            }
+            size_t next = pos + 1;
+            while (next < size && data[next] == 0xFF) ++next;
+            if (next >= size) return {};
+            const unsigned code = data[next];
+            if (code == 0xC4 && check_dht(next + 1) == 0) return problem;
+            if (code == 0x00 || (code >= 0xD0 && code <= 0xD7) || code == 0xC4) {
+                pos = next + 1;
+                continue;
+            }
+            pos = next - 1;  // at the FF of a real marker: back to the marker loop
+            break;
+        }
+    }
+    return {};
+}
+
+}  // namespace detail
+
 /// Decodes a JPEG or PNG held in memory into `channels` channels (1, 3 or 4; 3 by default, so
-/// grayscale becomes RGB). `name` is only used in error messages (a path, or "<memory>").
+/// grayscale becomes RGB). `name` is only used in error messages (a path, or "<memory>"). Images
+/// with more than max_pixels pixels are refused before anything is allocated.
 inline Image decode_image(const uint8_t* data, size_t size, const std::string& name = "<memory>",
-                          int channels = 3) {
+                          int channels = 3, size_t max_pixels = kMaxImagePixels) {
     SEAM_CHECK(channels == 1 || channels == 3 || channels == 4, "decode_image: channels must be 1, 3 or 4, got ",
                channels, " (for '", name, "')");
     SEAM_CHECK(size > 0, "cannot decode image '", name, "': empty file");
     SEAM_CHECK(size <= static_cast<size_t>(INT32_MAX), "cannot decode image '", name, "': file too large (", size,
                " bytes)");
+    const std::string bad_table = detail::find_oversized_jpeg_huffman_table(data, size);
+    SEAM_CHECK(bad_table.empty(), "cannot decode image '", name, "': corrupt JPEG: ", bad_table);
     const auto* bytes = reinterpret_cast<const stbi_uc*>(data);
     int len = static_cast<int>(size);
     int width = 0, height = 0, file_channels = 0;
@@ -169,9 +246,9 @@ inline Image decode_image(const uint8_t* data, size_t size, const std::string& n
         fail("cannot decode image '", name, "': ", reason ? reason : "unknown format");
     }
     SEAM_CHECK(width > 0 && height > 0 &&
-                   static_cast<size_t>(width) * static_cast<size_t>(height) <= kMaxImagePixels,
+                   static_cast<size_t>(width) * static_cast<size_t>(height) <= max_pixels,
                "cannot decode image '", name, "': size ", width, "x", height, " exceeds the limit of ",
-               kMaxImagePixels, " pixels");
+               max_pixels, " pixels");
     stbi_uc* decoded = stbi_load_from_memory(bytes, len, &width, &height, &file_channels, channels);
     if (decoded == nullptr) {
         const char* reason = stbi_failure_reason();
@@ -187,8 +264,8 @@ inline Image decode_image(const uint8_t* data, size_t size, const std::string& n
     return image;
 }
 inline Image decode_image(const std::vector<uint8_t>& bytes, const std::string& name = "<memory>",
-                          int channels = 3) {
-    return decode_image(bytes.data(), bytes.size(), name, channels);
+                          int channels = 3, size_t max_pixels = kMaxImagePixels) {
+    return decode_image(bytes.data(), bytes.size(), name, channels, max_pixels);
 }
 
 /// Reads and decodes a JPEG or PNG file (see decode_image for `channels`).
