@@ -139,6 +139,9 @@ public:
         if (std::filesystem::is_directory(path, ec)) seam::fail(source_name_, ": is a directory, not a text file");
         file_.open(path, std::ios::binary);
         if (!file_) seam::fail(source_name_, ": cannot open the file for reading");
+        // Small files get a small buffer (the first read then finds the end of the file).
+        const auto size = std::filesystem::file_size(path, ec);
+        if (!ec && size < kBlockSize) block_size_ = static_cast<std::size_t>(size) + 1;
     }
 
     /// Read `text` in place (it is not copied and must outlive the table).
@@ -223,12 +226,12 @@ private:
 
     // Drop the consumed bytes and append the next block of the file.
     void refill() {
-        constexpr std::size_t block = std::size_t{1} << 20;
         buffer_.erase(0, next_);
         next_ = 0;
         const std::size_t kept = buffer_.size();
-        buffer_.resize(kept + block);
-        file_.read(buffer_.data() + kept, static_cast<std::streamsize>(block));
+        buffer_.resize(kept + block_size_);
+        file_.read(buffer_.data() + kept, static_cast<std::streamsize>(block_size_));
+        block_size_ = kBlockSize;  // in case the file grew since its size was taken
         const auto got = static_cast<std::size_t>(file_.gcount());
         buffer_.resize(kept + got);
         if (file_.bad()) seam::fail(source_name_, ": read error");
@@ -236,8 +239,11 @@ private:
         text_ = buffer_;
     }
 
+    static constexpr std::size_t kBlockSize = std::size_t{1} << 20;
+
     std::string source_name_;
     std::ifstream file_;
+    std::size_t block_size_ = kBlockSize;
     std::string buffer_;          // file mode: the unconsumed bytes read so far
     std::string_view text_;       // the bytes available now (the buffer, or the whole text)
     std::size_t next_ = 0;        // start of the next line inside text_

@@ -1,0 +1,11 @@
+// libFuzzer target: seam::data::parse_list_attr_cloth on arbitrary bytes; what it accepts must
+// survive write_list_attr_cloth -> parse unchanged (fuzz_common.hpp).
+// fuzz-dict: deepfashion.dict
+// fuzz-seeds: category-attribute/Anno/list_attr_cloth.txt
+#include "fuzz_common.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    seam_fuzz::check_list_round_trip(data, size, seam::data::parse_list_attr_cloth,
+                                     seam::data::write_list_attr_cloth);
+    return 0;
+}

@@ -1,0 +1,11 @@
+// libFuzzer target: seam::data::parse_list_item_consumer2shop on arbitrary bytes; what it accepts must
+// survive write_list_item_consumer2shop -> parse unchanged (fuzz_common.hpp).
+// fuzz-dict: deepfashion.dict
+// fuzz-seeds: consumer-to-shop/Anno/list_item_consumer2shop.txt
+#include "fuzz_common.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    seam_fuzz::check_list_round_trip(data, size, seam::data::parse_list_item_consumer2shop,
+                                     seam::data::write_list_item_consumer2shop);
+    return 0;
+}
