@@ -1,0 +1,416 @@
+// seam/ops/norm.hpp — batch normalisation, layer normalisation and dropout, with backward rules.
+//
+//   batch_norm(x [N, C, ...], running_mean, running_var, weight, bias, training, momentum, eps)
+//   batch_norm_relu(...)   the same followed by ReLU, in one pass (forward and backward)
+//   layer_norm(x, normalized_shape, weight, bias, eps)
+//   dropout(x, p, training, gen)
+//
+// BatchNorm follows PyTorch exactly: training normalises with the batch statistics (biased
+// variance) and updates the running buffers in place with the unbiased variance,
+//     running = (1 - momentum) * running + momentum * batch;
+// evaluation normalises with the running buffers (then the op is an affine map per channel).
+// Undefined buffers are simply not tracked; undefined weight/bias mean 1 and 0.
+//
+// Fast path: x is viewed as [N, C, inner] (inner = H*W, 1 for BatchNorm1d inputs [N, C]). Each
+// channel is handled by one thread, start to finish: one pass for the mean, one for the variance
+// (two passes: never the cancellation-prone E[x^2] - E[x]^2), then the fused normalise + affine
+// pass y = x * scale[c] + shift[c]. A channel of a [8, 64, 64, 64] tensor is 128 KB, so the second
+// and third passes read it from L2 and x crosses the memory bus about once. Statistics are summed
+// in double with a fixed number of lanes in a fixed order, and a channel never spans threads, so
+// the result has the same bits whatever the thread count. The backward does the same per channel:
+// one pass for sum(g) and sum(g * xhat), one for dx.
+//
+// All reductions of this file use detail::lane_sum; the oracles are in cpu/reference/norm.hpp.
+#pragma once
+
+#include <cmath>
+#include <memory>
+#include <type_traits>
+#include <vector>
+
+#include "seam/core/tensor.hpp"
+
+namespace seam {
+
+namespace detail {
+
+/// sum_{i<n} term(i) in double, in 16 interleaved lanes (so the adds pipeline and vectorise)
+/// combined in a fixed tree: deterministic, and far more accurate than one running float sum.
+template <class F>
+inline double lane_sum(int64_t n, F term) {
+    constexpr int kLanes = 16;
+    double acc[kLanes] = {};
+    int64_t i = 0;
+    for (; i + kLanes <= n; i += kLanes)
+        for (int k = 0; k < kLanes; ++k) acc[k] += term(i + k);
+    for (int k = 0; i < n; ++i, ++k) acc[k] += term(i);
+    for (int width = kLanes / 2; width > 0; width /= 2)
+        for (int k = 0; k < width; ++k) acc[k] += acc[k + width];
+    return acc[0];
+}
+
+/// Element c of a 1-D tensor (any stride), or `fallback` when the tensor is undefined.
+template <class T>
+inline double value_or(const Tensor<T>& t, int64_t c, double fallback) {
+    return t.defined() ? static_cast<double>(t.data()[c * t.strides()[0]]) : fallback;
+}
+
+template <class T>
+inline void check_channel_vector(const Tensor<T>& t, int64_t channels, const char* op, const char* what,
+                                 const Shape& x_shape) {
+    if (!t.defined()) return;
+    SEAM_CHECK(t.device().is_cpu(), op, ": ", what, " is on ", t.device().str(), "; the CPU path needs CPU tensors");
+    SEAM_CHECK(t.dim() == 1 && t.size(0) == channels, op, ": ", what, " has shape ", shape_str(t.shape()),
+               " but the input ", shape_str(x_shape), " has ", channels, " channels (expected [", channels, "])");
+}
+
+/// The shared implementation of batch_norm and batch_norm_relu.
+template <class T>
+inline Tensor<T> batch_norm_impl(const char* op, const Tensor<T>& x, Tensor<T> running_mean, Tensor<T> running_var,
+                                 const Tensor<T>& weight, const Tensor<T>& bias, bool training, double momentum,
+                                 double eps, bool fuse_relu) {
+    static_assert(std::is_floating_point_v<T>, "batch_norm needs float or double tensors");
+    SEAM_CHECK(x.device().is_cpu(), op, ": input is on ", x.device().str(), "; this is the CPU path");
+    SEAM_CHECK(x.dim() >= 2, op, ": input of shape ", shape_str(x.shape()), " must be [N, C, ...] (at least 2-D)");
+    const int64_t N = x.size(0), C = x.size(1), inner = x.numel() / std::max<int64_t>(1, N * C);
+    const int64_t M = N * inner;  // values per channel
+    check_channel_vector(running_mean, C, op, "running_mean", x.shape());
+    check_channel_vector(running_var, C, op, "running_var", x.shape());
+    check_channel_vector(weight, C, op, "weight", x.shape());
+    check_channel_vector(bias, C, op, "bias", x.shape());
+    SEAM_CHECK(running_mean.defined() == running_var.defined(), op,
+               ": running_mean and running_var must be both defined or both undefined");
+    SEAM_CHECK(eps >= 0.0, op, ": eps must be >= 0, got ", eps);
+    if (training)
+        SEAM_CHECK(M > 1, op, ": Expected more than 1 value per channel when training, got input size ",
+                   shape_str(x.shape()));
+    else
+        SEAM_CHECK(running_mean.defined(), op, ": evaluation mode needs running_mean and running_var ",
+                   "(pass training=true to normalise with the batch statistics)");
+
+    const Tensor<T> xc = x.detach().contiguous();
+    Tensor<T> out = empty<T>(x.shape());
+    const T* xp = xc.data();
+    T* yp = out.data();
+    // Per-channel statistics kept in double; invstd = 1 / sqrt(var + eps).
+    auto mean = std::make_shared<std::vector<double>>(static_cast<size_t>(C));
+    auto invstd = std::make_shared<std::vector<double>>(static_cast<size_t>(C));
+    const int64_t grain = std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(1, M));
+    parallel_for(0, C, grain, [&](int64_t lo, int64_t hi) {
+        for (int64_t c = lo; c < hi; ++c) {
+            double m, var;
+            if (training) {
+                double s = 0;
+                for (int64_t n = 0; n < N; ++n) {
+                    const T* p = xp + (n * C + c) * inner;
+                    s += lane_sum(inner, [p](int64_t i) { return static_cast<double>(p[i]); });
+                }
+                m = s / static_cast<double>(M);
+                double q = 0;
+                for (int64_t n = 0; n < N; ++n) {
+                    const T* p = xp + (n * C + c) * inner;
+                    q += lane_sum(inner, [p, m](int64_t i) {
+                        double d = static_cast<double>(p[i]) - m;
+                        return d * d;
+                    });
+                }
+                var = q / static_cast<double>(M);  // biased: what the batch is normalised with
+                if (running_mean.defined()) {
+                    T* rm = running_mean.data() + c * running_mean.strides()[0];
+                    T* rv = running_var.data() + c * running_var.strides()[0];
+                    const double unbiased = q / static_cast<double>(M - 1);
+                    *rm = static_cast<T>((1.0 - momentum) * static_cast<double>(*rm) + momentum * m);
+                    *rv = static_cast<T>((1.0 - momentum) * static_cast<double>(*rv) + momentum * unbiased);
+                }
+            } else {
+                m = value_or(running_mean, c, 0.0);
+                var = value_or(running_var, c, 1.0);
+            }
+            const double is = 1.0 / std::sqrt(var + eps);
+            (*mean)[c] = m;
+            (*invstd)[c] = is;
+            // Fused normalise + affine (+ ReLU): y = x * scale + shift.
+            const double sc = value_or(weight, c, 1.0) * is;
+            const T scale = static_cast<T>(sc), shift = static_cast<T>(value_or(bias, c, 0.0) - m * sc);
+            for (int64_t n = 0; n < N; ++n) {
+                const T* p = xp + (n * C + c) * inner;
+                T* y = yp + (n * C + c) * inner;
+                if (fuse_relu) {
+                    for (int64_t i = 0; i < inner; ++i) {
+                        T v = p[i] * scale + shift;
+                        y[i] = v > T(0) ? v : T(0);
+                    }
+                } else {
+                    for (int64_t i = 0; i < inner; ++i) y[i] = p[i] * scale + shift;
+                }
+            }
+        }
+    });
+
+    if (needs_graph<T>({&x, &weight, &bias})) {
+        const Tensor<T> w = weight.defined() ? weight.detach() : Tensor<T>();
+        const Tensor<T> y_saved = fuse_relu ? out.detach() : Tensor<T>();  // the ReLU mask is y > 0
+        const bool need_x = x.requires_grad(), need_w = weight.defined() && weight.requires_grad(),
+                   need_b = bias.defined() && bias.requires_grad();
+        const Shape x_shape = x.shape();
+        record<T>(op, out, {&x, &weight, &bias},
+                  [xc, w, y_saved, mean, invstd, training, need_x, need_w, need_b, N, C, inner, M, x_shape](
+                      const Tensor<T>& grad_out) {
+            const Tensor<T> gc = grad_out.contiguous();
+            const T* gp = gc.data();
+            const T* xp = xc.data();
+            const T* yp = y_saved.defined() ? y_saved.data() : nullptr;
+            Tensor<T> dx = need_x ? empty<T>(x_shape) : Tensor<T>();
+            std::vector<double> dweight(static_cast<size_t>(C)), dbias(static_cast<size_t>(C));
+            T* dxp = need_x ? dx.data() : nullptr;
+            const int64_t grain = std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(1, M));
+            parallel_for(0, C, grain, [&](int64_t lo, int64_t hi) {
+                for (int64_t c = lo; c < hi; ++c) {
+                    const double m = (*mean)[c], is = (*invstd)[c];
+                    // Pass 1: sum(g) and sum(g * (x - mean)), with g masked by the ReLU when fused.
+                    double sum_g = 0, sum_gx = 0;
+                    for (int64_t n = 0; n < N; ++n) {
+                        const int64_t base = (n * C + c) * inner;
+                        const T *g = gp + base, *p = xp + base, *y = yp ? yp + base : nullptr;
+                        if (y) {
+                            sum_g += lane_sum(inner, [g, y](int64_t i) { return y[i] > T(0) ? double(g[i]) : 0.0; });
+                            sum_gx += lane_sum(inner, [g, p, y, m](int64_t i) {
+                                return y[i] > T(0) ? double(g[i]) * (double(p[i]) - m) : 0.0;
+                            });
+                        } else {
+                            sum_g += lane_sum(inner, [g](int64_t i) { return double(g[i]); });
+                            sum_gx += lane_sum(inner, [g, p, m](int64_t i) { return double(g[i]) * (double(p[i]) - m); });
+                        }
+                    }
+                    dbias[c] = sum_g;
+                    dweight[c] = sum_gx * is;  // sum(g * xhat)
+                    if (!dxp) continue;
+                    // Pass 2: dx = A * (g - mean_g) - B * (x - mean)     (training; the three-term formula
+                    //   dx = w * invstd * (g - mean(g) - xhat * mean(g * xhat)) written per channel), or
+                    // dx = A * g (evaluation: y is an affine map of x).
+                    const double wc = value_or(w, c, 1.0);
+                    const T A = static_cast<T>(wc * is);
+                    const T mean_g = training ? static_cast<T>(sum_g / double(M)) : T(0);
+                    const T B = training ? static_cast<T>(wc * is * is * is * sum_gx / double(M)) : T(0);
+                    const T mt = static_cast<T>(m);
+                    for (int64_t n = 0; n < N; ++n) {
+                        const int64_t base = (n * C + c) * inner;
+                        const T *g = gp + base, *p = xp + base, *y = yp ? yp + base : nullptr;
+                        T* d = dxp + base;
+                        if (y) {
+                            for (int64_t i = 0; i < inner; ++i) {
+                                const T gi = y[i] > T(0) ? g[i] : T(0);
+                                d[i] = A * (gi - mean_g) - B * (p[i] - mt);
+                            }
+                        } else {
+                            for (int64_t i = 0; i < inner; ++i) d[i] = A * (g[i] - mean_g) - B * (p[i] - mt);
+                        }
+                    }
+                }
+            });
+            auto to_tensor = [C](const std::vector<double>& v) {
+                Tensor<T> t = empty<T>({C});
+                for (int64_t c = 0; c < C; ++c) t.data()[c] = static_cast<T>(v[c]);
+                return t;
+            };
+            return std::vector<Tensor<T>>{dx, need_w ? to_tensor(dweight) : Tensor<T>(),
+                                          need_b ? to_tensor(dbias) : Tensor<T>()};
+        });
+    }
+    return out;
+}
+
+}  // namespace detail
+
+/// Batch normalisation over dimension 1 of x [N, C, ...] (BatchNorm1d on [N, C] or [N, C, L],
+/// BatchNorm2d on [N, C, H, W]). running_mean/running_var ([C]) are updated in place when training
+/// and defined; weight/bias ([C]) may be undefined (no affine part). The buffers get no gradient.
+template <class T>
+inline Tensor<T> batch_norm(const Tensor<T>& x, Tensor<T> running_mean, Tensor<T> running_var, const Tensor<T>& weight,
+                            const Tensor<T>& bias, bool training, std::type_identity_t<T> momentum = T(0.1),
+                            std::type_identity_t<T> eps = T(1e-5)) {
+    return detail::batch_norm_impl<T>("batch_norm", x, std::move(running_mean), std::move(running_var), weight, bias,
+                                      training, static_cast<double>(momentum), static_cast<double>(eps), false);
+}
+
+/// relu(batch_norm(...)) in one pass. The unfused pair writes y = bn(x), reads it back for the
+/// ReLU and writes again; backward reads the ReLU's output and writes its gradient before BN's
+/// backward reads it. Fused, the ReLU is a `max(v, 0)` in BN's output loop, and its backward is a
+/// `y > 0 ? g : 0` select inside BN's two backward passes (the output y is saved as the mask), so
+/// one full tensor write + read disappears each way. The same trick fuses any pointwise epilogue
+/// (leaky ReLU, residual add) whose derivative can be read from the saved output.
+template <class T>
+inline Tensor<T> batch_norm_relu(const Tensor<T>& x, Tensor<T> running_mean, Tensor<T> running_var,
+                                 const Tensor<T>& weight, const Tensor<T>& bias, bool training,
+                                 std::type_identity_t<T> momentum = T(0.1), std::type_identity_t<T> eps = T(1e-5)) {
+    return detail::batch_norm_impl<T>("batch_norm_relu", x, std::move(running_mean), std::move(running_var), weight,
+                                      bias, training, static_cast<double>(momentum), static_cast<double>(eps), true);
+}
+
+/// Layer normalisation over the trailing dimensions `normalized_shape` of x (biased variance,
+/// like PyTorch); weight and bias, when defined, have shape normalized_shape.
+template <class T>
+inline Tensor<T> layer_norm(const Tensor<T>& x, const std::vector<int64_t>& normalized_shape, const Tensor<T>& weight,
+                            const Tensor<T>& bias, std::type_identity_t<T> eps = T(1e-5)) {
+    static_assert(std::is_floating_point_v<T>, "layer_norm needs float or double tensors");
+    SEAM_CHECK(x.device().is_cpu(), "layer_norm: input is on ", x.device().str(), "; this is the CPU path");
+    const int64_t k = static_cast<int64_t>(normalized_shape.size());
+    SEAM_CHECK(k >= 1, "layer_norm: normalized_shape must name at least one dimension");
+    bool matches = x.dim() >= k;
+    for (int64_t i = 0; matches && i < k; ++i) matches = x.size(x.dim() - k + i) == normalized_shape[i];
+    SEAM_CHECK(matches, "layer_norm: input of shape ", shape_str(x.shape()), " does not end in normalized_shape ",
+               shape_str(normalized_shape));
+    for (const Tensor<T>* p : {&weight, &bias}) {
+        if (!p->defined()) continue;
+        SEAM_CHECK(p->shape() == normalized_shape, "layer_norm: ", p == &weight ? "weight" : "bias", " has shape ",
+                   shape_str(p->shape()), " but normalized_shape is ", shape_str(normalized_shape));
+        SEAM_CHECK(p->device().is_cpu(), "layer_norm: parameters must be on the CPU");
+    }
+    SEAM_CHECK(eps >= T(0), "layer_norm: eps must be >= 0, got ", eps);
+    const int64_t D = numel_of(normalized_shape);
+    SEAM_CHECK(D > 0, "layer_norm: normalized_shape ", shape_str(normalized_shape), " has no elements");
+    const int64_t R = x.numel() / D;
+
+    const Tensor<T> xc = x.detach().contiguous();
+    const Tensor<T> wc = weight.defined() ? weight.detach().contiguous() : Tensor<T>();
+    const Tensor<T> bc = bias.defined() ? bias.detach().contiguous() : Tensor<T>();
+    Tensor<T> out = empty<T>(x.shape());
+    auto mean = std::make_shared<std::vector<double>>(static_cast<size_t>(R));
+    auto rstd = std::make_shared<std::vector<double>>(static_cast<size_t>(R));
+    const T* xp = xc.data();
+    const T* wp = wc.defined() ? wc.data() : nullptr;
+    const T* bp = bc.defined() ? bc.data() : nullptr;
+    T* yp = out.data();
+    const double deps = static_cast<double>(eps);
+    parallel_for(0, R, std::max<int64_t>(1, kParallelGrain / D), [&](int64_t lo, int64_t hi) {
+        for (int64_t r = lo; r < hi; ++r) {
+            const T* p = xp + r * D;
+            const double m = detail::lane_sum(D, [p](int64_t i) { return static_cast<double>(p[i]); }) / static_cast<double>(D);
+            const double var = detail::lane_sum(D, [p, m](int64_t i) {
+                                   double d = static_cast<double>(p[i]) - m;
+                                   return d * d;
+                               }) / static_cast<double>(D);
+            const double is = 1.0 / std::sqrt(var + deps);
+            (*mean)[r] = m;
+            (*rstd)[r] = is;
+            const T mt = static_cast<T>(m), st = static_cast<T>(is);
+            T* y = yp + r * D;
+            for (int64_t i = 0; i < D; ++i) {
+                T v = (p[i] - mt) * st;
+                if (wp) v *= wp[i];
+                if (bp) v += bp[i];
+                y[i] = v;
+            }
+        }
+    });
+
+    if (needs_graph<T>({&x, &weight, &bias})) {
+        const bool need_x = x.requires_grad(), need_w = weight.defined() && weight.requires_grad(),
+                   need_b = bias.defined() && bias.requires_grad();
+        const Shape x_shape = x.shape(), p_shape = normalized_shape;
+        record<T>("layer_norm", out, {&x, &weight, &bias},
+                  [xc, wc, mean, rstd, R, D, need_x, need_w, need_b, x_shape, p_shape](const Tensor<T>& grad_out) {
+            const Tensor<T> gc = grad_out.contiguous();
+            const T* gp = gc.data();
+            const T* xp = xc.data();
+            const T* wp = wc.defined() ? wc.data() : nullptr;
+            Tensor<T> dx;
+            if (need_x) {
+                dx = empty<T>(x_shape);
+                T* dxp = dx.data();
+                // Per row, with gw = g * w and xhat = (x - mean) * rstd:
+                //   dx = rstd * (gw - mean(gw) - xhat * mean(gw * xhat))
+                parallel_for(0, R, std::max<int64_t>(1, kParallelGrain / D), [&](int64_t lo, int64_t hi) {
+                    for (int64_t r = lo; r < hi; ++r) {
+                        const T *g = gp + r * D, *p = xp + r * D;
+                        const double m = (*mean)[r], is = (*rstd)[r];
+                        auto gw = [g, wp](int64_t i) { return static_cast<double>(g[i]) * (wp ? double(wp[i]) : 1.0); };
+                        const double mean_gw = detail::lane_sum(D, gw) / double(D);
+                        const double mean_gwx =
+                            detail::lane_sum(D, [&](int64_t i) { return gw(i) * (double(p[i]) - m) * is; }) / double(D);
+                        const T st = static_cast<T>(is), a = static_cast<T>(mean_gw), b = static_cast<T>(mean_gwx),
+                                mt = static_cast<T>(m);
+                        T* d = dxp + r * D;
+                        for (int64_t i = 0; i < D; ++i) {
+                            const T gwi = wp ? g[i] * wp[i] : g[i];
+                            d[i] = st * (gwi - a - (p[i] - mt) * st * b);
+                        }
+                    }
+                });
+            }
+            Tensor<T> dw = need_w ? empty<T>(p_shape) : Tensor<T>(), db = need_b ? empty<T>(p_shape) : Tensor<T>();
+            if (need_w || need_b) {
+                // Column sums over rows. Threads own disjoint column ranges and add rows in order, so
+                // the bits do not depend on the thread count.
+                T* dwp = need_w ? dw.data() : nullptr;
+                T* dbp = need_b ? db.data() : nullptr;
+                parallel_for(0, D, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(1, R)), [&](int64_t lo, int64_t hi) {
+                    std::vector<double> sw(static_cast<size_t>(hi - lo)), sb(static_cast<size_t>(hi - lo));
+                    for (int64_t r = 0; r < R; ++r) {
+                        const T *g = gp + r * D, *p = xp + r * D;
+                        const double m = (*mean)[r], is = (*rstd)[r];
+                        for (int64_t i = lo; i < hi; ++i) {
+                            sw[i - lo] += double(g[i]) * (double(p[i]) - m) * is;
+                            sb[i - lo] += double(g[i]);
+                        }
+                    }
+                    for (int64_t i = lo; i < hi; ++i) {
+                        if (dwp) dwp[i] = static_cast<T>(sw[i - lo]);
+                        if (dbp) dbp[i] = static_cast<T>(sb[i - lo]);
+                    }
+                });
+            }
+            return std::vector<Tensor<T>>{dx, dw, db};
+        });
+    }
+    return out;
+}
+
+/// Inverted dropout: at train time each element is kept with probability 1 - p and scaled by
+/// 1 / (1 - p), so evaluation is the identity. The mask comes from the generator's Philox stream:
+/// element i (row-major) is kept when 32-bit word i % 4 of block (base + i / 4) is below
+/// (1 - p) * 2^32 — one Philox call per four elements, and a pure function of the generator state,
+/// never of the thread count or of the input's strides. p = 1 gives zeros. The backward multiplies
+/// by the same saved mask (one byte an element).
+template <class T>
+inline Tensor<T> dropout(const Tensor<T>& x, std::type_identity_t<T> p, bool training,
+                         Generator& gen = default_generator()) {
+    static_assert(std::is_floating_point_v<T>, "dropout needs float or double tensors");
+    SEAM_CHECK(p >= T(0) && p <= T(1), "dropout: probability ", p, " is outside [0, 1]");
+    SEAM_CHECK(x.device().is_cpu(), "dropout: input is on ", x.device().str(), "; this is the CPU path");
+    if (!training || p == T(0)) return x;
+    const int64_t n = x.numel();
+    const T scale = p == T(1) ? T(0) : T(1) / (T(1) - p);
+    const uint64_t threshold = static_cast<uint64_t>((1.0 - static_cast<double>(p)) * 4294967296.0);
+    const uint64_t key = gen.seed(), base = gen.reserve(static_cast<uint64_t>(n));
+    auto keep = std::make_shared<std::vector<uint8_t>>(static_cast<size_t>(n));
+    uint8_t* kp = keep->data();
+    parallel_for(0, (n + 3) / 4, 1024, [&](int64_t lo, int64_t hi) {
+        for (int64_t b = lo; b < hi; ++b) {
+            const Philox4x32 r = philox4x32(base + static_cast<uint64_t>(b), 0, key);
+            for (int64_t k = 0; k < 4 && 4 * b + k < n; ++k) kp[4 * b + k] = r.v[k] < threshold;
+        }
+    });
+    const Tensor<T> xc = x.detach().contiguous();
+    Tensor<T> out = empty<T>(x.shape());
+    const T* xp = xc.data();
+    T* yp = out.data();
+    parallel_for(0, n, kParallelGrain, [&](int64_t lo, int64_t hi) {
+        for (int64_t i = lo; i < hi; ++i) yp[i] = kp[i] ? xp[i] * scale : T(0);
+    });
+    const Shape shape = x.shape();
+    record<T>("dropout", out, {&x}, [keep, n, scale, shape](const Tensor<T>& grad_out) {
+        const Tensor<T> gc = grad_out.contiguous();
+        Tensor<T> dx = empty<T>(shape);
+        const T* g = gc.data();
+        const uint8_t* kp = keep->data();
+        T* d = dx.data();
+        parallel_for(0, n, kParallelGrain, [&](int64_t lo, int64_t hi) {
+            for (int64_t i = lo; i < hi; ++i) d[i] = kp[i] ? g[i] * scale : T(0);
+        });
+        return std::vector<Tensor<T>>{dx};
+    });
+    return out;
+}
+
+}  // namespace seam
