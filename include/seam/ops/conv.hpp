@@ -1,0 +1,207 @@
+// seam/ops/conv.hpp — 2-D convolution and transposed convolution (NCHW), forward and backward.
+//
+//   conv2d(x[N, C, H, W], w[O, C/groups, kh, kw], bias[O] or Tensor<T>(), Conv2dOptions{...})
+//       -> y[N, O, Ho, Wo],  Ho = (H + 2·pad - dilation·(kh - 1) - 1) / stride + 1
+//   conv_transpose2d(x[N, Cin, H, W], w[Cin, Cout/groups, kh, kw], bias[Cout] or Tensor<T>(),
+//                    ConvTranspose2dOptions{...})
+//       -> y[N, Cout, Ho, Wo], Ho = (H - 1)·stride - 2·pad + dilation·(kh - 1) + output_padding + 1
+//
+// Both are PyTorch's definitions (cross-correlation, zero padding, grouped channels in contiguous
+// blocks). conv_transpose2d is the adjoint of conv2d with the same weight tensor, so the two share
+// the kernels of cpu/conv.hpp:
+//                         forward              grad wrt its input     grad wrt weight
+//   conv2d                conv2d_forward       conv2d_backward (dx)   conv2d_backward (dw)
+//   conv_transpose2d      conv2d_backward (dx) conv2d_forward         conv2d_backward (dw, roles swapped)
+// The oracle is cpu/reference/conv.hpp (direct loops).
+#pragma once
+
+#include <array>
+
+#include "seam/core/tensor.hpp"
+#include "seam/cpu/conv.hpp"
+#include "seam/ops/view.hpp"
+
+namespace seam {
+
+struct Conv2dOptions {
+    std::array<int64_t, 2> stride{1, 1};
+    std::array<int64_t, 2> padding{0, 0};
+    std::array<int64_t, 2> dilation{1, 1};
+    int64_t groups = 1;
+};
+
+struct ConvTranspose2dOptions {
+    std::array<int64_t, 2> stride{1, 1};
+    std::array<int64_t, 2> padding{0, 0};
+    std::array<int64_t, 2> output_padding{0, 0};  // extra rows/columns at the bottom/right of the output
+    std::array<int64_t, 2> dilation{1, 1};
+    int64_t groups = 1;
+};
+
+namespace detail {
+
+inline std::string pair_str(const std::array<int64_t, 2>& v) {
+    return "(" + std::to_string(v[0]) + ", " + std::to_string(v[1]) + ")";
+}
+
+/// The checks conv2d and conv_transpose2d share: ranks, hyper-parameters, device.
+template <class T>
+inline void check_conv_arguments(const char* op, const Tensor<T>& x, const Tensor<T>& w, const char* weight_layout,
+                                 std::array<int64_t, 2> stride, std::array<int64_t, 2> padding,
+                                 std::array<int64_t, 2> dilation, int64_t groups) {
+    SEAM_CHECK(x.defined() && w.defined(), op, ": input and weight must be defined tensors");
+    SEAM_CHECK(x.dim() == 4, op, ": input must be 4-D [N, C, H, W], got shape ", shape_str(x.shape()));
+    SEAM_CHECK(w.dim() == 4, op, ": weight must be 4-D ", weight_layout, ", got shape ", shape_str(w.shape()));
+    SEAM_CHECK(stride[0] > 0 && stride[1] > 0, op, ": stride ", pair_str(stride), " must be positive");
+    SEAM_CHECK(dilation[0] > 0 && dilation[1] > 0, op, ": dilation ", pair_str(dilation), " must be positive");
+    SEAM_CHECK(padding[0] >= 0 && padding[1] >= 0, op, ": padding ", pair_str(padding), " must not be negative");
+    SEAM_CHECK(groups > 0, op, ": groups must be positive, got ", groups);
+    SEAM_CHECK(x.device().is_cpu() && w.device().is_cpu(), op, ": tensors on ", x.device().str(), " and ",
+               w.device().str(), " need the CUDA backend");
+}
+
+template <class T>
+inline void check_bias(const char* op, const Tensor<T>& bias, int64_t channels, const Tensor<T>& w) {
+    if (!bias.defined()) return;
+    SEAM_CHECK(bias.dim() == 1 && bias.size(0) == channels, op, ": bias of shape ", shape_str(bias.shape()),
+               " does not match weight of shape ", shape_str(w.shape()), " (expected [", channels, "])");
+}
+
+/// y[n, c, :] += bias[c] for a contiguous NCHW y.
+template <class T>
+inline void add_channel_bias(Tensor<T>& y, const Tensor<T>& bias) {
+    Tensor<T> bc = bias.detach().contiguous();
+    const int64_t N = y.size(0), C = y.size(1), P = y.size(2) * y.size(3);
+    T* py = y.data();
+    const T* pb = bc.data();
+    parallel_for(0, N * C, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(1, P)), [&](int64_t lo, int64_t hi) {
+        for (int64_t r = lo; r < hi; ++r) {
+            T* row = py + r * P;
+            const T b = pb[r % C];
+            for (int64_t p = 0; p < P; ++p) row[p] += b;
+        }
+    });
+}
+
+template <class T>
+inline Tensor<T> channel_sums(const Tensor<T>& g) {  // g contiguous NCHW -> [C]
+    Tensor<T> out = empty<T>({g.size(1)});
+    cpu::channel_sums(g.data(), g.size(0), g.size(1), g.size(2) * g.size(3), out.data());
+    return out;
+}
+
+}  // namespace detail
+
+/// 2-D convolution (cross-correlation) of x[N, C, H, W] with w[O, C/groups, kh, kw], plus bias[O].
+template <class T>
+inline Tensor<T> conv2d(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias = Tensor<T>(),
+                        const Conv2dOptions& opt = {}) {
+    static_assert(std::is_floating_point_v<T>, "conv2d needs float or double tensors");
+    detail::check_conv_arguments("conv2d", x, w, "[out_channels, in_channels/groups, kh, kw]", opt.stride,
+                                 opt.padding, opt.dilation, opt.groups);
+    const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
+    const int64_t O = w.size(0), KH = w.size(2), KW = w.size(3);
+    SEAM_CHECK(C % opt.groups == 0 && O % opt.groups == 0, "conv2d: input channels ", C, " and output channels ", O,
+               " (input ", shape_str(x.shape()), ", weight ", shape_str(w.shape()), ") must both be divisible by groups=",
+               opt.groups);
+    SEAM_CHECK(w.size(1) * opt.groups == C, "conv2d: input of shape ", shape_str(x.shape()), " has ", C,
+               " channels but weight of shape ", shape_str(w.shape()), " with groups=", opt.groups, " expects ",
+               w.size(1) * opt.groups);
+    detail::check_bias("conv2d", bias, O, w);
+    const int64_t span_h = opt.dilation[0] * (KH - 1) + 1, span_w = opt.dilation[1] * (KW - 1) + 1;
+    SEAM_CHECK(H + 2 * opt.padding[0] >= span_h && W + 2 * opt.padding[1] >= span_w, "conv2d: input of shape ",
+               shape_str(x.shape()), " padded by ", detail::pair_str(opt.padding), " is smaller than the kernel ",
+               KH, "x", KW, " with dilation ", detail::pair_str(opt.dilation), " (which spans ", span_h, "x", span_w, ")");
+
+    cpu::ConvGeometry g;
+    g.batch = N, g.in_channels = C, g.in_h = H, g.in_w = W;
+    g.out_channels = O, g.kernel_h = KH, g.kernel_w = KW;
+    g.stride_h = opt.stride[0], g.stride_w = opt.stride[1], g.pad_h = opt.padding[0], g.pad_w = opt.padding[1];
+    g.dilation_h = opt.dilation[0], g.dilation_w = opt.dilation[1], g.groups = opt.groups;
+    g.out_h = (H + 2 * g.pad_h - span_h) / g.stride_h + 1;
+    g.out_w = (W + 2 * g.pad_w - span_w) / g.stride_w + 1;
+
+    Tensor<T> xc = x.detach().contiguous(), wc = w.detach().contiguous();
+    Tensor<T> bc = bias.defined() ? bias.detach().contiguous() : Tensor<T>();
+    Tensor<T> y = empty<T>({N, O, g.out_h, g.out_w});
+    cpu::conv2d_forward<T>(g, xc.data(), wc.data(), bc.defined() ? bc.data() : nullptr, y.data());
+
+    if (needs_graph<T>({&x, &w, &bias})) {
+        const bool gx = x.requires_grad(), gw = w.requires_grad(), gb = bias.defined() && bias.requires_grad();
+        Tensor<T> xs = gw ? xc : Tensor<T>(), ws = gx ? wc : Tensor<T>();  // save only what backward reads
+        Shape x_shape = x.shape(), w_shape = w.shape();
+        record<T>("conv2d", y, {&x, &w, &bias}, [g, xs, ws, x_shape, w_shape, gx, gw, gb](const Tensor<T>& grad) {
+            Tensor<T> gc = grad.contiguous();
+            Tensor<T> dx = gx ? empty<T>(x_shape) : Tensor<T>();
+            Tensor<T> dw = gw ? empty<T>(w_shape) : Tensor<T>();
+            if (gx || gw)
+                cpu::conv2d_backward<T>(g, gw ? xs.data() : nullptr, gx ? ws.data() : nullptr, gc.data(),
+                                        gx ? dx.data() : nullptr, gw ? dw.data() : nullptr);
+            return std::vector<Tensor<T>>{dx, dw, gb ? detail::channel_sums(gc) : Tensor<T>()};
+        });
+    }
+    return y;
+}
+
+/// Transposed convolution (the adjoint of conv2d; "deconvolution") of x[N, Cin, H, W] with
+/// w[Cin, Cout/groups, kh, kw], plus bias[Cout].
+template <class T>
+inline Tensor<T> conv_transpose2d(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias = Tensor<T>(),
+                                  const ConvTranspose2dOptions& opt = {}) {
+    static_assert(std::is_floating_point_v<T>, "conv_transpose2d needs float or double tensors");
+    detail::check_conv_arguments("conv_transpose2d", x, w, "[in_channels, out_channels/groups, kh, kw]", opt.stride,
+                                 opt.padding, opt.dilation, opt.groups);
+    const int64_t N = x.size(0), Cin = x.size(1), H = x.size(2), W = x.size(3);
+    const int64_t KH = w.size(2), KW = w.size(3), Cout = w.size(1) * opt.groups;
+    SEAM_CHECK(w.size(0) == Cin, "conv_transpose2d: input of shape ", shape_str(x.shape()), " has ", Cin,
+               " channels but weight of shape ", shape_str(w.shape()), " expects ", w.size(0));
+    SEAM_CHECK(Cin % opt.groups == 0, "conv_transpose2d: input channels ", Cin, " (input ", shape_str(x.shape()),
+               ") must be divisible by groups=", opt.groups);
+    for (int d = 0; d < 2; ++d)
+        SEAM_CHECK(opt.output_padding[d] >= 0 &&
+                       (opt.output_padding[d] < opt.stride[d] || opt.output_padding[d] < opt.dilation[d]),
+                   "conv_transpose2d: output_padding ", detail::pair_str(opt.output_padding),
+                   " must be non-negative and smaller than either stride ", detail::pair_str(opt.stride),
+                   " or dilation ", detail::pair_str(opt.dilation));
+    detail::check_bias("conv_transpose2d", bias, Cout, w);
+    const int64_t Ho = (H - 1) * opt.stride[0] - 2 * opt.padding[0] + opt.dilation[0] * (KH - 1) + opt.output_padding[0] + 1;
+    const int64_t Wo = (W - 1) * opt.stride[1] - 2 * opt.padding[1] + opt.dilation[1] * (KW - 1) + opt.output_padding[1] + 1;
+    SEAM_CHECK(Ho > 0 && Wo > 0, "conv_transpose2d: input of shape ", shape_str(x.shape()), " with weight ",
+               shape_str(w.shape()), " and padding ", detail::pair_str(opt.padding), " gives an empty output (", Ho,
+               "x", Wo, ")");
+
+    // The conv2d whose adjoint this is: it maps y[N, Cout, Ho, Wo] to x's shape with the same weight.
+    cpu::ConvGeometry g;
+    g.batch = N, g.in_channels = Cout, g.in_h = Ho, g.in_w = Wo;
+    g.out_channels = Cin, g.kernel_h = KH, g.kernel_w = KW;
+    g.stride_h = opt.stride[0], g.stride_w = opt.stride[1], g.pad_h = opt.padding[0], g.pad_w = opt.padding[1];
+    g.dilation_h = opt.dilation[0], g.dilation_w = opt.dilation[1], g.groups = opt.groups;
+    g.out_h = H, g.out_w = W;
+
+    Tensor<T> xc = x.detach().contiguous(), wc = w.detach().contiguous();
+    Tensor<T> y = empty<T>({N, Cout, Ho, Wo});
+    cpu::conv2d_backward<T>(g, nullptr, wc.data(), xc.data(), y.data(), nullptr);
+    if (bias.defined()) detail::add_channel_bias(y, bias);
+
+    if (needs_graph<T>({&x, &w, &bias})) {
+        const bool gx = x.requires_grad(), gw = w.requires_grad(), gb = bias.defined() && bias.requires_grad();
+        Tensor<T> xs = gw ? xc : Tensor<T>(), ws = gx ? wc : Tensor<T>();
+        Shape x_shape = x.shape(), w_shape = w.shape();
+        record<T>("conv_transpose2d", y, {&x, &w, &bias}, [g, xs, ws, x_shape, w_shape, gx, gw, gb](const Tensor<T>& grad) {
+            Tensor<T> gc = grad.contiguous();
+            Tensor<T> dx, dw;
+            if (gx) {  // the adjoint of the adjoint: conv2d of the output gradient
+                dx = empty<T>(x_shape);
+                cpu::conv2d_forward<T>(g, gc.data(), ws.data(), nullptr, dx.data());
+            }
+            if (gw) {  // conv2d's weight gradient with the roles of input and output gradient swapped
+                dw = empty<T>(w_shape);
+                cpu::conv2d_backward<T>(g, gc.data(), nullptr, xs.data(), nullptr, dw.data());
+            }
+            return std::vector<Tensor<T>>{dx, dw, gb ? detail::channel_sums(gc) : Tensor<T>()};
+        });
+    }
+    return y;
+}
+
+}  // namespace seam
