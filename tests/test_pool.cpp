@@ -49,6 +49,7 @@ std::vector<Pool2dOptions> awkward_configs(bool with_dilation) {
     if (with_dilation) {
         c.push_back(pool({3, 3}, {1, 1}, {1, 1}, {2, 2}));
         c.push_back(pool({2, 3}, {2, 2}, {1, 1}, {2, 1}, true));
+        c.push_back(pool({2, 2}, {1, 1}, {2, 2}, {3, 3}));  // padding 2 > kernel/2, allowed by the dilation
     }
     return c;
 }
@@ -324,7 +325,13 @@ TEST_CASE("pooling: bad shapes and options give errors naming the op and the sha
     CHECK_THROWS_WITH_AS(max_pool2d(x, pool({0, 2})), doctest::Contains("max_pool2d: kernel size must be positive, got [0, 2]"),
                          Error);
     CHECK_THROWS_WITH_AS(max_pool2d(x, pool({3, 3}, {1, 1}, {2, 1})),
-                         doctest::Contains("max_pool2d: padding [2, 1] must be at most half the kernel size [3, 3]"), Error);
+                         doctest::Contains("max_pool2d: padding [2, 1] must be at most half the effective kernel size [3, 3]"), Error);
+    // Dilation widens the bound: a 2-tap window at dilation 3 spans 4, so padding 2 is allowed, 3 is not.
+    CHECK(max_pool2d(x, pool({2, 2}, {1, 1}, {2, 2}, {3, 3})).shape() == Shape{1, 2, 5, 5});
+    CHECK_THROWS_WITH_AS(max_pool2d(x, pool({2, 2}, {1, 1}, {3, 3}, {3, 3})),
+                         doctest::Contains("max_pool2d: padding [3, 3] must be at most half the effective kernel size [4, 4] "
+                                           "(kernel [2, 2], dilation [3, 3])"),
+                         Error);
     CHECK_THROWS_WITH_AS(max_pool2d(x, pool({2, 2}, {0, 1})), doctest::Contains("max_pool2d: stride must be positive"), Error);
     CHECK_THROWS_WITH_AS(max_pool2d(x, pool({5, 5})), doctest::Contains("max_pool2d: input of shape [1, 2, 4, 4] is too small"),
                          Error);

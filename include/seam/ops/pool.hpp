@@ -4,7 +4,7 @@
 // PyTorch give the same numbers:
 //   * output size: floor((H + 2p - d(k-1) - 1) / s) + 1, or with ceil_mode rounded up, but a last
 //     window that would start in the right padding is dropped;
-//   * padding may be at most half the kernel; max pooling treats padding as -inf (it never wins),
+//   * padding may be at most half the (dilated) kernel; max pooling treats padding as -inf (it never wins),
 //     ties go to the first maximum in scan order, and a NaN in a window wins (it propagates);
 //   * average pooling divides by the window clipped to (input + padding) with count_include_pad,
 //     or to the input without it, or by divisor_override when that is set;
@@ -37,7 +37,7 @@ struct Pool2dOptions {
 /// What average pooling divides by (PyTorch's avg_pool2d arguments of the same names).
 struct AvgPoolOptions {
     bool count_include_pad = true;
-    int64_t divisor_override = 0;  // 0: none; otherwise every window sum is divided by this
+    int64_t divisor_override = 0;  // 0: none; otherwise every window sum is divided by this (as PyTorch, any sign)
 };
 
 /// PyTorch's pooling_output_shape: the number of windows along one dimension.
@@ -75,8 +75,11 @@ inline Pool2dGeometry pool2d_geometry(const char* op, const Shape& shape, const 
                "the kernel size), got ", pair_str(o.stride));
     SEAM_CHECK(o.dilation[0] > 0 && o.dilation[1] > 0, op, ": dilation must be positive, got ", pair_str(o.dilation));
     SEAM_CHECK(o.padding[0] >= 0 && o.padding[1] >= 0, op, ": padding must be non-negative, got ", pair_str(o.padding));
-    SEAM_CHECK(o.padding[0] <= o.kernel[0] / 2 && o.padding[1] <= o.kernel[1] / 2, op, ": padding ", pair_str(o.padding),
-               " must be at most half the kernel size ", pair_str(o.kernel));
+    // PyTorch bounds the padding by half the effective (dilated) kernel, (k - 1) * d + 1.
+    const std::array<int64_t, 2> effective{(o.kernel[0] - 1) * o.dilation[0] + 1, (o.kernel[1] - 1) * o.dilation[1] + 1};
+    SEAM_CHECK(o.padding[0] <= effective[0] / 2 && o.padding[1] <= effective[1] / 2, op, ": padding ",
+               pair_str(o.padding), " must be at most half the effective kernel size ", pair_str(effective), " (kernel ",
+               pair_str(o.kernel), ", dilation ", pair_str(o.dilation), ")");
     Pool2dGeometry g;
     g.N = shape[0], g.C = shape[1], g.H = shape[2], g.W = shape[3];
     g.kh = o.kernel[0], g.kw = o.kernel[1];
@@ -220,11 +223,9 @@ inline int64_t avg_divisor(const AvgWindow& h, const AvgWindow& w, const AvgPool
     return a.count_include_pad ? h.pooled * w.pooled : (h.end - h.begin) * (w.end - w.begin);
 }
 
-inline Pool2dGeometry avg_pool2d_geometry(const Shape& shape, const Pool2dOptions& o, const AvgPoolOptions& a) {
+inline Pool2dGeometry avg_pool2d_geometry(const Shape& shape, const Pool2dOptions& o) {
     SEAM_CHECK(o.dilation[0] == 1 && o.dilation[1] == 1, "avg_pool2d: dilation ", pair_str(o.dilation),
                " is not supported (PyTorch's avg_pool2d has none); use {1, 1}");
-    SEAM_CHECK(a.divisor_override >= 0, "avg_pool2d: divisor_override must be positive (or 0 for none), got ",
-               a.divisor_override);
     return pool2d_geometry("avg_pool2d", shape, o);
 }
 
@@ -280,7 +281,7 @@ inline Tensor<T> max_pool2d(const Tensor<T>& x, const Pool2dOptions& opt) {
 template <class T>
 inline Tensor<T> avg_pool2d(const Tensor<T>& x, const Pool2dOptions& opt, const AvgPoolOptions& avg = {}) {
     static_assert(std::is_floating_point_v<T>, "avg_pool2d needs a float or double tensor");
-    const detail::Pool2dGeometry g = detail::avg_pool2d_geometry(x.shape(), opt, avg);
+    const detail::Pool2dGeometry g = detail::avg_pool2d_geometry(x.shape(), opt);
     const auto hw = detail::avg_pool_windows(g.OH, g.H, g.kh, g.sh, g.ph);
     const auto ww = detail::avg_pool_windows(g.OW, g.W, g.kw, g.sw, g.pw);
     Tensor<T> xc = x.detach().contiguous();

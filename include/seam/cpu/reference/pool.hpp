@@ -83,7 +83,7 @@ inline int64_t avg_pool2d_divisor(const seam::detail::Pool2dGeometry& g, const A
 
 template <class T>
 inline Tensor<T> avg_pool2d(const Tensor<T>& x, const Pool2dOptions& opt, const AvgPoolOptions& avg = {}) {
-    const auto g = seam::detail::avg_pool2d_geometry(x.shape(), opt, avg);
+    const auto g = seam::detail::avg_pool2d_geometry(x.shape(), opt);
     Tensor<T> out = empty<T>({g.N, g.C, g.OH, g.OW});
     int64_t o = 0;
     for (int64_t n = 0; n < g.N; ++n)
@@ -108,7 +108,7 @@ inline Tensor<T> avg_pool2d(const Tensor<T>& x, const Pool2dOptions& opt, const 
 template <class T>
 inline Tensor<T> avg_pool2d_backward(const Tensor<T>& grad_out, const Shape& in_shape, const Pool2dOptions& opt,
                                      const AvgPoolOptions& avg = {}) {
-    const auto g = seam::detail::avg_pool2d_geometry(in_shape, opt, avg);
+    const auto g = seam::detail::avg_pool2d_geometry(in_shape, opt);
     Tensor<T> grad_in = empty<T>(in_shape);
     int64_t e = 0;
     for (int64_t n = 0; n < g.N; ++n)
