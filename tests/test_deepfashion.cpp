@@ -10,6 +10,8 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -469,6 +471,9 @@ TEST_CASE("deepfashion C: files that disagree with each other") {
         write_category_fixture(root);
         write_bytes(root / "Anno/list_category_cloth.txt", "4\ncategory_name  category_type\nAnorak 1\nCapris 2\nSundress 3\n");
         CHECK(contains(load_error(), "list_category_cloth.txt:1: line 1 says 4 rows but the file has 3 data rows"));
+        LoadOptions lenient;
+        lenient.check_counts = false;
+        CHECK(load_category_attribute(root, lenient).category_names.size() == 3);
     }
 }
 
@@ -1085,4 +1090,64 @@ TEST_CASE("deepfashion real fragments: Consumer-to-shop lists") {
     REQUIRE(items.rows.size() == 300);
     CHECK(items.rows.front() == "id_00000001");
     CHECK(items.rows.back() == "id_00000300");
+}
+
+// ============================================================================================
+// Not run by default (it writes ~0.9 GB): the real benchmark's size, 289,222 images with 1000
+// attribute labels each. Run it with
+//     seam_tests -tc="deepfashion perf*" --no-skip
+TEST_CASE("deepfashion perf: load a Category-and-Attribute benchmark of the real size" * doctest::skip()) {
+    constexpr std::size_t kImages = 289'222, kAttributes = 1000, kCategories = 50;
+    CategoryAttributeDataset data;
+    for (std::size_t c = 0; c < kCategories; ++c) {
+        data.category_names.push_back("Category_" + std::to_string(c));
+        data.category_types.push_back(c < 20 ? 1 : c < 36 ? 2 : 3);
+    }
+    for (std::size_t a = 0; a < kAttributes; ++a) {
+        data.attribute_names.push_back("attribute number " + std::to_string(a));
+        data.attribute_types.push_back(static_cast<int>(a % 5) + 1);
+    }
+    data.has_attribute_labels = data.has_boxes = data.has_landmarks = true;
+    data.images.resize(kImages);
+    for (std::size_t i = 0; i < kImages; ++i) {
+        ImageRecord& image = data.images[i];
+        char path[64];
+        std::snprintf(path, sizeof path, "img/Some_Clothing_Folder_%04zu/img_%08zu.jpg", i / 60, i % 60 + 1);
+        image.path = path;
+        image.category = static_cast<int>(i % kCategories);
+        image.clothes_type = data.category_types[static_cast<std::size_t>(image.category)];
+        image.attributes.assign(kAttributes, -1);
+        for (std::size_t k = 0; k < 4; ++k) image.attributes[(i * 7 + k * 131) % kAttributes] = 1;
+        image.box = {static_cast<float>(i % 100), 20, 200, static_cast<float>(200 + i % 100)};
+        for (const int slot : landmark_slots(image.clothes_type))
+            image.landmarks[static_cast<std::size_t>(slot)] = point(static_cast<float>(slot * 30), 100, slot % 3);
+        image.split = i < 209'222 ? Split::train : i < 249'222 ? Split::val : Split::test;
+    }
+    TempFolder folder;
+    const auto seconds_since = [](std::chrono::steady_clock::time_point start) {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    };
+    auto start = std::chrono::steady_clock::now();
+    write_category_attribute(folder.path, data);
+    const double write_seconds = seconds_since(start);
+    std::uintmax_t bytes = 0;
+    for (const auto& entry : fs::recursive_directory_iterator(folder.path))
+        if (entry.is_regular_file()) bytes += entry.file_size();
+    const auto attr_img_bytes = fs::file_size(folder.path / "Anno/list_attr_img.txt");
+
+    start = std::chrono::steady_clock::now();
+    const auto loaded = load_category_attribute(folder.path);
+    const double load_seconds = seconds_since(start);
+    CHECK(loaded == data);
+
+    LoadOptions without_labels;
+    without_labels.attribute_labels = Need::skip;
+    start = std::chrono::steady_clock::now();
+    const auto light = load_category_attribute(folder.path, without_labels);
+    const double light_seconds = seconds_since(start);
+    CHECK(light.images.size() == kImages);
+
+    MESSAGE("wrote ", bytes / 1e6, " MB (list_attr_img.txt ", attr_img_bytes / 1e6, " MB) in ", write_seconds,
+            " s; full load ", load_seconds, " s (", bytes / 1e6 / load_seconds, " MB/s); load without list_attr_img ",
+            light_seconds, " s");
 }

@@ -103,13 +103,14 @@ inline std::string_view source_name(Source source) { return source == Source::sh
 /// Load the benchmark under `root`; see the top of this header for the files and the checks.
 inline ConsumerToShopDataset load_consumer_to_shop(const std::filesystem::path& root, const LoadOptions& options = {}) {
     namespace files = consumer_to_shop_files;
-    const ListOptions strict;
+    ListOptions list_options;  // whole files: the count line must match (unless turned off)
+    list_options.check_count = options.check_counts;
     ConsumerToShopDataset data;
 
     const std::string item_file_name = (root / files::item).string();
     {
         TextTable table(root / files::item);
-        scan_list_item_consumer2shop(table, strict, [&](std::string& id) { data.items.push_back({std::move(id), {}}); });
+        scan_list_item_consumer2shop(table, list_options, [&](std::string& id) { data.items.push_back({std::move(id), {}}); });
     }
     std::unordered_map<std::string_view, int> item_index;  // views into data.items, which no longer grows
     for (std::size_t i = 0; i < data.items.size(); ++i) {
@@ -126,7 +127,7 @@ inline ConsumerToShopDataset load_consumer_to_shop(const std::filesystem::path& 
     const std::string bbox_file_name = (root / files::bbox).string();
     {
         TextTable table(root / files::bbox);
-        scan_list_bbox_consumer2shop(table, strict, [&](SourcedBoxEntry& row) {
+        scan_list_bbox_consumer2shop(table, list_options, [&](SourcedBoxEntry& row) {
             const std::string_view folder = item_folder(row.image);
             const int item = find_item(folder);
             if (item < 0)
@@ -154,7 +155,7 @@ inline ConsumerToShopDataset load_consumer_to_shop(const std::filesystem::path& 
     if (detail::should_read(root / files::landmarks, options.landmarks, "landmarks")) {
         TextTable table(root / files::landmarks);
         std::size_t row_index = 0;
-        scan_list_landmarks_consumer2shop(table, strict, [&](LandmarkEntry& row) {
+        scan_list_landmarks_consumer2shop(table, list_options, [&](LandmarkEntry& row) {
             const int index = matcher.match(table, row_index++, row.image);
             auto& image = data.images[static_cast<std::size_t>(index)];
             if (row.clothes_type != image.clothes_type)
@@ -169,7 +170,7 @@ inline ConsumerToShopDataset load_consumer_to_shop(const std::filesystem::path& 
 
     {
         TextTable table(root / files::eval_partition);
-        scan_list_eval_partition_consumer2shop(table, strict, [&](PairEntry& row) {
+        scan_list_eval_partition_consumer2shop(table, list_options, [&](PairEntry& row) {
             ConsumerToShopPair pair;
             pair.consumer_image = matcher.find(row.consumer_image);
             pair.shop_image = matcher.find(row.shop_image);
@@ -197,18 +198,18 @@ inline ConsumerToShopDataset load_consumer_to_shop(const std::filesystem::path& 
     if (detail::should_read(root / files::attr_items, options.attribute_labels, "attribute_labels")) {
         {
             TextTable table(root / files::attr_type);
-            scan_list_attr_type(table, strict, [&](BilingualNameEntry& row) { data.attribute_types.push_back(row); });
+            scan_list_attr_type(table, list_options, [&](BilingualNameEntry& row) { data.attribute_types.push_back(row); });
         }
         {
             TextTable table(root / files::attr_cloth);
-            ListOptions with_types = strict;
+            ListOptions with_types = list_options;
             with_types.num_attribute_types = static_cast<int>(data.attribute_types.size());
             if (with_types.num_attribute_types == 0) table.fail_at(1, "list_attr_type.txt lists no attribute types");
             scan_list_attr_cloth_consumer2shop(table, with_types,
                                                [&](BilingualAttributeEntry& row) { data.attributes.push_back(row); });
         }
         TextTable table(root / files::attr_items);
-        ListOptions with_attributes = strict;
+        ListOptions with_attributes = list_options;
         with_attributes.num_attributes = static_cast<int>(data.attributes.size());
         if (with_attributes.num_attributes == 0) table.fail_at(1, "list_attr_cloth.txt lists no attributes");
         std::vector<std::size_t> seen_on_line(data.items.size(), 0);

@@ -78,19 +78,20 @@ struct CategoryAttributeDataset {
 inline CategoryAttributeDataset load_category_attribute(const std::filesystem::path& root,
                                                         const LoadOptions& options = {}) {
     namespace files = category_attribute_files;
-    const ListOptions strict;  // whole files: the count line must match
+    ListOptions list_options;  // whole files: the count line must match (unless turned off)
+    list_options.check_count = options.check_counts;
     CategoryAttributeDataset data;
 
     {
         TextTable table(root / files::category_cloth);
-        scan_list_category_cloth(table, strict, [&](NameTypeEntry& row) {
+        scan_list_category_cloth(table, list_options, [&](NameTypeEntry& row) {
             data.category_names.push_back(std::move(row.name));
             data.category_types.push_back(row.type);
         });
     }
     {
         TextTable table(root / files::attr_cloth);
-        scan_list_attr_cloth(table, strict, [&](NameTypeEntry& row) {
+        scan_list_attr_cloth(table, list_options, [&](NameTypeEntry& row) {
             data.attribute_names.push_back(std::move(row.name));
             data.attribute_types.push_back(row.type);
         });
@@ -98,7 +99,7 @@ inline CategoryAttributeDataset load_category_attribute(const std::filesystem::p
     const std::string category_img_name = (root / files::category_img).string();
     {
         TextTable table(root / files::category_img);
-        ListOptions with_categories = strict;
+        ListOptions with_categories = list_options;
         with_categories.num_categories = static_cast<int>(data.category_names.size());
         scan_list_category_img(table, with_categories, [&](CategoryImageEntry& row) {
             ImageRecord image;
@@ -117,14 +118,14 @@ inline CategoryAttributeDataset load_category_attribute(const std::filesystem::p
     {
         TextTable table(root / files::eval_partition);
         std::size_t row_index = 0;
-        scan_list_eval_partition(table, strict, [&](PartitionEntry& row) {
+        scan_list_eval_partition(table, list_options, [&](PartitionEntry& row) {
             data.images[static_cast<std::size_t>(matcher.match(table, row_index++, row.image))].split = row.split;
         });
         matcher.expect_all_matched(table);
     }
     if (detail::should_read(root / files::attr_img, options.attribute_labels, "attribute_labels")) {
         TextTable table(root / files::attr_img);
-        ListOptions with_attributes = strict;
+        ListOptions with_attributes = list_options;
         with_attributes.num_attributes = static_cast<int>(data.attribute_names.size());
         if (with_attributes.num_attributes == 0) table.fail_at(1, "list_attr_cloth.txt lists no attributes");
         matcher.start_file();
@@ -140,7 +141,7 @@ inline CategoryAttributeDataset load_category_attribute(const std::filesystem::p
         TextTable table(root / files::bbox);
         matcher.start_file();
         std::size_t row_index = 0;
-        scan_list_bbox(table, strict, [&](BoxEntry& row) {
+        scan_list_bbox(table, list_options, [&](BoxEntry& row) {
             data.images[static_cast<std::size_t>(matcher.match(table, row_index++, row.image))].box = row.box;
         });
         matcher.expect_all_matched(table);
@@ -150,7 +151,7 @@ inline CategoryAttributeDataset load_category_attribute(const std::filesystem::p
         TextTable table(root / files::landmarks);
         matcher.start_file();
         std::size_t row_index = 0;
-        scan_list_landmarks(table, strict, [&](LandmarkEntry& row) {
+        scan_list_landmarks(table, list_options, [&](LandmarkEntry& row) {
             const int index = matcher.match(table, row_index++, row.image);
             auto& image = data.images[static_cast<std::size_t>(index)];
             // The Liu & Lu loader asserts this on the real data; a mismatch means the files disagree.

@@ -32,6 +32,9 @@ struct LoadOptions {
     Need boxes = Need::required;
     /// Anno/list_landmarks.txt or Anno/list_landmarks_consumer2shop.txt.
     Need landmarks = Need::required;
+    /// Require each file's line-1 count to equal its number of data rows. The cross-file checks
+    /// stay on either way; turn this off only for a copy whose count lines are known to be off.
+    bool check_counts = true;
 };
 
 namespace detail {
