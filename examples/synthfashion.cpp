@@ -109,7 +109,11 @@ int main(int argc, char** argv) {
     std::string out_dir, json_path, sheet_path;
     for (int i = 1; i < argc; ++i) {
         const std::string flag = argv[i];
-        if (flag == "--help" || flag == "-h") usage("help");
+        if (flag == "--help" || flag == "-h") {
+            std::cout << "usage: synthfashion --out DIR [--seed N] [--images N] [--size PX] [--c2s-items N] [--threads N]\n"
+                         "                    [--out-json FILE] [--contact-sheet FILE.png]\n";
+            return 0;
+        }
         if (i + 1 >= argc) usage(flag + " needs a value");
         const std::string value = argv[++i];
         if (flag == "--out") out_dir = value;

@@ -6,7 +6,9 @@
 
 #include <seam/data/deepfashion.hpp>
 #include <seam/data/image.hpp>
+#include <seam/data/loader.hpp>
 #include <seam/data/synthfashion.hpp>
+#include <seam/data/transforms.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -373,6 +375,62 @@ TEST_CASE("synthfashion: landmarks sit at the garment parts with the dataset's v
     for (const Landmark& point : d.landmarks) CHECK(point.present);
     CHECK(d.landmarks[4].y < d.landmarks[6].y);
     CHECK(d.landmarks[0].y < d.landmarks[4].y);
+}
+
+TEST_CASE("synthfashion + loader: a decode-crop-flip-normalise pipeline is reproducible across worker counts") {
+    fs::path dir = fresh_dir("pipeline");
+    SynthFashionOptions options = small_options(5, 2);
+    options.images = 24;
+    options.c2s_items = 0;
+    write_synthfashion(dir, options);
+    const fs::path root = dir / "category-attribute";
+    const CategoryAttributeDataset data = load_category_attribute(root);
+
+    // One training sample: the image cropped to its box (10 px margin), resized to 32×32, flipped
+    // at random, normalised to CHW floats; plus its category and the left-collar x.
+    struct Sample {
+        std::vector<float> pixels;
+        int category;
+        float left_collar_x;
+    };
+    struct Batch {
+        std::vector<float> pixels;  // N × 3 × 32 × 32
+        std::vector<int> categories;
+        std::vector<float> left_collar_x;
+        bool operator==(const Batch&) const = default;
+    };
+    auto load = [&](size_t index, seam::Generator& rng) {
+        const ImageRecord& record = data.images[index];
+        LabeledImage input{read_image((root / record.path).string()), record.landmarks};
+        LabeledImage out = random_hflip(crop_and_resize(input, record.box, 10, 32, 32), rng);
+        return Sample{normalize_to_chw(out.image), record.category, out.landmarks[0].x};
+    };
+    auto collate = [](std::vector<Sample>&& samples) {
+        Batch batch;
+        for (Sample& s : samples) {
+            batch.pixels.insert(batch.pixels.end(), s.pixels.begin(), s.pixels.end());
+            batch.categories.push_back(s.category);
+            batch.left_collar_x.push_back(s.left_collar_x);
+        }
+        return batch;
+    };
+    auto epoch = [&](int workers) {
+        LoaderOptions loader_options;
+        loader_options.batch_size = 5;
+        loader_options.seed = 99;
+        loader_options.workers = workers;
+        DataLoader loader(data.images.size(), load, collate, loader_options);
+        std::vector<Batch> batches;
+        loader.start_epoch(2);
+        while (auto batch = loader.next()) batches.push_back(std::move(*batch));
+        return batches;
+    };
+    std::vector<Batch> one = epoch(1), three = epoch(3);
+    REQUIRE(one.size() == 5);  // 24 samples in batches of 5
+    CHECK(one[0].pixels.size() == 5u * 3u * 32u * 32u);
+    CHECK(one.back().categories.size() == 4);
+    CHECK(one == three);
+    fs::remove_all(dir);
 }
 
 TEST_CASE("synthfashion: options out of range are errors") {

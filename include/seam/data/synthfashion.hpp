@@ -420,7 +420,7 @@ inline Item sample_item(int label, Generator& rng) {
     g.belt_colour = chance(rng, 0.5f) ? hex(0x2A1A10) : contrasting(rng, look.base) * 0.8f;
     g.drawstring = chance(rng, is("Hoodie") ? 0.8f : is("Joggers") ? 0.75f : is("Shorts") ? 0.15f : 0.0f);
     g.cuffs = chance(rng, is("Joggers") ? 0.9f : is("Sweater") || is("Hoodie") ? 0.45f : is("Jeans") || is("Shorts") ? 0.2f : 0.03f);
-    if (g.has_top && g.sleeve <= 0.0f && !trousers) g.cuffs = false;  // nothing to cuff
+    g.cuffs = g.cuffs && ((g.has_top && g.sleeve > 0.0f) || trousers);  // only where there is something to cuff
     int print = weighted(rng, std::array<float, 3>{1.0f, is("Tee") || is("Hoodie") || is("Tank") ? 0.25f : 0.03f,
                                                    is("Tee") || is("Hoodie") || is("Joggers") || style == 4 ? 0.3f : 0.04f});
     g.print = static_cast<Print>(print);
@@ -599,7 +599,8 @@ inline void count_visibility(const Landmarks& landmarks, std::array<size_t, 3>& 
 }  // namespace synth
 
 /// Writes the DeepFashion-C and C2S roots under `out_dir` (see the top of this header) and
-/// returns counts and timing. Existing files of the same names are overwritten.
+/// returns counts and timing. Files of the same names are overwritten; other files already in
+/// `out_dir` (say, from an earlier run with more images) are left alone, so use a fresh folder.
 inline SynthFashionReport write_synthfashion(const std::filesystem::path& out_dir, const SynthFashionOptions& options) {
     using namespace synth;
     namespace fs = std::filesystem;
