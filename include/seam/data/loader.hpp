@@ -23,6 +23,13 @@
 //
 // load() and collate() are called concurrently from several threads: they must not modify shared
 // state without their own locking (reading a shared, immutable index is the usual case).
+// start_epoch() and next() belong to one consumer thread.
+//
+//     seam::data::DataLoader loader(dataset.size(), load, collate, {.batch_size = 32, .seed = 7});
+//     for (uint64_t epoch = 0; epoch < epochs; ++epoch) {
+//         loader.start_epoch(epoch);
+//         while (auto batch = loader.next()) train_step(*batch);
+//     }
 #pragma once
 
 #include <algorithm>
