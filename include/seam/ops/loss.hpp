@@ -275,7 +275,7 @@ inline Tensor<T> cross_entropy(const Tensor<T>& logits, const Tensor<int64_t>& t
                     // d loss / d x_c = (1-ε) w_y (p_c - [c = y]) + (ε/C) (W p_c - w_c)
                     const Acc z = (*lse)[i], wy = w ? Acc(w[y]) : Acc(1), s = Acc(scale[i]);
                     for (int64_t c = 0; c < C; ++c) {
-                        const Acc prob = std::exp(Acc(x[first + c * S]) - z);
+                        const Acc prob = std::exp(static_cast<T>(Acc(x[first + c * S]) - z));  // exp in T: float speed
                         Acc grad = (Acc(1) - eps) * wy * (prob - (c == y ? Acc(1) : Acc(0)));
                         if (eps > 0) grad += eps / Acc(C) * (W * prob - (w ? Acc(w[c]) : Acc(1)));
                         d[first + c * S] = static_cast<T>(s * grad);
