@@ -7,12 +7,10 @@
 // and SceneSpec (how it is photographed: person, pose, framing, perspective, clutter, light).
 // render_scene() returns the image with the garment's 8 landmark slots and bounding box.
 //
-// How it draws. Shapes are polygons in one of two spaces:
-//   - garment space ("canonical"): the person's own frame, origin at the base of the neck, x to
-//     the image right, y down, about 2.2 units from the top of the head to the feet. Garments,
-//     body and occluders live here, so patterns follow the garment when the view warps.
-//   - image space: background clutter.
-// A projective map (rotation, scale, translation and, for consumer photos, a perspective tilt)
+// How it draws. Garments, body and occluders are polygons in garment space ("canonical"): the
+// person's own frame, origin at the base of the neck, x to the image right, y down, about 2.2
+// units from the top of the head to the feet, so patterns follow the garment when the view
+// warps. (Background clutter is drawn directly in image space.) A projective map (rotation, scale, translation and, for consumer photos, a perspective tilt)
 // takes garment space to the image. Polygons are filled by scanline on a supersampled canvas
 // (painter's order); each covered sample is mapped back to garment space to evaluate its
 // pattern, so stripes and dots bend with the garment. The canvas is box-filtered down at the end.
@@ -418,7 +416,7 @@ inline Rgb shade_cloth(const Look& look, float u, float v, Rgb beneath, float ti
 // ---------------------------------------------------------------------------------------------
 // Scene: shapes in painter's order
 
-enum class Owner : uint8_t { background, body, companion, garment, garment_detail, occluder };
+enum class Owner : uint8_t { body, companion, garment, garment_detail, occluder };
 
 struct Paint {
     enum class Kind : uint8_t { flat, cloth, skin } kind = Kind::flat;
@@ -428,11 +426,11 @@ struct Paint {
     float texture = 0.0f;        // flat: amount of noise texture
 };
 
+/// A polygon in garment space with its paint; `owner` decides the draw order and occlusion.
 struct Shape {
     std::vector<Vec2> points;
     Paint paint;
     Owner owner = Owner::body;
-    bool image_space = false;  // true: points are image pixels (background clutter)
 };
 
 inline std::vector<Vec2> ellipse_points(Vec2 centre, float rx, float ry, int n = 20) {
@@ -525,7 +523,7 @@ inline void build_garment(const GarmentSpec& g, const SceneSpec& scene, const Lo
         p.texture = texture;
         return p;
     };
-    auto add = [&](std::vector<Vec2> pts, Paint paint, Owner who) { out.shapes.push_back({std::move(pts), paint, who, false}); };
+    auto add = [&](std::vector<Vec2> pts, Paint paint, Owner who) { out.shapes.push_back({std::move(pts), paint, who}); };
     auto set_point = [&](int slot, Vec2 p) {
         out.points[static_cast<size_t>(slot)] = p;
         out.present[static_cast<size_t>(slot)] = true;
@@ -672,7 +670,7 @@ inline void build_garment(const GarmentSpec& g, const SceneSpec& scene, const Lo
     }
     if (owner != Owner::garment) {
         for (auto& s : out.shapes) s.paint = flat(scene.companion, 0.05f);
-        out.shapes.push_back({outline, flat(scene.companion, 0.05f), owner, false});
+        out.shapes.push_back({outline, flat(scene.companion, 0.05f), owner});
         return;
     }
     add(outline, cloth(), owner);
@@ -806,29 +804,29 @@ inline void build_body(const SceneSpec& scene, std::vector<Shape>& back, std::ve
         p.texture = texture;
         return p;
     };
-    if (scene.long_hair) back.push_back({{{-0.17f, -0.38f}, {0.17f, -0.38f}, {0.2f, 0.2f}, {-0.2f, 0.2f}}, flat(scene.hair, 0.1f), Owner::body, false});
+    if (scene.long_hair) back.push_back({{{-0.17f, -0.38f}, {0.17f, -0.38f}, {0.2f, 0.2f}, {-0.2f, 0.2f}}, flat(scene.hair, 0.1f), Owner::body});
     for (int side = 0; side < 2; ++side) {
         const bool left = side == 0;
         const float sign = left ? -1.0f : 1.0f;
         Vec2 dir{sign * std::sin(scene.leg_spread), std::cos(scene.leg_spread)};
         Vec2 hip = body.hip_joint(left);
         Vec2 ankle = hip + dir * ((Body::ankle_y - hip.y) / dir.y);
-        back.push_back({limb_points(hip, ankle, 0.1f * body.w, 0.045f), flat(scene.skin), Owner::body, false});
-        back.push_back({ellipse_points(ankle + Vec2{sign * 0.02f, 0.04f}, 0.07f, 0.04f, 12), flat(scene.shoes, 0.03f), Owner::body, false});
+        back.push_back({limb_points(hip, ankle, 0.1f * body.w, 0.045f), flat(scene.skin), Owner::body});
+        back.push_back({ellipse_points(ankle + Vec2{sign * 0.02f, 0.04f}, 0.07f, 0.04f, 12), flat(scene.shoes, 0.03f), Owner::body});
         float angle = left ? scene.arm_left : scene.arm_right;
         Vec2 joint = body.arm_joint(left);
         Vec2 wrist = joint + Body::arm_direction(left, angle) * Body::arm_length;
-        back.push_back({limb_points(joint, wrist, 0.06f, 0.04f), flat(scene.skin * 0.97f), Owner::body, false});
-        back.push_back({ellipse_points(wrist + Body::arm_direction(left, angle) * 0.05f, 0.045f, 0.06f, 12), flat(scene.skin * 0.97f), Owner::body, false});
+        back.push_back({limb_points(joint, wrist, 0.06f, 0.04f), flat(scene.skin * 0.97f), Owner::body});
+        back.push_back({ellipse_points(wrist + Body::arm_direction(left, angle) * 0.05f, 0.045f, 0.06f, 12), flat(scene.skin * 0.97f), Owner::body});
     }
     back.push_back({{{-body.shoulder(), Body::shoulder_y}, {body.shoulder(), Body::shoulder_y}, {body.chest(), Body::armpit_y},
                      {body.waist(), Body::waist_y}, {body.hip(), Body::hip_y}, {0.0f, Body::crotch_y}, {-body.hip(), Body::hip_y},
                      {-body.waist(), Body::waist_y}, {-body.chest(), Body::armpit_y}},
-                    flat(scene.skin), Owner::body, false});
-    back.push_back({rect_points(-0.055f, -0.16f, 0.055f, 0.06f), flat(scene.skin * 0.93f), Owner::body, false});
-    front_head.push_back({ellipse_points({0, -0.27f}, 0.12f, 0.15f), flat(scene.skin), Owner::body, false});
+                    flat(scene.skin), Owner::body});
+    back.push_back({rect_points(-0.055f, -0.16f, 0.055f, 0.06f), flat(scene.skin * 0.93f), Owner::body});
+    front_head.push_back({ellipse_points({0, -0.27f}, 0.12f, 0.15f), flat(scene.skin), Owner::body});
     front_head.push_back({{{-0.13f, -0.3f}, {-0.1f, -0.4f}, {0, -0.44f}, {0.1f, -0.4f}, {0.13f, -0.3f}, {0.05f, -0.36f}, {-0.08f, -0.35f}},
-                          flat(scene.hair, 0.1f), Owner::body, false});
+                          flat(scene.hair, 0.1f), Owner::body});
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -955,18 +953,18 @@ inline RenderResult render_scene(const GarmentSpec& garment, const SceneSpec& sc
             switch (scene.occluder) {
                 case OccluderKind::bag: {
                     Vec2 c = target + Vec2{side * 0.02f, 0.03f};
-                    occluders.push_back({rect_points(c.x - 0.11f, c.y - 0.08f, c.x + 0.11f, c.y + 0.1f), object, Owner::occluder, false});
+                    occluders.push_back({rect_points(c.x - 0.11f, c.y - 0.08f, c.x + 0.11f, c.y + 0.1f), object, Owner::occluder});
                     Paint strap = object;
                     strap.colour = object.colour * 0.6f;
                     occluders.push_back({limb_points(c + Vec2{-0.08f, -0.08f}, c + Vec2{side * 0.1f, -0.5f}, 0.012f, 0.012f), strap,
-                                         Owner::occluder, false});
+                                         Owner::occluder});
                     break;
                 }
                 case OccluderKind::arm: {
                     Vec2 hand = target + Vec2{0, 0.01f};
                     Vec2 elbow = hand + Vec2{-side * 0.32f, 0.12f};
-                    occluders.push_back({limb_points(elbow, hand, 0.05f, 0.04f), skin, Owner::occluder, false});
-                    occluders.push_back({ellipse_points(hand, 0.06f, 0.05f, 12), skin, Owner::occluder, false});
+                    occluders.push_back({limb_points(elbow, hand, 0.05f, 0.04f), skin, Owner::occluder});
+                    occluders.push_back({ellipse_points(hand, 0.06f, 0.05f, 12), skin, Owner::occluder});
                     break;
                 }
                 case OccluderKind::hair: {
@@ -976,7 +974,7 @@ inline RenderResult render_scene(const GarmentSpec& garment, const SceneSpec& sc
                     hair.texture = 0.12f;
                     Vec2 c = target;
                     occluders.push_back({{{c.x - 0.05f, -0.35f}, {c.x + 0.05f, -0.35f}, {c.x + 0.06f, c.y + 0.08f}, {c.x - 0.02f, c.y + 0.12f}},
-                                         hair, Owner::occluder, false});
+                                         hair, Owner::occluder});
                     break;
                 }
                 case OccluderKind::none:
@@ -1046,7 +1044,7 @@ inline RenderResult render_scene(const GarmentSpec& garment, const SceneSpec& sc
     auto paint_shape = [&](const Shape& shape) {
         std::vector<Vec2> pts;
         pts.reserve(shape.points.size());
-        for (const Vec2& p : shape.points) pts.push_back(shape.image_space ? p * static_cast<float>(ss) : to_canvas.apply(p));
+        for (const Vec2& p : shape.points) pts.push_back(to_canvas.apply(p));
         const Paint& paint = shape.paint;
         canvas.fill(pts, [&](int x, int y, Rgb& dst) {
             Vec2 g = from_canvas.apply({static_cast<float>(x) + 0.5f, static_cast<float>(y) + 0.5f});
