@@ -1147,7 +1147,8 @@ TEST_CASE("deepfashion perf: load a Category-and-Attribute benchmark of the real
     const double light_seconds = seconds_since(start);
     CHECK(light.images.size() == kImages);
 
-    MESSAGE("wrote ", bytes / 1e6, " MB (list_attr_img.txt ", attr_img_bytes / 1e6, " MB) in ", write_seconds,
-            " s; full load ", load_seconds, " s (", bytes / 1e6 / load_seconds, " MB/s); load without list_attr_img ",
-            light_seconds, " s");
+    const double megabytes = static_cast<double>(bytes) / 1e6;
+    MESSAGE("wrote ", megabytes, " MB (list_attr_img.txt ", static_cast<double>(attr_img_bytes) / 1e6, " MB) in ",
+            write_seconds, " s; full load ", load_seconds, " s (", megabytes / load_seconds,
+            " MB/s); load without list_attr_img ", light_seconds, " s");
 }
