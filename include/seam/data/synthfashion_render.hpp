@@ -891,24 +891,14 @@ inline Projective view_transform(const SceneSpec& scene, Vec2 lo, Vec2 hi) {
         .then(Projective::translation(cx, cy));
 }
 
-/// Renders a garment in a scene: image, landmarks (visibility as in DeepFashion) and box.
-inline RenderResult render_scene(const GarmentSpec& garment, const SceneSpec& scene) {
-    SEAM_CHECK(scene.width >= 8 && scene.height >= 8 && scene.width <= 4096 && scene.height <= 4096,
-               "synthfashion: image size must be in 8..4096, got ", scene.width, "x", scene.height);
-    SEAM_CHECK(scene.supersample >= 1 && scene.supersample <= 4, "synthfashion: supersample must be 1..4");
-
-    // --- shapes in painter's order
-    GarmentDrawing main;
-    build_garment(garment, scene, garment.look, Owner::garment, main);
-
-    // The companion garment: a plain top under/over lower-body items, plain trousers or skirt
-    // under upper-body items. Full-body items have none.
+/// The plain companion garment of a scene: trousers or a skirt under an upper-body item, a top
+/// tucked in (or, untucked, hanging over the waistband as an occluder) with a lower-body item.
+/// Full-body items and flat-lay photos have none.
+inline GarmentDrawing build_companion(const GarmentSpec& garment, const SceneSpec& scene, GarmentSpec& other) {
     GarmentDrawing companion;
-    GarmentSpec other;
     other.look.base = scene.companion;
-    if (!scene.show_body) {
-        // a flat-lay product photo: the garment alone
-    } else if (garment.clothes_type == kUpperBody) {
+    if (!scene.show_body) return companion;
+    if (garment.clothes_type == kUpperBody) {
         other.clothes_type = kLowerBody;
         other.has_top = false;
         other.lower = scene.companion_skirt ? LowerCut::skirt : LowerCut::trousers;
@@ -923,84 +913,65 @@ inline RenderResult render_scene(const GarmentSpec& garment, const SceneSpec& sc
         other.fit = 1.05f;
         build_garment(other, scene, other.look, scene.untucked ? Owner::occluder : Owner::companion, companion);
     }
+    return companion;
+}
 
-    std::vector<Shape> body_back, head;
-    if (scene.show_body) build_body(scene, body_back, head);
-
-    // Hood first among the garment shapes (behind the head).
-    std::vector<Shape> hood, garment_shapes;
-    for (size_t i = 0; i < main.shapes.size(); ++i) {
-        if (i == 0 && garment.hood && garment.has_top) hood.push_back(main.shapes[i]);
-        else garment_shapes.push_back(main.shapes[i]);
-    }
-
-    // Occluders (drawn last) in garment space, near a landmark.
+/// The occluder of a scene (bag, crossing arm or a strand of hair), placed over one of the
+/// garment's landmarks; empty when the scene has none.
+inline std::vector<Shape> build_occluders(const GarmentDrawing& main, const SceneSpec& scene) {
     std::vector<Shape> occluders;
-    {
-        std::vector<int> slots;
-        for (int k = 0; k < kLandmarkSlots; ++k)
-            if (main.present[static_cast<size_t>(k)]) slots.push_back(k);
-        Paint skin;
-        skin.kind = Paint::Kind::skin;
-        skin.colour = scene.skin;
-        Paint object;
-        object.colour = scene.occluder_colour;
-        object.texture = 0.06f;
-        if (!slots.empty() && scene.occluder != OccluderKind::none) {
-            int slot = slots[std::min(slots.size() - 1, static_cast<size_t>(scene.occluder_at * static_cast<float>(slots.size())))];
-            Vec2 target = main.points[static_cast<size_t>(slot)];
-            float side = target.x < 0 ? -1.0f : 1.0f;
-            switch (scene.occluder) {
-                case OccluderKind::bag: {
-                    Vec2 c = target + Vec2{side * 0.02f, 0.03f};
-                    occluders.push_back({rect_points(c.x - 0.11f, c.y - 0.08f, c.x + 0.11f, c.y + 0.1f), object, Owner::occluder});
-                    Paint strap = object;
-                    strap.colour = object.colour * 0.6f;
-                    occluders.push_back({limb_points(c + Vec2{-0.08f, -0.08f}, c + Vec2{side * 0.1f, -0.5f}, 0.012f, 0.012f), strap,
-                                         Owner::occluder});
-                    break;
-                }
-                case OccluderKind::arm: {
-                    Vec2 hand = target + Vec2{0, 0.01f};
-                    Vec2 elbow = hand + Vec2{-side * 0.32f, 0.12f};
-                    occluders.push_back({limb_points(elbow, hand, 0.05f, 0.04f), skin, Owner::occluder});
-                    occluders.push_back({ellipse_points(hand, 0.06f, 0.05f, 12), skin, Owner::occluder});
-                    break;
-                }
-                case OccluderKind::hair: {
-                    Paint hair;
-                    hair.kind = Paint::Kind::skin;
-                    hair.colour = scene.hair;
-                    hair.texture = 0.12f;
-                    Vec2 c = target;
-                    occluders.push_back({{{c.x - 0.05f, -0.35f}, {c.x + 0.05f, -0.35f}, {c.x + 0.06f, c.y + 0.08f}, {c.x - 0.02f, c.y + 0.12f}},
-                                         hair, Owner::occluder});
-                    break;
-                }
-                case OccluderKind::none:
-                    break;
-            }
+    std::vector<int> slots;
+    for (int k = 0; k < kLandmarkSlots; ++k)
+        if (main.present[static_cast<size_t>(k)]) slots.push_back(k);
+    if (slots.empty() || scene.occluder == OccluderKind::none) return occluders;
+    Paint skin;
+    skin.kind = Paint::Kind::skin;
+    skin.colour = scene.skin;
+    Paint object;
+    object.colour = scene.occluder_colour;
+    object.texture = 0.06f;
+    int slot = slots[std::min(slots.size() - 1, static_cast<size_t>(scene.occluder_at * static_cast<float>(slots.size())))];
+    Vec2 target = main.points[static_cast<size_t>(slot)];
+    float side = target.x < 0 ? -1.0f : 1.0f;
+    switch (scene.occluder) {
+        case OccluderKind::bag: {
+            Vec2 c = target + Vec2{side * 0.02f, 0.03f};
+            occluders.push_back({rect_points(c.x - 0.11f, c.y - 0.08f, c.x + 0.11f, c.y + 0.1f), object, Owner::occluder});
+            Paint strap = object;
+            strap.colour = object.colour * 0.6f;
+            occluders.push_back({limb_points(c + Vec2{-0.08f, -0.08f}, c + Vec2{side * 0.1f, -0.5f}, 0.012f, 0.012f), strap,
+                                 Owner::occluder});
+            break;
         }
+        case OccluderKind::arm: {
+            Vec2 hand = target + Vec2{0, 0.01f};
+            Vec2 elbow = hand + Vec2{-side * 0.32f, 0.12f};
+            occluders.push_back({limb_points(elbow, hand, 0.05f, 0.04f), skin, Owner::occluder});
+            occluders.push_back({ellipse_points(hand, 0.06f, 0.05f, 12), skin, Owner::occluder});
+            break;
+        }
+        case OccluderKind::hair: {
+            Paint hair;
+            hair.kind = Paint::Kind::skin;
+            hair.colour = scene.hair;
+            hair.texture = 0.12f;
+            Vec2 c = target;
+            occluders.push_back({{{c.x - 0.05f, -0.35f}, {c.x + 0.05f, -0.35f}, {c.x + 0.06f, c.y + 0.08f}, {c.x - 0.02f, c.y + 0.12f}},
+                                 hair, Owner::occluder});
+            break;
+        }
+        case OccluderKind::none:
+            break;
     }
+    return occluders;
+}
 
-    // --- framing from the garment's own outline (details included)
-    Vec2 lo{1e9f, 1e9f}, hi{-1e9f, -1e9f};
-    auto grow = [&](Vec2 p) {
-        lo = {std::min(lo.x, p.x), std::min(lo.y, p.y)};
-        hi = {std::max(hi.x, p.x), std::max(hi.y, p.y)};
-    };
-    for (const Shape& s : main.shapes)
-        for (const Vec2& p : s.points) grow(p);
-    const Projective to_image = view_transform(scene, lo, hi);
+/// Paints the background: a gradient with smooth mottling (studio), or a scene of blocks, discs
+/// and poles over a floor (clutter), drawn directly in image space.
+inline void paint_background(Canvas& canvas, const SceneSpec& scene) {
     const int ss = scene.supersample;
-    const Projective to_canvas = to_image.then(Projective::scaling(ss));
-    const Projective from_canvas = to_canvas.inverse();
-
-    // --- paint
-    Canvas canvas(scene.width * ss, scene.height * ss);
     const float inv_size = 1.0f / static_cast<float>(std::max(scene.width, scene.height) * ss);
-    // Background: a gradient with smooth mottling (studio), or a scene of blocks (clutter). It is
-    // smooth, so it is evaluated once per output pixel and copied to that pixel's samples.
+    // The backdrop is smooth, so it is evaluated once per output pixel and copied to its samples.
     for (int y = 0; y < scene.height; ++y)
         for (int x = 0; x < scene.width; ++x) {
             float fx = static_cast<float>(x * ss) * inv_size, fy = static_cast<float>(y * ss) * inv_size;
@@ -1010,82 +981,76 @@ inline RenderResult render_scene(const GarmentSpec& garment, const SceneSpec& sc
             for (int dy = 0; dy < ss; ++dy)
                 for (int dx = 0; dx < ss; ++dx) canvas.at(x * ss + dx, y * ss + dy) = c;
         }
-    if (scene.background == Background::clutter) {
-        const float w = static_cast<float>(scene.width), h = static_cast<float>(scene.height);
-        for (int i = 0; i < scene.clutter_shapes; ++i) {
-            auto r = [&](int k) { return cell_random(i, k, scene.seed + 200); };
-            Rgb colour = mix(hex(0x303030), hex(0xF0E8D8), r(0));
-            colour = mix(colour, Rgb{r(1), r(2), r(3)}, 0.45f);
-            Paint p;
-            p.colour = colour;
-            p.texture = 0.08f;
-            float cx = r(4) * w, cy = r(5) * h, sx = (0.08f + 0.4f * r(6)) * w, sy = (0.08f + 0.5f * r(7)) * h;
-            std::vector<Vec2> pts;
-            int kind = static_cast<int>(r(8) * 4);
-            if (kind == 0) pts = ellipse_points({cx, cy}, sx * 0.5f, sx * 0.5f, 16);
-            else if (kind == 1) pts = limb_points({cx, cy}, {cx + sx, cy + sy * 0.5f - sy * r(9)}, 0.02f * w, 0.02f * w);
-            else pts = rect_points(cx - sx / 2, cy - sy / 2, cx + sx / 2, cy + sy / 2);
-            for (Vec2& p2 : pts) p2 = p2 * static_cast<float>(ss);
-            canvas.fill(pts, [&](int px, int py, Rgb& dst) {
-                float n = cell_random(px / 2, py / 2, scene.seed + 300);
-                dst = colour * (1.0f - p.texture + 2 * p.texture * n);
-            });
-        }
-        // A floor line: the lower part of the frame darker or lighter.
-        float floor_y = (0.65f + 0.3f * cell_random(7, 7, scene.seed)) * static_cast<float>(canvas.height());
-        Rgb floor_tint = cell_random(8, 8, scene.seed) < 0.5f ? Rgb{0.8f, 0.78f, 0.75f} : Rgb{1.1f, 1.05f, 1.0f};
-        for (int y = std::max(0, static_cast<int>(floor_y)); y < canvas.height(); ++y)
-            for (int x = 0; x < canvas.width(); ++x) {
-                Rgb& c = canvas.at(x, y);
-                c = {c.r * floor_tint.r, c.g * floor_tint.g, c.b * floor_tint.b};
-            }
-    }
-
-    auto paint_shape = [&](const Shape& shape) {
+    if (scene.background != Background::clutter) return;
+    const float w = static_cast<float>(scene.width), h = static_cast<float>(scene.height);
+    for (int i = 0; i < scene.clutter_shapes; ++i) {
+        auto r = [&](int k) { return cell_random(i, k, scene.seed + 200); };
+        Rgb colour = mix(hex(0x303030), hex(0xF0E8D8), r(0));
+        colour = mix(colour, Rgb{r(1), r(2), r(3)}, 0.45f);
+        const float texture = 0.08f;
+        float cx = r(4) * w, cy = r(5) * h, sx = (0.08f + 0.4f * r(6)) * w, sy = (0.08f + 0.5f * r(7)) * h;
         std::vector<Vec2> pts;
-        pts.reserve(shape.points.size());
-        for (const Vec2& p : shape.points) pts.push_back(to_canvas.apply(p));
-        const Paint& paint = shape.paint;
-        canvas.fill(pts, [&](int x, int y, Rgb& dst) {
-            Vec2 g = from_canvas.apply({static_cast<float>(x) + 0.5f, static_cast<float>(y) + 0.5f});
-            switch (paint.kind) {
-                case Paint::Kind::cloth:
-                    dst = shade_cloth(*paint.look, g.x, g.y, dst, paint.tint);
-                    break;
-                case Paint::Kind::skin: {
-                    float n = cell_random(static_cast<int32_t>(std::floor(g.x * 40)), static_cast<int32_t>(std::floor(g.y * 40)),
-                                          scene.seed + 17);
-                    dst = paint.colour * (1.0f - paint.texture + 2 * paint.texture * n) * (1.02f - 0.08f * std::fabs(g.x) * 3.0f);
-                    break;
-                }
-                case Paint::Kind::flat: {
-                    float n = cell_random(static_cast<int32_t>(std::floor(g.x * 50)), static_cast<int32_t>(std::floor(g.y * 50)),
-                                          scene.seed + 19);
-                    dst = paint.colour * (1.0f - paint.texture + 2 * paint.texture * n);
-                    break;
-                }
-            }
+        int kind = static_cast<int>(r(8) * 4);
+        if (kind == 0) pts = ellipse_points({cx, cy}, sx * 0.5f, sx * 0.5f, 16);
+        else if (kind == 1) pts = limb_points({cx, cy}, {cx + sx, cy + sy * 0.5f - sy * r(9)}, 0.02f * w, 0.02f * w);
+        else pts = rect_points(cx - sx / 2, cy - sy / 2, cx + sx / 2, cy + sy / 2);
+        for (Vec2& p : pts) p = p * static_cast<float>(ss);
+        canvas.fill(pts, [&](int px, int py, Rgb& dst) {
+            float n = cell_random(px / 2, py / 2, scene.seed + 300);
+            dst = colour * (1.0f - texture + 2 * texture * n);
         });
-    };
-    // Lower-body items: a tucked top goes beneath the garment, an untucked one over it.
-    const bool companion_first = companion.shapes.empty() || companion.shapes.back().owner == Owner::companion;
-    for (const Shape& s : body_back) paint_shape(s);
-    for (const Shape& s : hood) paint_shape(s);
-    for (const Shape& s : head) paint_shape(s);
-    if (companion_first)
-        for (const Shape& s : companion.shapes) paint_shape(s);
-    for (const Shape& s : garment_shapes) paint_shape(s);
-    if (!companion_first)
-        for (const Shape& s : companion.shapes) paint_shape(s);
-    for (const Shape& s : occluders) paint_shape(s);
+    }
+    // A floor line: the lower part of the frame darker or lighter.
+    float floor_y = (0.65f + 0.3f * cell_random(7, 7, scene.seed)) * static_cast<float>(canvas.height());
+    Rgb floor_tint = cell_random(8, 8, scene.seed) < 0.5f ? Rgb{0.8f, 0.78f, 0.75f} : Rgb{1.1f, 1.05f, 1.0f};
+    for (int y = std::max(0, static_cast<int>(floor_y)); y < canvas.height(); ++y)
+        for (int x = 0; x < canvas.width(); ++x) {
+            Rgb& c = canvas.at(x, y);
+            c = {c.r * floor_tint.r, c.g * floor_tint.g, c.b * floor_tint.b};
+        }
+}
 
-    // --- photo: light, vignette, downsample, noise, blur
-    RenderResult result;
-    Image& image = result.image;
-    image = Image(scene.width, scene.height, 3);
+/// Paints one garment-space shape through the canvas map; each covered sample is mapped back
+/// to garment space for its cloth pattern or skin grain.
+inline void paint_shape(Canvas& canvas, const Shape& shape, const Projective& to_canvas, const Projective& from_canvas,
+                        uint32_t seed) {
+    std::vector<Vec2> pts;
+    pts.reserve(shape.points.size());
+    for (const Vec2& p : shape.points) pts.push_back(to_canvas.apply(p));
+    const Paint& paint = shape.paint;
+    canvas.fill(pts, [&](int x, int y, Rgb& dst) {
+        Vec2 g = from_canvas.apply({static_cast<float>(x) + 0.5f, static_cast<float>(y) + 0.5f});
+        switch (paint.kind) {
+            case Paint::Kind::cloth:
+                dst = shade_cloth(*paint.look, g.x, g.y, dst, paint.tint);
+                break;
+            case Paint::Kind::skin: {
+                float n = cell_random(static_cast<int32_t>(std::floor(g.x * 40)), static_cast<int32_t>(std::floor(g.y * 40)),
+                                      seed + 17);
+                dst = paint.colour * (1.0f - paint.texture + 2 * paint.texture * n) * (1.02f - 0.08f * std::fabs(g.x) * 3.0f);
+                break;
+            }
+            case Paint::Kind::flat: {
+                float n = cell_random(static_cast<int32_t>(std::floor(g.x * 50)), static_cast<int32_t>(std::floor(g.y * 50)),
+                                      seed + 19);
+                dst = paint.colour * (1.0f - paint.texture + 2 * paint.texture * n);
+                break;
+            }
+        }
+    });
+}
+
+/// Turns the supersampled canvas into the photo: lighting (gain, colour cast, gradient,
+/// vignette), box-filter downsampling, sensor grain, an optional box blur, rounding to bytes.
+inline Image develop_photo(Canvas& canvas, const SceneSpec& scene) {
+    const int ss = scene.supersample;
+    Image image(scene.width, scene.height, 3);
     const float area = 1.0f / static_cast<float>(ss * ss);
     const float ca = std::cos(scene.light_angle), sa = std::sin(scene.light_angle);
     std::vector<float> values(static_cast<size_t>(scene.width) * static_cast<size_t>(scene.height) * 3);
+    auto at = [&](std::vector<float>& v, int x, int y, int c) -> float& {
+        return v[(static_cast<size_t>(y) * static_cast<size_t>(scene.width) + static_cast<size_t>(x)) * 3 + static_cast<size_t>(c)];
+    };
     for (int y = 0; y < scene.height; ++y)
         for (int x = 0; x < scene.width; ++x) {
             Rgb sum;
@@ -1097,12 +1062,11 @@ inline RenderResult render_scene(const GarmentSpec& garment, const SceneSpec& sc
             float light = scene.gain * (1.0f + scene.light_gradient * (ca * fx + sa * fy)) *
                           (1.0f - scene.vignette * (fx * fx + fy * fy) * 2.0f);
             float grain = scene.noise > 0 ? scene.noise * (cell_random(x, y, scene.seed + 401) + cell_random(x, y, scene.seed + 402) - 1.0f) : 0.0f;
-            size_t i = (static_cast<size_t>(y) * static_cast<size_t>(scene.width) + static_cast<size_t>(x)) * 3;
-            values[i + 0] = sum.r * light * scene.cast.r + grain;
-            values[i + 1] = sum.g * light * scene.cast.g + grain;
-            values[i + 2] = sum.b * light * scene.cast.b + grain;
+            at(values, x, y, 0) = sum.r * light * scene.cast.r + grain;
+            at(values, x, y, 1) = sum.g * light * scene.cast.g + grain;
+            at(values, x, y, 2) = sum.b * light * scene.cast.b + grain;
         }
-    if (scene.blur > 0) {  // separable box blur
+    if (scene.blur > 0) {  // separable box blur, clipped at the borders
         const int r = scene.blur;
         std::vector<float> tmp(values.size());
         for (int pass = 0; pass < 2; ++pass) {
@@ -1114,16 +1078,68 @@ inline RenderResult render_scene(const GarmentSpec& garment, const SceneSpec& sc
                         for (int k = -r; k <= r; ++k) {
                             int xx = pass == 0 ? x + k : x, yy = pass == 0 ? y : y + k;
                             if (xx < 0 || yy < 0 || xx >= scene.width || yy >= scene.height) continue;
-                            s += values[(static_cast<size_t>(yy) * static_cast<size_t>(scene.width) + static_cast<size_t>(xx)) * 3 + static_cast<size_t>(c)];
+                            s += at(values, xx, yy, c);
                             ++n;
                         }
-                        tmp[(static_cast<size_t>(y) * static_cast<size_t>(scene.width) + static_cast<size_t>(x)) * 3 + static_cast<size_t>(c)] = s / static_cast<float>(n);
+                        at(tmp, x, y, c) = s / static_cast<float>(n);
                     }
             values.swap(tmp);
         }
     }
     for (size_t i = 0; i < values.size(); ++i)
         image.pixels[i] = static_cast<uint8_t>(std::clamp(values[i] * 255.0f + 0.5f, 0.0f, 255.0f));
+    return image;
+}
+
+/// Renders a garment in a scene: image, landmarks (visibility as in DeepFashion) and box.
+inline RenderResult render_scene(const GarmentSpec& garment, const SceneSpec& scene) {
+    SEAM_CHECK(scene.width >= 8 && scene.height >= 8 && scene.width <= 4096 && scene.height <= 4096,
+               "synthfashion: image size must be in 8..4096, got ", scene.width, "x", scene.height);
+    SEAM_CHECK(scene.supersample >= 1 && scene.supersample <= 4, "synthfashion: supersample must be 1..4");
+
+    // --- the shapes
+    GarmentDrawing main;
+    build_garment(garment, scene, garment.look, Owner::garment, main);
+    GarmentSpec other;  // outlives `companion`, whose cloth paints point at its look
+    const GarmentDrawing companion = build_companion(garment, scene, other);
+    std::vector<Shape> body_back, head;
+    if (scene.show_body) build_body(scene, body_back, head);
+    std::vector<Shape> hood, garment_shapes;  // the hood, when there is one, is the first shape
+    for (size_t i = 0; i < main.shapes.size(); ++i) {
+        if (i == 0 && garment.hood && garment.has_top) hood.push_back(main.shapes[i]);
+        else garment_shapes.push_back(main.shapes[i]);
+    }
+    const std::vector<Shape> occluders = build_occluders(main, scene);
+
+    // --- framing from the garment's own outline (details included)
+    Vec2 lo{1e9f, 1e9f}, hi{-1e9f, -1e9f};
+    for (const Shape& shape : main.shapes)
+        for (const Vec2& p : shape.points) {
+            lo = {std::min(lo.x, p.x), std::min(lo.y, p.y)};
+            hi = {std::max(hi.x, p.x), std::max(hi.y, p.y)};
+        }
+    const Projective to_image = view_transform(scene, lo, hi);
+    const Projective to_canvas = to_image.then(Projective::scaling(scene.supersample));
+    const Projective from_canvas = to_canvas.inverse();
+
+    // --- paint in painter's order: back hair and body, hood, head, the companion when tucked
+    // beneath, the garment with its details, an untucked companion top, occluders
+    Canvas canvas(scene.width * scene.supersample, scene.height * scene.supersample);
+    paint_background(canvas, scene);
+    auto paint_all = [&](const std::vector<Shape>& shapes) {
+        for (const Shape& shape : shapes) paint_shape(canvas, shape, to_canvas, from_canvas, scene.seed);
+    };
+    const bool companion_first = companion.shapes.empty() || companion.shapes.back().owner == Owner::companion;
+    paint_all(body_back);
+    paint_all(hood);
+    paint_all(head);
+    if (companion_first) paint_all(companion.shapes);
+    paint_all(garment_shapes);
+    if (!companion_first) paint_all(companion.shapes);
+    paint_all(occluders);
+
+    RenderResult result;
+    result.image = develop_photo(canvas, scene);
 
     // --- landmarks: project, round, then truncation (frame) and occlusion (occluders)
     for (int k = 0; k < kLandmarkSlots; ++k) {
@@ -1147,8 +1163,8 @@ inline RenderResult render_scene(const GarmentSpec& garment, const SceneSpec& sc
     }
     // --- box: the garment's projected extent, clipped to the image, holding every visible landmark
     float bx1 = 1e9f, by1 = 1e9f, bx2 = -1e9f, by2 = -1e9f;
-    for (const Shape& s : main.shapes)
-        for (const Vec2& g : s.points) {
+    for (const Shape& shape : main.shapes)
+        for (const Vec2& g : shape.points) {
             Vec2 p = to_image.apply(g);
             bx1 = std::min(bx1, p.x);
             by1 = std::min(by1, p.y);
