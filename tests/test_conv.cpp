@@ -105,7 +105,14 @@ const std::vector<ConvCase>& awkward_conv_cases() {
         {"several tiles per image, batch 3", 3, 4, 45, 41, 6, 3, 3, {{1, 1}, {1, 1}, {1, 1}, 1}},
         {"1x1 several tiles per image, batch 1", 1, 3, 70, 66, 4, 1, 1, {}},
         {"small images packed several to a tile", 7, 64, 4, 3, 9, 3, 3, {{1, 1}, {1, 1}, {1, 1}, 1}},
-        {"small 1x1 images packed several to a tile, groups 2", 9, 34, 2, 3, 6, 1, 1, {{1, 1}, {0, 0}, {1, 1}, 2}},
+        // Deep patches (C·kh·kw >= 1024) get tiles of 256 columns (cpu/conv.hpp), so these few are cut
+        // into several tiles: with 2 threads the first two give each thread one tile of the same image
+        // (its gradient goes through private buffers), the third owns ranges of multi-image tiles, the
+        // fourth has 3 tiles that the threads work on together, one after another.
+        {"batch 1, 3x3, two tiles of one image", 1, 120, 20, 20, 2, 3, 3, {{1, 1}, {1, 1}, {1, 1}, 1}},
+        {"batch 1, 1x1 with 1030 channels, two tiles of one image", 1, 1030, 16, 32, 2, 1, 1, {}},
+        {"30 small images, 5 to a tile", 30, 128, 7, 7, 2, 3, 3, {{1, 1}, {1, 1}, {1, 1}, 1}},
+        {"batch 1 cut into 3 tiles", 1, 120, 26, 26, 2, 3, 3, {{1, 1}, {1, 1}, {1, 1}, 1}},
     };
     return cases;
 }

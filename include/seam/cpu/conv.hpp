@@ -63,9 +63,11 @@ struct ConvGeometry {
 
 namespace detail {
 
-/// Bytes of column buffer one tile may use (chosen by timing VGG shapes: see the report in the
-/// commit history); the GEMM reads it right after im2col wrote it, from L2.
-inline constexpr int64_t kColumnTileBytes = 512 * 1024;
+/// Bytes of column buffer one tile aims for, and the fewest columns a tile gets even when that
+/// overflows the budget: GEMMs with N below a few hundred spend their time re-packing the weight
+/// matrix (which is 9 MB for VGG's 512-channel layers). Both chosen by timing VGG-16 layers.
+inline constexpr int64_t kColumnTileBytes = 1024 * 1024;
+inline constexpr int64_t kMinTileColumns = 256;
 
 /// A run of output pixels: images [first_image, first_image + images), pixels [p_begin, p_end) of
 /// each. Either one image and part of its pixels, or several whole images.
@@ -80,6 +82,9 @@ struct TilePlan {
     int64_t tile_pixels = 1;      // pixels per tile within an image (when tiles_per_image > 1)
     int64_t count = 0;            // number of tiles
     int64_t max_columns = 0;      // widest tile
+    // false: each thread takes its own contiguous range of tiles (many tiles);
+    // true: tiles are processed one after another and every step is split across threads (few tiles).
+    bool shared = false;
 
     Tile tile(const ConvGeometry& g, int64_t t) const {
         const int64_t P = g.out_pixels();
@@ -93,31 +98,36 @@ struct TilePlan {
     }
 };
 
-template <class T>
-inline TilePlan plan_tiles(const ConvGeometry& g, int64_t threads) {
+/// Tiles of about `width` columns: several per image when images are large, several images per tile
+/// when they are small (never splitting a small image).
+inline TilePlan tiles_of_width(const ConvGeometry& g, int64_t width) {
     TilePlan plan;
-    const int64_t P = g.out_pixels();
-    const int64_t budget = std::max<int64_t>(1, kColumnTileBytes / static_cast<int64_t>(sizeof(T)));
-    // Columns that fit the budget, but never so few that the GEMM's N becomes tiny.
-    int64_t width = std::max<int64_t>(64, budget / std::max<int64_t>(1, g.patch()) / 16 * 16);
+    const int64_t P = std::max<int64_t>(1, g.out_pixels());
     if (P >= width || g.batch == 1) {
         plan.tiles_per_image = std::max<int64_t>(1, (P + width - 1) / width);
-        // Keep every thread busy when the batch is smaller than the thread count.
-        if (g.batch < threads && P >= 32 * threads)
-            plan.tiles_per_image = std::max(plan.tiles_per_image, (threads + g.batch - 1) / g.batch);
         plan.tile_pixels = (P + plan.tiles_per_image - 1) / plan.tiles_per_image;
         if (plan.tiles_per_image > 1) plan.tile_pixels = (plan.tile_pixels + 15) / 16 * 16;  // whole vectors
         plan.tiles_per_image = (P + plan.tile_pixels - 1) / plan.tile_pixels;
         plan.count = g.batch * plan.tiles_per_image;
         plan.max_columns = plan.tile_pixels;
     } else {
-        int64_t per_tile = std::max<int64_t>(1, width / std::max<int64_t>(P, 1));
-        per_tile = std::min(per_tile, std::max<int64_t>(1, g.batch / std::max<int64_t>(1, threads)));  // >= threads tiles
+        const int64_t per_tile = std::clamp<int64_t>(width / P, 1, g.batch);
         plan.images_per_tile = per_tile;
         plan.tile_pixels = P;
         plan.count = (g.batch + per_tile - 1) / per_tile;
         plan.max_columns = per_tile * P;
     }
+    return plan;
+}
+
+template <class T>
+inline TilePlan plan_tiles(const ConvGeometry& g, int64_t threads) {
+    const int64_t budget = kColumnTileBytes / static_cast<int64_t>(sizeof(T));
+    const int64_t width = std::max(kMinTileColumns, budget / std::max<int64_t>(1, g.patch()) / 16 * 16);
+    TilePlan plan = tiles_of_width(g, width);
+    // Threads own whole tiles when there are enough to share evenly; otherwise (VGG's conv5 at
+    // batch 8 is a single tile of 128 columns) they work together on each tile.
+    plan.shared = threads > 1 && !(plan.count % threads == 0 || plan.count >= 4 * threads);
     return plan;
 }
 
@@ -164,12 +174,14 @@ inline void for_each_row_segment(const ConvGeometry& g, const Tile& tile, F&& f)
     }
 }
 
-/// col[row, j] for the tile's columns j and rows (c, ki, kj) of channels [c0, c0 + C/g).
+/// col[row, j] for the tile's columns j and rows (c, ki, kj) of channels c0 + [c_begin, c_end)
+/// (c0 is the group's first channel; rows are numbered within the group).
 template <class T>
-inline void im2col_tile(const ConvGeometry& g, const T* x, const Tile& tile, int64_t c0, T* col) {
+inline void im2col_tile(const ConvGeometry& g, const T* x, const Tile& tile, int64_t c0, int64_t c_begin,
+                        int64_t c_end, T* col) {
     const int64_t width = tile.columns();
     const int64_t H = g.in_h, W = g.in_w, sw = g.stride_w;
-    for (int64_t cl = 0; cl < g.group_in(); ++cl) {
+    for (int64_t cl = c_begin; cl < c_end; ++cl) {
         for (int64_t ki = 0; ki < g.kernel_h; ++ki) {
             for (int64_t kj = 0; kj < g.kernel_w; ++kj) {
                 T* dst = col + ((cl * g.kernel_h + ki) * g.kernel_w + kj) * width;
@@ -197,12 +209,14 @@ inline void im2col_tile(const ConvGeometry& g, const T* x, const Tile& tile, int
 }
 
 /// The adjoint of im2col_tile: dx[image, c, hi, wi] += dcol[row, j] for every in-range tap.
-/// `image_base(i)` gives the [C, H, W] block to add into for image i of the tile.
+/// `image_base(i)` gives the [C, H, W] block to add into for image i of the tile. Different
+/// channels touch disjoint parts of dx, so channel ranges may run on different threads.
 template <class T, class ImageBase>
-inline void col2im_tile(const ConvGeometry& g, const T* dcol, const Tile& tile, int64_t c0, ImageBase&& image_base) {
+inline void col2im_tile(const ConvGeometry& g, const T* dcol, const Tile& tile, int64_t c0, int64_t c_begin,
+                        int64_t c_end, ImageBase&& image_base) {
     const int64_t width = tile.columns();
     const int64_t H = g.in_h, W = g.in_w, sw = g.stride_w;
-    for (int64_t cl = 0; cl < g.group_in(); ++cl) {
+    for (int64_t cl = c_begin; cl < c_end; ++cl) {
         for (int64_t ki = 0; ki < g.kernel_h; ++ki) {
             for (int64_t kj = 0; kj < g.kernel_w; ++kj) {
                 const T* srcrow = dcol + ((cl * g.kernel_h + ki) * g.kernel_w + kj) * width;
@@ -245,6 +259,12 @@ inline void scatter_tile(const T* in, int64_t channels, int64_t P, const Tile& t
                         static_cast<size_t>(span) * sizeof(T));
 }
 
+/// Shared-tile helpers: one step of a tile split across threads (see TilePlan::shared).
+template <class T>
+inline void parallel_im2col(const ConvGeometry& g, const T* x, const Tile& tile, int64_t c0, T* col) {
+    parallel_for(0, g.group_in(), 1, [&](int64_t lo, int64_t hi) { im2col_tile(g, x, tile, c0, lo, hi, col); });
+}
+
 }  // namespace detail
 
 /// y[N, O, Ho, Wo] = conv2d(x[N, C, H, W], w[O, C/g, kh, kw]) + bias[O] (bias may be null).
@@ -252,66 +272,156 @@ template <class T>
 inline void conv2d_forward(const ConvGeometry& g, const T* x, const T* w, const T* bias, T* y) {
     const int64_t P = g.out_pixels(), Og = g.group_out(), K = g.patch();
     if (g.batch == 0 || g.out_channels == 0 || P == 0) return;
-    const detail::TilePlan plan = detail::plan_tiles<T>(g, num_threads());
+    const int64_t threads = in_parallel_region() ? 1 : num_threads();
+    const detail::TilePlan plan = detail::plan_tiles<T>(g, threads);
     const bool direct = g.pointwise() && plan.images_per_tile == 1;  // x is the column matrix
+
+    // One tile, all groups: im2col, GEMM (straight into y when the tile is one image), bias.
+    // `shared` runs each step on all threads; otherwise the caller is one thread among several.
+    auto run_tile = [&](const detail::Tile& tile, std::vector<T>& col, std::vector<T>& out, bool shared) {
+        const int64_t width = tile.columns();
+        for (int64_t gi = 0; gi < g.groups; ++gi) {
+            const T* wg = w + gi * Og * K;
+            const T* b;
+            int64_t ldb;
+            if (direct) {
+                b = x + (tile.first_image * g.in_channels + gi * g.group_in()) * P + tile.p_begin;
+                ldb = P;
+            } else {
+                if (shared) detail::parallel_im2col(g, x, tile, gi * g.group_in(), col.data());
+                else detail::im2col_tile(g, x, tile, gi * g.group_in(), 0, g.group_in(), col.data());
+                b = col.data();
+                ldb = width;
+            }
+            T* c = tile.images == 1 ? y + (tile.first_image * g.out_channels + gi * Og) * P + tile.p_begin : out.data();
+            const int64_t ldc = tile.images == 1 ? P : width;
+            if (shared) parallel_gemm<T>(false, false, Og, width, K, T(1), wg, K, b, ldb, T(0), c, ldc);
+            else gemm<T>(false, false, Og, width, K, T(1), wg, K, b, ldb, T(0), c, ldc);
+            if (tile.images > 1) detail::scatter_tile(out.data(), g.out_channels, P, tile, gi * Og, Og, y);
+        }
+        if (bias) {  // while the tile's outputs are still in cache
+            const int64_t span = tile.p_end - tile.p_begin;
+            for (int64_t i = 0; i < tile.images; ++i)
+                for (int64_t o = 0; o < g.out_channels; ++o) {
+                    T* row = y + ((tile.first_image + i) * g.out_channels + o) * P + tile.p_begin;
+                    const T bo = bias[o];
+                    for (int64_t p = 0; p < span; ++p) row[p] += bo;
+                }
+        }
+    };
+    auto buffers = [&](std::vector<T>& col, std::vector<T>& out) {
+        col.resize(direct ? 0 : static_cast<size_t>(K * plan.max_columns));
+        out.resize(plan.images_per_tile > 1 ? static_cast<size_t>(Og * plan.max_columns) : 0);
+    };
+
+    if (plan.shared) {
+        std::vector<T> col, out;
+        buffers(col, out);
+        for (int64_t t = 0; t < plan.count; ++t) run_tile(plan.tile(g, t), col, out, true);
+        return;
+    }
     const int64_t chunks = detail::chunk_count(plan.count, g.macs() / std::max<int64_t>(1, plan.count));
     detail::for_each_chunk(chunks, plan.count, [&](int64_t, int64_t t_begin, int64_t t_end) {
-        std::vector<T> col(direct ? 0 : static_cast<size_t>(K * plan.max_columns));
-        std::vector<T> out(plan.images_per_tile > 1 ? static_cast<size_t>(Og * plan.max_columns) : 0);
-        for (int64_t t = t_begin; t < t_end; ++t) {
-            const detail::Tile tile = plan.tile(g, t);
-            const int64_t width = tile.columns();
-            for (int64_t gi = 0; gi < g.groups; ++gi) {
-                const T* wg = w + gi * Og * K;
-                const T* b;
-                int64_t ldb;
-                if (direct) {
-                    b = x + (tile.first_image * g.in_channels + gi * g.group_in()) * P + tile.p_begin;
-                    ldb = P;
-                } else {
-                    detail::im2col_tile(g, x, tile, gi * g.group_in(), col.data());
-                    b = col.data();
-                    ldb = width;
-                }
-                if (tile.images == 1) {
-                    T* yt = y + (tile.first_image * g.out_channels + gi * Og) * P + tile.p_begin;
-                    gemm<T>(false, false, Og, width, K, T(1), wg, K, b, ldb, T(0), yt, P);
-                } else {
-                    gemm<T>(false, false, Og, width, K, T(1), wg, K, b, ldb, T(0), out.data(), width);
-                    detail::scatter_tile(out.data(), g.out_channels, P, tile, gi * Og, Og, y);
-                }
-            }
-            if (bias) {  // while the tile's outputs are still in cache
-                const int64_t span = tile.p_end - tile.p_begin;
-                for (int64_t i = 0; i < tile.images; ++i)
-                    for (int64_t o = 0; o < g.out_channels; ++o) {
-                        T* row = y + ((tile.first_image + i) * g.out_channels + o) * P + tile.p_begin;
-                        const T bo = bias[o];
-                        for (int64_t p = 0; p < span; ++p) row[p] += bo;
-                    }
-            }
-        }
+        std::vector<T> col, out;
+        buffers(col, out);
+        for (int64_t t = t_begin; t < t_end; ++t) run_tile(plan.tile(g, t), col, out, false);
     });
 }
 
 /// Backward of conv2d_forward: dx (if not null) = gradient w.r.t. x, dw (if not null) = gradient
-/// w.r.t. w. Both are overwritten. x may be null when dw is not wanted (conv_transpose2d's forward
-/// uses this function as its kernel).
+/// w.r.t. w. Both are overwritten. x may be null when dw is not wanted and w when dx is not
+/// (conv_transpose2d's forward uses this function as its kernel).
 template <class T>
 inline void conv2d_backward(const ConvGeometry& g, const T* x, const T* w, const T* dy, T* dx, T* dw) {
     const int64_t P = g.out_pixels(), Og = g.group_out(), K = g.patch();
     const int64_t image_size = g.in_channels * g.in_pixels();
     const int64_t weight_size = g.out_channels * K;
-    if (dx) std::fill(dx, dx + g.batch * image_size, T(0));
-    if (dw) std::fill(dw, dw + weight_size, T(0));
+    auto zero = [](T* p, int64_t n) {  // dx can be tens of MB: clear it on all threads
+        parallel_for(0, n, kParallelGrain, [&](int64_t lo, int64_t hi) { std::fill(p + lo, p + hi, T(0)); });
+    };
+    if (dx) zero(dx, g.batch * image_size);
+    if (dw) zero(dw, weight_size);
     if ((!dx && !dw) || g.batch == 0 || g.out_channels == 0 || P == 0) return;
     SEAM_CHECK(!dw || x, "conv2d_backward: the weight gradient needs the input");
+    SEAM_CHECK(!dx || w, "conv2d_backward: the input gradient needs the weight");
 
-    const detail::TilePlan plan = detail::plan_tiles<T>(g, num_threads());
+    const int64_t threads = in_parallel_region() ? 1 : num_threads();
+    const detail::TilePlan plan = detail::plan_tiles<T>(g, threads);
     const bool direct = g.pointwise() && plan.images_per_tile == 1;
+
+    struct Buffers {
+        std::vector<T> col, dcol, dyt;
+    };
+    auto buffers = [&](Buffers& b) {
+        b.col.resize(dw && !direct ? static_cast<size_t>(K * plan.max_columns) : 0);
+        b.dcol.resize(dx && !direct ? static_cast<size_t>(K * plan.max_columns) : 0);
+        b.dyt.resize(plan.images_per_tile > 1 ? static_cast<size_t>(Og * plan.max_columns) : 0);
+    };
+    // One tile, all groups. dw_acc receives dW += dY·colᵀ; image_base(n) is where image n's input
+    // gradient accumulates. `shared`: every step split across all threads.
+    auto run_tile = [&](const detail::Tile& tile, Buffers& buf, T* dw_acc, auto&& image_base, bool shared) {
+        const int64_t width = tile.columns();
+        auto product = [shared](bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b,
+                                int64_t ldb, T beta, T* c, int64_t ldc) {
+            if (shared) parallel_gemm<T>(ta, tb, m, n, k, T(1), a, lda, b, ldb, beta, c, ldc);
+            else gemm<T>(ta, tb, m, n, k, T(1), a, lda, b, ldb, beta, c, ldc);
+        };
+        for (int64_t gi = 0; gi < g.groups; ++gi) {
+            const int64_t c0 = gi * g.group_in();
+            const T* dy_tile;
+            int64_t ld_dy;
+            if (tile.images == 1) {
+                dy_tile = dy + (tile.first_image * g.out_channels + gi * Og) * P + tile.p_begin;
+                ld_dy = P;
+            } else {
+                detail::gather_tile(dy, g.out_channels, P, tile, gi * Og, Og, buf.dyt.data());
+                dy_tile = buf.dyt.data();
+                ld_dy = width;
+            }
+            if (dw) {  // dW_g += dY_tile · colᵀ
+                const T* b;
+                int64_t ldb;
+                if (direct) {
+                    b = x + (tile.first_image * g.in_channels + c0) * P + tile.p_begin;
+                    ldb = P;
+                } else {
+                    if (shared) detail::parallel_im2col(g, x, tile, c0, buf.col.data());
+                    else detail::im2col_tile(g, x, tile, c0, 0, g.group_in(), buf.col.data());
+                    b = buf.col.data();
+                    ldb = width;
+                }
+                product(false, true, Og, K, width, dy_tile, ld_dy, b, ldb, T(1), dw_acc + gi * Og * K, K);
+            }
+            if (dx) {  // dcol = W_gᵀ · dY_tile, then scatter-add into dx
+                const T* wg = w + gi * Og * K;
+                if (direct) {
+                    // 1x1 stride 1: each input pixel feeds one output pixel, so no overlap and no col2im
+                    T* dxt = image_base(tile.first_image) + c0 * P + tile.p_begin;
+                    product(true, false, K, width, Og, wg, K, dy_tile, ld_dy, T(0), dxt, P);
+                } else {
+                    product(true, false, K, width, Og, wg, K, dy_tile, ld_dy, T(0), buf.dcol.data(), width);
+                    auto base = [&](int64_t i) { return image_base(tile.first_image + i); };
+                    if (shared)
+                        parallel_for(0, g.group_in(), 1, [&](int64_t lo, int64_t hi) {
+                            detail::col2im_tile(g, buf.dcol.data(), tile, c0, lo, hi, base);
+                        });
+                    else
+                        detail::col2im_tile(g, buf.dcol.data(), tile, c0, 0, g.group_in(), base);
+                }
+            }
+        }
+    };
+
+    if (plan.shared) {  // every step is split across threads, each writing disjoint outputs
+        Buffers buf;
+        buffers(buf);
+        auto image_base = [&](int64_t n) { return dx + n * image_size; };
+        for (int64_t t = 0; t < plan.count; ++t) run_tile(plan.tile(g, t), buf, dw, image_base, true);
+        return;
+    }
+
     const double macs_per_tile = g.macs() * ((dx ? 1 : 0) + (dw ? 1 : 0)) / std::max<int64_t>(1, plan.count);
     const int64_t chunks = detail::chunk_count(plan.count, macs_per_tile);
-
     // Per chunk: a weight-gradient accumulator (chunk 0 uses dw itself) and private images for
     // images shared with another chunk, keyed by image index.
     std::vector<std::vector<T>> dw_partial(static_cast<size_t>(chunks));
@@ -328,7 +438,7 @@ inline void conv2d_backward(const ConvGeometry& g, const T* x, const T* w, const
             dw_partial[c].assign(static_cast<size_t>(weight_size), T(0));
             dw_acc = dw_partial[c].data();
         }
-        // Images this chunk touches but does not own: every tile of an owned image is in this chunk.
+        // Images this chunk touches but does not own (an owned image has all its tiles here).
         auto& mine = shared[c];
         if (dx) {
             const int64_t first = plan.tile(g, t_begin).first_image;
@@ -336,7 +446,7 @@ inline void conv2d_backward(const ConvGeometry& g, const T* x, const T* w, const
             const int64_t last = last_tile.first_image + last_tile.images - 1;
             for (int64_t n : {first, last}) {
                 if (!mine.empty() && mine.back().image == n) continue;
-                // Tiles of image n: only the split-image plan can share an image between chunks.
+                // Only a plan that cuts images into several tiles can share an image between chunks.
                 bool owned = true;
                 if (plan.images_per_tile == 1) {
                     const int64_t lo = n * plan.tiles_per_image, hi = lo + plan.tiles_per_image;
@@ -350,51 +460,9 @@ inline void conv2d_backward(const ConvGeometry& g, const T* x, const T* w, const
                 if (s.image == n) return s.values.data();
             return dx + n * image_size;
         };
-
-        std::vector<T> col(dw && !direct ? static_cast<size_t>(K * plan.max_columns) : 0);
-        std::vector<T> dcol(dx ? static_cast<size_t>(K * plan.max_columns) : 0);
-        std::vector<T> dyt(plan.images_per_tile > 1 ? static_cast<size_t>(Og * plan.max_columns) : 0);
-        for (int64_t t = t_begin; t < t_end; ++t) {
-            const detail::Tile tile = plan.tile(g, t);
-            const int64_t width = tile.columns();
-            for (int64_t gi = 0; gi < g.groups; ++gi) {
-                const T* dy_tile;
-                int64_t ld_dy;
-                if (tile.images == 1) {
-                    dy_tile = dy + (tile.first_image * g.out_channels + gi * Og) * P + tile.p_begin;
-                    ld_dy = P;
-                } else {
-                    detail::gather_tile(dy, g.out_channels, P, tile, gi * Og, Og, dyt.data());
-                    dy_tile = dyt.data();
-                    ld_dy = width;
-                }
-                if (dw) {  // dW_g += dY_tile · colᵀ
-                    const T* b;
-                    int64_t ldb;
-                    if (direct) {
-                        b = x + (tile.first_image * g.in_channels + gi * g.group_in()) * P + tile.p_begin;
-                        ldb = P;
-                    } else {
-                        detail::im2col_tile(g, x, tile, gi * g.group_in(), col.data());
-                        b = col.data();
-                        ldb = width;
-                    }
-                    gemm<T>(false, true, Og, K, width, T(1), dy_tile, ld_dy, b, ldb, T(1), dw_acc + gi * Og * K, K);
-                }
-                if (dx) {  // dcol = W_gᵀ · dY_tile, then scatter-add into dx
-                    const T* wg = w + gi * Og * K;
-                    if (direct) {
-                        // 1x1 stride 1: each input pixel feeds one output pixel, so no overlap and no col2im
-                        T* dxt = image_base(tile.first_image) + gi * g.group_in() * P + tile.p_begin;
-                        gemm<T>(true, false, K, width, Og, T(1), wg, K, dy_tile, ld_dy, T(0), dxt, P);
-                    } else {
-                        gemm<T>(true, false, K, width, Og, T(1), wg, K, dy_tile, ld_dy, T(0), dcol.data(), width);
-                        detail::col2im_tile(g, dcol.data(), tile, gi * g.group_in(),
-                                            [&](int64_t i) { return image_base(tile.first_image + i); });
-                    }
-                }
-            }
-        }
+        Buffers buf;
+        buffers(buf);
+        for (int64_t t = t_begin; t < t_end; ++t) run_tile(plan.tile(g, t), buf, dw_acc, image_base, false);
     });
 
     // Fixed-order reductions (chunk 0, 1, ...): deterministic for a given thread count.

@@ -92,8 +92,9 @@ inline void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T 
 /// about 100k multiply-adds).
 inline constexpr int64_t kParallelGemmWork = 1 << 17;
 
-/// How to cut one m x n product into `blocks` pieces for threads: along n in multiples of 16
-/// columns (one AVX-512 float register) when n is wide enough, otherwise along m.
+/// How to cut one m x n product into `blocks` pieces for threads. Each piece packs its own copy of
+/// the operand it shares with the others (all of A when cutting columns, all of B when cutting
+/// rows), so cut the longer side; pieces are multiples of 16 (one AVX-512 float register).
 struct GemmSplit {
     bool along_n = true;
     int64_t blocks = 1;
@@ -101,8 +102,8 @@ struct GemmSplit {
 
 inline GemmSplit plan_gemm_split(int64_t m, int64_t n, int64_t k, int64_t pieces) {
     GemmSplit s;
-    if (pieces <= 1 || m * n * k < kParallelGemmWork) return s;
-    s.along_n = n >= 16 * pieces || n >= m;
+    if (pieces <= 1 || static_cast<double>(m) * n * k < static_cast<double>(kParallelGemmWork)) return s;
+    s.along_n = n >= m;
     const int64_t extent = s.along_n ? n : m;
     s.blocks = std::clamp<int64_t>(pieces, 1, std::max<int64_t>(1, extent / 8));
     return s;
