@@ -49,9 +49,36 @@ inline double lane_sum(int64_t n, F term) {
     return acc[0];
 }
 
+/// sum_g += sum(g'), sum_gx += sum(g' * (x - mean)) over n elements, where g' = g, or with
+/// kMasked g' = (y > 0 ? g : 0) (the ReLU of batch_norm_relu). One pass, both sums in 16 double
+/// lanes like lane_sum (a select, not a branch, so the loop vectorises).
+template <bool kMasked, class T>
+inline void grad_sums(const T* g, const T* x, const T* y, int64_t n, double mean, double& sum_g, double& sum_gx) {
+    constexpr int kLanes = 16;
+    double a[kLanes] = {}, b[kLanes] = {};
+    auto term = [&](int64_t i, int k) {
+        // The mask is a multiplication by 0 or 1, not a branch, so the loop vectorises.
+        const double gv = kMasked ? static_cast<double>(g[i]) * static_cast<double>(y[i] > T(0))
+                                  : static_cast<double>(g[i]);
+        a[k] += gv;
+        b[k] += gv * (static_cast<double>(x[i]) - mean);
+    };
+    int64_t i = 0;
+    for (; i + kLanes <= n; i += kLanes)
+        for (int k = 0; k < kLanes; ++k) term(i + k, k);
+    for (int k = 0; i < n; ++i, ++k) term(i, k);
+    for (int width = kLanes / 2; width > 0; width /= 2)
+        for (int k = 0; k < width; ++k) {
+            a[k] += a[k + width];
+            b[k] += b[k + width];
+        }
+    sum_g += a[0];
+    sum_gx += b[0];
+}
+
 /// Element c of a 1-D tensor (any stride), or `fallback` when the tensor is undefined.
 template <class T>
-inline double value_or(const Tensor<T>& t, int64_t c, double fallback) {
+inline double channel_value_or(const Tensor<T>& t, int64_t c, double fallback) {
     return t.defined() ? static_cast<double>(t.data()[c * t.strides()[0]]) : fallback;
 }
 
@@ -123,15 +150,15 @@ inline Tensor<T> batch_norm_impl(const char* op, const Tensor<T>& x, Tensor<T> r
                     *rv = static_cast<T>((1.0 - momentum) * static_cast<double>(*rv) + momentum * unbiased);
                 }
             } else {
-                m = value_or(running_mean, c, 0.0);
-                var = value_or(running_var, c, 1.0);
+                m = channel_value_or(running_mean, c, 0.0);
+                var = channel_value_or(running_var, c, 1.0);
             }
             const double is = 1.0 / std::sqrt(var + eps);
             (*mean)[c] = m;
             (*invstd)[c] = is;
             // Fused normalise + affine (+ ReLU): y = x * scale + shift.
-            const double sc = value_or(weight, c, 1.0) * is;
-            const T scale = static_cast<T>(sc), shift = static_cast<T>(value_or(bias, c, 0.0) - m * sc);
+            const double sc = channel_value_or(weight, c, 1.0) * is;
+            const T scale = static_cast<T>(sc), shift = static_cast<T>(channel_value_or(bias, c, 0.0) - m * sc);
             for (int64_t n = 0; n < N; ++n) {
                 const T* p = xp + (n * C + c) * inner;
                 T* y = yp + (n * C + c) * inner;
@@ -158,29 +185,21 @@ inline Tensor<T> batch_norm_impl(const char* op, const Tensor<T>& x, Tensor<T> r
                       const Tensor<T>& grad_out) {
             const Tensor<T> gc = grad_out.contiguous();
             const T* gp = gc.data();
-            const T* xp = xc.data();
-            const T* yp = y_saved.defined() ? y_saved.data() : nullptr;
+            const T* saved_x = xc.data();
+            const T* saved_y = y_saved.defined() ? y_saved.data() : nullptr;
             Tensor<T> dx = need_x ? empty<T>(x_shape) : Tensor<T>();
             std::vector<double> dweight(static_cast<size_t>(C)), dbias(static_cast<size_t>(C));
             T* dxp = need_x ? dx.data() : nullptr;
-            const int64_t grain = std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(1, M));
-            parallel_for(0, C, grain, [&](int64_t lo, int64_t hi) {
+            const int64_t channel_grain = std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(1, M));
+            parallel_for(0, C, channel_grain, [&](int64_t lo, int64_t hi) {
                 for (int64_t c = lo; c < hi; ++c) {
                     const double m = (*mean)[c], is = (*invstd)[c];
                     // Pass 1: sum(g) and sum(g * (x - mean)), with g masked by the ReLU when fused.
                     double sum_g = 0, sum_gx = 0;
                     for (int64_t n = 0; n < N; ++n) {
                         const int64_t base = (n * C + c) * inner;
-                        const T *g = gp + base, *p = xp + base, *y = yp ? yp + base : nullptr;
-                        if (y) {
-                            sum_g += lane_sum(inner, [g, y](int64_t i) { return y[i] > T(0) ? double(g[i]) : 0.0; });
-                            sum_gx += lane_sum(inner, [g, p, y, m](int64_t i) {
-                                return y[i] > T(0) ? double(g[i]) * (double(p[i]) - m) : 0.0;
-                            });
-                        } else {
-                            sum_g += lane_sum(inner, [g](int64_t i) { return double(g[i]); });
-                            sum_gx += lane_sum(inner, [g, p, m](int64_t i) { return double(g[i]) * (double(p[i]) - m); });
-                        }
+                        if (saved_y) grad_sums<true>(gp + base, saved_x + base, saved_y + base, inner, m, sum_g, sum_gx);
+                        else grad_sums<false>(gp + base, saved_x + base, saved_x, inner, m, sum_g, sum_gx);
                     }
                     dbias[c] = sum_g;
                     dweight[c] = sum_gx * is;  // sum(g * xhat)
@@ -188,18 +207,18 @@ inline Tensor<T> batch_norm_impl(const char* op, const Tensor<T>& x, Tensor<T> r
                     // Pass 2: dx = A * (g - mean_g) - B * (x - mean)     (training; the three-term formula
                     //   dx = w * invstd * (g - mean(g) - xhat * mean(g * xhat)) written per channel), or
                     // dx = A * g (evaluation: y is an affine map of x).
-                    const double wc = value_or(w, c, 1.0);
+                    const double wc = channel_value_or(w, c, 1.0);
                     const T A = static_cast<T>(wc * is);
                     const T mean_g = training ? static_cast<T>(sum_g / double(M)) : T(0);
                     const T B = training ? static_cast<T>(wc * is * is * is * sum_gx / double(M)) : T(0);
                     const T mt = static_cast<T>(m);
                     for (int64_t n = 0; n < N; ++n) {
                         const int64_t base = (n * C + c) * inner;
-                        const T *g = gp + base, *p = xp + base, *y = yp ? yp + base : nullptr;
+                        const T *g = gp + base, *p = saved_x + base, *y = saved_y ? saved_y + base : nullptr;
                         T* d = dxp + base;
                         if (y) {
                             for (int64_t i = 0; i < inner; ++i) {
-                                const T gi = y[i] > T(0) ? g[i] : T(0);
+                                const T gi = g[i] * static_cast<T>(y[i] > T(0));  // as in grad_sums
                                 d[i] = A * (gi - mean_g) - B * (p[i] - mt);
                             }
                         } else {
@@ -218,6 +237,22 @@ inline Tensor<T> batch_norm_impl(const char* op, const Tensor<T>& x, Tensor<T> r
         });
     }
     return out;
+}
+
+/// keep[i] = (word i % 4 of Philox block base + i / 4) < threshold, for the blocks [lo, hi) of an
+/// n-element mask. A plain function (arguments are locals): the byte stores cannot alias them, and
+/// the loop over whole blocks, free of bounds tests, vectorises.
+inline void dropout_keep_blocks(uint8_t* keep, int64_t n, int64_t lo, int64_t hi, uint64_t key, uint64_t base,
+                                uint64_t threshold) {
+    const int64_t whole = std::min(hi, n / 4);
+    for (int64_t b = lo; b < whole; ++b) {
+        const Philox4x32 r = philox4x32(base + static_cast<uint64_t>(b), 0, key);
+        for (int k = 0; k < 4; ++k) keep[4 * b + k] = static_cast<uint64_t>(r.v[k]) < threshold;
+    }
+    for (int64_t b = std::max(lo, whole); b < hi; ++b) {  // the last, partial block
+        const Philox4x32 r = philox4x32(base + static_cast<uint64_t>(b), 0, key);
+        for (int64_t k = 0; k < 4 && 4 * b + k < n; ++k) keep[4 * b + k] = static_cast<uint64_t>(r.v[k]) < threshold;
+    }
 }
 
 }  // namespace detail
@@ -312,8 +347,8 @@ inline Tensor<T> layer_norm(const Tensor<T>& x, const std::vector<int64_t>& norm
                   [xc, wc, mean, rstd, R, D, need_x, need_w, need_b, x_shape, p_shape](const Tensor<T>& grad_out) {
             const Tensor<T> gc = grad_out.contiguous();
             const T* gp = gc.data();
-            const T* xp = xc.data();
-            const T* wp = wc.defined() ? wc.data() : nullptr;
+            const T* saved_x = xc.data();
+            const T* saved_w = wc.defined() ? wc.data() : nullptr;
             Tensor<T> dx;
             if (need_x) {
                 dx = empty<T>(x_shape);
@@ -322,9 +357,9 @@ inline Tensor<T> layer_norm(const Tensor<T>& x, const std::vector<int64_t>& norm
                 //   dx = rstd * (gw - mean(gw) - xhat * mean(gw * xhat))
                 parallel_for(0, R, std::max<int64_t>(1, kParallelGrain / D), [&](int64_t lo, int64_t hi) {
                     for (int64_t r = lo; r < hi; ++r) {
-                        const T *g = gp + r * D, *p = xp + r * D;
+                        const T *g = gp + r * D, *p = saved_x + r * D;
                         const double m = (*mean)[r], is = (*rstd)[r];
-                        auto gw = [g, wp](int64_t i) { return static_cast<double>(g[i]) * (wp ? double(wp[i]) : 1.0); };
+                        auto gw = [g, saved_w](int64_t i) { return static_cast<double>(g[i]) * (saved_w ? double(saved_w[i]) : 1.0); };
                         const double mean_gw = detail::lane_sum(D, gw) / double(D);
                         const double mean_gwx =
                             detail::lane_sum(D, [&](int64_t i) { return gw(i) * (double(p[i]) - m) * is; }) / double(D);
@@ -332,7 +367,7 @@ inline Tensor<T> layer_norm(const Tensor<T>& x, const std::vector<int64_t>& norm
                                 mt = static_cast<T>(m);
                         T* d = dxp + r * D;
                         for (int64_t i = 0; i < D; ++i) {
-                            const T gwi = wp ? g[i] * wp[i] : g[i];
+                            const T gwi = saved_w ? g[i] * saved_w[i] : g[i];
                             d[i] = st * (gwi - a - (p[i] - mt) * st * b);
                         }
                     }
@@ -347,7 +382,7 @@ inline Tensor<T> layer_norm(const Tensor<T>& x, const std::vector<int64_t>& norm
                 parallel_for(0, D, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(1, R)), [&](int64_t lo, int64_t hi) {
                     std::vector<double> sw(static_cast<size_t>(hi - lo)), sb(static_cast<size_t>(hi - lo));
                     for (int64_t r = 0; r < R; ++r) {
-                        const T *g = gp + r * D, *p = xp + r * D;
+                        const T *g = gp + r * D, *p = saved_x + r * D;
                         const double m = (*mean)[r], is = (*rstd)[r];
                         for (int64_t i = lo; i < hi; ++i) {
                             sw[i - lo] += double(g[i]) * (double(p[i]) - m) * is;
@@ -385,28 +420,26 @@ inline Tensor<T> dropout(const Tensor<T>& x, std::type_identity_t<T> p, bool tra
     const uint64_t key = gen.seed(), base = gen.reserve(static_cast<uint64_t>(n));
     auto keep = std::make_shared<std::vector<uint8_t>>(static_cast<size_t>(n));
     uint8_t* kp = keep->data();
-    parallel_for(0, (n + 3) / 4, 1024, [&](int64_t lo, int64_t hi) {
-        for (int64_t b = lo; b < hi; ++b) {
-            const Philox4x32 r = philox4x32(base + static_cast<uint64_t>(b), 0, key);
-            for (int64_t k = 0; k < 4 && 4 * b + k < n; ++k) kp[4 * b + k] = r.v[k] < threshold;
-        }
+    parallel_for(0, (n + 3) / 4, 1024, [kp, n, key, base, threshold](int64_t lo, int64_t hi) {
+        detail::dropout_keep_blocks(kp, n, lo, hi, key, base, threshold);
     });
     const Tensor<T> xc = x.detach().contiguous();
     Tensor<T> out = empty<T>(x.shape());
     const T* xp = xc.data();
     T* yp = out.data();
-    parallel_for(0, n, kParallelGrain, [&](int64_t lo, int64_t hi) {
-        for (int64_t i = lo; i < hi; ++i) yp[i] = kp[i] ? xp[i] * scale : T(0);
+    // x * (0 or scale), like PyTorch's x * mask * scale: a select of constants, so it vectorises.
+    parallel_for(0, n, kParallelGrain, [xp, yp, kp, scale](int64_t lo, int64_t hi) {
+        for (int64_t i = lo; i < hi; ++i) yp[i] = xp[i] * (kp[i] ? scale : T(0));
     });
     const Shape shape = x.shape();
     record<T>("dropout", out, {&x}, [keep, n, scale, shape](const Tensor<T>& grad_out) {
         const Tensor<T> gc = grad_out.contiguous();
         Tensor<T> dx = empty<T>(shape);
         const T* g = gc.data();
-        const uint8_t* kp = keep->data();
+        const uint8_t* kept = keep->data();
         T* d = dx.data();
-        parallel_for(0, n, kParallelGrain, [&](int64_t lo, int64_t hi) {
-            for (int64_t i = lo; i < hi; ++i) d[i] = kp[i] ? g[i] * scale : T(0);
+        parallel_for(0, n, kParallelGrain, [d, g, kept, scale](int64_t lo, int64_t hi) {
+            for (int64_t i = lo; i < hi; ++i) d[i] = g[i] * (kept[i] ? scale : T(0));
         });
         return std::vector<Tensor<T>>{dx};
     });

@@ -32,7 +32,7 @@ namespace seam {
 namespace detail {
 
 template <class T>
-inline void require_cpu(const Tensor<T>& t, const char* op, const char* what) {
+inline void require_cpu_operand(const Tensor<T>& t, const char* op, const char* what) {
     SEAM_CHECK(t.defined(), op, ": ", what, " is an undefined tensor");
     SEAM_CHECK(t.device().is_cpu(), op, ": ", what, " is on ", t.device().str(), "; this is the CPU path");
 }
@@ -57,7 +57,7 @@ inline void check_index_range(const Tensor<int64_t>& index, int64_t size, const 
                  " of size ", size, " (input shape ", shape_str(input_shape), ")");
 }
 
-inline int64_t product(const Shape& shape, int64_t begin, int64_t end) {
+inline int64_t extent_product(const Shape& shape, int64_t begin, int64_t end) {
     int64_t n = 1;
     for (int64_t d = begin; d < end; ++d) n *= shape[d];
     return n;
@@ -112,9 +112,9 @@ inline int64_t check_gather_shapes(const Tensor<T>& x, int64_t dim, const Tensor
 
 /// out = f(a, b) ? 1 : 0 with broadcasting (comparisons and mask algebra).
 template <class T, class F>
-inline Tensor<uint8_t> compare(const Tensor<T>& a, const Tensor<T>& b, const char* op, F f) {
-    require_cpu(a, op, "first operand");
-    require_cpu(b, op, "second operand");
+inline Tensor<uint8_t> compare_to_mask(const Tensor<T>& a, const Tensor<T>& b, const char* op, F f) {
+    require_cpu_operand(a, op, "first operand");
+    require_cpu_operand(b, op, "second operand");
     const Shape shape = broadcast_shapes(a.shape(), b.shape(), op);
     Tensor<uint8_t> out = empty<uint8_t>(shape);
     const Shape sa = broadcast_strides(a.shape(), a.strides(), shape);
@@ -136,7 +136,7 @@ inline Tensor<uint8_t> compare(const Tensor<T>& a, const Tensor<T>& b, const cha
 template <class T>
 inline Tensor<T> cat(const std::vector<Tensor<T>>& tensors, int64_t dim = 0) {
     SEAM_CHECK(!tensors.empty(), "cat: expected a non-empty list of tensors");
-    for (size_t i = 0; i < tensors.size(); ++i) detail::require_cpu(tensors[i], "cat", "a tensor of the list");
+    for (size_t i = 0; i < tensors.size(); ++i) detail::require_cpu_operand(tensors[i], "cat", "a tensor of the list");
     const Tensor<T>& first = tensors[0];
     SEAM_CHECK(first.dim() > 0, "cat: zero-dimensional tensors cannot be concatenated (use stack)");
     dim = wrap_dim(dim, first.dim(), "cat");
@@ -179,7 +179,7 @@ template <class T>
 inline Tensor<T> stack(const std::vector<Tensor<T>>& tensors, int64_t dim = 0) {
     SEAM_CHECK(!tensors.empty(), "stack: expected a non-empty list of tensors");
     for (size_t i = 0; i < tensors.size(); ++i) {
-        detail::require_cpu(tensors[i], "stack", "a tensor of the list");
+        detail::require_cpu_operand(tensors[i], "stack", "a tensor of the list");
         SEAM_CHECK(tensors[i].shape() == tensors[0].shape(), "stack: tensor ", i, " has shape ",
                    shape_str(tensors[i].shape()), " but tensor 0 has shape ", shape_str(tensors[0].shape()),
                    "; stack needs equal shapes");
@@ -242,15 +242,15 @@ inline std::vector<Tensor<T>> chunk(const Tensor<T>& x, int64_t chunks, int64_t 
 /// out = x with dimension `dim` replaced by x's slices at `index` (0-D or 1-D, repeats allowed).
 template <class T>
 inline Tensor<T> index_select(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& index) {
-    detail::require_cpu(x, "index_select", "input");
-    detail::require_cpu(index, "index_select", "index");
+    detail::require_cpu_operand(x, "index_select", "input");
+    detail::require_cpu_operand(index, "index_select", "index");
     SEAM_CHECK(x.dim() >= 1, "index_select: input must have at least one dimension");
     SEAM_CHECK(index.dim() <= 1, "index_select: index must be 0-D or 1-D, got shape ", shape_str(index.shape()));
     dim = wrap_dim(dim, x.dim(), "index_select");
     const Tensor<int64_t> idx = index.contiguous();
     detail::check_index_range(idx, x.size(dim), "index_select", dim, x.shape());
-    const int64_t K = idx.numel(), S = x.size(dim), outer = detail::product(x.shape(), 0, dim),
-                  inner = detail::product(x.shape(), dim + 1, x.dim());
+    const int64_t K = idx.numel(), S = x.size(dim), outer = detail::extent_product(x.shape(), 0, dim),
+                  inner = detail::extent_product(x.shape(), dim + 1, x.dim());
     Shape shape = x.shape();
     shape[dim] = K;
     const Tensor<T> xc = x.detach().contiguous();
@@ -280,9 +280,9 @@ inline Tensor<T> index_select(const Tensor<T>& x, int64_t dim, const Tensor<int6
 /// out = x, then out[.., index[k], ..] += src[.., k, ..] along dim (repeated indices add up).
 template <class T>
 inline Tensor<T> index_add(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& index, const Tensor<T>& src) {
-    detail::require_cpu(x, "index_add", "input");
-    detail::require_cpu(index, "index_add", "index");
-    detail::require_cpu(src, "index_add", "source");
+    detail::require_cpu_operand(x, "index_add", "input");
+    detail::require_cpu_operand(index, "index_add", "index");
+    detail::require_cpu_operand(src, "index_add", "source");
     SEAM_CHECK(x.dim() >= 1, "index_add: input must have at least one dimension");
     SEAM_CHECK(index.dim() <= 1, "index_add: index must be 0-D or 1-D, got shape ", shape_str(index.shape()));
     dim = wrap_dim(dim, x.dim(), "index_add");
@@ -292,8 +292,8 @@ inline Tensor<T> index_add(const Tensor<T>& x, int64_t dim, const Tensor<int64_t
     SEAM_CHECK(src.shape() == want, "index_add: source has shape ", shape_str(src.shape()), " but input ",
                shape_str(x.shape()), " with ", idx.numel(), " indices along dimension ", dim, " needs ", shape_str(want));
     detail::check_index_range(idx, x.size(dim), "index_add", dim, x.shape());
-    const int64_t K = idx.numel(), S = x.size(dim), outer = detail::product(x.shape(), 0, dim),
-                  inner = detail::product(x.shape(), dim + 1, x.dim());
+    const int64_t K = idx.numel(), S = x.size(dim), outer = detail::extent_product(x.shape(), 0, dim),
+                  inner = detail::extent_product(x.shape(), dim + 1, x.dim());
     Tensor<T> out = empty<T>(x.shape());
     out.copy_(x);
     const Tensor<T> sc = src.detach().contiguous();
@@ -311,8 +311,8 @@ inline Tensor<T> index_add(const Tensor<T>& x, int64_t dim, const Tensor<int64_t
 /// out[i][j][k] = x[i][index[i][j][k]][k] (for dim = 1); out has the index's shape.
 template <class T>
 inline Tensor<T> gather(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& index) {
-    detail::require_cpu(x, "gather", "input");
-    detail::require_cpu(index, "gather", "index");
+    detail::require_cpu_operand(x, "gather", "input");
+    detail::require_cpu_operand(index, "gather", "index");
     dim = detail::check_gather_shapes(x, dim, index, "gather");
     const Tensor<int64_t> idx = index.contiguous();
     detail::check_index_range(idx, x.size(dim), "gather", dim, x.shape());
@@ -341,9 +341,9 @@ inline Tensor<T> gather(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& 
 /// out = x, then out[i][index[i][j][k]][k] += src[i][j][k] (for dim = 1); src has the index's shape.
 template <class T>
 inline Tensor<T> scatter_add(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& index, const Tensor<T>& src) {
-    detail::require_cpu(x, "scatter_add", "input");
-    detail::require_cpu(index, "scatter_add", "index");
-    detail::require_cpu(src, "scatter_add", "source");
+    detail::require_cpu_operand(x, "scatter_add", "input");
+    detail::require_cpu_operand(index, "scatter_add", "index");
+    detail::require_cpu_operand(src, "scatter_add", "source");
     dim = detail::check_gather_shapes(x, dim, index, "scatter_add");
     SEAM_CHECK(src.shape() == index.shape(), "scatter_add: source of shape ", shape_str(src.shape()),
                " must have the index's shape ", shape_str(index.shape()));
@@ -365,9 +365,9 @@ inline Tensor<T> scatter_add(const Tensor<T>& x, int64_t dim, const Tensor<int64
 /// out = cond ? a : b elementwise, all three broadcast together (nonzero cond = true).
 template <class T>
 inline Tensor<T> where(const Tensor<uint8_t>& cond, const Tensor<T>& a, const Tensor<T>& b) {
-    detail::require_cpu(cond, "where", "condition");
-    detail::require_cpu(a, "where", "first value tensor");
-    detail::require_cpu(b, "where", "second value tensor");
+    detail::require_cpu_operand(cond, "where", "condition");
+    detail::require_cpu_operand(a, "where", "first value tensor");
+    detail::require_cpu_operand(b, "where", "second value tensor");
     const Shape shape = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
     Tensor<T> out = empty<T>(shape);
     const Shape sc = broadcast_strides(cond.shape(), cond.strides(), shape);
@@ -395,8 +395,8 @@ inline Tensor<T> where(const Tensor<uint8_t>& cond, const Tensor<T>& a, const Te
 /// out = x with `value` where mask is nonzero; the mask broadcasts to x's shape.
 template <class T>
 inline Tensor<T> masked_fill(const Tensor<T>& x, const Tensor<uint8_t>& mask, std::type_identity_t<T> value) {
-    detail::require_cpu(x, "masked_fill", "input");
-    detail::require_cpu(mask, "masked_fill", "mask");
+    detail::require_cpu_operand(x, "masked_fill", "input");
+    detail::require_cpu_operand(mask, "masked_fill", "mask");
     SEAM_CHECK(broadcast_shapes(x.shape(), mask.shape(), "masked_fill") == x.shape(), "masked_fill: mask of shape ",
                shape_str(mask.shape()), " cannot be broadcast to the input shape ", shape_str(x.shape()));
     return where(mask, scalar<T>(value), x);
@@ -407,11 +407,11 @@ inline Tensor<T> masked_fill(const Tensor<T>& x, const Tensor<uint8_t>& mask, st
 #define SEAM_COMPARISON(name, expr)                                                                          \
     template <class T>                                                                                       \
     inline Tensor<uint8_t> name(const Tensor<T>& a, const Tensor<T>& b) {                                    \
-        return detail::compare(a, b, #name, [](T x, T y) { return expr; });                                  \
+        return detail::compare_to_mask(a, b, #name, [](T x, T y) { return expr; });                                  \
     }                                                                                                        \
     template <class T>                                                                                       \
     inline Tensor<uint8_t> name(const Tensor<T>& a, std::type_identity_t<T> value) {                         \
-        return detail::compare(a, scalar<T>(value), #name, [](T x, T y) { return expr; });                   \
+        return detail::compare_to_mask(a, scalar<T>(value), #name, [](T x, T y) { return expr; });                   \
     }
 SEAM_COMPARISON(eq, x == y)
 SEAM_COMPARISON(ne, x != y)
@@ -422,13 +422,13 @@ SEAM_COMPARISON(le, x <= y)
 #undef SEAM_COMPARISON
 
 inline Tensor<uint8_t> logical_and(const Tensor<uint8_t>& a, const Tensor<uint8_t>& b) {
-    return detail::compare(a, b, "logical_and", [](uint8_t x, uint8_t y) { return x && y; });
+    return detail::compare_to_mask(a, b, "logical_and", [](uint8_t x, uint8_t y) { return x && y; });
 }
 inline Tensor<uint8_t> logical_or(const Tensor<uint8_t>& a, const Tensor<uint8_t>& b) {
-    return detail::compare(a, b, "logical_or", [](uint8_t x, uint8_t y) { return x || y; });
+    return detail::compare_to_mask(a, b, "logical_or", [](uint8_t x, uint8_t y) { return x || y; });
 }
 inline Tensor<uint8_t> logical_not(const Tensor<uint8_t>& a) {
-    return detail::compare(a, scalar<uint8_t>(0), "logical_not", [](uint8_t x, uint8_t) { return !x; });
+    return detail::compare_to_mask(a, scalar<uint8_t>(0), "logical_not", [](uint8_t x, uint8_t) { return !x; });
 }
 
 }  // namespace seam
