@@ -354,8 +354,8 @@ inline Rgb apply_finish(const Look& look, Rgb c, float u, float v, float& alpha)
     alpha = 1.0f;
     switch (look.finish) {
         case Finish::cotton:  // fine grain: one hash per weave cell (cheaper than smooth noise)
-            return c * (0.97f + 0.06f * cell_random(static_cast<int32_t>(std::floor(u * 60)),
-                                                    static_cast<int32_t>(std::floor(v * 60)), look.seed));
+            return c * (0.97f + 0.06f * cell_random(static_cast<int32_t>(std::floor(u * 160)),
+                                                    static_cast<int32_t>(std::floor(v * 160)), look.seed));
         case Finish::denim: {
             float twill = 0.5f + 0.5f * std::sin((u + v) * 6.283f / 0.035f);
             float fleck = value_noise(u * 90, v * 25, look.seed + 11);
@@ -1025,13 +1025,13 @@ inline void paint_shape(Canvas& canvas, const Shape& shape, const Projective& to
                 dst = shade_cloth(*paint.look, g.x, g.y, dst, paint.tint);
                 break;
             case Paint::Kind::skin: {
-                float n = cell_random(static_cast<int32_t>(std::floor(g.x * 40)), static_cast<int32_t>(std::floor(g.y * 40)),
+                float n = cell_random(static_cast<int32_t>(std::floor(g.x * 100)), static_cast<int32_t>(std::floor(g.y * 100)),
                                       seed + 17);
                 dst = paint.colour * (1.0f - paint.texture + 2 * paint.texture * n) * (1.02f - 0.08f * std::fabs(g.x) * 3.0f);
                 break;
             }
             case Paint::Kind::flat: {
-                float n = cell_random(static_cast<int32_t>(std::floor(g.x * 50)), static_cast<int32_t>(std::floor(g.y * 50)),
+                float n = cell_random(static_cast<int32_t>(std::floor(g.x * 120)), static_cast<int32_t>(std::floor(g.y * 120)),
                                       seed + 19);
                 dst = paint.colour * (1.0f - paint.texture + 2 * paint.texture * n);
                 break;
