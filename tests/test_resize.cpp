@@ -21,7 +21,8 @@ template <class T>
 void check_values(const Tensor<T>& a, const std::vector<double>& expect, double tol = 1e-6) {
     auto va = a.to_vector();
     REQUIRE(va.size() == expect.size());
-    for (size_t i = 0; i < va.size(); ++i) CHECK_MESSAGE(std::abs(double(va[i]) - expect[i]) <= tol, "element ", i, ": ", va[i], " vs ", expect[i]);
+    for (size_t i = 0; i < va.size(); ++i)
+        CHECK_MESSAGE(std::abs(double(va[i]) - expect[i]) <= tol, "element ", i, ": ", va[i], " vs ", expect[i]);
 }
 using Fn = std::function<Tensor<double>(const std::vector<Tensor<double>>&)>;
 void expect_gradcheck(const Fn& fn, std::vector<Tensor<double>> in) {

@@ -4,17 +4,20 @@
 // PyTorch give the same numbers:
 //   * output size: floor((H + 2p - d(k-1) - 1) / s) + 1, or with ceil_mode rounded up, but a last
 //     window that would start in the right padding is dropped;
-//   * padding may be at most half the (dilated) kernel; max pooling treats padding as -inf (it never wins),
-//     ties go to the first maximum in scan order, and a NaN in a window wins (it propagates);
+//   * padding may be at most half the (dilated) kernel; max pooling treats padding as -inf (it
+//     never wins), ties go to the first maximum in scan order, and a NaN in a window wins;
 //   * average pooling divides by the window clipped to (input + padding) with count_include_pad,
 //     or to the input without it, or by divisor_override when that is set;
 //   * adaptive pooling uses window i = [floor(i*H/oh), ceil((i+1)*H/oh)).
-// The fast path works on one (n, c) plane at a time, planes split across threads; inside a plane
-// the loops run along contiguous rows. 2x2 stride-2 max pooling (every VGG block) has its own
-// loop. The backward passes scatter into the input plane that owns the window, so planes never
-// race. cpu/reference/pool.hpp holds the naive loops the fast path is tested against.
+// The fast path works on one (n, c) plane at a time, planes split across threads. Inside a plane
+// it loops over window taps outside and output columns inside (TapRange), so the innermost loop
+// is a branch-free pass along a row that the compiler vectorises. 2x2 stride-2 max pooling
+// (every VGG block) has its own loop. The backward passes scatter into the input plane that
+// owns the window, so planes never race. cpu/reference/pool.hpp holds the naive loops the fast
+// path is tested against.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <limits>
@@ -61,14 +64,12 @@ struct Pool2dGeometry {
     int64_t planes() const { return N * C; }
 };
 
-inline std::string pair_str(const std::array<int64_t, 2>& v) { return shape_str({v[0], v[1]}); }
-
-inline void require_nchw(const char* op, const Shape& shape) {
+inline void require_pool_input(const char* op, const Shape& shape) {
     SEAM_CHECK(shape.size() == 4, op, ": input of shape ", shape_str(shape), " must be 4-D [N, C, H, W]");
 }
 
 inline Pool2dGeometry pool2d_geometry(const char* op, const Shape& shape, const Pool2dOptions& o) {
-    require_nchw(op, shape);
+    require_pool_input(op, shape);
     SEAM_CHECK(o.kernel[0] > 0 && o.kernel[1] > 0, op, ": kernel size must be positive, got ", pair_str(o.kernel));
     const bool stride_default = o.stride[0] == 0 && o.stride[1] == 0;
     SEAM_CHECK(stride_default || (o.stride[0] > 0 && o.stride[1] > 0), op, ": stride must be positive (or {0, 0} for ",
@@ -97,15 +98,15 @@ inline Pool2dGeometry pool2d_geometry(const char* op, const Shape& shape, const 
 }
 
 /// Half-open range of input positions [begin, end) that one window touches, after clipping.
-struct Span {
+struct WindowSpan {
     int64_t begin, end;
 };
 
 /// The taps of max-pool window `o` that land inside [0, size): begin is the first valid tap,
 /// end the clipped end (taps are begin, begin + dilation, ... < end).
-inline std::vector<Span> max_pool_spans(int64_t out, int64_t size, int64_t kernel, int64_t stride, int64_t pad,
+inline std::vector<WindowSpan> max_pool_spans(int64_t out, int64_t size, int64_t kernel, int64_t stride, int64_t pad,
                                         int64_t dilation) {
-    std::vector<Span> spans(static_cast<size_t>(out));
+    std::vector<WindowSpan> spans(static_cast<size_t>(out));
     for (int64_t o = 0; o < out; ++o) {
         int64_t begin = o * stride - pad;
         const int64_t end = std::min(begin + (kernel - 1) * dilation + 1, size);
@@ -115,68 +116,105 @@ inline std::vector<Span> max_pool_spans(int64_t out, int64_t size, int64_t kerne
     return spans;
 }
 
-/// A window that touches no input (possible only with dilation taps all in the padding) gives
-/// -inf and index -1; backward skips it. PyTorch leaves such an index pointing outside the plane.
+/// Column tap j of every window along one axis: the input position is o * stride + offset, and
+/// it lies inside the input exactly for o in [lo, hi). Looping taps outside and outputs inside
+/// turns the window loops into straight, branch-free passes over an output row that the
+/// compiler vectorises, with no bounds test in the inner loop.
+struct TapRange {
+    int64_t offset, lo, hi;
+};
+
+inline std::vector<TapRange> tap_ranges(int64_t out, int64_t size, int64_t kernel, int64_t stride, int64_t pad,
+                                        int64_t dilation) {
+    std::vector<TapRange> taps(static_cast<size_t>(kernel));
+    for (int64_t j = 0; j < kernel; ++j) {
+        const int64_t offset = j * dilation - pad;
+        const int64_t lo = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
+        const int64_t hi = size - 1 - offset < 0 ? 0 : std::min(out, (size - 1 - offset) / stride + 1);
+        taps[j] = {offset, std::min(lo, hi), hi};
+    }
+    return taps;
+}
+
+/// Update rule shared by every max-pooling loop here: a strictly larger value
+/// wins, so ties keep the first maximum in scan order; a NaN always wins, so NaN propagates.
+template <class T>
+inline bool max_pool_takes(T v, T current) { return v > current || std::isnan(v); }
+
+/// One plane of max pooling. A window that touches no input (possible only when dilation puts
+/// every tap in the padding) gives -inf and index -1, which backward skips; PyTorch leaves
+/// such an index pointing outside the plane.
 template <class T, bool WithIndex>
-inline void max_pool2d_plane(const T* in, T* out, int64_t* idx, const Pool2dGeometry& g, const std::vector<Span>& hs,
-                             const std::vector<Span>& ws) {
-    const int64_t W = g.W;
+inline void max_pool2d_plane(const T* __restrict in, T* __restrict out, int64_t* __restrict idx,
+                             const Pool2dGeometry& g, const std::vector<WindowSpan>& hs,
+                             const std::vector<WindowSpan>& ws, const std::vector<TapRange>& cols) {
+    const int64_t W = g.W, OW = g.OW;
     if (g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 && g.dh == 1 && g.dw == 1 &&
-        2 * g.OH <= g.H && 2 * g.OW <= g.W) {
-        // The VGG case: four taps, all inside. Same scan order and tie/NaN rule as the general loop.
+        2 * g.OH <= g.H && 2 * OW <= W) {
+        // The VGG case: four taps, all inside, visited in scan order with the same rule.
         for (int64_t oh = 0; oh < g.OH; ++oh) {
             const T* r0 = in + 2 * oh * W;
             const T* r1 = r0 + W;
-            T* o = out + oh * g.OW;
-            for (int64_t ow = 0; ow < g.OW; ++ow) {
-                const int64_t w = 2 * ow;
-                T m = r0[w];
-                int64_t at = 0;
-                const T b = r0[w + 1], c = r1[w], d = r1[w + 1];
-                if (b > m || std::isnan(b)) m = b, at = 1;
-                if (c > m || std::isnan(c)) m = c, at = 2;
-                if (d > m || std::isnan(d)) m = d, at = 3;
+            T* o = out + oh * OW;
+            int64_t* at = WithIndex ? idx + oh * OW : nullptr;
+            for (int64_t ow = 0; ow < OW; ++ow) {
+                const T a = r0[2 * ow], b = r0[2 * ow + 1], c = r1[2 * ow], d = r1[2 * ow + 1];
+                T m = a;
+                int64_t k = 0;  // which tap: 0 1 / 2 3
+                if (max_pool_takes(b, m)) m = b, k = 1;
+                if (max_pool_takes(c, m)) m = c, k = 2;
+                if (max_pool_takes(d, m)) m = d, k = 3;
                 o[ow] = m;
-                if constexpr (WithIndex) idx[oh * g.OW + ow] = (2 * oh + (at >> 1)) * W + w + (at & 1);
+                if constexpr (WithIndex) at[ow] = (2 * oh + (k >> 1)) * W + 2 * ow + (k & 1);
             }
         }
         return;
     }
     constexpr T lowest = -std::numeric_limits<T>::infinity();
     for (int64_t oh = 0; oh < g.OH; ++oh) {
-        const Span h = hs[oh];
-        for (int64_t ow = 0; ow < g.OW; ++ow) {
-            const Span w = ws[ow];
-            T m = lowest;
-            int64_t at = (h.begin < h.end && w.begin < w.end) ? h.begin * W + w.begin : -1;
-            for (int64_t ih = h.begin; ih < h.end; ih += g.dh) {
-                const T* row = in + ih * W;
-                for (int64_t iw = w.begin; iw < w.end; iw += g.dw) {
+        const WindowSpan h = hs[oh];
+        T* m = out + oh * OW;
+        int64_t* at = WithIndex ? idx + oh * OW : nullptr;
+        for (int64_t ow = 0; ow < OW; ++ow) {
+            m[ow] = lowest;
+            // Start at the first real tap, so an all -inf window still points at its input.
+            if constexpr (WithIndex) at[ow] = (h.begin < h.end && ws[ow].begin < ws[ow].end) ? h.begin * W + ws[ow].begin : -1;
+        }
+        // Rows outside, column taps next, output columns innermost: each window still sees its
+        // taps in scan order (row by row, left to right), so the tie rule is unchanged.
+        for (int64_t ih = h.begin; ih < h.end; ih += g.dh) {
+            const T* row = in + ih * W;
+            for (const TapRange& tap : cols) {
+                for (int64_t ow = tap.lo; ow < tap.hi; ++ow) {
+                    const int64_t iw = ow * g.sw + tap.offset;
                     const T v = row[iw];
-                    if (v > m || std::isnan(v)) m = v, at = ih * W + iw;
+                    const bool take = max_pool_takes(v, m[ow]);
+                    m[ow] = take ? v : m[ow];
+                    if constexpr (WithIndex) at[ow] = take ? ih * W + iw : at[ow];
                 }
             }
-            out[oh * g.OW + ow] = m;
-            if constexpr (WithIndex) idx[oh * g.OW + ow] = at;
         }
     }
 }
 
 /// Threads get whole planes; a plane of `work` operations is worth splitting at kParallelGrain.
-inline int64_t plane_grain(int64_t work) { return std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(work, 1)); }
+inline int64_t pool_plane_grain(int64_t work) {
+    return std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(work, 1));
+}
 
 template <class T>
 inline void max_pool2d_forward(const Tensor<T>& xc, Tensor<T>& out, Tensor<int64_t>* indices, const Pool2dGeometry& g) {
     const auto hs = max_pool_spans(g.OH, g.H, g.kh, g.sh, g.ph, g.dh);
     const auto ws = max_pool_spans(g.OW, g.W, g.kw, g.sw, g.pw, g.dw);
+    const auto cols = tap_ranges(g.OW, g.W, g.kw, g.sw, g.pw, g.dw);
     const T* in = xc.data();
     T* o = out.data();
     int64_t* ix = indices ? indices->data() : nullptr;
     const int64_t in_plane = g.H * g.W, out_plane = g.OH * g.OW;
-    parallel_for(0, g.planes(), plane_grain(out_plane * g.kh * g.kw), [&](int64_t lo, int64_t hi) {
+    parallel_for(0, g.planes(), pool_plane_grain(out_plane * g.kh * g.kw), [&](int64_t lo, int64_t hi) {
         for (int64_t p = lo; p < hi; ++p) {
-            if (ix) max_pool2d_plane<T, true>(in + p * in_plane, o + p * out_plane, ix + p * out_plane, g, hs, ws);
-            else max_pool2d_plane<T, false>(in + p * in_plane, o + p * out_plane, nullptr, g, hs, ws);
+            if (ix) max_pool2d_plane<T, true>(in + p * in_plane, o + p * out_plane, ix + p * out_plane, g, hs, ws, cols);
+            else max_pool2d_plane<T, false>(in + p * in_plane, o + p * out_plane, nullptr, g, hs, ws, cols);
         }
     });
 }
@@ -191,7 +229,7 @@ inline Tensor<T> scatter_max_gradient(const Tensor<T>& grad_out, const Tensor<in
     const T* g = gc.data();
     const int64_t* ix = indices.data();
     T* gi = grad_in.data();
-    parallel_for(0, planes, plane_grain(out_plane + in_plane), [&](int64_t lo, int64_t hi) {
+    parallel_for(0, planes, pool_plane_grain(out_plane + in_plane), [&](int64_t lo, int64_t hi) {
         for (int64_t p = lo; p < hi; ++p) {
             T* dst = gi + p * in_plane;
             const T* src = g + p * out_plane;
@@ -230,14 +268,14 @@ inline Pool2dGeometry avg_pool2d_geometry(const Shape& shape, const Pool2dOption
 }
 
 /// Adaptive window i of `out` over `size`: [floor(i*size/out), ceil((i+1)*size/out)).
-inline std::vector<Span> adaptive_spans(int64_t out, int64_t size) {
-    std::vector<Span> spans(static_cast<size_t>(out));
+inline std::vector<WindowSpan> adaptive_spans(int64_t out, int64_t size) {
+    std::vector<WindowSpan> spans(static_cast<size_t>(out));
     for (int64_t i = 0; i < out; ++i) spans[i] = {(i * size) / out, ((i + 1) * size + out - 1) / out};
     return spans;
 }
 
 inline void adaptive_check(const char* op, const Shape& shape, const std::array<int64_t, 2>& size) {
-    require_nchw(op, shape);
+    require_pool_input(op, shape);
     SEAM_CHECK(shape[2] > 0 && shape[3] > 0, op, ": input of shape ", shape_str(shape),
                " must have non-zero height and width");
     SEAM_CHECK(size[0] >= 0 && size[1] >= 0, op, ": output size ", pair_str(size), " must be non-negative");
@@ -284,50 +322,56 @@ inline Tensor<T> avg_pool2d(const Tensor<T>& x, const Pool2dOptions& opt, const 
     const detail::Pool2dGeometry g = detail::avg_pool2d_geometry(x.shape(), opt);
     const auto hw = detail::avg_pool_windows(g.OH, g.H, g.kh, g.sh, g.ph);
     const auto ww = detail::avg_pool_windows(g.OW, g.W, g.kw, g.sw, g.pw);
+    const auto cols = detail::tap_ranges(g.OW, g.W, g.kw, g.sw, g.pw, 1);
+    // PyTorch's divisor of every window (0 marks a window with no input; it outputs 0).
+    std::vector<T> divisors(static_cast<size_t>(g.OH * g.OW));
+    for (int64_t oh = 0; oh < g.OH; ++oh)
+        for (int64_t ow = 0; ow < g.OW; ++ow) {
+            const bool empty_window = hw[oh].begin >= hw[oh].end || ww[ow].begin >= ww[ow].end;
+            divisors[oh * g.OW + ow] = empty_window ? T(0) : static_cast<T>(detail::avg_divisor(hw[oh], ww[ow], avg));
+        }
     Tensor<T> xc = x.detach().contiguous();
     Tensor<T> out = empty<T>({g.N, g.C, g.OH, g.OW});
     const T* in = xc.data();
     T* o = out.data();
     const int64_t in_plane = g.H * g.W, out_plane = g.OH * g.OW;
-    parallel_for(0, g.planes(), detail::plane_grain(out_plane * g.kh * g.kw), [&](int64_t lo, int64_t hi) {
+    parallel_for(0, g.planes(), detail::pool_plane_grain(out_plane * g.kh * g.kw), [&](int64_t lo, int64_t hi) {
         for (int64_t p = lo; p < hi; ++p) {
             const T* plane = in + p * in_plane;
-            T* dst = o + p * out_plane;
             for (int64_t oh = 0; oh < g.OH; ++oh) {
-                const auto& h = hw[oh];
-                for (int64_t ow = 0; ow < g.OW; ++ow) {
-                    const auto& w = ww[ow];
-                    if (h.begin >= h.end || w.begin >= w.end) {  // only in the right padding
-                        dst[oh * g.OW + ow] = T(0);
-                        continue;
-                    }
-                    T sum = 0;
-                    for (int64_t ih = h.begin; ih < h.end; ++ih)
-                        for (int64_t iw = w.begin; iw < w.end; ++iw) sum += plane[ih * g.W + iw];
-                    dst[oh * g.OW + ow] = sum / static_cast<T>(detail::avg_divisor(h, w, avg));
+                T* __restrict sum = o + p * out_plane + oh * g.OW;
+                const T* div = divisors.data() + oh * g.OW;
+                std::fill(sum, sum + g.OW, T(0));
+                // Rows, then column taps, then output columns: every window adds its taps row
+                // by row, left to right, the order PyTorch's loop adds them in.
+                for (int64_t ih = hw[oh].begin; ih < hw[oh].end; ++ih) {
+                    const T* __restrict row = plane + ih * g.W;
+                    for (const auto& tap : cols)
+                        for (int64_t ow = tap.lo; ow < tap.hi; ++ow) sum[ow] += row[ow * g.sw + tap.offset];
                 }
+                for (int64_t ow = 0; ow < g.OW; ++ow) sum[ow] = div[ow] != T(0) ? sum[ow] / div[ow] : T(0);
             }
         }
     });
     if (needs_graph<T>({&x})) {
-        record<T>("avg_pool2d", out, {&x}, [g, hw, ww, avg](const Tensor<T>& grad) {
+        record<T>("avg_pool2d", out, {&x}, [g, hw, cols, divisors](const Tensor<T>& grad) {
             Tensor<T> gc = grad.contiguous();
             Tensor<T> grad_in = zeros<T>({g.N, g.C, g.H, g.W});
             const T* gp = gc.data();
             T* gi = grad_in.data();
             const int64_t in_plane = g.H * g.W, out_plane = g.OH * g.OW;
-            parallel_for(0, g.planes(), detail::plane_grain(out_plane * g.kh * g.kw), [&](int64_t lo, int64_t hi) {
+            parallel_for(0, g.planes(), detail::pool_plane_grain(out_plane * g.kh * g.kw), [&](int64_t lo, int64_t hi) {
+                std::vector<T> share(static_cast<size_t>(g.OW));
                 for (int64_t p = lo; p < hi; ++p) {
-                    T* dst = gi + p * in_plane;
-                    const T* src = gp + p * out_plane;
+                    T* plane = gi + p * in_plane;
                     for (int64_t oh = 0; oh < g.OH; ++oh) {
-                        const auto& h = hw[oh];
-                        for (int64_t ow = 0; ow < g.OW; ++ow) {
-                            const auto& w = ww[ow];
-                            if (h.begin >= h.end || w.begin >= w.end) continue;
-                            const T share = src[oh * g.OW + ow] / static_cast<T>(detail::avg_divisor(h, w, avg));
-                            for (int64_t ih = h.begin; ih < h.end; ++ih)
-                                for (int64_t iw = w.begin; iw < w.end; ++iw) dst[ih * g.W + iw] += share;
+                        const T* src = gp + p * out_plane + oh * g.OW;
+                        const T* div = divisors.data() + oh * g.OW;
+                        for (int64_t ow = 0; ow < g.OW; ++ow) share[ow] = div[ow] != T(0) ? src[ow] / div[ow] : T(0);
+                        for (int64_t ih = hw[oh].begin; ih < hw[oh].end; ++ih) {
+                            T* __restrict row = plane + ih * g.W;
+                            for (const auto& tap : cols)
+                                for (int64_t ow = tap.lo; ow < tap.hi; ++ow) row[ow * g.sw + tap.offset] += share[ow];
                         }
                     }
                 }
@@ -351,7 +395,7 @@ inline Tensor<T> adaptive_avg_pool2d(const Tensor<T>& x, std::array<int64_t, 2> 
     Tensor<T> out = empty<T>({N, C, OH, OW});
     const T* in = xc.data();
     T* o = out.data();
-    parallel_for(0, N * C, detail::plane_grain(H * W), [&](int64_t lo, int64_t hi) {
+    parallel_for(0, N * C, detail::pool_plane_grain(H * W), [&](int64_t lo, int64_t hi) {
         for (int64_t p = lo; p < hi; ++p) {
             const T* plane = in + p * H * W;
             T* dst = o + p * OH * OW;
@@ -375,7 +419,7 @@ inline Tensor<T> adaptive_avg_pool2d(const Tensor<T>& x, std::array<int64_t, 2> 
             Tensor<T> grad_in = zeros<T>(in_shape);
             const T* gp = gc.data();
             T* gi = grad_in.data();
-            parallel_for(0, in_shape[0] * in_shape[1], detail::plane_grain(H * W), [&](int64_t lo, int64_t hi) {
+            parallel_for(0, in_shape[0] * in_shape[1], detail::pool_plane_grain(H * W), [&](int64_t lo, int64_t hi) {
                 for (int64_t p = lo; p < hi; ++p) {
                     T* dst = gi + p * H * W;
                     const T* src = gp + p * OH * OW;
@@ -409,7 +453,7 @@ inline std::pair<Tensor<T>, Tensor<int64_t>> adaptive_max_pool2d_with_indices(co
     const T* in = xc.data();
     T* o = out.data();
     int64_t* ix = indices.data();
-    parallel_for(0, N * C, detail::plane_grain(H * W), [&](int64_t lo, int64_t hi) {
+    parallel_for(0, N * C, detail::pool_plane_grain(H * W), [&](int64_t lo, int64_t hi) {
         for (int64_t p = lo; p < hi; ++p) {
             const T* plane = in + p * H * W;
             for (int64_t oh = 0; oh < OH; ++oh)
@@ -420,7 +464,7 @@ inline std::pair<Tensor<T>, Tensor<int64_t>> adaptive_max_pool2d_with_indices(co
                     for (int64_t ih = h.begin; ih < h.end; ++ih)
                         for (int64_t iw = w.begin; iw < w.end; ++iw) {
                             const T v = plane[ih * W + iw];
-                            if (v > m || std::isnan(v)) m = v, at = ih * W + iw;
+                            if (detail::max_pool_takes(v, m)) m = v, at = ih * W + iw;
                         }
                     o[p * OH * OW + oh * OW + ow] = m;
                     ix[p * OH * OW + oh * OW + ow] = at;

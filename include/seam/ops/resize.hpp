@@ -37,6 +37,28 @@ struct LinearTap {
     T w0, w1;
 };
 
+/// The column taps of a whole output row, stored as four arrays so the loops over them vectorise.
+template <class T>
+struct ColumnTaps {
+    std::vector<int64_t> i0, i1;
+    std::vector<T> w0, w1;
+    explicit ColumnTaps(const std::vector<LinearTap<T>>& taps) {
+        for (const auto& t : taps) i0.push_back(t.i0), i1.push_back(t.i1), w0.push_back(t.w0), w1.push_back(t.w1);
+    }
+    int64_t size() const { return static_cast<int64_t>(i0.size()); }
+    /// out[o] = row[i0[o]] * w0[o] + row[i1[o]] * w1[o]: one input row resampled across.
+    void blend(const T* __restrict row, T* __restrict out) const {
+        for (int64_t o = 0; o < size(); ++o) out[o] = row[i0[o]] * w0[o] + row[i1[o]] * w1[o];
+    }
+    /// The transpose of blend: add grad[o] * weight into both neighbours of o.
+    void spread(const T* __restrict grad, T* __restrict row) const {
+        for (int64_t o = 0; o < size(); ++o) {
+            row[i0[o]] += grad[o] * w0[o];
+            row[i1[o]] += grad[o] * w1[o];
+        }
+    }
+};
+
 inline void require_upsample_input(const char* op, const Shape& shape, const std::array<int64_t, 2>& size) {
     SEAM_CHECK(shape.size() == 4, op, ": input of shape ", shape_str(shape), " must be 4-D [N, C, H, W]");
     SEAM_CHECK(shape[2] > 0 && shape[3] > 0 && size[0] > 0 && size[1] > 0, op, ": input size ",
@@ -97,11 +119,18 @@ inline Tensor<T> upsample_nearest2d_impl(const Tensor<T>& x, std::array<int64_t,
     Tensor<T> out = empty<T>({N, C, OH, OW});
     const T* in = xc.data();
     T* o = out.data();
-    // Output rows are independent: split (plane, row) pairs across threads.
+    // Output rows are independent: split (plane, row) pairs across threads. An output row that
+    // reads the same input row as the one above it (every other row when upsampling by 2) is a
+    // copy of it.
     parallel_for(0, N * C * OH, std::max<int64_t>(1, kParallelGrain / OW), [&](int64_t lo, int64_t hi) {
         for (int64_t r = lo; r < hi; ++r) {
-            const T* src = in + (r / OH) * H * W + hs[r % OH] * W;
             T* dst = o + r * OW;
+            const int64_t oh = r % OH;
+            if (r > lo && oh > 0 && hs[oh] == hs[oh - 1]) {
+                std::copy(dst - OW, dst, dst);
+                continue;
+            }
+            const T* src = in + (r / OH) * H * W + hs[oh] * W;
             for (int64_t ow = 0; ow < OW; ++ow) dst[ow] = src[ws[ow]];
         }
     });
@@ -135,49 +164,64 @@ inline Tensor<T> upsample_bilinear2d_impl(const Tensor<T>& x, std::array<int64_t
     static_assert(std::is_floating_point_v<T>, "upsample_bilinear2d needs a float or double tensor");
     require_upsample_input("upsample_bilinear2d", x.shape(), size);
     const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3), OH = size[0], OW = size[1];
-    const auto hs = linear_taps<T>(OH, H, align_corners, sh), ws = linear_taps<T>(OW, W, align_corners, sw);
+    const auto hs = linear_taps<T>(OH, H, align_corners, sh);
+    const ColumnTaps<T> ws(linear_taps<T>(OW, W, align_corners, sw));
     Tensor<T> xc = x.detach().contiguous();
     Tensor<T> out = empty<T>({N, C, OH, OW});
     const T* in = xc.data();
     T* o = out.data();
+    // Bilinear is separable: out = (row i0 blended across) * w0 + (row i1 blended across) * w1,
+    // the order PyTorch evaluates it in. Neighbouring output rows share input rows, so each
+    // thread keeps its last two horizontally blended rows and blends a new input row only
+    // when it first needs it (upsampling by 2 blends every input row about once, not 4 times).
     parallel_for(0, N * C * OH, std::max<int64_t>(1, kParallelGrain / (4 * OW)), [&](int64_t lo, int64_t hi) {
+        std::vector<T> blended[2] = {std::vector<T>(static_cast<size_t>(OW)), std::vector<T>(static_cast<size_t>(OW))};
+        int64_t holds[2] = {-1, -1};  // which (plane * H + input row) each buffer holds
+        auto row_slot = [&](int64_t key, int keep) {
+            if (holds[0] == key) return 0;
+            if (holds[1] == key) return 1;
+            const int slot = keep >= 0 ? 1 - keep : (holds[0] < holds[1] ? 0 : 1);  // rows only move down
+            ws.blend(in + key * W, blended[slot].data());
+            holds[slot] = key;
+            return slot;
+        };
         for (int64_t r = lo; r < hi; ++r) {
             const LinearTap<T> h = hs[r % OH];
-            const T* row0 = in + (r / OH) * H * W + h.i0 * W;
-            const T* row1 = in + (r / OH) * H * W + h.i1 * W;
-            T* dst = o + r * OW;
-            for (int64_t ow = 0; ow < OW; ++ow) {
-                const LinearTap<T> w = ws[ow];
-                dst[ow] = h.w0 * (w.w0 * row0[w.i0] + w.w1 * row0[w.i1]) + h.w1 * (w.w0 * row1[w.i0] + w.w1 * row1[w.i1]);
-            }
+            const int64_t plane_row = (r / OH) * H;
+            const int a = row_slot(plane_row + h.i0, -1);
+            const int b = row_slot(plane_row + h.i1, a);
+            const T* __restrict top = blended[a].data();
+            const T* __restrict bottom = blended[b].data();
+            T* __restrict dst = o + r * OW;
+            for (int64_t ow = 0; ow < OW; ++ow) dst[ow] = top[ow] * h.w0 + bottom[ow] * h.w1;
         }
     });
     if (needs_graph<T>({&x})) {
         Shape in_shape = x.shape();
         record<T>("upsample_bilinear2d", out, {&x}, [in_shape, hs, ws](const Tensor<T>& grad) {
             const int64_t H = in_shape[2], W = in_shape[3];
-            const int64_t OH = static_cast<int64_t>(hs.size()), OW = static_cast<int64_t>(ws.size());
+            const int64_t OH = static_cast<int64_t>(hs.size()), OW = ws.size();
             Tensor<T> gc = grad.contiguous();
             Tensor<T> grad_in = zeros<T>(in_shape);
             const T* g = gc.data();
             T* gi = grad_in.data();
+            // The transpose of the forward, one plane per thread: spread every output row over
+            // its two input rows (still OW wide), then spread each of those rows across.
             parallel_for(0, in_shape[0] * in_shape[1], std::max<int64_t>(1, kParallelGrain / (4 * OH * OW)),
                          [&](int64_t lo, int64_t hi) {
-                             for (int64_t p = lo; p < hi; ++p)
+                             std::vector<T> rows(static_cast<size_t>(H * OW));
+                             for (int64_t p = lo; p < hi; ++p) {
+                                 std::fill(rows.begin(), rows.end(), T(0));
                                  for (int64_t oh = 0; oh < OH; ++oh) {
                                      const LinearTap<T> h = hs[oh];
-                                     T* row0 = gi + p * H * W + h.i0 * W;
-                                     T* row1 = gi + p * H * W + h.i1 * W;
-                                     const T* src = g + (p * OH + oh) * OW;
-                                     for (int64_t ow = 0; ow < OW; ++ow) {
-                                         const LinearTap<T> w = ws[ow];
-                                         const T top = h.w0 * src[ow], bottom = h.w1 * src[ow];
-                                         row0[w.i0] += w.w0 * top;
-                                         row0[w.i1] += w.w1 * top;
-                                         row1[w.i0] += w.w0 * bottom;
-                                         row1[w.i1] += w.w1 * bottom;
-                                     }
+                                     const T* __restrict src = g + (p * OH + oh) * OW;
+                                     T* __restrict top = rows.data() + h.i0 * OW;
+                                     for (int64_t ow = 0; ow < OW; ++ow) top[ow] += src[ow] * h.w0;
+                                     T* __restrict bottom = rows.data() + h.i1 * OW;
+                                     for (int64_t ow = 0; ow < OW; ++ow) bottom[ow] += src[ow] * h.w1;
                                  }
+                                 for (int64_t ih = 0; ih < H; ++ih) ws.spread(rows.data() + ih * OW, gi + (p * H + ih) * W);
+                             }
                          });
             return std::vector<Tensor<T>>{grad_in};
         });
