@@ -105,14 +105,16 @@ const std::vector<ConvCase>& awkward_conv_cases() {
         {"several tiles per image, batch 3", 3, 4, 45, 41, 6, 3, 3, {{1, 1}, {1, 1}, {1, 1}, 1}},
         {"1x1 several tiles per image, batch 1", 1, 3, 70, 66, 4, 1, 1, {}},
         {"small images packed several to a tile", 7, 64, 4, 3, 9, 3, 3, {{1, 1}, {1, 1}, {1, 1}, 1}},
-        // Deep patches (C·kh·kw >= 1024) get tiles of 256 columns (cpu/conv.hpp), so these few are cut
-        // into several tiles: with 2 threads the first two give each thread one tile of the same image
-        // (its gradient goes through private buffers), the third owns ranges of multi-image tiles, the
-        // fourth has 3 tiles that the threads work on together, one after another.
+        // Deep patches (C·kh·kw >= 1024) get tiles of 256 columns (cpu/conv.hpp), so these are cut into
+        // several tiles: with 2 threads the first two give each thread one tile of the same image (its
+        // input gradient goes through private buffers), the third gives threads ranges of multi-image
+        // tiles, the fourth has 3 tiles that the threads work on together, one after another.
         {"batch 1, 3x3, two tiles of one image", 1, 120, 20, 20, 2, 3, 3, {{1, 1}, {1, 1}, {1, 1}, 1}},
         {"batch 1, 1x1 with 1030 channels, two tiles of one image", 1, 1030, 16, 32, 2, 1, 1, {}},
         {"30 small images, 5 to a tile", 30, 128, 7, 7, 2, 3, 3, {{1, 1}, {1, 1}, {1, 1}, 1}},
         {"batch 1 cut into 3 tiles", 1, 120, 26, 26, 2, 3, 3, {{1, 1}, {1, 1}, {1, 1}, 1}},
+        // Enough columns (>= 2048 a thread) for backward-weight to give each thread its own copy of dW.
+        {"2 images of 64x64 with 114 channels: 32 tiles", 2, 114, 64, 64, 1, 3, 3, {{1, 1}, {1, 1}, {1, 1}, 1}},
     };
     return cases;
 }

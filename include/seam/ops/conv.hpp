@@ -9,9 +9,9 @@
 // Both are PyTorch's definitions (cross-correlation, zero padding, grouped channels in contiguous
 // blocks). conv_transpose2d is the adjoint of conv2d with the same weight tensor, so the two share
 // the kernels of cpu/conv.hpp:
-//                         forward              grad wrt its input     grad wrt weight
-//   conv2d                conv2d_forward       conv2d_backward (dx)   conv2d_backward (dw)
-//   conv_transpose2d      conv2d_backward (dx) conv2d_forward         conv2d_backward (dw, roles swapped)
+//                      forward                 grad wrt its input     grad wrt weight
+//   conv2d             conv2d_forward          conv2d_backward_data   conv2d_backward_weight(x, dy)
+//   conv_transpose2d   conv2d_backward_data    conv2d_forward         conv2d_backward_weight(dy, x)
 // The oracle is cpu/reference/conv.hpp (direct loops).
 #pragma once
 
@@ -39,10 +39,6 @@ struct ConvTranspose2dOptions {
 };
 
 namespace detail {
-
-inline std::string pair_str(const std::array<int64_t, 2>& v) {
-    return "(" + std::to_string(v[0]) + ", " + std::to_string(v[1]) + ")";
-}
 
 /// The checks conv2d and conv_transpose2d share: ranks, hyper-parameters, device.
 template <class T>
@@ -132,11 +128,15 @@ inline Tensor<T> conv2d(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>&
         Shape x_shape = x.shape(), w_shape = w.shape();
         record<T>("conv2d", y, {&x, &w, &bias}, [g, xs, ws, x_shape, w_shape, gx, gw, gb](const Tensor<T>& grad) {
             Tensor<T> gc = grad.contiguous();
-            Tensor<T> dx = gx ? empty<T>(x_shape) : Tensor<T>();
-            Tensor<T> dw = gw ? empty<T>(w_shape) : Tensor<T>();
-            if (gx || gw)
-                cpu::conv2d_backward<T>(g, gw ? xs.data() : nullptr, gx ? ws.data() : nullptr, gc.data(),
-                                        gx ? dx.data() : nullptr, gw ? dw.data() : nullptr);
+            Tensor<T> dx, dw;
+            if (gx) {
+                dx = empty<T>(x_shape);
+                cpu::conv2d_backward_data<T>(g, ws.data(), gc.data(), dx.data());
+            }
+            if (gw) {
+                dw = empty<T>(w_shape);
+                cpu::conv2d_backward_weight<T>(g, xs.data(), gc.data(), dw.data());
+            }
             return std::vector<Tensor<T>>{dx, dw, gb ? detail::channel_sums(gc) : Tensor<T>()};
         });
     }
@@ -180,7 +180,7 @@ inline Tensor<T> conv_transpose2d(const Tensor<T>& x, const Tensor<T>& w, const 
 
     Tensor<T> xc = x.detach().contiguous(), wc = w.detach().contiguous();
     Tensor<T> y = empty<T>({N, Cout, Ho, Wo});
-    cpu::conv2d_backward<T>(g, nullptr, wc.data(), xc.data(), y.data(), nullptr);
+    cpu::conv2d_backward_data<T>(g, wc.data(), xc.data(), y.data());
     if (bias.defined()) detail::add_channel_bias(y, bias);
 
     if (needs_graph<T>({&x, &w, &bias})) {
@@ -196,7 +196,7 @@ inline Tensor<T> conv_transpose2d(const Tensor<T>& x, const Tensor<T>& w, const 
             }
             if (gw) {  // conv2d's weight gradient with the roles of input and output gradient swapped
                 dw = empty<T>(w_shape);
-                cpu::conv2d_backward<T>(g, gc.data(), nullptr, xs.data(), nullptr, dw.data());
+                cpu::conv2d_backward_weight<T>(g, gc.data(), xs.data(), dw.data());
             }
             return std::vector<Tensor<T>>{dx, dw, gb ? detail::channel_sums(gc) : Tensor<T>()};
         });
