@@ -278,6 +278,9 @@ struct PadPlan {
     Shape in_tail, out_tail;                 // the padded trailing dimensions
     std::vector<std::vector<int64_t>> src;   // src[d][o]: input index along tail dim d, or -1
     Shape out_shape;
+    // Along the last dimension, outputs [copy_begin, copy_end) read input o - shift: a straight
+    // copy in both modes. Only the borders outside it need the index map.
+    int64_t copy_begin = 0, copy_end = 0, shift = 0;
 };
 
 inline PadPlan pad_plan(const Shape& shape, const std::vector<int64_t>& pads, PadMode mode) {
@@ -318,6 +321,11 @@ inline PadPlan pad_plan(const Shape& shape, const std::vector<int64_t>& pads, Pa
         plan.in_tail.push_back(n);
         plan.out_tail.push_back(out);
         plan.out_shape[d] = out;
+        if (t == k - 1) {
+            plan.shift = before;
+            plan.copy_begin = std::clamp<int64_t>(before, 0, out);
+            plan.copy_end = std::clamp<int64_t>(before + n, plan.copy_begin, out);
+        }
     }
     return plan;
 }
@@ -363,7 +371,10 @@ inline Tensor<T> pad(const Tensor<T>& x, const std::vector<int64_t>& pads, PadMo
                 continue;
             }
             const T* src = in + in_row;
-            for (int64_t j = 0; j < row_out; ++j) dst[j] = last[j] >= 0 ? src[last[j]] : value;
+            for (int64_t j = 0; j < plan.copy_begin; ++j) dst[j] = last[j] >= 0 ? src[last[j]] : value;
+            if (plan.copy_end > plan.copy_begin)
+                std::copy(src + plan.copy_begin - plan.shift, src + plan.copy_end - plan.shift, dst + plan.copy_begin);
+            for (int64_t j = plan.copy_end; j < row_out; ++j) dst[j] = last[j] >= 0 ? src[last[j]] : value;
         }
     });
     if (needs_graph<T>({&x})) {
@@ -382,7 +393,10 @@ inline Tensor<T> pad(const Tensor<T>& x, const std::vector<int64_t>& pads, PadMo
                     if (in_row < 0) continue;
                     T* dst = gi + in_row;
                     const T* src = g + r * row_out;
-                    for (int64_t j = 0; j < row_out; ++j)
+                    for (int64_t j = plan.copy_begin; j < plan.copy_end; ++j) dst[j - plan.shift] += src[j];
+                    for (int64_t j = 0; j < plan.copy_begin; ++j)
+                        if (last[j] >= 0) dst[last[j]] += src[j];
+                    for (int64_t j = plan.copy_end; j < row_out; ++j)
                         if (last[j] >= 0) dst[last[j]] += src[j];
                 }
             };
