@@ -293,6 +293,10 @@ TEST_CASE("distances: normalize, cosine_similarity, pairwise_distance by hand an
     check_close(cosine_similarity(a, b), reference::cosine_similarity(a, b, 1e-8f), 1e-5, "cosine reference");
     CHECK_THROWS_WITH_AS(cosine_similarity(zeros<float>({2, 3}), zeros<float>({2, 4})), doctest::Contains("cosine_similarity: shapes [2, 3] and [2, 4]"),
                          Error);
+    CHECK_THROWS_WITH_AS(normalize(zeros<float>({4})), doctest::Contains("normalize: dimension 1 is out of range for a tensor of rank 1"),
+                         Error);
+    CHECK_THROWS_WITH_AS(pairwise_distance(scalar<float>(1.0f), scalar<float>(2.0f)),
+                         doctest::Contains("pairwise_distance: inputs must have at least one dimension"), Error);
 }
 
 TEST_CASE("triplet_margin_loss: both distances by hand, swap, reference") {

@@ -428,6 +428,7 @@ inline Tensor<T> smooth_l1_loss(const Tensor<T>& a, const Tensor<T>& b, T beta =
 /// x / max(||x||_p, eps) along `dim`.
 template <class T>
 inline Tensor<T> normalize(const Tensor<T>& x, T p = T(2), int64_t dim = 1, T eps = T(1e-12)) {
+    dim = wrap_dim(dim, x.dim(), "normalize");  // name this op in the error, not vector_norm
     const Tensor<T> norm = vector_norm(x, p, dim, /*keepdim=*/true);
     return x / clamp(norm, eps, std::numeric_limits<T>::infinity());
 }

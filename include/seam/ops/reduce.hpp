@@ -274,7 +274,8 @@ inline Tensor<T> map_with_reduced(const Tensor<T>& x, const Tensor<T>& a, const 
 }
 
 /// t's elements seen with `shape` (same count), recording nothing: for detached tensors and inside
-/// backward closures. (Tensor::reshape cannot yet turn a 0-d tensor into [1, 1]; this can.)
+/// backward closures, where a plain view is all that is needed (it also turns a 0-d gradient
+/// into [1, 1, ...], which Tensor::view refused when this was written).
 template <class T>
 inline Tensor<T> reshaped_untracked(const Tensor<T>& t, const Shape& shape) {
     const Tensor<T> c = t.detach().contiguous();
