@@ -15,12 +15,13 @@
 // block order, so sum(x) over a huge tensor still uses every core.
 //
 // Accumulation precision (decided): float sums are carried in double, every value converted.
-// A float accumulator loses digits as rows grow (4·10^6 × 0.1f summed in float is off by 0.35%),
-// and cheaper compromises were measured and rejected: runs of 8 values added in float before a
-// double accumulator ran at float speed but lost 3 bits on data far from zero (the variance of
-// 10^6 + steps of 0.001, a test in tests/test_reduce.cpp, came out 4.6% off). The price, on one core of this machine: 16M floats
-// sum in 8.7 ms instead of 5.8 ms (1.5x; up to 3x for rows that sit in L1). Reductions are
-// rarely the bottleneck of a training step, so exactness wins. Double inputs accumulate in double.
+// A float accumulator loses digits as rows grow (4·10^6 × 0.1f summed in 8 float lanes is off by
+// 0.35%). A cheaper compromise was measured and rejected: runs of 8 values added in float before
+// a double accumulator ran at float speed but lost 3 bits on data far from zero (the variance of
+// 10^6 + steps of 0.001, a test in tests/test_reduce.cpp, came out 4.6% off). The price, on one
+// core of this machine (thread CPU time): 16M floats sum in 8.2-8.7 ms instead of 4.5-5.8 ms
+// (1.5-1.8x; up to 3x for rows that sit in L1). Reductions are rarely the bottleneck of a
+// training step, so exactness wins. Double inputs accumulate in double.
 //
 // Conventions (PyTorch's): dims may be negative; an empty dims list reduces every dimension;
 // mean of zero elements is NaN; var divides by n-1 (unbiased) or n, and is NaN when that is 0;
