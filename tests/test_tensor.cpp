@@ -75,6 +75,8 @@ TEST_CASE("views share storage and have the right strides") {
     CHECK(t.unsqueeze(0).shape() == Shape{1, 2, 3, 4});
     CHECK(t.unsqueeze(0).squeeze().shape() == Shape{2, 3, 4});
     CHECK(t.flatten(1).shape() == Shape{2, 12});
+    CHECK(scalar(2.0f).reshape({1}).shape() == Shape{1});      // 0-d -> [1]
+    CHECK(scalar(2.0f).unsqueeze(0).at({0}) == 2.0f);
     // view of a transposed tensor needs a copy: view() refuses, reshape() copies
     CHECK_THROWS_AS(t.transpose(0, 2).view({24}), Error);
     auto r = t.transpose(0, 2).reshape({24});

@@ -5,6 +5,7 @@
 // error messages (shape_str prints "[2, 3, 4]").
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <initializer_list>
 #include <sstream>
@@ -40,6 +41,13 @@ inline std::string shape_str(const Shape& shape) {
     out << ']';
     return out.str();
 }
+
+namespace detail {
+/// "(h, w)" for the 2-D parameters of convolution and pooling, as PyTorch prints them.
+inline std::string pair_str(const std::array<int64_t, 2>& v) {
+    return "(" + std::to_string(v[0]) + ", " + std::to_string(v[1]) + ")";
+}
+}  // namespace detail
 
 /// Wrap a possibly negative dimension index (Python style) and check it is in range.
 inline int64_t wrap_dim(int64_t dim, int64_t rank, const char* op) {

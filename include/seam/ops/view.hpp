@@ -56,7 +56,7 @@ inline Shape infer_shape(Shape shape, int64_t numel, const char* op, const Shape
 /// with each other). Returns false when a copy is needed.
 inline bool view_strides(const Shape& shape, const Shape& strides, const Shape& new_shape, Shape& out) {
     out.assign(new_shape.size(), 0);
-    if (numel_of(shape) == 0) {
+    if (numel_of(shape) == 0 || shape.empty()) {  // empty tensors and 0-d scalars view as anything of their size
         out = contiguous_strides(new_shape);
         return true;
     }
