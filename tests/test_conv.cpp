@@ -157,6 +157,28 @@ TEST_CASE("conv2d: fast path equals the direct loops on awkward shapes (forward,
     }
 }
 
+TEST_CASE("conv2d tiling: a thread writes only the input gradients of images it covers completely") {
+    // Races cannot be caught reliably by comparing results, so check the ownership rule itself:
+    // an image cut into 9 tiles and split 4 + 5 between two threads belongs to neither.
+    cpu::ConvGeometry g;
+    g.batch = 3, g.in_channels = 120, g.in_h = g.in_w = 48, g.out_channels = 4, g.kernel_h = g.kernel_w = 3;
+    g.pad_h = g.pad_w = 1, g.out_h = g.out_w = 48;
+    auto plan = cpu::detail::plan_tiles<float>(g, 2, cpu::detail::ConvPass::backward_data);
+    REQUIRE(plan.images_per_tile == 1);
+    REQUIRE(plan.tiles_per_image == 9);  // 2304 pixels in tiles of 256 (1 MB of 1080-float columns)
+    CHECK(cpu::detail::images_not_owned(plan, g, 0, 4) == std::vector<int64_t>{0});
+    CHECK(cpu::detail::images_not_owned(plan, g, 4, 9) == std::vector<int64_t>{0});
+    CHECK(cpu::detail::images_not_owned(plan, g, 0, 9).empty());
+    CHECK(cpu::detail::images_not_owned(plan, g, 4, 23) == std::vector<int64_t>{0, 2});  // 1 is complete
+    CHECK(cpu::detail::images_not_owned(plan, g, 10, 12) == std::vector<int64_t>{1});
+    CHECK(cpu::detail::images_not_owned(plan, g, 9, 27).empty());
+    // Small images are packed whole into tiles, so no image is ever split.
+    g.in_h = g.in_w = g.out_h = g.out_w = 4;
+    auto packed = cpu::detail::plan_tiles<float>(g, 2, cpu::detail::ConvPass::backward_data);
+    CHECK(packed.images_per_tile > 1);
+    CHECK(cpu::detail::images_not_owned(packed, g, 0, 1).empty());
+}
+
 TEST_CASE("conv2d: double precision fast path matches the loops tightly") {
     Generator gen(12);
     ConvCase c{"double 3x3 stride 2 groups", 2, 6, 9, 8, 4, 3, 3, {{2, 1}, {1, 1}, {1, 2}, 2}};

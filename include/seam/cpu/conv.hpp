@@ -9,10 +9,10 @@
 // conv_transpose2d is the adjoint of conv2d, so ops/conv.hpp builds it from the same two kernels.
 //
 // How (the classic im2col lowering, but never the whole column matrix):
-//   The output pixels of all images, flattened to q = n*P + p (P = Ho*Wo), are cut into TILES of a
-//   few hundred columns. For one tile and one group, im2col writes the [C/g*kh*kw, tile] column
-//   matrix into a per-thread buffer sized to stay in L2 (the full matrix of VGG conv1_2 at batch 8
-//   would be 75 MB and every GEMM would stream it from DRAM: perf-anchors §A.3), then
+//   The output pixels of all images, flattened to q = n*P + p (P = Ho*Wo), are cut into TILES of
+//   256 columns or more. For one tile and one group, im2col writes the [C/g*kh*kw, tile] column
+//   matrix into a buffer of about 1 MB, which stays in L2 (the full matrix of VGG conv1_2 at batch
+//   8 would be 75 MB and every GEMM would stream it from DRAM: perf-anchors §A.3), then
 //       forward:          Y[:, tile]  = W_g · col                 (M = O/g, K = C/g*kh*kw)
 //       backward-weight:  dW_g       += dY[:, tile] · colᵀ
 //       backward-data:    dcol        = W_gᵀ · dY[:, tile], then col2im adds dcol into dX.
@@ -28,6 +28,8 @@
 //   - few tiles (or a large dW for few columns): tiles one after another, each step (im2col, GEMM,
 //     col2im) split across threads into disjoint pieces: by channel, or by rows/columns of the GEMM.
 // Either way the same inputs and thread count give the same bits, with no atomics and no locks.
+// Backward-data and backward-weight are separate passes over dY: one fused pass holding col, dcol,
+// W and dW at once was measured 10-20% slower (1 and 2 threads, VGG-16 layers).
 #pragma once
 
 #include <algorithm>
@@ -67,9 +69,11 @@ struct ConvGeometry {
 
 namespace detail {
 
-/// Bytes of column buffer one tile aims for, and the fewest columns a tile gets even when that
-/// overflows the budget: GEMMs with N below a few hundred spend their time re-packing the weight
-/// matrix (which is 9 MB for VGG's 512-channel layers). Both chosen by timing VGG-16 layers.
+/// Bytes of column buffer one tile aims for (about half of a 2 MB L2), and the fewest columns a tile
+/// gets even when that overflows the budget: a GEMM whose N is a few dozen columns spends its time
+/// re-packing the weight matrix (9 MB for VGG's 512-channel layers). Chosen by timing VGG-16 layers:
+/// budgets of 0.5-1 MB were within noise of each other, 2-4 MB lost 5-15% on conv1_2, and tiles of
+/// 64 columns lost 20-40% in the backward passes of conv4_2/conv5_2.
 inline constexpr int64_t kColumnTileBytes = 1024 * 1024;
 inline constexpr int64_t kMinTileColumns = 256;
 
@@ -128,8 +132,10 @@ inline TilePlan tiles_of_width(const ConvGeometry& g, int64_t width) {
 enum class ConvPass { forward, backward_data, backward_weight };
 
 /// Below this many output columns per thread, backward-weight lets threads share each tile instead
-/// of giving each thread its own copy of dW to sum at the end: that copy costs about as much memory
-/// traffic as a GEMM of depth ~1000 and was measured 1.4-2x slower on VGG conv3/conv4 (2 threads).
+/// of giving each thread its own copy of dW to sum at the end: zeroing, filling and adding a copy
+/// of dW only pays off over many columns. Measured with 2 threads on VGG-16 at batch 8: per-thread
+/// copies gave 157-174 GFLOP/s on conv3_2 (1024 columns a thread) and 108-124 on conv4_2 (256),
+/// shared tiles 244-248 and 217-228; on conv2_2 (4096 a thread) copies won, 245-250 vs 227-229.
 inline constexpr int64_t kPrivateWeightColumns = 2048;
 
 template <class T>
@@ -143,6 +149,22 @@ inline TilePlan plan_tiles(const ConvGeometry& g, int64_t threads, ConvPass pass
     if (pass == ConvPass::backward_weight && threads > 1 && g.batch * g.out_pixels() < kPrivateWeightColumns * threads)
         plan.shared = true;
     return plan;
+}
+
+/// The images that tiles [t_begin, t_end) touch but do not cover completely (some of their tiles
+/// belong to another thread's range): at most the first and the last. Only a plan that cuts images
+/// into several tiles can have any.
+inline std::vector<int64_t> images_not_owned(const TilePlan& plan, const ConvGeometry& g, int64_t t_begin,
+                                             int64_t t_end) {
+    std::vector<int64_t> out;
+    if (t_begin >= t_end || plan.images_per_tile > 1) return out;
+    const int64_t first = plan.tile(g, t_begin).first_image, last = plan.tile(g, t_end - 1).first_image;
+    for (int64_t n : {first, last}) {
+        const int64_t lo = n * plan.tiles_per_image, hi = lo + plan.tiles_per_image;
+        const bool owned = lo >= t_begin && hi <= t_end;
+        if (!owned && (out.empty() || out.back() != n)) out.push_back(n);
+    }
+    return out;
 }
 
 /// Number of per-thread chunks for `tiles` tiles of `macs_per_tile` multiply-adds each.
@@ -425,19 +447,8 @@ inline void conv2d_backward_data(const ConvGeometry& g, const T* w, const T* dy,
     detail::for_each_chunk(chunks, plan.count, [&](int64_t c, int64_t t_begin, int64_t t_end) {
         if (t_begin >= t_end) return;
         auto& mine = shared[c];
-        const int64_t first = plan.tile(g, t_begin).first_image;
-        const detail::Tile last_tile = plan.tile(g, t_end - 1);
-        const int64_t last = last_tile.first_image + last_tile.images - 1;
-        for (int64_t n : {first, last}) {
-            if (!mine.empty() && mine.back().image == n) continue;
-            // Only a plan that cuts images into several tiles can share an image between chunks.
-            bool owned = true;
-            if (plan.images_per_tile == 1) {
-                const int64_t lo = n * plan.tiles_per_image, hi = lo + plan.tiles_per_image;
-                owned = lo >= t_begin && hi <= t_end;
-            }
-            if (!owned) mine.push_back({n, std::vector<T>(static_cast<size_t>(image_size), T(0))});
-        }
+        for (int64_t n : detail::images_not_owned(plan, g, t_begin, t_end))
+            mine.push_back({n, std::vector<T>(static_cast<size_t>(image_size), T(0))});
         auto image_base = [&](int64_t n) -> T* {
             for (auto& s : mine)
                 if (s.image == n) return s.values.data();
