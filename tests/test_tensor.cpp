@@ -172,3 +172,24 @@ TEST_CASE("asking for CUDA without the backend throws") {
         CHECK_THROWS_WITH_AS(zeros<float>({2}).to(Device{DeviceType::cuda, 0}), doctest::Contains("built without CUDA"), Error);
     }
 }
+
+TEST_CASE("the CPU block cache reuses freed large blocks and can be emptied") {
+    release_cpu_cache();
+    const float* first;
+    {
+        auto a = empty<float>({1 << 18});  // 1 MiB: cached on free
+        first = a.data();
+    }
+    CHECK(cpu_cache_bytes() >= (size_t(1) << 20));
+    auto b = empty<float>({1 << 18});
+    CHECK(b.data() == first);  // the same block came back
+    CHECK(cpu_cache_bytes() == 0);
+    b = Tensor<float>();
+    release_cpu_cache();
+    CHECK(cpu_cache_bytes() == 0);
+    size_t old_limit = cpu_cache_limit();
+    set_cpu_cache_limit(0);  // disabled: nothing is kept
+    { auto c = empty<float>({1 << 18}); }
+    CHECK(cpu_cache_bytes() == 0);
+    set_cpu_cache_limit(old_limit);
+}
