@@ -41,6 +41,25 @@ inline Device Device::cuda(int index) {
     fail("seam was built without CUDA: Device::cuda(", index,
          ") is unavailable (configure with -DSEAM_CUDA=ON on a machine with nvcc and link seam::cuda)");
 }
+#else
+namespace cuda {
+int device_count();                // seam/cuda/runtime.hpp; 0 when the CUDA query fails
+std::string device_query_error();  // why device_count() is 0
+}  // namespace cuda
+
+/// Checks that the device exists now: a program built with CUDA may still run where there is no
+/// GPU (or no driver), and that must be a clear error here, not a crash in the first kernel.
+inline Device Device::cuda(int index) {
+    const int count = ::seam::cuda::device_count();
+    if (count == 0) {
+        const std::string why = ::seam::cuda::device_query_error();
+        fail("Device::cuda(", index, "): no CUDA device is available (",
+             why.empty() ? std::string("the driver reports 0 devices") : why, ")");
+    }
+    SEAM_CHECK(index >= 0 && index < count, "Device::cuda(", index, "): no such device; ", count,
+               " CUDA device(s) present, valid indices are 0..", count - 1);
+    return {DeviceType::cuda, index};
+}
 #endif
 
 }  // namespace seam

@@ -29,6 +29,10 @@
 #include "seam/core/storage.hpp"
 #include "seam/cpu/parallel.hpp"
 
+#if SEAM_WITH_CUDA
+#include "seam/cuda/api.hpp"  // device memory, copies and kernels (src/cuda/seam_cuda.cu, linked via seam::cuda)
+#endif
+
 namespace seam {
 
 template <class T>
@@ -223,6 +227,17 @@ inline void for_each_row(const Shape& shape, const std::array<Shape, K>& strides
 template <class T>
 inline Tensor<T> empty(const Shape& shape, Device device = Device::cpu()) {
     for (int64_t d : shape) SEAM_CHECK(d >= 0, "empty: negative dimension in shape ", shape_str(shape));
+#if SEAM_WITH_CUDA
+    if (device.is_cuda()) {  // device memory from the caching allocator, returned to it by the deleter
+        const int64_t n = numel_of(shape);
+        T* p = static_cast<T*>(cuda::allocate(static_cast<size_t>(n) * sizeof(T), device.index));
+        auto im = std::make_shared<TensorImpl<T>>();
+        im->storage = Storage<T>::adopt(p, n, device, &cuda::deallocate);
+        im->shape = shape;
+        im->strides = contiguous_strides(shape);
+        return Tensor<T>(std::move(im));
+    }
+#endif
     SEAM_CHECK(device.is_cpu(), "empty: device ", device.str(), " needs the CUDA backend (seam/cuda/tensor.hpp)");
     auto im = std::make_shared<TensorImpl<T>>();
     im->storage = Storage<T>::allocate_cpu(numel_of(shape));
@@ -325,6 +340,13 @@ inline Tensor<T> bernoulli(const Shape& shape, double p, Generator& gen = defaul
 
 template <class T>
 inline Tensor<T>& Tensor<T>::fill_(T value) {
+#if SEAM_WITH_CUDA
+    if (device().is_cuda()) {
+        cuda::DeviceGuard guard(device().index);
+        cuda::fill<T>(data(), shape(), strides(), value);
+        return *this;
+    }
+#endif
     require_cpu("fill_");
     T* base = checked().storage->data();
     for_each_row<1>(shape(), {strides()}, [&](const std::array<int64_t, 1>& off, int64_t n,
@@ -337,6 +359,17 @@ inline Tensor<T>& Tensor<T>::fill_(T value) {
 
 template <class T>
 inline Tensor<T>& Tensor<T>::copy_(const Tensor<T>& src) {
+#if SEAM_WITH_CUDA
+    if (device().is_cuda() || src.device().is_cuda()) {
+        SEAM_CHECK(broadcast_shapes(shape(), src.shape(), "copy_") == shape(), "copy_: source of shape ",
+                   shape_str(src.shape()), " cannot be broadcast to destination shape ", shape_str(shape()));
+        if (src.device() != device()) return copy_(src.detach().to(device()));  // move it here, then copy locally
+        if (src.data() == data() && src.shape() == shape() && src.strides() == strides()) return *this;
+        cuda::DeviceGuard guard(device().index);
+        cuda::copy<T>(src.data(), broadcast_strides(src.shape(), src.strides(), shape()), data(), strides(), shape());
+        return *this;
+    }
+#endif
     require_cpu("copy_");
     SEAM_CHECK(src.device().is_cpu(), "copy_: source is on ", src.device().str());
     Shape target = broadcast_shapes(shape(), src.shape(), "copy_");
@@ -369,6 +402,7 @@ inline std::vector<T> Tensor<T>::to_vector() const {
     return out;
 }
 
+#if !SEAM_WITH_CUDA
 template <class T>
 inline Tensor<T> Tensor<T>::to(Device device) const {
     if (device == this->device()) return *this;
@@ -376,6 +410,7 @@ inline Tensor<T> Tensor<T>::to(Device device) const {
     fail("Tensor::to(", device.str(), "): copies between ", this->device().str(), " and ", device.str(),
          " need the CUDA backend (seam/cuda)");
 }
+#endif  // with CUDA, to() is defined at the end of this file (it records a backward)
 
 // ----- printing ----------------------------------------------------------------------------
 
@@ -419,3 +454,33 @@ inline std::ostream& operator<<(std::ostream& out, const Tensor<T>& t) {
 
 #include "seam/autograd/node.hpp"
 #include "seam/ops/view.hpp"
+
+#if SEAM_WITH_CUDA
+namespace seam {
+
+/// Host↔device and device↔device copies go through seam::cuda (pinned staging for the host side).
+/// The copy is differentiable: its backward moves the gradient back to the source device, so a
+/// CPU leaf used on a GPU receives its gradient on the CPU.
+template <class T>
+inline Tensor<T> Tensor<T>::to(Device device) const {
+    if (device == this->device()) return *this;
+    if (device.is_cuda()) Device::cuda(device.index);  // a clear error when that GPU does not exist
+    const Device from = this->device();
+    Tensor<T> src = detach();
+    if (!src.is_contiguous()) {  // make it dense where it is, so one flat copy moves it
+        Tensor<T> dense = empty<T>(shape(), from);
+        dense.copy_(src);
+        src = dense;
+    }
+    Tensor<T> out = empty<T>(shape(), device);
+    const size_t bytes = static_cast<size_t>(numel()) * sizeof(T);
+    if (from.is_cpu()) cuda::copy_host_to_device(out.data(), src.data(), bytes, device.index);
+    else if (device.is_cpu()) cuda::copy_device_to_host(out.data(), src.data(), bytes, from.index);
+    else cuda::copy_device_to_device(out.data(), device.index, src.data(), from.index, bytes);
+    if constexpr (std::is_floating_point_v<T>)
+        record<T>("to", out, {this}, [from](const Tensor<T>& g) { return std::vector<Tensor<T>>{g.to(from)}; });
+    return out;
+}
+
+}  // namespace seam
+#endif

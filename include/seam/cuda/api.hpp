@@ -1,0 +1,131 @@
+// seam/cuda/api.hpp — the compute entry points of the CUDA backend, as plain C++ declarations.
+//
+// This is what the ops of include/seam/ops/ call when a tensor lives on a GPU:
+//
+//     if (x.device().is_cuda()) { cuda::DeviceGuard guard(x.device().index); cuda::unary(...); }
+//
+// Every function takes raw device pointers plus shapes and element strides (seam::Shape, row-major,
+// strides in elements; a broadcast dimension has stride 0), runs on the current stream of the
+// current device and returns without waiting for the GPU. Outputs named `out` are contiguous
+// unless strides are given for them. Definitions: src/cuda/seam_cuda.cu (the kernels are in
+// kernels/seam/*.cuh), instantiated for the element types listed at each function; another type
+// is a link error. The runtime (devices, allocator, streams, copies) is in seam/cuda/runtime.hpp.
+//
+// Shapes may have up to kMaxDims = 8 dimensions after neighbouring dimensions that are laid out
+// contiguously in every operand have been merged (so [N, C, H, W] + [1, C, 1, 1] is rank 3).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "seam/core/shape.hpp"
+#include "seam/cuda/runtime.hpp"
+
+namespace seam::cuda {
+
+inline constexpr int kMaxDims = 8;
+
+// ----- elementwise (the op list of include/seam/ops/elementwise.hpp) ----------------------------
+
+enum class UnaryOp {
+    neg, abs, exp, log, sqrt, square, relu, sigmoid, tanh, gelu,
+    add_scalar,  // x + a
+    mul_scalar,  // x · a
+    pow_scalar,  // x ** a
+    clamp,       // clamp(x, a, b)
+    leaky_relu,  // slope a
+    elu,         // alpha a
+};
+/// The scalar arguments of the parameterised unary ops (see UnaryOp); ignored by the others.
+struct UnaryParams {
+    double a = 0;
+    double b = 0;
+};
+enum class BinaryOp { add, sub, mul, div, maximum, minimum, pow };
+
+const char* op_name(UnaryOp op);
+const char* op_name(BinaryOp op);
+
+/// out[i] = f(x[i]) over `shape`; x read through x_strides, out contiguous. T: float, double.
+template <class T>
+void unary(UnaryOp op, UnaryParams params, const T* x, const Shape& shape, const Shape& x_strides, T* out);
+
+/// The fused unary backward: grad_x[i] = grad[i] · f'(x[i], y[i]) where y = f(x), the same rule as
+/// the CPU's unary_op; every input read through its strides, grad_x contiguous. T: float, double.
+template <class T>
+void unary_backward(UnaryOp op, UnaryParams params, const T* grad, const Shape& grad_strides, const T* x,
+                    const Shape& x_strides, const T* y, const Shape& y_strides, const Shape& shape, T* grad_x);
+
+/// out[i] = a[i] ∘ b[i] over the broadcast `shape`; a_strides/b_strides are already broadcast to
+/// `shape` (seam::broadcast_strides). out contiguous. T: float, double.
+template <class T>
+void binary(BinaryOp op, const T* a, const Shape& a_strides, const T* b, const Shape& b_strides, const Shape& shape,
+            T* out);
+
+/// The gradients of out = a ∘ b at the broadcast `shape` (before reducing them to a's and b's
+/// shapes with sum_to): grad_a[i] = grad[i] · ∂out/∂a, grad_b likewise; y is the forward output
+/// (needed by div and pow; may be nullptr for the others). grad_a or grad_b may be nullptr when
+/// that gradient is not wanted. Both outputs contiguous. T: float, double.
+template <class T>
+void binary_backward(BinaryOp op, const T* grad, const Shape& grad_strides, const T* a, const Shape& a_strides,
+                     const T* b, const Shape& b_strides, const T* y, const Shape& y_strides, const Shape& shape,
+                     T* grad_a, T* grad_b);
+
+// ----- fill and strided copy ---------------------------------------------------------------------
+
+/// out[i] = value for every element of `shape` read through out_strides.
+/// T: float, double, int64_t, int32_t, uint8_t.
+template <class T>
+void fill(T* out, const Shape& shape, const Shape& out_strides, T value);
+
+/// dst[i] = src[i] for every element of `shape`, both through their strides (src may broadcast
+/// with stride 0; dst must not overlap src). contiguous(x) is copy with dst's contiguous strides.
+/// T: float, double, int64_t, int32_t, uint8_t.
+template <class T>
+void copy(const T* src, const Shape& src_strides, T* dst, const Shape& dst_strides, const Shape& shape);
+
+// ----- reductions along one dimension --------------------------------------------------------------
+//
+// The input is contiguous, seen as [outer, reduce, inner] (reducing dim d of a shape: outer is
+// the product of the sizes before d, inner of those after). Outputs are contiguous [outer, inner].
+// The order of additions depends only on the shape (never on the GPU or timing): deterministic.
+
+/// out[o, j] = Σ_r x[o, r, j]. Float sums are carried in double, as on the CPU (ops/reduce.hpp).
+/// reduce = 0 gives zeros. T: float, double.
+template <class T>
+void sum_dim(const T* x, int64_t outer, int64_t reduce, int64_t inner, T* out);
+
+/// values[o, j] = max_r x[o, r, j] and indices[o, j] = its r (indices may be nullptr). The CPU's
+/// rules: ties go to the lowest index, NaN beats every number (the first NaN wins).
+/// reduce must be > 0. T: float, double.
+template <class T>
+void max_dim(const T* x, int64_t outer, int64_t reduce, int64_t inner, T* values, int64_t* indices);
+
+// ----- GEMM through cuBLAS -----------------------------------------------------------------------
+
+/// Row-major C[m, n] = alpha · op(A) · op(B) + beta · C, op(A) is [m, k] (A stored [k, m] when
+/// trans_a), lda/ldb/ldc are row strides in elements. Uses the current device's cuBLAS handle on
+/// the current stream; float is full fp32 unless set_allow_tf32(true). T: float, double.
+template <class T>
+void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
+          int64_t ldb, T beta, T* c, int64_t ldc);
+
+/// `batch` independent GEMMs, matrix i at a + i·stride_a (and so on). T: float, double.
+template <class T>
+void gemm_strided_batched(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
+                          int64_t lda, int64_t stride_a, const T* b, int64_t ldb, int64_t stride_b, T beta, T* c,
+                          int64_t ldc, int64_t stride_c, int64_t batch);
+
+// ----- host-side helpers (no GPU needed) -----------------------------------------------------------
+
+/// The layout the elementwise kernels actually iterate: `shape` with every pair of neighbouring
+/// dimensions merged where each operand's strides allow it, size-1 dimensions dropped. Exposed
+/// so that it can be tested without a GPU.
+struct CollapsedLayout {
+    Shape shape;
+    std::vector<Shape> strides;  // one per operand
+    bool contiguous = false;     // every operand is dense row-major: offset = linear index
+};
+CollapsedLayout collapse_layout(const Shape& shape, const std::vector<Shape>& strides);
+
+}  // namespace seam::cuda

@@ -1,0 +1,210 @@
+// kernels/seam/reduce.cuh — sum and max (with its index) along one dimension.
+//
+// What it computes: for a contiguous input seen as [outer, n, inner] (reducing dimension d of a
+// shape: outer = product of the sizes before d, inner = after),
+//   sum:  out[o, j] = Σ_{r<n} x[o, r, j]                      float carried in double, as the CPU does
+//   max:  values[o, j] = max_r x[o, r, j], indices[o, j] = r  ties to the lowest r; NaN beats all
+// Outputs are contiguous [outer, inner].
+//
+// Layouts and launch shapes — two kernels, chosen by where the reduced elements lie:
+//   rows (inner == 1): the n elements of a row are adjacent. One block per row (grid-stride over
+//     rows), 32..256 threads (the power of two ≥ n); thread t combines r = t, t+T, t+2T, ..., then
+//     a tree in shared memory combines the threads (coalesced loads; warp-sized rows waste no
+//     threads on short rows such as softmax over 10 classes).
+//   columns (inner > 1): neighbouring threads take neighbouring j, each walks r = 0..n-1 alone,
+//     so a warp reads 32 adjacent elements per step (coalesced when inner ≥ 32).
+// When the output is too small to fill the GPU (a loss reduced to one number, a bias gradient
+// summed over a batch), n is cut into `chunks` (grid.y): a first pass writes one partial result
+// per chunk into a workspace of [outer, chunks, inner] accumulators, and a second launch of the
+// same kernel reduces the partials. The chunking depends on the shape only (a fixed target of 256
+// blocks, not the GPU's multiprocessor count), so the order of additions — and every bit of the
+// result — is the same on every GPU and every run.
+//
+// Versions tried: only this one. Nothing here has been timed on a GPU yet. Known weak spots to
+// measure first: columns with a small inner (2..16) read uncoalesced; one warp-shuffle reduction
+// instead of the shared-memory tree; double accumulation of float sums costs on GPUs with slow
+// fp64 (consumer cards), not on sm_80/sm_90.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <type_traits>
+
+#include "seam/common.cuh"
+
+namespace seam::kernels {
+
+// ----- reducers: identity, lift (input element -> accumulator), combine -------------------------------
+
+template <class T>
+struct SumReducer {
+    using Acc = std::conditional_t<std::is_same_v<T, float>, double, T>;
+    SEAM_HOST_DEVICE static Acc identity() { return Acc(0); }
+    SEAM_HOST_DEVICE static Acc lift(Acc v, int64_t) { return v; }  // T converts; a partial is already Acc
+    SEAM_HOST_DEVICE static Acc combine(Acc a, Acc b) { return a + b; }
+};
+
+template <class T>
+struct ValueIndex {
+    T value;
+    int64_t index;
+};
+
+/// The winner of two (value, index) candidates under the CPU's rules: NaN beats every number,
+/// otherwise the larger value, and on a tie (or two NaNs) the lower index. The rule is associative
+/// and commutative, so the tree's shape cannot change the answer.
+template <class T>
+struct MaxReducer {
+    using Acc = ValueIndex<T>;
+    SEAM_HOST_DEVICE static Acc identity() { return {-static_cast<T>(INFINITY), INT64_MAX}; }  // loses to every element
+    SEAM_HOST_DEVICE static Acc lift(T v, int64_t r) { return {v, r}; }
+    SEAM_HOST_DEVICE static Acc lift(Acc partial, int64_t) { return partial; }
+    SEAM_HOST_DEVICE static Acc combine(Acc p, Acc q) {
+        const bool p_nan = p.value != p.value, q_nan = q.value != q.value;
+        if (p_nan != q_nan) return p_nan ? p : q;
+        if (!p_nan && p.value != q.value) return p.value > q.value ? p : q;
+        return p.index <= q.index ? p : q;
+    }
+};
+
+// ----- where results go ------------------------------------------------------------------------------
+
+template <class T, class Acc>
+struct SumOutput {
+    T* out;
+    SEAM_DEVICE void store(int64_t pos, Acc acc) const { out[pos] = static_cast<T>(acc); }
+};
+template <class T>
+struct MaxOutput {
+    T* values;
+    int64_t* indices;  // may be null
+    SEAM_DEVICE void store(int64_t pos, ValueIndex<T> acc) const {
+        values[pos] = acc.value;
+        if (indices) indices[pos] = acc.index;
+    }
+};
+/// First pass of a chunked reduction: one accumulator per (o, chunk, j).
+template <class Acc>
+struct PartialOutput {
+    Acc* partial;
+    SEAM_DEVICE void store(int64_t pos, Acc acc) const { partial[pos] = acc; }
+};
+
+// ----- kernels -----------------------------------------------------------------------------------------
+
+/// inner == 1. Block (row, chunk) combines x[row, chunk·chunk_len .. +chunk_len) and stores at
+/// row · chunks + chunk. blockDim.x is a power of two ≤ kThreads.
+template <class R, class In, class Out>
+__global__ void reduce_rows_kernel(const In* x, int64_t rows, int64_t n, int64_t chunk_len, Out out) {
+    using Acc = typename R::Acc;
+    __shared__ Acc partial[kThreads];
+    const int64_t begin = int64_t(blockIdx.y) * chunk_len;
+    const int64_t end = begin + chunk_len < n ? begin + chunk_len : n;
+    for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
+        const In* p = x + row * n;
+        Acc acc = R::identity();
+        for (int64_t r = begin + threadIdx.x; r < end; r += blockDim.x) acc = R::combine(acc, R::lift(p[r], r));
+        partial[threadIdx.x] = acc;
+        __syncthreads();
+        for (unsigned width = blockDim.x / 2; width > 0; width /= 2) {
+            if (threadIdx.x < width) partial[threadIdx.x] = R::combine(partial[threadIdx.x], partial[threadIdx.x + width]);
+            __syncthreads();
+        }
+        if (threadIdx.x == 0) out.store(row * gridDim.y + blockIdx.y, partial[0]);
+        __syncthreads();  // partial[] is rewritten for the next row
+    }
+}
+
+/// inner > 1. Thread column q = (o, j) combines x[o, chunk range, j] and stores at (o·chunks + chunk)·inner + j.
+template <class R, class In, class Out>
+__global__ void reduce_columns_kernel(const In* x, int64_t outer, int64_t n, int64_t inner, int64_t chunk_len, Out out) {
+    using Acc = typename R::Acc;
+    const int64_t columns = outer * inner;
+    const int64_t begin = int64_t(blockIdx.y) * chunk_len;
+    const int64_t end = begin + chunk_len < n ? begin + chunk_len : n;
+    SEAM_GRID_STRIDE_LOOP(q, columns) {
+        const int64_t o = q / inner, j = q % inner;
+        const In* p = x + o * n * inner + j;
+        Acc acc = R::identity();
+        for (int64_t r = begin; r < end; ++r) acc = R::combine(acc, R::lift(p[r * inner], r));
+        out.store((o * gridDim.y + blockIdx.y) * inner + j, acc);
+    }
+}
+
+// ----- planning and launching --------------------------------------------------------------------------
+
+struct ReducePlan {
+    bool rows = true;     // inner == 1: reduce_rows_kernel, else reduce_columns_kernel
+    int threads = kThreads;
+    int64_t chunks = 1;   // > 1: two passes through a workspace
+    int64_t chunk_len = 0;
+};
+
+/// Shape-only decisions (see the header: results must not depend on the GPU).
+inline ReducePlan plan_reduce(int64_t outer, int64_t n, int64_t inner) {
+    constexpr int64_t kTargetBlocks = 256;
+    ReducePlan p;
+    p.rows = inner == 1;
+    if (p.rows) {
+        p.threads = 32;
+        while (p.threads < kThreads && p.threads < n) p.threads *= 2;
+        if (outer < kTargetBlocks && n > 8192) p.chunks = std::min(ceil_div(kTargetBlocks, outer), ceil_div(n, 4096));
+    } else {
+        const int64_t column_blocks = ceil_div(outer * inner, kThreads);
+        if (column_blocks < kTargetBlocks && n > 64)
+            p.chunks = std::min(ceil_div(kTargetBlocks, column_blocks), ceil_div(n, 32));
+    }
+    if (n == 0) return {p.rows, p.threads, 1, 0};
+    p.chunks = std::min<int64_t>(p.chunks, 65535);  // grid.y limit
+    p.chunk_len = ceil_div(n, p.chunks);
+    p.chunks = ceil_div(n, p.chunk_len);
+    return p;
+}
+
+/// Workspace bytes launch_reduce needs for this shape (0: single pass).
+template <class R>
+inline size_t reduce_workspace_bytes(int64_t outer, int64_t n, int64_t inner) {
+    const ReducePlan p = plan_reduce(outer, n, inner);
+    return p.chunks > 1 ? static_cast<size_t>(outer * p.chunks * inner) * sizeof(typename R::Acc) : 0;
+}
+
+template <class R, class In, class Out>
+inline void launch_reduce_pass(const In* x, int64_t outer, int64_t n, int64_t inner, const ReducePlan& p, Out out,
+                               cudaStream_t stream) {
+    if (p.rows) {
+        const dim3 grid(static_cast<unsigned>(std::min<int64_t>(outer, int64_t(1) << 20)), static_cast<unsigned>(p.chunks));
+        reduce_rows_kernel<R, In, Out><<<grid, p.threads, 0, stream>>>(x, outer, n, p.chunk_len, out);
+    } else {
+        const int64_t blocks = std::min<int64_t>(ceil_div(outer * inner, kThreads), int64_t(1) << 20);
+        const dim3 grid(static_cast<unsigned>(blocks), static_cast<unsigned>(p.chunks));
+        reduce_columns_kernel<R, In, Out><<<grid, kThreads, 0, stream>>>(x, outer, n, inner, p.chunk_len, out);
+    }
+    SEAM_CUDA_CHECK(cudaGetLastError());
+}
+
+/// Reduce contiguous x [outer, n, inner] with reducer R into `out`. `workspace` holds
+/// reduce_workspace_bytes<R>(outer, n, inner) bytes of device memory (may be null when that is 0)
+/// and must stay valid until the work on `stream` is done.
+template <class R, class T, class Out>
+inline void launch_reduce(const T* x, int64_t outer, int64_t n, int64_t inner, Out out, void* workspace,
+                          cudaStream_t stream) {
+    using Acc = typename R::Acc;
+    if (outer == 0 || inner == 0) return;
+    const ReducePlan p = plan_reduce(outer, n, inner);
+    if (p.chunks == 1) {
+        launch_reduce_pass<R>(x, outer, n, inner, p, out, stream);
+        return;
+    }
+    SEAM_CHECK(workspace, "reduce: a workspace of ", reduce_workspace_bytes<R>(outer, n, inner), " bytes is required");
+    Acc* partial = static_cast<Acc*>(workspace);
+    launch_reduce_pass<R>(x, outer, n, inner, p, PartialOutput<Acc>{partial}, stream);
+    ReducePlan second;  // the partials [outer, chunks, inner] in one pass
+    second.rows = p.rows;
+    second.threads = 32;
+    while (second.threads < kThreads && second.threads < p.chunks) second.threads *= 2;
+    second.chunks = 1;
+    second.chunk_len = p.chunks;
+    launch_reduce_pass<R>(static_cast<const Acc*>(partial), outer, p.chunks, inner, second, out, stream);
+}
+
+}  // namespace seam::kernels

@@ -1,0 +1,688 @@
+// src/cuda/seam_cuda.cu — the one nvcc translation unit of seam: the CUDA runtime layer declared in
+// include/seam/cuda/runtime.hpp and the compute entry points of include/seam/cuda/api.hpp, built on
+// the kernels of kernels/seam/*.cuh (the single-file implementation idiom of stb: every CUDA
+// definition is compiled exactly once, here, into the seam::cuda library).
+//
+// Contents, in order: errors; devices; per-device state (default stream, cuBLAS handle, pinned
+// staging buffers); streams and events; the caching allocator; staged copies; cuBLAS GEMM; the
+// elementwise and reduction entry points with their explicit instantiations.
+//
+// Objects that live for the whole program (per-device state, the allocator) are created with new
+// and never destroyed: tensors held in static variables may be freed after main returns, and must
+// still find their allocator (the same reason as seam::detail::CpuBlockCache).
+
+#include <cuda_runtime.h>
+#include <cublas_v2.h>
+
+#include <array>
+#include <atomic>
+#include <climits>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <tuple>
+#include <unordered_map>
+#include <vector>
+
+#include "seam/common.cuh"
+#include "seam/cuda/api.hpp"
+#include "seam/cuda/runtime.hpp"
+#include "seam/elementwise.cuh"
+#include "seam/reduce.cuh"
+
+namespace seam::cuda {
+
+// ===== errors ===================================================================================
+
+[[noreturn]] void throw_cuda_error(int code, const char* call, const char* file, int line) {
+    const auto error = static_cast<cudaError_t>(code);
+    throw CudaError(detail::concat("CUDA error at ", file, ":", line, " in ", call, ": ", cudaGetErrorString(error),
+                                   " (", cudaGetErrorName(error), ")"),
+                    code);
+}
+
+[[noreturn]] void throw_cublas_error(int code, const char* call, const char* file, int line) {
+    const auto status = static_cast<cublasStatus_t>(code);
+    throw CudaError(detail::concat("cuBLAS error at ", file, ":", line, " in ", call, ": ",
+                                   cublasGetStatusString(status), " (", cublasGetStatusName(status), ")"),
+                    code);
+}
+
+// ===== devices ==================================================================================
+
+namespace {
+
+constexpr int kMaxDevices = 64;
+
+struct DeviceQuery {
+    int count = 0;
+    std::string error;  // why count is 0
+};
+
+/// Asked once: the answer cannot change while the process runs.
+const DeviceQuery& device_query() {
+    static const DeviceQuery query = [] {
+        DeviceQuery q;
+        int n = 0;
+        const cudaError_t status = cudaGetDeviceCount(&n);
+        if (status != cudaSuccess) {
+            q.error = std::string(cudaGetErrorString(status)) + " (" + cudaGetErrorName(status) + ")";
+            cudaGetLastError();  // clear it: a failed query is "no GPU", not an error to report later
+            return q;
+        }
+        q.count = n < kMaxDevices ? n : kMaxDevices;
+        if (n == 0) q.error = "the CUDA driver reports 0 devices";
+        return q;
+    }();
+    return query;
+}
+
+/// -1 means the current device; anything else must exist.
+int resolve_device(int device) {
+    if (device == -1) return current_device();
+    const int count = device_count();
+    SEAM_CHECK(device >= 0 && device < count, "CUDA device ", device, " does not exist (", count,
+               " device(s) present", count == 0 ? ": " + device_query_error() : std::string(), ")");
+    return device;
+}
+
+}  // namespace
+
+int device_count() { return device_query().count; }
+std::string device_query_error() { return device_query().error; }
+
+int current_device() {
+    int device = 0;
+    SEAM_CUDA_CHECK(cudaGetDevice(&device));
+    return device;
+}
+
+void set_device(int index) { SEAM_CUDA_CHECK(cudaSetDevice(resolve_device(index))); }
+
+void synchronize(int device) {
+    DeviceGuard guard(resolve_device(device));
+    SEAM_CUDA_CHECK(cudaDeviceSynchronize());
+}
+
+DeviceInfo device_info(int index) {
+    index = resolve_device(index);
+    cudaDeviceProp prop{};
+    SEAM_CUDA_CHECK(cudaGetDeviceProperties(&prop, index));
+    DeviceInfo info;
+    info.index = index;
+    info.name = prop.name;
+    info.compute_major = prop.major;
+    info.compute_minor = prop.minor;
+    info.multiprocessors = prop.multiProcessorCount;
+    info.total_memory = prop.totalGlobalMem;
+    SEAM_CUDA_CHECK(cudaDriverGetVersion(&info.driver_version));
+    SEAM_CUDA_CHECK(cudaRuntimeGetVersion(&info.runtime_version));
+    return info;
+}
+
+DeviceGuard::DeviceGuard(int index) {
+    SEAM_CUDA_CHECK(cudaGetDevice(&previous_));
+    if (index != previous_) SEAM_CUDA_CHECK(cudaSetDevice(index));
+}
+
+DeviceGuard::~DeviceGuard() {
+    int now = previous_;
+    if (cudaGetDevice(&now) == cudaSuccess && now != previous_) cudaSetDevice(previous_);  // a destructor must not throw
+}
+
+// ===== per-device state ===========================================================================
+
+namespace {
+
+struct DeviceState {
+    std::once_flag stream_once;
+    cudaStream_t default_stream = nullptr;
+    std::once_flag cublas_once;
+    cublasHandle_t cublas = nullptr;
+    std::mutex staging_mutex;  // one staged copy at a time per device
+    void* staging[2] = {nullptr, nullptr};
+    cudaEvent_t staging_done[2] = {nullptr, nullptr};
+};
+
+DeviceState& device_state(int device) {
+    static DeviceState* states = new DeviceState[kMaxDevices];
+    SEAM_CHECK(device >= 0 && device < kMaxDevices, "CUDA device index ", device, " out of range");
+    return states[device];
+}
+
+/// This thread's current stream per device (null: the device's default stream). Holding the
+/// shared handle keeps a user's stream alive while it is current.
+thread_local std::array<std::shared_ptr<CUstream_st>, kMaxDevices> current_streams;
+
+}  // namespace
+
+// ===== streams and events =========================================================================
+
+Stream Stream::create(int device, bool non_blocking) {
+    device = resolve_device(device);
+    DeviceGuard guard(device);
+    cudaStream_t stream = nullptr;
+    SEAM_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, non_blocking ? cudaStreamNonBlocking : cudaStreamDefault));
+    return Stream(std::shared_ptr<CUstream_st>(stream, [](CUstream_st* s) { cudaStreamDestroy(s); }), device);
+}
+
+/// A created stream rather than the legacy stream 0: work on it can be captured into CUDA graphs
+/// and ordered with events like any other stream, while (being a blocking stream) it still waits
+/// for work that other code puts on stream 0.
+Stream Stream::default_stream(int device) {
+    device = resolve_device(device);
+    DeviceState& state = device_state(device);
+    std::call_once(state.stream_once, [&] {
+        DeviceGuard guard(device);
+        SEAM_CUDA_CHECK(cudaStreamCreateWithFlags(&state.default_stream, cudaStreamDefault));
+    });
+    return Stream(std::shared_ptr<CUstream_st>(state.default_stream, [](CUstream_st*) {}), device);
+}
+
+Stream Stream::current(int device) {
+    device = resolve_device(device);
+    if (const auto& mine = current_streams[device]) return Stream(mine, device);
+    return default_stream(device);
+}
+
+void Stream::synchronize() const { SEAM_CUDA_CHECK(cudaStreamSynchronize(handle())); }
+
+bool Stream::ready() const {
+    const cudaError_t status = cudaStreamQuery(handle());
+    if (status == cudaErrorNotReady) return false;
+    SEAM_CUDA_CHECK(status);
+    return true;
+}
+
+void set_current_stream(const Stream& stream) {
+    const int device = resolve_device(stream.device());
+    // Storing the shared handle keeps a created stream alive while it is current.
+    current_streams[device] = stream.handle() == Stream::default_stream(device).handle() ? nullptr : stream.handle_;
+}
+
+StreamGuard::StreamGuard(const Stream& stream) : previous_(Stream::current(stream.device())) { set_current_stream(stream); }
+StreamGuard::~StreamGuard() {
+    try {
+        set_current_stream(previous_);
+    } catch (...) {  // a destructor must not throw; restoring a stream that existed cannot fail in practice
+    }
+}
+
+Event Event::create(int device, bool timing) {
+    device = resolve_device(device);
+    DeviceGuard guard(device);
+    cudaEvent_t event = nullptr;
+    SEAM_CUDA_CHECK(cudaEventCreateWithFlags(&event, timing ? cudaEventDefault : cudaEventDisableTiming));
+    return Event(std::shared_ptr<CUevent_st>(event, [](CUevent_st* e) { cudaEventDestroy(e); }), device);
+}
+
+void Event::record(const Stream& stream) { SEAM_CUDA_CHECK(cudaEventRecord(handle(), stream.handle())); }
+void Event::block(const Stream& stream) const { SEAM_CUDA_CHECK(cudaStreamWaitEvent(stream.handle(), handle(), 0)); }
+void Event::synchronize() const { SEAM_CUDA_CHECK(cudaEventSynchronize(handle())); }
+
+bool Event::ready() const {
+    const cudaError_t status = cudaEventQuery(handle());
+    if (status == cudaErrorNotReady) return false;
+    SEAM_CUDA_CHECK(status);
+    return true;
+}
+
+float Event::elapsed_ms_since(const Event& start) const {
+    float ms = 0;
+    SEAM_CUDA_CHECK(cudaEventElapsedTime(&ms, start.handle(), handle()));
+    return ms;
+}
+
+// ===== the caching allocator ======================================================================
+
+namespace {
+
+class CachingAllocator {
+public:
+    static CachingAllocator& instance() {
+        static CachingAllocator* allocator = new CachingAllocator();  // never destroyed (see the file comment)
+        return *allocator;
+    }
+
+    void* allocate(size_t bytes, int device) {
+        if (bytes == 0) return nullptr;
+        const size_t size = allocation_size_class(bytes);
+        const cudaStream_t stream = Stream::current(device).handle();
+        std::lock_guard<std::mutex> lock(mutex_);
+        MemoryStats& stats = stats_[device];
+        auto it = free_.find(FreeKey{device, stream, size});
+        void* ptr = nullptr;
+        if (it != free_.end() && !it->second.empty()) {
+            ptr = it->second.back();
+            it->second.pop_back();
+            stats.cached_bytes -= size;
+            ++stats.cache_hits;
+        } else {
+            ptr = device_malloc(size, bytes, device);
+        }
+        live_[ptr] = Block{size, device, stream};
+        stats.allocated_bytes += size;
+        stats.peak_allocated_bytes = std::max(stats.peak_allocated_bytes, stats.allocated_bytes);
+        ++stats.allocations;
+        return ptr;
+    }
+
+    /// Called from seam::Storage's destructor: must never throw.
+    void deallocate(void* ptr) {
+        if (!ptr) return;
+        std::lock_guard<std::mutex> lock(mutex_);
+        auto it = live_.find(ptr);
+        if (it == live_.end()) {
+            std::fprintf(stderr, "seam::cuda::deallocate: %p was not allocated by seam's CUDA allocator (ignored)\n", ptr);
+            return;
+        }
+        const Block block = it->second;
+        live_.erase(it);
+        free_[FreeKey{block.device, block.stream, block.size}].push_back(ptr);
+        MemoryStats& stats = stats_[block.device];
+        stats.allocated_bytes -= block.size;
+        stats.cached_bytes += block.size;
+    }
+
+    void empty_cache() {
+        std::lock_guard<std::mutex> lock(mutex_);
+        for (int device = 0; device < kMaxDevices; ++device) release_locked(device);
+    }
+
+    MemoryStats stats(int device) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        MemoryStats s = stats_[device];
+        s.reserved_bytes = s.allocated_bytes + s.cached_bytes;
+        return s;
+    }
+
+    void reset_peak(int device) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        stats_[device].peak_allocated_bytes = stats_[device].allocated_bytes;
+    }
+
+private:
+    struct Block {
+        size_t size;
+        int device;
+        cudaStream_t stream;
+    };
+    using FreeKey = std::tuple<int, cudaStream_t, size_t>;
+
+    /// cudaMalloc; on out-of-memory, give this device's cache back and try once more.
+    void* device_malloc(size_t size, size_t requested, int device) {
+        DeviceGuard guard(device);
+        void* ptr = nullptr;
+        cudaError_t status = cudaMalloc(&ptr, size);
+        if (status == cudaErrorMemoryAllocation) {
+            cudaGetLastError();  // out-of-memory is not sticky; clear it before retrying
+            release_locked(device);
+            status = cudaMalloc(&ptr, size);
+        }
+        if (status != cudaSuccess) {
+            cudaGetLastError();
+            const MemoryStats& s = stats_[device];
+            throw CudaError(detail::concat("CUDA allocation of ", requested, " bytes (size class ", size, ") on cuda:", device,
+                                           " failed: ", cudaGetErrorString(status), " (", cudaGetErrorName(status),
+                                           "); seam holds ", s.allocated_bytes, " bytes in live tensors and ",
+                                           s.cached_bytes, " bytes cached"),
+                            static_cast<int>(status));
+        }
+        ++stats_[device].device_mallocs;
+        return ptr;
+    }
+
+    void release_locked(int device) {
+        for (auto it = free_.begin(); it != free_.end();) {
+            if (std::get<0>(it->first) != device) {
+                ++it;
+                continue;
+            }
+            DeviceGuard guard(device);
+            for (void* ptr : it->second) {
+                SEAM_CUDA_CHECK(cudaFree(ptr));
+                stats_[device].cached_bytes -= std::get<2>(it->first);
+                ++stats_[device].device_frees;
+            }
+            it = free_.erase(it);
+        }
+    }
+
+    std::mutex mutex_;
+    std::unordered_map<void*, Block> live_;
+    std::map<FreeKey, std::vector<void*>> free_;
+    std::array<MemoryStats, kMaxDevices> stats_{};
+};
+
+int stats_device(int device) {
+    if (device == -1) return current_device();
+    SEAM_CHECK(device >= 0 && device < kMaxDevices, "memory_stats: bad device index ", device);
+    return device;
+}
+
+}  // namespace
+
+void* allocate(size_t bytes, int device) {
+    return CachingAllocator::instance().allocate(bytes, resolve_device(device));
+}
+void deallocate(void* ptr, Device) { CachingAllocator::instance().deallocate(ptr); }
+MemoryStats memory_stats(int device) { return CachingAllocator::instance().stats(stats_device(device)); }
+void reset_peak_memory(int device) { CachingAllocator::instance().reset_peak(stats_device(device)); }
+void empty_cache() { CachingAllocator::instance().empty_cache(); }
+
+namespace {
+/// Device memory for one call's scratch space, handed back when the call returns. Giving it back
+/// before the GPU has used it is safe: the block can only be reused by later work on the same stream.
+struct Workspace {
+    explicit Workspace(size_t bytes) : ptr(allocate(bytes)) {}
+    ~Workspace() { deallocate(ptr, Device{DeviceType::cuda, 0}); }  // the allocator knows the block's device
+    Workspace(const Workspace&) = delete;
+    Workspace& operator=(const Workspace&) = delete;
+    void* ptr;
+};
+}  // namespace
+
+// ===== copies through pinned staging ===============================================================
+
+size_t staging_chunk_bytes() { return size_t(4) << 20; }
+
+namespace {
+void ensure_staging(DeviceState& state) {
+    for (int slot = 0; slot < 2; ++slot) {
+        if (!state.staging[slot]) SEAM_CUDA_CHECK(cudaMallocHost(&state.staging[slot], staging_chunk_bytes()));
+        if (!state.staging_done[slot])
+            SEAM_CUDA_CHECK(cudaEventCreateWithFlags(&state.staging_done[slot], cudaEventDisableTiming));
+    }
+}
+}  // namespace
+
+void copy_host_to_device(void* device_dst, const void* host_src, size_t bytes, int device) {
+    if (bytes == 0) return;
+    device = resolve_device(device);
+    DeviceGuard guard(device);
+    DeviceState& state = device_state(device);
+    std::lock_guard<std::mutex> lock(state.staging_mutex);
+    ensure_staging(state);
+    const cudaStream_t stream = Stream::current(device).handle();
+    const size_t chunk = staging_chunk_bytes();
+    auto* dst = static_cast<char*>(device_dst);
+    const auto* src = static_cast<const char*>(host_src);
+    // Chunk k fills buffer k % 2 while the DMA of chunk k-1 (other buffer) runs.
+    for (size_t done = 0, k = 0; done < bytes; done += chunk, ++k) {
+        const int slot = static_cast<int>(k % 2);
+        const size_t len = std::min(chunk, bytes - done);
+        SEAM_CUDA_CHECK(cudaEventSynchronize(state.staging_done[slot]));  // the DMA of chunk k-2 has read it
+        std::memcpy(state.staging[slot], src + done, len);
+        SEAM_CUDA_CHECK(cudaMemcpyAsync(dst + done, state.staging[slot], len, cudaMemcpyHostToDevice, stream));
+        SEAM_CUDA_CHECK(cudaEventRecord(state.staging_done[slot], stream));
+    }
+    SEAM_CUDA_CHECK(cudaStreamSynchronize(stream));
+}
+
+void copy_device_to_host(void* host_dst, const void* device_src, size_t bytes, int device) {
+    if (bytes == 0) return;
+    device = resolve_device(device);
+    DeviceGuard guard(device);
+    DeviceState& state = device_state(device);
+    std::lock_guard<std::mutex> lock(state.staging_mutex);
+    ensure_staging(state);
+    const cudaStream_t stream = Stream::current(device).handle();
+    const size_t chunk = staging_chunk_bytes();
+    const size_t chunks = (bytes + chunk - 1) / chunk;
+    auto* dst = static_cast<char*>(host_dst);
+    const auto* src = static_cast<const char*>(device_src);
+    auto length = [&](size_t k) { return std::min(chunk, bytes - k * chunk); };
+    auto enqueue = [&](size_t k) {  // DMA chunk k into buffer k % 2 (after the stream's earlier work)
+        const int slot = static_cast<int>(k % 2);
+        SEAM_CUDA_CHECK(cudaMemcpyAsync(state.staging[slot], src + k * chunk, length(k), cudaMemcpyDeviceToHost, stream));
+        SEAM_CUDA_CHECK(cudaEventRecord(state.staging_done[slot], stream));
+    };
+    auto drain = [&](size_t k) {  // wait for chunk k, copy it out of its buffer
+        const int slot = static_cast<int>(k % 2);
+        SEAM_CUDA_CHECK(cudaEventSynchronize(state.staging_done[slot]));
+        std::memcpy(dst + k * chunk, state.staging[slot], length(k));
+    };
+    enqueue(0);
+    for (size_t k = 1; k < chunks; ++k) {
+        enqueue(k);  // buffer k % 2 was drained at step k-1 (chunk k-2)
+        drain(k - 1);
+    }
+    drain(chunks - 1);
+}
+
+void copy_device_to_device(void* dst, int dst_device, const void* src, int src_device, size_t bytes) {
+    if (bytes == 0) return;
+    dst_device = resolve_device(dst_device);
+    src_device = resolve_device(src_device);
+    Stream::current(src_device).synchronize();  // whatever produces src has finished
+    const Stream stream = Stream::current(dst_device);
+    DeviceGuard guard(dst_device);
+    if (dst_device == src_device)
+        SEAM_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream.handle()));
+    else
+        SEAM_CUDA_CHECK(cudaMemcpyPeerAsync(dst, dst_device, src, src_device, bytes, stream.handle()));
+    stream.synchronize();
+}
+
+// ===== cuBLAS =======================================================================================
+
+namespace {
+
+std::atomic<bool> tf32_allowed{false};
+
+/// The device's handle, bound to the current stream and the current TF32 setting.
+cublasHandle_t cublas_handle() {
+    const int device = current_device();
+    DeviceState& state = device_state(device);
+    std::call_once(state.cublas_once, [&] { SEAM_CUBLAS_CHECK(cublasCreate(&state.cublas)); });
+    SEAM_CUBLAS_CHECK(cublasSetStream(state.cublas, Stream::current(device).handle()));
+    SEAM_CUBLAS_CHECK(cublasSetMathMode(state.cublas, tf32_allowed.load() ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+    return state.cublas;
+}
+
+int to_int(int64_t v, const char* what) {
+    SEAM_CHECK(v >= 0 && v <= INT_MAX, "gemm: ", what, " = ", v, " does not fit cuBLAS's 32-bit int");
+    return static_cast<int>(v);
+}
+
+/// Row-major operands seen by column-major cuBLAS: C^T = op(B)^T · op(A)^T, so B goes first and
+/// the roles of m and n swap. The leading dimensions are then the row strides unchanged.
+struct GemmArgs {
+    cublasOperation_t op_b, op_a;
+    int n, m, k, ldb, lda, ldc;
+};
+
+GemmArgs gemm_args(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, int64_t lda, int64_t ldb, int64_t ldc) {
+    SEAM_CHECK(lda >= std::max<int64_t>(1, trans_a ? m : k), "gemm: lda = ", lda, " is smaller than the row length of A (",
+               trans_a ? m : k, ")");
+    SEAM_CHECK(ldb >= std::max<int64_t>(1, trans_b ? k : n), "gemm: ldb = ", ldb, " is smaller than the row length of B (",
+               trans_b ? k : n, ")");
+    SEAM_CHECK(ldc >= std::max<int64_t>(1, n), "gemm: ldc = ", ldc, " is smaller than the row length of C (", n, ")");
+    return {trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, to_int(n, "n"), to_int(m, "m"),
+            to_int(k, "k"), to_int(ldb, "ldb"), to_int(lda, "lda"), to_int(ldc, "ldc")};
+}
+
+void cublas_gemm(cublasHandle_t h, const GemmArgs& g, const float* alpha, const float* a, const float* b,
+                 const float* beta, float* c) {
+    SEAM_CUBLAS_CHECK(cublasSgemm(h, g.op_b, g.op_a, g.n, g.m, g.k, alpha, b, g.ldb, a, g.lda, beta, c, g.ldc));
+}
+void cublas_gemm(cublasHandle_t h, const GemmArgs& g, const double* alpha, const double* a, const double* b,
+                 const double* beta, double* c) {
+    SEAM_CUBLAS_CHECK(cublasDgemm(h, g.op_b, g.op_a, g.n, g.m, g.k, alpha, b, g.ldb, a, g.lda, beta, c, g.ldc));
+}
+void cublas_gemm_batched(cublasHandle_t h, const GemmArgs& g, const float* alpha, const float* a, int64_t sa,
+                         const float* b, int64_t sb, const float* beta, float* c, int64_t sc, int batch) {
+    SEAM_CUBLAS_CHECK(cublasSgemmStridedBatched(h, g.op_b, g.op_a, g.n, g.m, g.k, alpha, b, g.ldb, sb, a, g.lda, sa, beta,
+                                                c, g.ldc, sc, batch));
+}
+void cublas_gemm_batched(cublasHandle_t h, const GemmArgs& g, const double* alpha, const double* a, int64_t sa,
+                         const double* b, int64_t sb, const double* beta, double* c, int64_t sc, int batch) {
+    SEAM_CUBLAS_CHECK(cublasDgemmStridedBatched(h, g.op_b, g.op_a, g.n, g.m, g.k, alpha, b, g.ldb, sb, a, g.lda, sa, beta,
+                                                c, g.ldc, sc, batch));
+}
+
+}  // namespace
+
+void set_allow_tf32(bool allow) { tf32_allowed.store(allow); }
+bool allow_tf32() { return tf32_allowed.load(); }
+
+template <class T>
+void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
+          int64_t ldb, T beta, T* c, int64_t ldc) {
+    const GemmArgs args = gemm_args(trans_a, trans_b, m, n, k, lda, ldb, ldc);
+    if (m == 0 || n == 0) return;
+    cublas_gemm(cublas_handle(), args, &alpha, a, b, &beta, c);
+}
+
+template <class T>
+void gemm_strided_batched(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
+                          int64_t lda, int64_t stride_a, const T* b, int64_t ldb, int64_t stride_b, T beta, T* c,
+                          int64_t ldc, int64_t stride_c, int64_t batch) {
+    const GemmArgs args = gemm_args(trans_a, trans_b, m, n, k, lda, ldb, ldc);
+    if (m == 0 || n == 0 || batch == 0) return;
+    cublas_gemm_batched(cublas_handle(), args, &alpha, a, stride_a, b, stride_b, &beta, c, stride_c,
+                        to_int(batch, "batch"));
+}
+
+// ===== elementwise and reductions ==================================================================
+
+const char* op_name(UnaryOp op) {
+    switch (op) {
+        case UnaryOp::neg: return "neg";
+        case UnaryOp::abs: return "abs";
+        case UnaryOp::exp: return "exp";
+        case UnaryOp::log: return "log";
+        case UnaryOp::sqrt: return "sqrt";
+        case UnaryOp::square: return "square";
+        case UnaryOp::relu: return "relu";
+        case UnaryOp::sigmoid: return "sigmoid";
+        case UnaryOp::tanh: return "tanh";
+        case UnaryOp::gelu: return "gelu";
+        case UnaryOp::add_scalar: return "add_scalar";
+        case UnaryOp::mul_scalar: return "mul_scalar";
+        case UnaryOp::pow_scalar: return "pow_scalar";
+        case UnaryOp::clamp: return "clamp";
+        case UnaryOp::leaky_relu: return "leaky_relu";
+        case UnaryOp::elu: return "elu";
+    }
+    return "unknown unary op";
+}
+
+const char* op_name(BinaryOp op) {
+    switch (op) {
+        case BinaryOp::add: return "add";
+        case BinaryOp::sub: return "sub";
+        case BinaryOp::mul: return "mul";
+        case BinaryOp::div: return "div";
+        case BinaryOp::maximum: return "maximum";
+        case BinaryOp::minimum: return "minimum";
+        case BinaryOp::pow: return "pow";
+    }
+    return "unknown binary op";
+}
+
+CollapsedLayout collapse_layout(const Shape& shape, const std::vector<Shape>& strides) {
+    return kernels::collapse_dims(shape, strides);
+}
+
+namespace {
+cudaStream_t stream_now() { return Stream::current().handle(); }
+}  // namespace
+
+template <class T>
+void unary(UnaryOp op, UnaryParams params, const T* x, const Shape& shape, const Shape& x_strides, T* out) {
+    kernels::unary_forward<T>(op, static_cast<T>(params.a), static_cast<T>(params.b), x, shape, x_strides, out,
+                              stream_now());
+}
+
+template <class T>
+void unary_backward(UnaryOp op, UnaryParams params, const T* grad, const Shape& grad_strides, const T* x,
+                    const Shape& x_strides, const T* y, const Shape& y_strides, const Shape& shape, T* grad_x) {
+    kernels::unary_backward<T>(op, static_cast<T>(params.a), static_cast<T>(params.b), grad, grad_strides, x, x_strides,
+                               y, y_strides, shape, grad_x, stream_now());
+}
+
+template <class T>
+void binary(BinaryOp op, const T* a, const Shape& a_strides, const T* b, const Shape& b_strides, const Shape& shape,
+            T* out) {
+    kernels::binary_forward<T>(op, a, a_strides, b, b_strides, shape, out, stream_now());
+}
+
+template <class T>
+void binary_backward(BinaryOp op, const T* grad, const Shape& grad_strides, const T* a, const Shape& a_strides,
+                     const T* b, const Shape& b_strides, const T* y, const Shape& y_strides, const Shape& shape,
+                     T* grad_a, T* grad_b) {
+    kernels::binary_backward<T>(op, grad, grad_strides, a, a_strides, b, b_strides, y, y_strides, shape, grad_a, grad_b,
+                                stream_now());
+}
+
+template <class T>
+void fill(T* out, const Shape& shape, const Shape& out_strides, T value) {
+    kernels::fill<T>(out, shape, out_strides, value, stream_now());
+}
+
+template <class T>
+void copy(const T* src, const Shape& src_strides, T* dst, const Shape& dst_strides, const Shape& shape) {
+    kernels::copy<T>(src, src_strides, dst, dst_strides, shape, stream_now());
+}
+
+namespace {
+void check_reduce_shape(const char* op, int64_t outer, int64_t reduce, int64_t inner) {
+    SEAM_CHECK(outer >= 0 && reduce >= 0 && inner >= 0, op, ": negative size in [outer, reduce, inner] = [", outer, ", ",
+               reduce, ", ", inner, "]");
+}
+}  // namespace
+
+template <class T>
+void sum_dim(const T* x, int64_t outer, int64_t reduce, int64_t inner, T* out) {
+    check_reduce_shape("sum_dim", outer, reduce, inner);
+    using R = kernels::SumReducer<T>;
+    Workspace workspace(kernels::reduce_workspace_bytes<R>(outer, reduce, inner));
+    kernels::launch_reduce<R>(x, outer, reduce, inner, kernels::SumOutput<T, typename R::Acc>{out}, workspace.ptr,
+                              stream_now());
+}
+
+template <class T>
+void max_dim(const T* x, int64_t outer, int64_t reduce, int64_t inner, T* values, int64_t* indices) {
+    check_reduce_shape("max_dim", outer, reduce, inner);
+    SEAM_CHECK(reduce > 0 || outer * inner == 0, "max_dim: cannot take the max over an empty dimension (outer ", outer,
+               ", inner ", inner, ")");
+    using R = kernels::MaxReducer<T>;
+    Workspace workspace(kernels::reduce_workspace_bytes<R>(outer, reduce, inner));
+    kernels::launch_reduce<R>(x, outer, reduce, inner, kernels::MaxOutput<T>{values, indices}, workspace.ptr,
+                              stream_now());
+}
+
+// ----- explicit instantiations (the element types api.hpp promises) -----------------------------
+
+#define SEAM_CUDA_INSTANTIATE_FLOATING(T)                                                                        \
+    template void unary<T>(UnaryOp, UnaryParams, const T*, const Shape&, const Shape&, T*);                      \
+    template void unary_backward<T>(UnaryOp, UnaryParams, const T*, const Shape&, const T*, const Shape&, const T*, \
+                                    const Shape&, const Shape&, T*);                                             \
+    template void binary<T>(BinaryOp, const T*, const Shape&, const T*, const Shape&, const Shape&, T*);         \
+    template void binary_backward<T>(BinaryOp, const T*, const Shape&, const T*, const Shape&, const T*,         \
+                                     const Shape&, const T*, const Shape&, const Shape&, T*, T*);                \
+    template void sum_dim<T>(const T*, int64_t, int64_t, int64_t, T*);                                           \
+    template void max_dim<T>(const T*, int64_t, int64_t, int64_t, T*, int64_t*);                                 \
+    template void gemm<T>(bool, bool, int64_t, int64_t, int64_t, T, const T*, int64_t, const T*, int64_t, T, T*,  \
+                          int64_t);                                                                              \
+    template void gemm_strided_batched<T>(bool, bool, int64_t, int64_t, int64_t, T, const T*, int64_t, int64_t,  \
+                                          const T*, int64_t, int64_t, T, T*, int64_t, int64_t, int64_t);
+
+#define SEAM_CUDA_INSTANTIATE_DATA(T)                                                  \
+    template void fill<T>(T*, const Shape&, const Shape&, T);                          \
+    template void copy<T>(const T*, const Shape&, T*, const Shape&, const Shape&);
+
+SEAM_CUDA_INSTANTIATE_FLOATING(float)
+SEAM_CUDA_INSTANTIATE_FLOATING(double)
+SEAM_CUDA_INSTANTIATE_DATA(float)
+SEAM_CUDA_INSTANTIATE_DATA(double)
+SEAM_CUDA_INSTANTIATE_DATA(int64_t)
+SEAM_CUDA_INSTANTIATE_DATA(int32_t)
+SEAM_CUDA_INSTANTIATE_DATA(uint8_t)
+
+#undef SEAM_CUDA_INSTANTIATE_FLOATING
+#undef SEAM_CUDA_INSTANTIATE_DATA
+
+}  // namespace seam::cuda
