@@ -196,6 +196,28 @@ TEST_CASE("landmark_pool: ties keep the first maximum in scan order; a NaN wins"
     CHECK(f.grad().to_vector() == expected);
 }
 
+TEST_CASE("landmark_pool: features with many NaNs give the reference's values and argmax") {
+    // 15% NaNs: bins with one NaN, several (the last one wins under the takes rule), a NaN in the
+    // first cell, and bins without any (the two-pass path).
+    Generator gen(31);
+    auto x = randn<float>({2, 7, 9, 8}, gen);
+    auto mask = rand<float>(x.shape(), gen).to_vector();
+    for (size_t i = 0; i < mask.size(); ++i)
+        if (mask[i] < 0.15f) x.data()[i] = std::numeric_limits<float>::quiet_NaN();
+    auto lm = rand<float>({2, 5, 2}, gen, -0.2f, 1.2f);
+    for (auto [window, bins] : {std::pair<std::array<int64_t, 2>, std::array<int64_t, 2>>{{5, 5}, {2, 2}},
+                                {{3, 7}, {3, 2}}, {{9, 8}, {1, 1}}}) {
+        LandmarkPoolOptions opt;
+        opt.window = window;
+        opt.bins = bins;
+        opt.gate = LandmarkGate::none;
+        auto [out, idx] = landmark_pool_with_indices(x, lm, Tensor<float>(), opt);
+        auto [ref, ref_idx] = reference::landmark_pool(x, lm, Tensor<float>(), opt);
+        require_equal(out, ref, "forward with NaNs");
+        require_equal(idx, ref_idx, "indices with NaNs");
+    }
+}
+
 TEST_CASE("landmark_pool: window placement (1x1 and 2x2 windows read back the cells they cover)") {
     // Cell (h, w) of a 4x5 map holds 100 + 10*h + w (no cell holds 0, the value of an empty bin).
     std::vector<float> map;
