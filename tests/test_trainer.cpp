@@ -120,13 +120,13 @@ struct RunResult {
     std::vector<std::vector<double>> weights;
 };
 RunResult run_mlp(const Regression& data, uint64_t init_seed, int64_t epochs, std::shared_ptr<Checkpointer<double>> store,
-                  const std::string& resume_from, int64_t interrupt_at, uint64_t data_seed = 5) {
+                  const std::string& path, bool resume, int64_t interrupt_at, uint64_t data_seed = 5) {
     manual_seed(init_seed);
     auto model = make_mlp();
     optim::Adam<double> optimizer(model->parameters(), {.lr = 0.02});
     optim::LRScheduler<double> scheduler(optimizer, std::make_shared<optim::StepLR>(2, 0.5));
     Trainer<double> trainer(*model, optimizer,
-                            {.epochs = epochs, .checkpoint_path = "mem:mlp", .resume_from = resume_from, .output = nullptr});
+                            {.epochs = epochs, .checkpoint_path = path, .resume_from = resume ? path : "", .output = nullptr});
     trainer.set_checkpointer(store);
     trainer.set_scheduler(scheduler);
     // Input noise from a generator of the caller's: the trainer must save and restore it too.
@@ -292,7 +292,7 @@ TEST_CASE("Trainer: SIGINT finishes the current step, saves a checkpoint and ret
     auto store = std::make_shared<MemoryCheckpointer<double>>();
     struct sigaction before {};
     ::sigaction(SIGINT, nullptr, &before);
-    RunResult run = run_mlp(data, 7, 4, store, "", /*interrupt_at=*/10);
+    RunResult run = run_mlp(data, 7, 4, store, "mem:mlp", false, /*interrupt_at=*/10);
     CHECK(run.fit.reason == StopReason::interrupted);
     CHECK(run.fit.global_step == 10);  // the step in which Ctrl-C arrived was completed
     CHECK(run.fit.epoch == 2);
@@ -315,18 +315,18 @@ TEST_CASE("Trainer: SIGINT finishes the current step, saves a checkpoint and ret
 TEST_CASE("Trainer: resuming from the Ctrl-C checkpoint reproduces the uninterrupted run bit for bit") {
     Regression data;
     auto reference_store = std::make_shared<MemoryCheckpointer<double>>();
-    const RunResult reference = run_mlp(data, 7, 4, reference_store, "", 0);
+    const RunResult reference = run_mlp(data, 7, 4, reference_store, "mem:mlp", false, 0);
     REQUIRE(reference.fit.finished());
     REQUIRE(reference.fit.global_step == 24);
     // Mid-epoch, at the last batch of an epoch (the checkpoint then holds the next epoch), and at step 1.
     for (int64_t k : {10, 12, 1, 23}) {
         CAPTURE(k);
         auto store = std::make_shared<MemoryCheckpointer<double>>();
-        const RunResult stopped = run_mlp(data, 7, 4, store, "", k);
+        const RunResult stopped = run_mlp(data, 7, 4, store, "mem:mlp", false, k);
         REQUIRE(stopped.fit.reason == StopReason::interrupted);
         CHECK_FALSE(same_bits(stopped.weights, reference.weights));
         // A different initialisation: everything must come from the checkpoint.
-        const RunResult resumed = run_mlp(data, 12345, 4, store, "mem:mlp", 0);
+        const RunResult resumed = run_mlp(data, 12345, 4, store, "mem:mlp", true, 0);
         REQUIRE(resumed.fit.finished());
         CHECK(resumed.fit.global_step == 24);
         CHECK(same_bits(resumed.weights, reference.weights));
@@ -347,8 +347,8 @@ TEST_CASE("Trainer: resuming from the Ctrl-C checkpoint reproduces the uninterru
 TEST_CASE("Trainer: a resume whose data order differs from the checkpoint's is refused") {
     Regression data;
     auto store = std::make_shared<MemoryCheckpointer<double>>();
-    run_mlp(data, 7, 4, store, "", 10);
-    CHECK_THROWS_WITH_AS(run_mlp(data, 7, 4, store, "mem:mlp", 0, /*data_seed=*/6),
+    run_mlp(data, 7, 4, store, "mem:mlp", false, 10);
+    CHECK_THROWS_WITH_AS(run_mlp(data, 7, 4, store, "mem:mlp", true, 0, /*data_seed=*/6),
                          doctest::Contains("the sample order of epoch 2 differs from the one in the checkpoint"), Error);
 }
 
@@ -458,8 +458,9 @@ TEST_CASE("Trainer: writes log.csv, log.json and the plots to log_dir; the CSV r
     CHECK(loss_png.width == 720);
     CHECK(loss_png.height == 440);
     CHECK(std::filesystem::exists(dir.str() + "/metrics.png"));
-    // The default checkpoint path is inside log_dir (a MemoryCheckpointer by default: no file).
+    // The default checkpoint is a file inside log_dir, written at the end.
     CHECK(result.checkpoint == dir.str() + "/checkpoint.safetensors");
+    CHECK(std::filesystem::exists(result.checkpoint));
 }
 
 TEST_CASE("TrainingLog: CSV and JSON text of a hand-made log (missing metric, NaN, shortest numbers)") {
@@ -538,4 +539,73 @@ TEST_CASE("IndexBatches: the order is data::epoch_order, batches cover it, the l
     CHECK_FALSE(batches.next().has_value());
     IndexBatches dropping(10, 4, 9, true, /*drop_last=*/true);
     CHECK(dropping.batches_per_epoch() == 2);
+}
+
+TEST_CASE("Trainer: checkpoint files (safetensors): Ctrl-C writes one, and resuming from it reproduces the run bit for bit") {
+    Regression data;
+    TempDir dir("files");
+    auto files = std::make_shared<FileCheckpointer<double>>();
+    const RunResult reference = run_mlp(data, 7, 4, files, dir.str() + "/reference.safetensors", false, 0);
+    REQUIRE(reference.fit.finished());
+    for (int64_t k : {10, 12}) {
+        CAPTURE(k);
+        const std::string path = dir.str() + "/run" + std::to_string(k) + ".safetensors";
+        const RunResult stopped = run_mlp(data, 7, 4, files, path, false, k);
+        REQUIRE(stopped.fit.reason == StopReason::interrupted);
+        REQUIRE(std::filesystem::exists(path));
+        const RunResult resumed = run_mlp(data, 4242, 4, files, path, true, 0);
+        REQUIRE(resumed.fit.finished());
+        CHECK(same_bits(resumed.weights, reference.weights));
+        REQUIRE(resumed.fit.log.size() == 4);
+        for (size_t e = 0; e < 4; ++e) {
+            CHECK(resumed.fit.log.records()[e].train_loss == reference.fit.log.records()[e].train_loss);
+            CHECK(resumed.fit.log.records()[e].metrics == reference.fit.log.records()[e].metrics);
+        }
+    }
+}
+
+TEST_CASE("Trainer: its checkpoint file is an ordinary seam::io checkpoint with the loop state in its extras") {
+    Regression data;
+    TempDir dir("extras");
+    const std::string path = dir.str() + "/ckpt.safetensors";
+    run_mlp(data, 7, 4, std::make_shared<FileCheckpointer<double>>(), path, false, /*interrupt_at=*/10);
+    manual_seed(1);
+    auto model = make_mlp();
+    optim::Adam<double> optimizer(model->parameters(), {.lr = 0.02});
+    optim::LRScheduler<double> scheduler(optimizer, std::make_shared<optim::StepLR>(2, 0.5));
+    Generator noise;
+    const io::TrainingState state = io::load_checkpoint(path, *model, optimizer, &scheduler, {{"noise", &noise}});
+    CHECK(state.epoch == 1);
+    CHECK(state.step == 10);
+    CHECK(state.epoch_position == 32);  // 4 batches of 8 of epoch 2
+    std::vector<int64_t> order;
+    for (size_t i : data::epoch_order(Regression::kSamples, 5, 1, true)) order.push_back(static_cast<int64_t>(i));
+    CHECK(state.epoch_order == order);
+    CHECK(state.extra.at("trainer.batch") == "4");
+    CHECK(state.extra.at("trainer.log").starts_with("epoch,step,train_loss,lr,seconds,val_mse\n1,6,"));
+    CHECK(scheduler.epoch() == 1);  // one epoch finished: StepLR stepped once
+    CHECK(noise.offset() > 0);
+}
+
+TEST_CASE("Trainer: a checkpoint without the trainer's loop state, or of another model, is refused naming the file") {
+    Regression data;
+    TempDir dir("foreign");
+    const std::string path = dir.str() + "/hand.safetensors";
+    manual_seed(1);
+    auto model = make_mlp();
+    optim::Adam<double> optimizer(model->parameters(), {.lr = 0.02});
+    optim::LRScheduler<double> scheduler(optimizer, std::make_shared<optim::StepLR>(2, 0.5));
+    Generator noise;
+    io::save_checkpoint(path, *model, optimizer, &scheduler, io::TrainingState{}, {{"noise", &noise}});
+    CHECK_THROWS_WITH_AS(run_mlp(data, 7, 4, std::make_shared<FileCheckpointer<double>>(), path, true, 0),
+                         doctest::Contains("no \"extra.trainer.batch\" in the metadata"), Error);
+    // A linear model's checkpoint does not fit the MLP: io's check, naming the file.
+    const std::string linear_path = dir.str() + "/linear.safetensors";
+    nn::Linear<double> linear(3, 1);
+    optim::Adam<double> linear_optimizer(linear.parameters(), {.lr = 0.02});
+    io::save_checkpoint(linear_path, linear, linear_optimizer, nullptr, io::TrainingState{});
+    CHECK_THROWS_WITH_AS(run_mlp(data, 7, 4, std::make_shared<FileCheckpointer<double>>(), linear_path, true, 0),
+                         doctest::Contains(("load_checkpoint('" + linear_path + "')").c_str()), Error);
+    CHECK_THROWS_WITH_AS(run_mlp(data, 7, 4, std::make_shared<FileCheckpointer<double>>(), dir.str() + "/missing", true, 0),
+                         doctest::Contains("missing"), Error);
 }

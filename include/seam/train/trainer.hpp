@@ -36,13 +36,15 @@
 // (an optional batch), batch_samples(b) and order() — IndexBatches below (shuffled index lists,
 // the order from seam::data::epoch_order), or a seam::data::DataLoader passed to fit() directly.
 //
-// Storage goes through the Checkpointer interface: MemoryCheckpointer keeps snapshots in memory
-// (tests, "best model" copies); a file-backed one is built on seam/io/checkpoint.hpp.
+// Storage goes through the Checkpointer interface: FileCheckpointer (the default) writes
+// safetensors files with seam/io/checkpoint.hpp; MemoryCheckpointer keeps snapshots in memory
+// (tests, "best model" copies).
 #pragma once
 
 #include <signal.h>
 
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <concepts>
@@ -54,6 +56,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -64,6 +67,7 @@
 #include "seam/core/rng.hpp"
 #include "seam/core/tensor.hpp"
 #include "seam/data/loader.hpp"
+#include "seam/io/checkpoint.hpp"
 #include "seam/nn/module.hpp"
 #include "seam/optim/clip.hpp"
 #include "seam/optim/optimizer.hpp"
@@ -203,8 +207,8 @@ struct LoopState {
 };
 
 /// Generators saved and restored with a checkpoint besides default_generator() (always saved,
-/// under the reserved name "default"): the same type as seam::io::NamedGenerators.
-using NamedGenerators = std::map<std::string, Generator*>;
+/// under the reserved name "default").
+using NamedGenerators = io::NamedGenerators;
 
 /// Where checkpoints go. save() stores the model, optimizer, scheduler (when not null), the loop
 /// state and the position of default_generator() and of every generator in `generators`; it must
@@ -282,6 +286,70 @@ private:
     std::map<std::string, Snapshot> snapshots_;
 };
 
+/// Checkpoints as safetensors files (seam/io/checkpoint.hpp), written atomically. The loop state
+/// maps onto io::TrainingState: epoch, step (the global step), epoch_order and epoch_position
+/// (samples consumed); what the Trainer needs beyond that travels as its "extra" strings:
+///   trainer.batch            batches of the epoch done
+///   trainer.epoch_loss_sum   the running loss sum (shortest round-trip decimal: exact)
+///   trainer.epoch_seconds    the epoch's time so far
+///   trainer.log              the log rows so far, as the CSV text of TrainingLog::to_csv
+/// io::load_checkpoint checks the file against the model, optimizer, scheduler and generators and
+/// leaves them untouched when it refuses; a file it accepts but that lacks the trainer's strings
+/// (one written by a hand-made loop) is refused afterwards, with the model already loaded.
+template <class T>
+class FileCheckpointer : public Checkpointer<T> {
+public:
+    void save(const std::string& path, const nn::Module<T>& model, const optim::Optimizer<T>& optimizer,
+              const optim::LRScheduler<T>* scheduler, const LoopState& state, const NamedGenerators& generators) override {
+        io::TrainingState saved;
+        saved.epoch = state.epoch;
+        saved.step = state.global_step;
+        saved.epoch_order.assign(state.order.begin(), state.order.end());
+        saved.epoch_position = state.samples;
+        saved.extra["trainer.batch"] = std::to_string(state.batch);
+        saved.extra["trainer.epoch_loss_sum"] = detail::shortest_double(state.epoch_loss_sum);
+        saved.extra["trainer.epoch_seconds"] = detail::shortest_double(state.epoch_seconds);
+        saved.extra["trainer.log"] = state.log.to_csv();
+        io::save_checkpoint(path, model, optimizer, scheduler, saved, generators);
+    }
+
+    LoopState load(const std::string& path, nn::Module<T>& model, optim::Optimizer<T>& optimizer,
+                   optim::LRScheduler<T>* scheduler, const NamedGenerators& generators) override {
+        const io::TrainingState saved = io::load_checkpoint(path, model, optimizer, scheduler, generators);
+        auto extra = [&](const char* key) -> const std::string& {
+            auto it = saved.extra.find(key);
+            SEAM_CHECK(it != saved.extra.end(), "load_checkpoint('", path, "'): no \"extra.", key,
+                       "\" in the metadata; the Trainer resumes only from checkpoints it wrote itself");
+            return it->second;
+        };
+        auto number = [&](const char* key) {
+            const std::string& text = extra(key);
+            double value = 0;
+            auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+            SEAM_CHECK(!text.empty() && ec == std::errc() && end == text.data() + text.size(), "load_checkpoint('", path,
+                       "'): \"extra.", key, "\" = \"", text, "\" is not a number");
+            return value;
+        };
+        LoopState state;
+        state.epoch = saved.epoch;
+        state.global_step = saved.step;
+        state.samples = saved.epoch_position;
+        for (int64_t index : saved.epoch_order) {
+            SEAM_CHECK(index >= 0, "load_checkpoint('", path, "'): the epoch order holds the negative index ", index);
+            state.order.push_back(static_cast<size_t>(index));
+        }
+        const std::string& batch = extra("trainer.batch");
+        auto [end, ec] = std::from_chars(batch.data(), batch.data() + batch.size(), state.batch);
+        SEAM_CHECK(!batch.empty() && ec == std::errc() && end == batch.data() + batch.size(), "load_checkpoint('", path,
+                   "'): \"extra.trainer.batch\" = \"", batch, "\" is not a whole number");
+        state.epoch_loss_sum = number("trainer.epoch_loss_sum");
+        state.epoch_seconds = number("trainer.epoch_seconds");
+        std::istringstream log_text(extra("trainer.log"));
+        state.log = parse_training_csv(log_text, path + " (extra.trainer.log)");
+        return state;
+    }
+};
+
 // ---------------------------------------------------------------------------------------------
 // The trainer
 
@@ -330,7 +398,7 @@ public:
 
     Trainer(nn::Module<T>& model, optim::Optimizer<T>& optimizer, TrainerOptions options = {})
         : model_(model), optimizer_(optimizer), options_(std::move(options)),
-          checkpointer_(std::make_shared<MemoryCheckpointer<T>>()) {
+          checkpointer_(std::make_shared<FileCheckpointer<T>>()) {
         SEAM_CHECK(options_.epochs >= 0, "Trainer: epochs must be >= 0, got ", options_.epochs);
         SEAM_CHECK(options_.checkpoint_every >= 0, "Trainer: checkpoint_every must be >= 0, got ", options_.checkpoint_every);
         SEAM_CHECK(options_.clip_grad_norm >= 0, "Trainer: clip_grad_norm must be >= 0, got ", options_.clip_grad_norm);
@@ -343,7 +411,7 @@ public:
     void set_scheduler(optim::LRScheduler<T>& scheduler) { scheduler_ = &scheduler; }
     /// Called after every epoch with the 1-based epoch number, in eval mode under NoGradGuard.
     void set_evaluation(EvaluationFn evaluate) { evaluate_ = std::move(evaluate); }
-    /// Where checkpoints are stored (a MemoryCheckpointer until told otherwise).
+    /// Where checkpoints are stored (files, FileCheckpointer, unless told otherwise).
     void set_checkpointer(std::shared_ptr<Checkpointer<T>> checkpointer) {
         SEAM_CHECK(checkpointer != nullptr, "Trainer: the checkpointer is null");
         checkpointer_ = std::move(checkpointer);
@@ -505,10 +573,16 @@ private:
         EpochRecord record{epoch + 1, global_step, train_loss, lr_used, seconds(), metrics};
         log_.add(record);
         if (options_.output != nullptr) {
-            std::string line = seam::detail::concat(epoch_label(epoch), ": train_loss ", detail::shortest_double(train_loss),
-                                                    ", lr ", lr_used, ", ", format_duration(record.seconds));
-            for (const auto& [name, value] : metrics) line += seam::detail::concat(", ", name, " ", value);
-            say(line);
+            auto number = [](double v) {
+                char buf[32];
+                std::snprintf(buf, sizeof buf, "%.4g", v);
+                return std::string(buf);
+            };
+            std::string line = epoch_label(epoch) + ": train_loss " + number(train_loss) + "  lr " + number(lr_used);
+            for (const auto& [name, value] : metrics) line += "  " + name + " " + number(value);
+            char took[32];
+            std::snprintf(took, sizeof took, "  (%.1f s)", record.seconds);
+            say(line + took);
         }
         if (!options_.log_dir.empty()) {
             log_.write_csv(options_.log_dir + "/log.csv");
@@ -541,8 +615,12 @@ private:
                    state.batch, " of its epoch, but an epoch here has ", batches,
                    " batches (a different dataset size or batch size?)");
         log_ = state.log;
-        say(seam::detail::concat("resumed from '", from, "' at epoch ", state.epoch + 1, ", batch ", state.batch + 1,
-                                 " (global step ", state.global_step, ")"));
+        if (state.epoch >= options_.epochs)
+            say(seam::detail::concat("resumed from '", from, "': it has finished ", state.epoch, " epochs (global step ",
+                                     state.global_step, "); nothing is left to do for epochs = ", options_.epochs));
+        else
+            say(seam::detail::concat("resumed from '", from, "' at epoch ", state.epoch + 1, ", batch ", state.batch + 1,
+                                     " (global step ", state.global_step, ")"));
         return state;
     }
 
