@@ -145,6 +145,8 @@ inline ReducePlan plan_reduce(int64_t outer, int64_t n, int64_t inner) {
     constexpr int64_t kTargetBlocks = 256;
     ReducePlan p;
     p.rows = inner == 1;
+    p.chunk_len = n;
+    if (outer == 0 || inner == 0) return p;  // no output: nothing is launched (and no division by 0)
     if (p.rows) {
         p.threads = 32;
         while (p.threads < kThreads && p.threads < n) p.threads *= 2;
