@@ -2,6 +2,7 @@
 // pixel against positions and colours worked out by hand in the comments.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -373,23 +374,73 @@ TEST_CASE("confusion_matrix_image: rows are true classes, cells shaded by the ro
 
 TEST_CASE("pictures for the eye: written to SEAM_PLOT_DIR when it is set") {
     // The tests above check the pixels; a person should still look at the pictures. Set
-    // SEAM_PLOT_DIR=/some/folder to get them as PNG files.
+    // SEAM_PLOT_DIR=/some/folder to get every kind as PNG files, drawn on SynthFashion images:
+    //   SEAM_PLOT_DIR=/tmp/pictures ./seam_tests -tc="pictures for the eye*"
     const char* dir = std::getenv("SEAM_PLOT_DIR");
     if (dir == nullptr) {
         MESSAGE("skipped: set SEAM_PLOT_DIR to write the example pictures");
         return;
     }
-    std::filesystem::create_directories(dir);
-    const std::string out = dir;
+    namespace fs = std::filesystem;
+    const fs::path out = dir;
+    fs::create_directories(out);
+
     TrainingLog log;
     for (int e = 1; e <= 20; ++e)
         log.add({e, e * 100, 2.3 * std::exp(-0.2 * e) + 0.1, 0.1, 3.0,
-                 {{"val_loss", 2.3 * std::exp(-0.15 * e) + 0.25}, {"val_top1", 1 - 0.9 * std::exp(-0.25 * e)}}});
-    CHECK(write_training_plots(log, out).size() == 2);
+                 {{"val_loss", 2.3 * std::exp(-0.15 * e) + 0.25}, {"val_top1", 1 - 0.9 * std::exp(-0.25 * e)},
+                  {"val_top5", 1 - 0.5 * std::exp(-0.35 * e)}}});
+    CHECK(write_training_plots(log, out.string()).size() == 2);
+
     std::vector<std::vector<int64_t>> counts(10, std::vector<int64_t>(10, 0));
-    for (int t = 0; t < 10; ++t)
-        for (int p = 0; p < 10; ++p) counts[static_cast<size_t>(t)][static_cast<size_t>(p)] = t == p ? 850 + 10 * t : (t * 7 + p * 3) % 11 == 0 ? 60 : (t + p) % 5;
-    data::write_png(out + "/confusion.png",
+    for (size_t t = 0; t < 10; ++t)
+        for (size_t p = 0; p < 10; ++p) counts[t][p] = t == p ? 850 + 10 * static_cast<int64_t>(t) : (t * 7 + p * 3) % 11 == 0 ? 60 : static_cast<int64_t>((t + p) % 5);
+    data::write_png((out / "confusion.png").string(),
                     confusion_matrix_image(counts, {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
                                                     "Sneaker", "Bag", "Ankle boot"}));
+
+    // A few SynthFashion images: landmarks, landmark heatmaps as heatmap and attention overlays,
+    // and a consumer-to-shop retrieval grid (correct = the same item).
+    const fs::path synth = out / "synthfashion";
+    if (!fs::exists(synth / "category-attribute"))
+        data::write_synthfashion(synth, {.images = 8, .c2s_items = 6, .size = 300, .threads = 1});
+    const auto c = data::load_category_attribute(synth / "category-attribute");
+    for (size_t i = 0; i < 3; ++i) {
+        const auto& record = c.images[i];
+        const Image image = data::read_image((synth / "category-attribute" / record.path).string());
+        Image marked = image;
+        draw_landmarks(marked, record.landmarks, {.radius = 4, .thickness = 2, .numbers = true});
+        data::write_png((out / ("landmarks" + std::to_string(i) + ".png")).string(), marked);
+        const int map = 28;
+        const std::vector<float> maps =
+            data::landmark_heatmaps(record.landmarks, image.width, image.height, map, map, 1.5f, true);
+        std::vector<float> strongest(static_cast<size_t>(map * map), 0.0f);
+        for (size_t k = 0; k < 8; ++k)
+            for (size_t j = 0; j < strongest.size(); ++j)
+                strongest[j] = std::max(strongest[j], maps[k * strongest.size() + j]);
+        data::write_png((out / ("heatmap" + std::to_string(i) + ".png")).string(),
+                        overlay_heatmap(image, strongest.data(), map, map));
+        data::write_png((out / ("attention" + std::to_string(i) + ".png")).string(),
+                        overlay_attention(image, strongest.data(), map, map));
+    }
+    const auto c2s = data::load_consumer_to_shop(synth / "consumer-to-shop");
+    std::vector<RetrievalRow> rows;
+    for (size_t p = 0; p < 3 && p < c2s.pairs.size(); ++p) {
+        RetrievalRow row;
+        const auto& pair = c2s.pairs[p];
+        row.query = data::read_image((synth / "consumer-to-shop" / c2s.images[static_cast<size_t>(pair.consumer_image)].path).string());
+        // A made-up ranking: the true shop image at rank p + 1, other shop images around it.
+        std::vector<size_t> others;
+        for (size_t i = 0; i < c2s.images.size(); ++i)
+            if (c2s.images[i].source == data::Source::shop && c2s.images[i].item != pair.item) others.push_back(i);
+        for (size_t rank = 0; rank < 5; ++rank) {
+            const bool hit = rank == p;
+            const size_t index = hit ? static_cast<size_t>(pair.shop_image) : others[(rank + p) % others.size()];
+            row.results.push_back(data::read_image((synth / "consumer-to-shop" / c2s.images[index].path).string()));
+            row.correct.push_back(hit);
+        }
+        rows.push_back(std::move(row));
+    }
+    data::write_png((out / "retrieval.png").string(), retrieval_grid(rows, {.title = "Consumer-to-shop retrieval, top-5"}));
+    MESSAGE("pictures written to ", out.string());
 }
