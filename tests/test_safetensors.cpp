@@ -125,6 +125,13 @@ TEST_CASE("json: write gives the compact text and quote escapes control characte
     CHECK_THROWS_WITH_AS(json::quote("\xFF"), doctest::Contains("not valid UTF-8"), Error);
     CHECK_THROWS_AS(json::number_text(std::numeric_limits<double>::infinity()), Error);
     CHECK(json::number_text(0.1) == "0.1");
+    CHECK(json::number_text(1e20) == "1e+20");
+    // Whole doubles keep a fraction so they read back as numbers: -0.0 would otherwise come back
+    // as the integer 0 and lose its sign (found by fuzz/fuzz_safetensors.cpp).
+    CHECK(json::number_text(100.0) == "100.0");
+    CHECK(json::write(json::parse("-0e3")) == "-0.0");
+    CHECK(std::signbit(json::parse(json::write(json::parse("-0e3"))).as_number()));
+    CHECK(json::parse("[100.0]").as_array()[0].kind() == json::Kind::number);
 }
 
 TEST_CASE("json: strict grammar errors name the byte offset") {

@@ -581,13 +581,16 @@ inline Value parse(std::string_view text, Limits limits = {}) {
     return value;
 }
 
-/// A double as JSON: the shortest text that reads back as the same double. Non-finite values
-/// have no JSON form and throw.
+/// A double as JSON: the shortest text that reads back as the same double, with ".0" added when
+/// that text looks like an integer ("100.0", "-0.0"), so that it reads back as a number and not
+/// as an integer (which would lose the sign of -0.0). Non-finite values have no JSON form and throw.
 inline std::string number_text(double x) {
     SEAM_CHECK(std::isfinite(x), "JSON: cannot write the non-finite number ", x);
     char buf[64];
     auto result = std::to_chars(buf, buf + sizeof buf, x);
-    return std::string(buf, result.ptr);
+    std::string text(buf, result.ptr);
+    if (text.find_first_of(".e") == std::string::npos) text += ".0";
+    return text;
 }
 
 /// The compact JSON text of a value.
