@@ -193,3 +193,14 @@ TEST_CASE("the CPU block cache reuses freed large blocks and can be emptied") {
     CHECK(cpu_cache_bytes() == 0);
     set_cpu_cache_limit(old_limit);
 }
+
+TEST_CASE("block-wise tensor fills equal the per-element Philox functions") {
+    Generator g1(99), g2(99);
+    auto u = rand<double>({37}, g1).to_vector();
+    auto n = randn<double>({37}, g1).to_vector();
+    uint64_t ub = g2.reserve(37), nb = g2.reserve(37);
+    for (int i = 0; i < 37; ++i) {
+        CHECK(u[i] == philox_uniform(99, ub, i));
+        CHECK(n[i] == doctest::Approx(philox_normal(99, nb, i)).epsilon(1e-15));
+    }
+}

@@ -62,6 +62,22 @@ SEAM_HOST_DEVICE double philox_normal(uint64_t key, uint64_t base, uint64_t i) {
     return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
 }
 
+/// Call f(i, a, b) for every i in [lo, hi), where (a, b) are word i%4 of the Philox blocks
+/// (base + i/4, subsequence s0) and (base + i/4, s1): exactly the words philox_uniform (s0=0, s1=1)
+/// and philox_normal (s0=2, s1=3) use for element i, but each block is computed once for four
+/// elements. Filling a tensor this way gives the same values as the per-element functions.
+template <class F>
+inline void philox_blocks(uint64_t key, uint64_t base, int64_t lo, int64_t hi, uint64_t s0, uint64_t s1, F&& f) {
+    for (int64_t block = lo / 4; block * 4 < hi; ++block) {
+        Philox4x32 a = philox4x32(base + static_cast<uint64_t>(block), s0, key);
+        Philox4x32 b = philox4x32(base + static_cast<uint64_t>(block), s1, key);
+        for (int w = 0; w < 4; ++w) {
+            int64_t i = block * 4 + w;
+            if (i >= lo && i < hi) f(i, a.v[w], b.v[w]);
+        }
+    }
+}
+
 /// A reproducible random stream: (seed, offset). Copyable state, so checkpoints store it.
 class Generator {
 public:

@@ -300,8 +300,9 @@ inline Tensor<T> rand(const Shape& shape, Generator& gen = default_generator(), 
     const uint64_t key = gen.seed(), base = gen.reserve(static_cast<uint64_t>(n));
     T* p = t.data();
     parallel_for(0, n, 4096, [&](int64_t lo, int64_t hi) {
-        for (int64_t i = lo; i < hi; ++i)
-            p[i] = low + (high - low) * static_cast<T>(philox_uniform(key, base, static_cast<uint64_t>(i)));
+        philox_blocks(key, base, lo, hi, 0, 1, [&](int64_t i, uint32_t a, uint32_t b) {
+            p[i] = low + (high - low) * static_cast<T>(uints_to_unit_double(a, b));
+        });
     });
     return t;
 }
@@ -315,8 +316,11 @@ inline Tensor<T> randn(const Shape& shape, Generator& gen = default_generator(),
     const uint64_t key = gen.seed(), base = gen.reserve(static_cast<uint64_t>(n));
     T* p = t.data();
     parallel_for(0, n, 4096, [&](int64_t lo, int64_t hi) {
-        for (int64_t i = lo; i < hi; ++i)
-            p[i] = mean + std * static_cast<T>(philox_normal(key, base, static_cast<uint64_t>(i)));
+        philox_blocks(key, base, lo, hi, 2, 3, [&](int64_t i, uint32_t a, uint32_t b) {
+            double u1 = (static_cast<double>(a) + 1.0) * (1.0 / 4294967296.0);  // (0, 1]
+            double u2 = static_cast<double>(b) * (1.0 / 4294967296.0);          // [0, 1)
+            p[i] = mean + std * static_cast<T>(std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2));
+        });
     });
     return t;
 }
@@ -330,8 +334,9 @@ inline Tensor<T> bernoulli(const Shape& shape, double p, Generator& gen = defaul
     const uint64_t key = gen.seed(), base = gen.reserve(static_cast<uint64_t>(n));
     T* out = t.data();
     parallel_for(0, n, 4096, [&](int64_t lo, int64_t hi) {
-        for (int64_t i = lo; i < hi; ++i)
-            out[i] = philox_uniform(key, base, static_cast<uint64_t>(i)) < p ? T(1) : T(0);
+        philox_blocks(key, base, lo, hi, 0, 1, [&](int64_t i, uint32_t a, uint32_t b) {
+            out[i] = uints_to_unit_double(a, b) < p ? T(1) : T(0);
+        });
     });
     return t;
 }
