@@ -475,6 +475,35 @@ TEST_CASE("checkpoint: a checkpoint that does not fit is refused by name and cha
     }
 }
 
+TEST_CASE("checkpoint: a double model with SGD, no scheduler and no epoch order yet round trips") {
+    manual_seed(11);
+    nn::Sequential<double> net;
+    net.add(std::make_shared<nn::Linear<double>>(3, 2));
+    optim::SGD<double> opt(net.parameters(), {.lr = 0.1, .momentum = 0.5});
+    Generator extra_stream(5);
+    extra_stream.reserve(10);
+    TempDir dir;
+    io::save_checkpoint(dir.file("d.safetensors"), net, opt, nullptr, io::TrainingState{}, {{"extra", &extra_stream}});
+    auto file = io::load_safetensors(dir.file("d.safetensors"));
+    CHECK(file.at("model.0.weight").dtype == io::Dtype::F64);
+    CHECK(file.at("train.epoch_order").shape() == Shape{0});
+    CHECK_FALSE(file.metadata.count("scheduler.epoch"));
+
+    manual_seed(12);
+    nn::Sequential<double> other;
+    other.add(std::make_shared<nn::Linear<double>>(3, 2));
+    optim::SGD<double> other_opt(other.parameters(), {.lr = 0.1, .momentum = 0.5});
+    Generator other_stream(6);
+    REQUIRE(other.state_dict()[0].second.to_vector() != net.state_dict()[0].second.to_vector());
+    auto state = io::load_checkpoint(dir.file("d.safetensors"), other, other_opt, nullptr, {{"extra", &other_stream}});
+    CHECK(state.step == 0);
+    CHECK(state.epoch_order.empty());
+    CHECK(other.state_dict()[0].second.to_vector() == net.state_dict()[0].second.to_vector());
+    CHECK(other_stream.seed() == 5);
+    CHECK(other_stream.offset() == 3);  // 10 numbers are 3 blocks of 4
+    CHECK(default_generator().seed() == 11);
+}
+
 TEST_CASE("checkpoint: save_checkpoint refuses a position outside the epoch order and reserved generator names") {
     Run run(OptimizerKind::sgd, 7);
     TempDir dir;

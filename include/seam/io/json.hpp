@@ -11,7 +11,8 @@
 // NaN/Infinity, no single quotes), strings must be valid UTF-8 with no raw control characters,
 // \u escapes must form whole code points (a lone surrogate is an error), repeated keys in one
 // object are an error in parse(). Limits: the text length (default 100 MB, the safetensors
-// header limit) and the nesting depth (default 64). Every error is a seam::Error that says
+// header limit) and the nesting depth (default 64). Every error is a json::ParseError (a
+// seam::Error, so a caller can catch it apart and add its file name) that says
 // "JSON: byte <offset>: <what is wrong>", the offset counted from 0 at the first byte of the text.
 //
 // Writing: json::quote(s) gives a JSON string literal (UTF-8 passed through, control characters

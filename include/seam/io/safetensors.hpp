@@ -12,12 +12,13 @@
 // Half and bfloat16 values widen exactly on reading; on writing, values round to the nearest
 // representable one, ties to even (what a float cast does in hardware and in PyTorch).
 //
-// The writer does what the reference Rust writer does, so its files are byte-identical to
-// safetensors.torch.save_file's for the same tensors and metadata: tensors in order of decreasing
-// dtype alignment (I64, F64, F32, BF16, F16), then by name, each one's data right after the
-// previous one's (so every tensor is aligned to its element size); "__metadata__" first in the
-// header, then the tensors in data order; the header padded with spaces to a multiple of 8 bytes
-// so the data region starts 8-byte aligned. Metadata keys are written sorted.
+// The writer lays files out as the reference Rust writer (behind safetensors.torch.save_file)
+// does: tensors in order of decreasing dtype alignment (I64, F64, F32, BF16, F16), then by name,
+// each one's data right after the previous one's (so every tensor is aligned to its element
+// size); "__metadata__" first in the header, then the tensors in data order, compact JSON; the
+// header padded with spaces to a multiple of 8 bytes so the data region starts 8-byte aligned.
+// Metadata keys are written sorted (the reference writes them in hash-map order), so with at most
+// one metadata key the bytes are the reference's exactly.
 //
 // The reader refuses, with the file name and the problem: files shorter than 8 bytes, a header
 // length past the end of the file or above 100 MB (the reference limit), a header that is not
