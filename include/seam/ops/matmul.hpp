@@ -41,7 +41,6 @@ inline GemmOperand gemm_operand(int64_t rows, int64_t cols, int64_t row_stride, 
     if (cols == 1) col_stride = 1;
     if (rows == 1) row_stride = cols;
     if (col_stride == 1 && row_stride >= cols) return {true, false, row_stride};
-    if (rows == 1 && cols == 1) return {true, false, 1};
     int64_t rs = row_stride, cs = col_stride;
     if (rows == 1) rs = 1;
     if (cols == 1) cs = rows;
