@@ -19,6 +19,11 @@
 
 #include <seam/core/error.hpp>
 
+// seam has one threading layer (OpenMP, seam/cpu/parallel.hpp): Eigen's own must stay off, in
+// every translation unit alike (see seam/cpu/gemm.hpp).
+#ifndef EIGEN_DONT_PARALLELIZE
+#define EIGEN_DONT_PARALLELIZE
+#endif
 #include <Eigen/Core>
 
 #include <algorithm>
