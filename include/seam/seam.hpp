@@ -41,3 +41,11 @@
 #include "seam/eval/tables.hpp"
 #include "seam/eval/paper_rows.hpp"
 #include "seam/train/progress.hpp"
+
+// backbones, files and training loop
+#include "seam/models/vgg.hpp"
+#include "seam/models/resnet.hpp"
+#include "seam/ops/landmark_pool.hpp"
+#include "seam/io/json.hpp"
+#include "seam/io/safetensors.hpp"
+#include "seam/io/checkpoint.hpp"
