@@ -104,10 +104,115 @@ inline Tensor<T> unary_op(const char* name, const Tensor<T>& x, F f, DF df) {
 
 }  // namespace detail
 
+#if SEAM_WITH_CUDA
+// ----- the CUDA path (kernels/seam/elementwise.cuh through seam/cuda/api.hpp) ----------------------
+// Each public op below starts with `if (x.device().is_cuda()) return detail::cuda_...(...)`: the
+// same forward and backward rules, computed by the CUDA kernels. Gradients stay on the device.
+namespace detail {
+
+/// A dense copy of a device tensor (t itself when already dense); no autograd.
+template <class T>
+inline Tensor<T> cuda_dense(const Tensor<T>& t) {
+    if (t.is_contiguous()) return t;
+    Tensor<T> out = empty<T>(t.shape(), t.device());
+    out.copy_(t.detach());
+    return out;
+}
+
+/// sum_to on the device: reduce every broadcast dimension of g (leading ones and those where
+/// `shape` has 1) with cuda::sum_dim, one dimension at a time.
+template <class T>
+inline Tensor<T> cuda_sum_to(const Tensor<T>& g, const Shape& shape) {
+    if (g.shape() == shape) return g;
+    Tensor<T> cur = cuda_dense(g);
+    Shape cur_shape = cur.shape();
+    const size_t lead = cur_shape.size() - shape.size();
+    for (size_t d = 0; d < cur_shape.size(); ++d) {
+        const bool reduce = d < lead || (shape[d - lead] == 1 && cur_shape[d] != 1);
+        if (!reduce || cur_shape[d] == 1) continue;
+        int64_t outer = 1, inner = 1;
+        for (size_t e = 0; e < d; ++e) outer *= cur_shape[e];
+        for (size_t e = d + 1; e < cur_shape.size(); ++e) inner *= cur_shape[e];
+        Shape next_shape = cur_shape;
+        next_shape[d] = 1;
+        Tensor<T> next = empty<T>(next_shape, g.device());
+        cuda::sum_dim<T>(cur.data(), outer, cur_shape[d], inner, next.data());
+        cur = next;
+        cur_shape = next_shape;
+    }
+    return cur.detach().view(shape);
+}
+
+template <class T>
+inline Tensor<T> cuda_unary(const char* name, cuda::UnaryOp op, cuda::UnaryParams params, const Tensor<T>& x) {
+    static_assert(std::is_floating_point_v<T>, "math ops need float or double tensors");
+    cuda::DeviceGuard guard(x.device().index);
+    Tensor<T> out = empty<T>(x.shape(), x.device());
+    cuda::unary<T>(op, params, x.data(), x.shape(), x.strides(), out.data());
+    if (needs_graph<T>({&x})) {
+        Tensor<T> xs = x.detach(), ys = out.detach();
+        record<T>(name, out, {&x}, [xs, ys, op, params, name](const Tensor<T>& g) {
+            SEAM_CHECK(g.device() == xs.device(), name, " backward: gradient on ", g.device().str(), ", input on ",
+                       xs.device().str());
+            cuda::DeviceGuard guard(xs.device().index);
+            Tensor<T> gx = empty<T>(xs.shape(), xs.device());
+            cuda::unary_backward<T>(op, params, g.data(), g.strides(), xs.data(), xs.strides(), ys.data(), ys.strides(),
+                                    xs.shape(), gx.data());
+            return std::vector<Tensor<T>>{gx};
+        });
+    }
+    return out;
+}
+
+template <class T>
+inline Tensor<T> cuda_binary(const char* name, cuda::BinaryOp op, const Tensor<T>& a, const Tensor<T>& b) {
+    static_assert(std::is_floating_point_v<T>, "math ops need float or double tensors");
+    SEAM_CHECK(a.device() == b.device(), name, ": tensors on different devices (", a.device().str(), " and ",
+               b.device().str(), ")");
+    const Shape shape = broadcast_shapes(a.shape(), b.shape(), name);
+    cuda::DeviceGuard guard(a.device().index);
+    Tensor<T> out = empty<T>(shape, a.device());
+    cuda::binary<T>(op, a.data(), broadcast_strides(a.shape(), a.strides(), shape), b.data(),
+                    broadcast_strides(b.shape(), b.strides(), shape), shape, out.data());
+    if (!needs_graph<T>({&a, &b})) return out;
+    const bool ga = a.requires_grad(), gb = b.requires_grad();
+    const Shape sa = a.shape(), sb = b.shape();
+    if (op == cuda::BinaryOp::add || op == cuda::BinaryOp::sub) {  // nothing saved: the gradient is ±g
+        const bool negate_b = op == cuda::BinaryOp::sub;
+        record<T>(name, out, {&a, &b}, [ga, gb, sa, sb, negate_b, name](const Tensor<T>& g) {
+            Tensor<T> gb_full = negate_b && gb ? cuda_unary<T>(name, cuda::UnaryOp::neg, {}, g) : g;
+            return std::vector<Tensor<T>>{ga ? cuda_sum_to(g, sa) : Tensor<T>(), gb ? cuda_sum_to(gb_full, sb) : Tensor<T>()};
+        });
+        return out;
+    }
+    const bool needs_y = op == cuda::BinaryOp::div || op == cuda::BinaryOp::pow;
+    Tensor<T> as = a.detach(), bs = b.detach(), ys = needs_y ? out.detach() : Tensor<T>();
+    record<T>(name, out, {&a, &b}, [as, bs, ys, ga, gb, shape, op, name](const Tensor<T>& g) {
+        SEAM_CHECK(g.device() == as.device(), name, " backward: gradient on ", g.device().str(), ", inputs on ",
+                   as.device().str());
+        cuda::DeviceGuard guard(as.device().index);
+        Tensor<T> da = ga ? empty<T>(shape, as.device()) : Tensor<T>();
+        Tensor<T> db = gb ? empty<T>(shape, as.device()) : Tensor<T>();
+        cuda::binary_backward<T>(op, g.data(), g.strides(), as.data(), broadcast_strides(as.shape(), as.strides(), shape),
+                                 bs.data(), broadcast_strides(bs.shape(), bs.strides(), shape),
+                                 ys.defined() ? ys.data() : nullptr, ys.defined() ? ys.strides() : Shape(),
+                                 shape, ga ? da.data() : nullptr, gb ? db.data() : nullptr);
+        return std::vector<Tensor<T>>{ga ? cuda_sum_to(da, as.shape()) : Tensor<T>(),
+                                      gb ? cuda_sum_to(db, bs.shape()) : Tensor<T>()};
+    });
+    return out;
+}
+
+}  // namespace detail
+#endif  // SEAM_WITH_CUDA
+
 // ----- binary ------------------------------------------------------------------------------
 
 template <class T>
 inline Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b) {
+#if SEAM_WITH_CUDA
+    if (a.device().is_cuda() || b.device().is_cuda()) return detail::cuda_binary("add", cuda::BinaryOp::add, a, b);
+#endif
     Tensor<T> out = detail::map_binary(a, b, "add", [](T x, T y) { return x + y; });
     Shape sa = a.shape(), sb = b.shape();
     record<T>("add", out, {&a, &b}, [sa, sb](const Tensor<T>& g) {
@@ -118,6 +223,9 @@ inline Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b) {
 
 template <class T>
 inline Tensor<T> sub(const Tensor<T>& a, const Tensor<T>& b) {
+#if SEAM_WITH_CUDA
+    if (a.device().is_cuda() || b.device().is_cuda()) return detail::cuda_binary("sub", cuda::BinaryOp::sub, a, b);
+#endif
     Tensor<T> out = detail::map_binary(a, b, "sub", [](T x, T y) { return x - y; });
     Shape sa = a.shape(), sb = b.shape();
     record<T>("sub", out, {&a, &b}, [sa, sb](const Tensor<T>& g) {
@@ -128,6 +236,9 @@ inline Tensor<T> sub(const Tensor<T>& a, const Tensor<T>& b) {
 
 template <class T>
 inline Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b) {
+#if SEAM_WITH_CUDA
+    if (a.device().is_cuda() || b.device().is_cuda()) return detail::cuda_binary("mul", cuda::BinaryOp::mul, a, b);
+#endif
     Tensor<T> out = detail::map_binary(a, b, "mul", [](T x, T y) { return x * y; });
     if (needs_graph<T>({&a, &b})) {
         Tensor<T> as = a.detach(), bs = b.detach();
@@ -144,6 +255,9 @@ inline Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b) {
 
 template <class T>
 inline Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b) {
+#if SEAM_WITH_CUDA
+    if (a.device().is_cuda() || b.device().is_cuda()) return detail::cuda_binary("div", cuda::BinaryOp::div, a, b);
+#endif
     Tensor<T> out = detail::map_binary(a, b, "div", [](T x, T y) { return x / y; });
     if (needs_graph<T>({&a, &b})) {
         Tensor<T> bs = b.detach(), ys = out.detach();
@@ -166,6 +280,9 @@ inline Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b) {
 /// Elementwise maximum / minimum (the gradient goes to the larger / smaller; ties to a).
 template <class T>
 inline Tensor<T> maximum(const Tensor<T>& a, const Tensor<T>& b) {
+#if SEAM_WITH_CUDA
+    if (a.device().is_cuda() || b.device().is_cuda()) return detail::cuda_binary("maximum", cuda::BinaryOp::maximum, a, b);
+#endif
     Tensor<T> out = detail::map_binary(a, b, "maximum", [](T x, T y) { return x >= y ? x : y; });
     if (needs_graph<T>({&a, &b})) {
         Tensor<T> as = a.detach(), bs = b.detach();
@@ -181,6 +298,9 @@ inline Tensor<T> maximum(const Tensor<T>& a, const Tensor<T>& b) {
 
 template <class T>
 inline Tensor<T> minimum(const Tensor<T>& a, const Tensor<T>& b) {
+#if SEAM_WITH_CUDA
+    if (a.device().is_cuda() || b.device().is_cuda()) return detail::cuda_binary("minimum", cuda::BinaryOp::minimum, a, b);
+#endif
     Tensor<T> out = detail::map_binary(a, b, "minimum", [](T x, T y) { return x <= y ? x : y; });
     if (needs_graph<T>({&a, &b})) {
         Tensor<T> as = a.detach(), bs = b.detach();
@@ -197,6 +317,9 @@ inline Tensor<T> minimum(const Tensor<T>& a, const Tensor<T>& b) {
 /// a ** b elementwise, for a > 0 where b is non-integer (the gradient w.r.t. b uses log a).
 template <class T>
 inline Tensor<T> pow(const Tensor<T>& a, const Tensor<T>& b) {
+#if SEAM_WITH_CUDA
+    if (a.device().is_cuda() || b.device().is_cuda()) return detail::cuda_binary("pow", cuda::BinaryOp::pow, a, b);
+#endif
     Tensor<T> out = detail::map_binary(a, b, "pow", [](T x, T y) { return std::pow(x, y); });
     if (needs_graph<T>({&a, &b})) {
         Tensor<T> as = a.detach(), bs = b.detach(), ys = out.detach();
@@ -220,14 +343,23 @@ inline Tensor<T> pow(const Tensor<T>& a, const Tensor<T>& b) {
 
 template <class T>
 inline Tensor<T> add(const Tensor<T>& a, T s) {
+#if SEAM_WITH_CUDA
+    if (a.device().is_cuda()) return detail::cuda_unary<T>("add_scalar", cuda::UnaryOp::add_scalar, {double(s)}, a);
+#endif
     return detail::unary_op("add_scalar", a, [s](T x) { return x + s; }, [](T, T) { return T(1); });
 }
 template <class T>
 inline Tensor<T> mul(const Tensor<T>& a, T s) {
+#if SEAM_WITH_CUDA
+    if (a.device().is_cuda()) return detail::cuda_unary<T>("mul_scalar", cuda::UnaryOp::mul_scalar, {double(s)}, a);
+#endif
     return detail::unary_op("mul_scalar", a, [s](T x) { return x * s; }, [s](T, T) { return s; });
 }
 template <class T>
 inline Tensor<T> pow(const Tensor<T>& a, T p) {
+#if SEAM_WITH_CUDA
+    if (a.device().is_cuda()) return detail::cuda_unary<T>("pow_scalar", cuda::UnaryOp::pow_scalar, {double(p)}, a);
+#endif
     return detail::unary_op("pow_scalar", a, [p](T x) { return std::pow(x, p); },
                             [p](T x, T) { return p * std::pow(x, p - T(1)); });
 }
@@ -236,48 +368,78 @@ inline Tensor<T> pow(const Tensor<T>& a, T p) {
 
 template <class T>
 inline Tensor<T> neg(const Tensor<T>& x) {
+#if SEAM_WITH_CUDA
+    if (x.device().is_cuda()) return detail::cuda_unary<T>("neg", cuda::UnaryOp::neg, {}, x);
+#endif
     return detail::unary_op("neg", x, [](T v) { return -v; }, [](T, T) { return T(-1); });
 }
 /// |x|; the gradient at 0 is 0 (the subgradient PyTorch uses).
 template <class T>
 inline Tensor<T> abs(const Tensor<T>& x) {
+#if SEAM_WITH_CUDA
+    if (x.device().is_cuda()) return detail::cuda_unary<T>("abs", cuda::UnaryOp::abs, {}, x);
+#endif
     return detail::unary_op("abs", x, [](T v) { return std::abs(v); },
                             [](T v, T) { return v > T(0) ? T(1) : (v < T(0) ? T(-1) : T(0)); });
 }
 template <class T>
 inline Tensor<T> exp(const Tensor<T>& x) {
+#if SEAM_WITH_CUDA
+    if (x.device().is_cuda()) return detail::cuda_unary<T>("exp", cuda::UnaryOp::exp, {}, x);
+#endif
     return detail::unary_op("exp", x, [](T v) { return std::exp(v); }, [](T, T y) { return y; });
 }
 template <class T>
 inline Tensor<T> log(const Tensor<T>& x) {
+#if SEAM_WITH_CUDA
+    if (x.device().is_cuda()) return detail::cuda_unary<T>("log", cuda::UnaryOp::log, {}, x);
+#endif
     return detail::unary_op("log", x, [](T v) { return std::log(v); }, [](T v, T) { return T(1) / v; });
 }
 template <class T>
 inline Tensor<T> sqrt(const Tensor<T>& x) {
+#if SEAM_WITH_CUDA
+    if (x.device().is_cuda()) return detail::cuda_unary<T>("sqrt", cuda::UnaryOp::sqrt, {}, x);
+#endif
     return detail::unary_op("sqrt", x, [](T v) { return std::sqrt(v); }, [](T, T y) { return T(0.5) / y; });
 }
 template <class T>
 inline Tensor<T> square(const Tensor<T>& x) {
+#if SEAM_WITH_CUDA
+    if (x.device().is_cuda()) return detail::cuda_unary<T>("square", cuda::UnaryOp::square, {}, x);
+#endif
     return detail::unary_op("square", x, [](T v) { return v * v; }, [](T v, T) { return T(2) * v; });
 }
 /// clamp(x, lo, hi); the gradient is 1 strictly inside and at the bounds (PyTorch's convention), 0 outside.
 template <class T>
 inline Tensor<T> clamp(const Tensor<T>& x, T lo, T hi) {
     SEAM_CHECK(!(lo > hi), "clamp: lower bound ", lo, " exceeds upper bound ", hi);
+#if SEAM_WITH_CUDA
+    if (x.device().is_cuda()) return detail::cuda_unary<T>("clamp", cuda::UnaryOp::clamp, {double(lo), double(hi)}, x);
+#endif
     return detail::unary_op("clamp", x, [lo, hi](T v) { return v < lo ? lo : (v > hi ? hi : v); },
                             [lo, hi](T v, T) { return (v >= lo && v <= hi) ? T(1) : T(0); });
 }
 template <class T>
 inline Tensor<T> relu(const Tensor<T>& x) {
+#if SEAM_WITH_CUDA
+    if (x.device().is_cuda()) return detail::cuda_unary<T>("relu", cuda::UnaryOp::relu, {}, x);
+#endif
     return detail::unary_op("relu", x, [](T v) { return v > T(0) ? v : T(0); }, [](T, T y) { return y > T(0) ? T(1) : T(0); });
 }
 template <class T>
 inline Tensor<T> leaky_relu(const Tensor<T>& x, T slope = T(0.01)) {
+#if SEAM_WITH_CUDA
+    if (x.device().is_cuda()) return detail::cuda_unary<T>("leaky_relu", cuda::UnaryOp::leaky_relu, {double(slope)}, x);
+#endif
     return detail::unary_op("leaky_relu", x, [slope](T v) { return v > T(0) ? v : slope * v; },
                             [slope](T v, T) { return v > T(0) ? T(1) : slope; });
 }
 template <class T>
 inline Tensor<T> elu(const Tensor<T>& x, T alpha = T(1)) {
+#if SEAM_WITH_CUDA
+    if (x.device().is_cuda()) return detail::cuda_unary<T>("elu", cuda::UnaryOp::elu, {double(alpha)}, x);
+#endif
     return detail::unary_op("elu", x, [alpha](T v) { return v > T(0) ? v : alpha * std::expm1(v); },
                             [alpha](T v, T y) { return v > T(0) ? T(1) : y + alpha; });
 }
@@ -290,15 +452,24 @@ inline T stable_sigmoid(T v) {
 }
 template <class T>
 inline Tensor<T> sigmoid(const Tensor<T>& x) {
+#if SEAM_WITH_CUDA
+    if (x.device().is_cuda()) return detail::cuda_unary<T>("sigmoid", cuda::UnaryOp::sigmoid, {}, x);
+#endif
     return detail::unary_op("sigmoid", x, [](T v) { return stable_sigmoid(v); }, [](T, T y) { return y * (T(1) - y); });
 }
 template <class T>
 inline Tensor<T> tanh(const Tensor<T>& x) {
+#if SEAM_WITH_CUDA
+    if (x.device().is_cuda()) return detail::cuda_unary<T>("tanh", cuda::UnaryOp::tanh, {}, x);
+#endif
     return detail::unary_op("tanh", x, [](T v) { return std::tanh(v); }, [](T, T y) { return T(1) - y * y; });
 }
 /// GELU, exact form x * Phi(x) (PyTorch's default approximate='none').
 template <class T>
 inline Tensor<T> gelu(const Tensor<T>& x) {
+#if SEAM_WITH_CUDA
+    if (x.device().is_cuda()) return detail::cuda_unary<T>("gelu", cuda::UnaryOp::gelu, {}, x);
+#endif
     constexpr T inv_sqrt2 = T(0.70710678118654752440);
     constexpr T inv_sqrt_2pi = T(0.39894228040143267794);
     return detail::unary_op("gelu", x, [](T v) { return T(0.5) * v * (T(1) + std::erf(v * inv_sqrt2)); },

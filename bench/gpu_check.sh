@@ -1,0 +1,254 @@
+#!/usr/bin/env bash
+# bench/gpu_check.sh — the one prepared GPU check of seam (issue 3, item 6).
+#
+# In one run (budget: 8 minutes) on a machine with an NVIDIA GPU it
+#   1. builds the CUDA backend and its tests for this GPU's architecture only (CMake; when the CMake
+#      configure fails — a missing Eigen or doctest, say — it builds the CUDA test programs directly
+#      with nvcc and g++, which need neither Eigen nor CMake),
+#   2. runs every CUDA test program (seam_cuda_tests and tests/cuda/*.cu programs),
+#   3. runs them again under compute-sanitizer memcheck (when compute-sanitizer exists),
+#   4. runs the GPU benchmarks that exist (executables named bench_cuda_* or bench_gpu_*),
+#   5. trains Fashion-MNIST on the GPU for two epochs if the example has a --device option and the
+#      data is present,
+# and writes one markdown report, $OUT/gpu_check.md (device, driver, date, commit, every step's
+# status, time and output), with the full logs beside it in $OUT/logs/. Missing pieces (no
+# compute-sanitizer, no PyTorch, no benchmark yet, no data) are reported as such, never as failures.
+# Exit status: 0 when every step that ran passed, 1 otherwise.
+#
+#   bash bench/gpu_check.sh   # OUT defaults to build-gpu-check/report; SEAM_GPU_ARCH=90 overrides the detected arch
+set -u -o pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD="${SEAM_GPU_BUILD:-$ROOT/build-gpu-check}"
+OUT="${OUT:-$BUILD/report}"
+mkdir -p "$OUT/logs"
+REPORT="$OUT/gpu_check.md"
+JOBS="$(nproc 2>/dev/null || echo 4)"
+START=$(date +%s)
+FAILED=0
+: > "$REPORT"
+
+say() { printf '%s\n' "$*" | tee -a "$REPORT"; }
+elapsed() { echo $(( $(date +%s) - START )); }
+# Append the last lines of a log to the report, folded.
+tail_block() {  # file title [lines]
+  { printf '<details><summary>%s</summary>\n\n```\n' "$2"; tail -n "${3:-40}" "$1"; printf '```\n</details>\n\n'; } >> "$REPORT"
+}
+# run NAME TIMEOUT CMD... : runs with a time limit, logs to $OUT/logs/NAME.log, sets RC and SECS.
+run_logged() {
+  local name=$1 limit=$2; shift 2
+  local t0=$(date +%s)
+  timeout --kill-after=10 "$limit" "$@" > "$OUT/logs/$name.log" 2>&1
+  RC=$?
+  SECS=$(( $(date +%s) - t0 ))
+}
+status_of() {  # exit code -> words
+  case $1 in
+    0) echo "passed" ;;
+    77) echo "skipped (exit 77: no usable GPU)" ;;
+    124|137) echo "TIMED OUT" ;;
+    *) echo "FAILED (exit $1)" ;;
+  esac
+}
+
+# ---------------------------------------------------------------------------------------------
+say "# seam GPU check"
+say ""
+say "- date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+say "- commit: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$ROOT" diff --quiet 2>/dev/null || echo ' (with uncommitted changes)')"
+say "- host: $(uname -srm), $JOBS CPU threads"
+if command -v nvidia-smi > /dev/null 2>&1; then
+  say "- GPU: $(nvidia-smi --query-gpu=name,memory.total,compute_cap --format=csv,noheader 2>/dev/null | head -n 1)"
+  say "- driver: $(nvidia-smi --query-gpu=driver_version --format=csv,noheader 2>/dev/null | head -n 1)"
+  CC=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -n 1 | tr -d ' .')
+else
+  say "- GPU: nvidia-smi not found"
+  CC=""
+fi
+ARCH="${SEAM_GPU_ARCH:-${CC:-80;90}}"
+NVCC="$(command -v nvcc 2>/dev/null || true)"
+[ -z "$NVCC" ] && for c in /usr/local/cuda/bin/nvcc /usr/local/cuda-*/bin/nvcc; do [ -x "$c" ] && NVCC="$c" && break; done
+if [ -n "$NVCC" ]; then
+  say "- nvcc: $NVCC ($("$NVCC" --version | grep -o 'release [0-9.]*' | head -n 1)); building for sm_$ARCH"
+else
+  say "- nvcc: not found — nothing can be built"
+fi
+SANITIZER="$(command -v compute-sanitizer 2>/dev/null || true)"
+[ -z "$SANITIZER" ] && for c in "$(dirname "${NVCC:-/nonexistent}")/compute-sanitizer" /usr/local/cuda/bin/compute-sanitizer \
+  /usr/local/cuda/compute-sanitizer/compute-sanitizer; do [ -x "$c" ] && SANITIZER="$c" && break; done
+say "- compute-sanitizer: ${SANITIZER:-not found}"
+PY="$(command -v python3 2>/dev/null || true)"
+TORCH="absent"
+if [ -n "$PY" ]; then
+  TORCH=$("$PY" -c 'import torch; print(torch.__version__, "CUDA", torch.version.cuda, "cuDNN", torch.backends.cudnn.version())' 2>/dev/null || echo absent)
+  CUDNN_DIR=$("$PY" -c 'import nvidia.cudnn, os; print(os.path.dirname(nvidia.cudnn.__file__))' 2>/dev/null || true)
+  [ -n "$CUDNN_DIR" ] && say "- cuDNN (pip nvidia-cudnn): $CUDNN_DIR"
+fi
+say "- PyTorch: $TORCH"
+say ""
+[ -z "$NVCC" ] && { say "**No nvcc: stopping.**"; exit 1; }
+export PATH="$(dirname "$NVCC"):$PATH"
+
+# ---------------------------------------------------------------------------------------------
+say "## 1. Build"
+say ""
+TESTS=()     # programs to run
+BENCHES=()
+TRAIN=""
+BUILD_MODE=cmake
+HAS_DEVICE_FLAG=0
+grep -q -- '--device' "$ROOT/examples/fashion_mnist.cpp" 2>/dev/null && HAS_DEVICE_FLAG=1
+# SEAM_GPU_CHECK_DIRECT=1 skips CMake (tests the fallback; or for a machine whose CMake is too old).
+if [ "${SEAM_GPU_CHECK_DIRECT:-0}" = 1 ]; then RC=1; SECS=0; echo "skipped on request" > "$OUT/logs/cmake_configure.log"; else
+run_logged cmake_configure 120 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSEAM_CUDA=ON \
+  "-DSEAM_CUDA_ARCHITECTURES=$ARCH" -DSEAM_BUILD_TESTS=ON -DSEAM_BUILD_EXAMPLES=$([ $HAS_DEVICE_FLAG = 1 ] && echo ON || echo OFF) \
+  -DSEAM_BUILD_BENCH=ON -DSEAM_NATIVE=ON
+fi
+if [ $RC -eq 0 ]; then
+  say "- CMake configure: ok (${SECS} s)"
+  TARGETS=$(cmake --build "$BUILD" --target help 2>/dev/null | grep -oE '(seam_cuda_tests|seam_cuda_test_[A-Za-z0-9_]+|bench_cuda_[A-Za-z0-9_]+|bench_gpu_[A-Za-z0-9_]+)' | sort -u)
+  [ $HAS_DEVICE_FLAG = 1 ] && TARGETS="$TARGETS fashion_mnist"
+  run_logged cmake_build 330 cmake --build "$BUILD" -j "$JOBS" --target seam_cuda $TARGETS
+  say "- CMake build of seam_cuda $(echo $TARGETS): $(status_of $RC) (${SECS} s)"
+  [ $RC -ne 0 ] && { FAILED=1; tail_block "$OUT/logs/cmake_build.log" "build log (tail)" 60; }
+  for t in $TARGETS; do
+    exe=$(find "$BUILD" -type f -name "$t" -perm -u+x 2>/dev/null | head -n 1)
+    [ -z "$exe" ] && continue
+    case $t in
+      seam_cuda_test*) TESTS+=("$exe") ;;
+      bench_*) BENCHES+=("$exe") ;;
+      fashion_mnist) TRAIN="$exe" ;;
+    esac
+  done
+else
+  BUILD_MODE=direct
+  say "- CMake configure failed (${SECS} s); building the CUDA tests directly with nvcc/g++ instead"
+  tail_block "$OUT/logs/cmake_configure.log" "configure log (tail)" 25
+  D="$BUILD/direct"; mkdir -p "$D"
+  GENCODE=""
+  for a in ${ARCH//;/ }; do GENCODE="$GENCODE -gencode arch=compute_$a,code=sm_$a"; done
+  CUDA_HOME="$(dirname "$(dirname "$NVCC")")"
+  FLAGS="-std=c++20 -DSEAM_WITH_CUDA=1 -I$ROOT/include -I$ROOT/kernels"
+  TU_LIMIT="${SEAM_GPU_CHECK_TU_LIMIT:-300}"  # seconds for one translation unit
+  # Every translation unit compiles in parallel (each in its own background job), then the links.
+  bg() {  # bg NAME LIMIT CMD... : like run_logged, in the background; the exit code goes to NAME.rc
+    local name=$1 limit=$2; shift 2
+    ( local t0=$(date +%s); timeout --kill-after=10 "$limit" "$@" > "$OUT/logs/$name.log" 2>&1
+      echo "$? $(( $(date +%s) - t0 ))" > "$OUT/logs/$name.rc" ) &
+  }
+  collect() { read -r RC SECS < "$OUT/logs/$1.rc" 2>/dev/null || { RC=1; SECS=0; }; }
+  bg direct_lib "$TU_LIMIT" "$NVCC" $FLAGS -O3 $GENCODE -c "$ROOT/src/cuda/seam_cuda.cu" -o "$D/seam_cuda.o"
+  OBJS=()
+  for cpp in "$ROOT"/tests/cuda/*.cpp; do
+    name=$(basename "$cpp" .cpp)
+    bg "direct_$name" "$TU_LIMIT" g++ $FLAGS -O2 -fopenmp -I"$CUDA_HOME/include" -c "$cpp" -o "$D/$name.o"
+    OBJS+=("$D/$name.o")
+  done
+  for cu in "$ROOT"/tests/cuda/*.cu; do
+    [ -e "$cu" ] || continue
+    name=$(basename "$cu" .cu)
+    bg "direct_$name" "$TU_LIMIT" "$NVCC" $FLAGS -O2 $GENCODE -Xcompiler -fopenmp -c "$cu" -o "$D/$name.cu.o"
+  done
+  wait
+  collect direct_lib
+  say "- nvcc src/cuda/seam_cuda.cu: $(status_of $RC) (${SECS} s)"
+  LIB_OK=$RC
+  [ $RC -ne 0 ] && { FAILED=1; tail_block "$OUT/logs/direct_lib.log" "nvcc log (tail)" 30; }
+  CPP_OK=0
+  for cpp in "$ROOT"/tests/cuda/*.cpp; do
+    name=$(basename "$cpp" .cpp); collect "direct_$name"
+    say "- g++ tests/cuda/$name.cpp: $(status_of $RC) (${SECS} s)"
+    [ $RC -ne 0 ] && { CPP_OK=1; FAILED=1; tail_block "$OUT/logs/direct_$name.log" "g++ $name (tail; the doctest header is needed)" 30; }
+  done
+  LINK="-L$CUDA_HOME/lib64 -lcublas -lcudart -Wl,-rpath,$CUDA_HOME/lib64 -fopenmp"
+  if [ $LIB_OK -eq 0 ] && [ $CPP_OK -eq 0 ]; then
+    run_logged direct_link 120 g++ "${OBJS[@]}" "$D/seam_cuda.o" $LINK -o "$D/seam_cuda_tests"
+    say "- link seam_cuda_tests: $(status_of $RC) (${SECS} s)"
+    [ $RC -eq 0 ] && TESTS+=("$D/seam_cuda_tests") || { FAILED=1; tail_block "$OUT/logs/direct_link.log" "link (tail)" 20; }
+  fi
+  for cu in "$ROOT"/tests/cuda/*.cu; do
+    [ -e "$cu" ] || continue
+    name=$(basename "$cu" .cu); collect "direct_$name"
+    say "- nvcc tests/cuda/$name.cu: $(status_of $RC) (${SECS} s)"
+    if [ $RC -ne 0 ]; then FAILED=1; tail_block "$OUT/logs/direct_$name.log" "nvcc $name (tail)" 30; continue; fi
+    LIBOBJ=""; [ $LIB_OK -eq 0 ] && LIBOBJ="$D/seam_cuda.o"  # a standalone test may not need the library
+    run_logged "direct_link_$name" 120 g++ "$D/$name.cu.o" $LIBOBJ $LINK -o "$D/seam_cuda_$name"
+    [ $RC -eq 0 ] && TESTS+=("$D/seam_cuda_$name") || { FAILED=1; say "- link seam_cuda_$name: $(status_of $RC)"; }
+  done
+fi
+say ""
+
+# ---------------------------------------------------------------------------------------------
+say "## 2. CUDA tests"
+say ""
+if [ ${#TESTS[@]} -eq 0 ]; then say "No CUDA test program was built."; FAILED=1; fi
+for exe in ${TESTS[@]+"${TESTS[@]}"}; do
+  name=$(basename "$exe")
+  run_logged "test_$name" 180 "$exe"
+  say "- \`$name\`: $(status_of $RC) (${SECS} s)"
+  [ $RC -ne 0 ] && [ $RC -ne 77 ] && FAILED=1
+  grep -E '^\[doctest\] (test cases|assertions)' "$OUT/logs/test_$name.log" | sed 's/^/  - /' | tee -a "$REPORT" > /dev/null
+  tail_block "$OUT/logs/test_$name.log" "$name output (tail)" 40
+done
+say ""
+
+# ---------------------------------------------------------------------------------------------
+say "## 3. compute-sanitizer memcheck"
+say ""
+if [ -z "$SANITIZER" ]; then
+  say "compute-sanitizer not found: not run."
+else
+  for exe in ${TESTS[@]+"${TESTS[@]}"}; do
+    name=$(basename "$exe")
+    left=$(( 420 - $(elapsed) ))
+    if [ $left -lt 30 ]; then say "- \`$name\`: not run (time budget spent)"; continue; fi
+    limit=$(( left < 150 ? left : 150 ))
+    run_logged "memcheck_$name" "$limit" "$SANITIZER" --tool memcheck --error-exitcode 99 --leak-check no "$exe"
+    summary=$(grep -E 'ERROR SUMMARY' "$OUT/logs/memcheck_$name.log" | tail -n 1)
+    say "- \`$name\` under memcheck: $(status_of $RC) (${SECS} s) ${summary:+— $summary}"
+    [ $RC -ne 0 ] && [ $RC -ne 77 ] && FAILED=1
+    [ $RC -ne 0 ] && tail_block "$OUT/logs/memcheck_$name.log" "memcheck $name (tail)" 40
+  done
+fi
+say ""
+
+# ---------------------------------------------------------------------------------------------
+say "## 4. GPU benchmarks"
+say ""
+if [ ${#BENCHES[@]} -eq 0 ]; then
+  say "No GPU benchmark program exists yet (looked for bench_cuda_* / bench_gpu_* targets)."
+fi
+for exe in ${BENCHES[@]+"${BENCHES[@]}"}; do
+  name=$(basename "$exe")
+  left=$(( 450 - $(elapsed) ))
+  if [ $left -lt 20 ]; then say "- \`$name\`: not run (time budget spent)"; continue; fi
+  run_logged "bench_$name" $(( left < 120 ? left : 120 )) "$exe"
+  say "- \`$name\`: $(status_of $RC) (${SECS} s)"
+  [ $RC -ne 0 ] && FAILED=1
+  { printf '```\n'; tail -n 60 "$OUT/logs/bench_$name.log"; printf '```\n\n'; } >> "$REPORT"
+done
+say ""
+
+# ---------------------------------------------------------------------------------------------
+say "## 5. Fashion-MNIST on the GPU (2 epochs)"
+say ""
+if [ $HAS_DEVICE_FLAG = 0 ]; then
+  say "Not run: examples/fashion_mnist has no --device option yet (the example trains on the CPU only)."
+elif [ -z "$TRAIN" ]; then
+  say "Not run: fashion_mnist was not built."
+else
+  left=$(( 470 - $(elapsed) ))
+  if [ $left -lt 30 ]; then
+    say "Not run: time budget spent."
+  else
+    run_logged train_fashion_mnist "$left" "$TRAIN" --device cuda --epochs 2 --out "$OUT/fashion_mnist_gpu.json"
+    say "- fashion_mnist --device cuda --epochs 2: $(status_of $RC) (${SECS} s)"
+    [ $RC -ne 0 ] && FAILED=1
+    grep -E '^SUMMARY' "$OUT/logs/train_fashion_mnist.log" | tee -a "$REPORT" > /dev/null
+    tail_block "$OUT/logs/train_fashion_mnist.log" "training output (tail)" 30
+  fi
+fi
+say ""
+say "---"
+say "Total time: $(elapsed) s (build mode: $BUILD_MODE). Result: $([ $FAILED = 0 ] && echo 'every step that ran passed' || echo 'SOME STEPS FAILED')."
+exit $FAILED
