@@ -284,7 +284,9 @@ template <class T>
 inline Tensor<T> landmark_pool_backward_features(const LandmarkPoolGeometry& g, const std::vector<T>& factor,
                                                  const Tensor<T>& grad_out, const Tensor<int64_t>& indices) {
     const Tensor<T> gc = grad_out.contiguous();
-    Tensor<T> grad = zeros<T>({g.N, g.C, g.H, g.W});
+    // Each plane is zeroed right before its scatter, while it is in L1: one pass over the
+    // gradient instead of a separate zero-fill pass first.
+    Tensor<T> grad = empty<T>({g.N, g.C, g.H, g.W});
     const T* go = gc.data();
     const int64_t* ix = indices.data();
     T* gf = grad.data();
@@ -294,6 +296,7 @@ inline Tensor<T> landmark_pool_backward_features(const LandmarkPoolGeometry& g, 
         for (int64_t p = lo; p < hi; ++p) {
             const int64_t n = p / g.C, c = p % g.C;
             T* dst = gf + p * plane_size;
+            std::fill(dst, dst + plane_size, T(0));
             for (int64_t l = 0; l < g.L; ++l) {
                 const int64_t nl = n * g.L + l, first = (nl * g.C + c) * B;
                 const T f = factor[nl];
