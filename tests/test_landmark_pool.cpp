@@ -237,6 +237,8 @@ TEST_CASE("landmark_pool: window placement (1x1 and 2x2 windows read back the ce
     CHECK(pool1(0.999f, 0.999f) == 134);  // the last cell
     CHECK(pool1(1.0f, 0.0f) == 0);        // x*W = 5: just right of the map -> empty bin -> 0
     CHECK(pool1(-0.01f, 0.3f) == 0);      // just left of the map -> 0
+    CHECK(pool1(1e30f, 0.5f) == 0);       // far outside: the clamp keeps the int64 conversion defined
+    CHECK(pool1(0.5f, -3e38f) == 0);
 
     // Even window: the 2 cells whose centres are nearest; bins 2x2 read the four cells one by one.
     // At (0.5, 0.5) = (2.5, 2.0) in cells: columns start floor(2.5 - 0.5) = 2 (centre 2.5, then
