@@ -195,6 +195,15 @@ TEST_CASE("nice_ticks and tick_label: round steps covering the range") {
     // Large values switch to short scientific notation.
     Ticks big = nice_ticks(0, 4e6, 4);
     CHECK(tick_label(big.at(1), big) == "1e+06");
+    // Ranges at the ends of double fall back to the two ends instead of thousands of ticks.
+    for (auto [lo, hi] : {std::pair{0.0, 1e-320}, std::pair{-1e308, 1e308}, std::pair{1e300, 1e300}}) {
+        Ticks odd = nice_ticks(lo, hi, 6);
+        CHECK(odd.count >= 1);
+        CHECK(odd.count <= 1000);
+        CHECK(std::isfinite(odd.step));
+    }
+    CHECK_NOTHROW(line_plot({Series{"tiny", {0, 1}, {0, 1e-320}, std::nullopt}}));
+    CHECK_NOTHROW(line_plot({Series{"huge", {0, 1}, {-1e308, 1e308}, std::nullopt}}));
     // A negative zero never shows.
     Ticks around = nice_ticks(-1, 1, 4);
     bool saw_zero = false;

@@ -359,10 +359,19 @@ inline Ticks nice_ticks(double lo, double hi, int target = 6, bool integers = fa
     double step = (f < 1.5 ? 1.0 : f < 3.0 ? 2.0 : f < 7.0 ? 5.0 : 10.0) * magnitude;
     if (integers) step = std::max(1.0, std::round(step));
     Ticks ticks;
+    const double first = std::floor(lo / step + 1e-9) * step;
+    const double count = std::round((std::ceil(hi / step - 1e-9) * step - first) / step) + 1;
+    if (!std::isfinite(first) || !(step > 0) || !std::isfinite(step) || !(count >= 1 && count <= 1000)) {
+        // Ranges at the ends of double (1e-320 wide, or 1e308 apart): just the two ends.
+        ticks.first = lo;
+        ticks.step = std::isfinite(hi - lo) && hi > lo ? hi - lo : 1.0;
+        ticks.count = 2;
+        ticks.decimals = 6;
+        return ticks;
+    }
+    ticks.first = first;
     ticks.step = step;
-    ticks.first = std::floor(lo / step + 1e-9) * step;
-    const double last = std::ceil(hi / step - 1e-9) * step;
-    ticks.count = static_cast<int>(std::lround((last - ticks.first) / step)) + 1;
+    ticks.count = static_cast<int>(count);
     ticks.decimals = std::max(0, -static_cast<int>(std::floor(std::log10(step) + 1e-9)));
     return ticks;
 }
@@ -413,6 +422,8 @@ inline Image line_plot(const std::vector<Series>& series, const LinePlotOptions&
     }
     if (!(x_lo <= x_hi)) x_lo = 0, x_hi = 1;  // nothing to draw: empty axes
     if (!(y_lo <= y_hi)) y_lo = 0, y_hi = 1;
+    SEAM_CHECK(std::isfinite(options.y_min.value_or(0.0)) && std::isfinite(options.y_max.value_or(0.0)),
+               "line_plot: y_min and y_max must be finite numbers");
     if (options.y_min) y_lo = *options.y_min;
     if (options.y_max) y_hi = *options.y_max;
     SEAM_CHECK(y_lo <= y_hi, "line_plot: y_min ", y_lo, " is above y_max ", y_hi);
