@@ -121,6 +121,11 @@ inline LandmarkPoolGeometry landmark_pool_geometry(const char* op, const Tensor<
                                                    const Tensor<T>& visibility, const LandmarkPoolOptions& o) {
     check_landmark_pool_options(op, o);
     SEAM_CHECK(features.defined() && landmarks.defined(), op, ": features and landmarks must be defined tensors");
+    // The CUDA kernel (kernels/seam/landmark_pool.cuh) is not yet dispatched to from here.
+    SEAM_CHECK(features.device().is_cpu() && landmarks.device().is_cpu() &&
+                   (!visibility.defined() || visibility.device().is_cpu()),
+               op, ": tensors on ", features.device().str(), " need the CUDA dispatch, which landmark_pool does not have ",
+               "yet; move them to the CPU with .to(Device::cpu())");
     const Shape& fs = features.shape();
     SEAM_CHECK(fs.size() == 4, op, ": features of shape ", shape_str(fs), " must be 4-D [N, C, H, W]");
     SEAM_CHECK(fs[2] > 0 && fs[3] > 0, op, ": features of shape ", shape_str(fs), " must have a non-empty map (H, W > 0)");
