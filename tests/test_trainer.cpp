@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -608,4 +609,41 @@ TEST_CASE("Trainer: a checkpoint without the trainer's loop state, or of another
                          doctest::Contains(("load_checkpoint('" + linear_path + "')").c_str()), Error);
     CHECK_THROWS_WITH_AS(run_mlp(data, 7, 4, std::make_shared<FileCheckpointer<double>>(), dir.str() + "/missing", true, 0),
                          doctest::Contains("missing"), Error);
+}
+
+TEST_CASE("Trainer and ProgressBar: plain lines when the output is not a terminal") {
+    std::FILE* file = std::tmpfile();
+    REQUIRE(file != nullptr);
+    {
+        ProgressBar bar("epoch 1/1", 8, 0, /*first_step=*/0, file);
+        for (int64_t s = 1; s <= 8; ++s) bar.update(s, 0.5, s * 4);
+        bar.finish();
+    }
+    Regression data;
+    manual_seed(1);
+    nn::Linear<double> model(3, 1);
+    optim::SGD<double> optimizer(model.parameters(), {.lr = 0.2});
+    Trainer<double> trainer(model, optimizer, {.epochs = 2, .log_every = 3, .output = file});
+    trainer.set_evaluation([](int64_t epoch) { return Metrics{{"val_top1", 0.25 * static_cast<double>(epoch)}}; });
+    IndexBatches batches(Regression::kSamples, 8, 3);
+    trainer.fit(batches, [&](const std::vector<size_t>& indices) {
+        auto [x, y] = data.batch(indices);
+        return mse_loss(model.forward(x), y);
+    });
+    std::rewind(file);
+    std::vector<std::string> lines;
+    char buffer[512];
+    while (std::fgets(buffer, sizeof buffer, file)) lines.emplace_back(buffer);
+    std::fclose(file);
+    // The bar alone: 4 lines (every 8/4 = 2 steps), then per epoch of the trainer lines at steps 3 and
+    // 6 (log_every 3; 6 is also the last) and the epoch's summary.
+    REQUIRE(lines.size() == 4 + 2 * 3);
+    CHECK(lines[0].starts_with("epoch 1/1 step 2/8 loss 0.5000"));
+    CHECK(lines[3].starts_with("epoch 1/1 step 8/8 loss 0.5000"));
+    CHECK(lines[4].starts_with("epoch 1/2 step 3/6 loss "));
+    CHECK(lines[5].starts_with("epoch 1/2 step 6/6 loss "));
+    CHECK(lines[6].starts_with("epoch 1/2: train_loss "));
+    CHECK(lines[6].find("  lr 0.2  val_top1 0.25  (") != std::string::npos);
+    CHECK(lines[9].find("val_top1 0.5  (") != std::string::npos);
+    for (const std::string& line : lines) CHECK(line.find('\r') == std::string::npos);
 }
