@@ -446,8 +446,11 @@ inline Image line_plot(const std::vector<Series>& series, const LinePlotOptions&
     const int px0 = left, py0 = top, px1 = options.width - right, py1 = options.height - bottom;  // plot box
     SEAM_CHECK(px1 - px0 >= 40 && py1 - py0 >= 40, "line_plot: ", options.width, "x", options.height,
                " leaves no room for the plot area");
-    auto to_px = [&](double x) { return px0 + (x - x0v) / (x1v - x0v) * (px1 - px0); };
-    auto to_py = [&](double y) { return py1 - (y - y0v) / (y1v - y0v) * (py1 - py0); };
+    // Data -> pixel coordinates, clamped to a band around the image: a value far off the axis
+    // range (or a range wider than a double can hold) must not become an infinite pixel position.
+    auto band = [](double v) { return std::isnan(v) ? v : std::clamp(v, -1e5, 1e5); };
+    auto to_px = [&](double x) { return band(px0 + (x - x0v) / (x1v - x0v) * (px1 - px0)); };
+    auto to_py = [&](double y) { return band(py1 - (y - y0v) / (y1v - y0v) * (py1 - py0)); };
 
     Image image = blank_image(options.width, options.height);
     // Grid and tick labels.
@@ -485,7 +488,12 @@ inline Image line_plot(const std::vector<Series>& series, const LinePlotOptions&
                 flush();
                 continue;
             }
-            run.emplace_back(to_px(series[s].x[i]), to_py(series[s].y[i]));
+            const double px = to_px(series[s].x[i]), py = to_py(series[s].y[i]);
+            if (std::isnan(px) || std::isnan(py)) {
+                flush();
+                continue;
+            }
+            run.emplace_back(px, py);
             drawn[s].push_back(run.back());
             ++finite;
         }
@@ -515,7 +523,8 @@ inline Image line_plot(const std::vector<Series>& series, const LinePlotOptions&
                     // Sample each segment every few pixels so long segments count too.
                     const auto& a = points[i];
                     const auto& b = i + 1 < points.size() ? points[i + 1] : points[i];
-                    const int samples = 1 + static_cast<int>(std::hypot(b.first - a.first, b.second - a.second) / 4);
+                    const double length = std::hypot(b.first - a.first, b.second - a.second);
+                    const int samples = 1 + static_cast<int>(std::min(length, 4.0 * (options.width + options.height)) / 4);
                     for (int k = 0; k < samples; ++k) {
                         const double t = static_cast<double>(k) / samples;
                         const double x = a.first + (b.first - a.first) * t, y = a.second + (b.second - a.second) * t;
