@@ -136,6 +136,11 @@ TEST_CASE("draw_line_aa: Wu's line is full strength on the ideal line and splits
     draw_line_aa(image, 1.0, 3.5, 8.0, 3.5, colors::white);  // halfway between rows 3 and 4
     CHECK(pixel_color(image, 4, 3) == Color{128, 128, 128});
     CHECK(pixel_color(image, 4, 4) == Color{128, 128, 128});
+    // Far outside: nothing drawn, nothing out of bounds.
+    Image untouched = image;
+    draw_line_aa(image, -1e300, 1e300, 1e300, 1e300, colors::white);
+    draw_line_aa(image, -1e300, -1e300, -1e300, 1e300, colors::white);
+    CHECK(image.pixels == untouched.pixels);
 }
 
 TEST_CASE("draw_rect / fill_rect: border colour inside the rectangle, interior and outside untouched") {

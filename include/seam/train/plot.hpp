@@ -193,6 +193,7 @@ inline void draw_line_aa(Image& image, double x0, double y0, double x1, double y
     if (steep) { std::swap(x0, y0); std::swap(x1, y1); }
     if (x0 > x1) { std::swap(x0, x1); std::swap(y0, y1); }
     auto plot = [&](double major, double minor, double weight) {
+        if (!(minor >= -1.0 && minor <= 1e7)) return;  // far off the image (and too big for an int)
         const int a = static_cast<int>(major), b = static_cast<int>(minor);
         if (steep) blend_pixel(image, b, a, color, weight);
         else blend_pixel(image, a, b, color, weight);
