@@ -49,3 +49,6 @@
 #include "seam/io/json.hpp"
 #include "seam/io/safetensors.hpp"
 #include "seam/io/checkpoint.hpp"
+#include "seam/train/log.hpp"
+#include "seam/train/plot.hpp"
+#include "seam/train/trainer.hpp"
