@@ -8,11 +8,12 @@
 // When DIR is absent or empty, the default SynthFashion data set is written there first (3000 C images
 // of 96 px and 1000 C2S items, seed 1; the same bytes as `synthfashion --out DIR`). Every image is read
 // with the library's readers, cropped to its box grown by --margin pixels, stretched to PX x PX and
-// normalised with the ImageNet statistics.
+// normalised with the ImageNet statistics. Every image of the train and evaluated splits is kept in memory
+// at that size (SynthFashion: ~18 MB; the real DeepFashion-C would need ~2 GB at 48 px, and a long time).
 //
-// Two models are trained on the train split with the same budget (epochs, batch, AdamW with warm-up and
-// cosine decay, random horizontal flips), each with two heads: a 50-way softmax for the category
-// (cross-entropy) and one logit per attribute (binary cross-entropy with logits; label 1 is a positive,
+// Two models are trained on the train split with the same budget (epochs, batch, AdamW and its learning
+// rate, warm-up and cosine decay, random horizontal flips), each with two heads: a 50-way softmax for the
+// category (cross-entropy) and one logit per attribute (binary cross-entropy with logits; label 1 is a positive,
 // 0 and -1 are negatives, as in the evaluation):
 //   linear  a linear classifier on the raw pixels (softmax regression + a linear attribute layer)
 //   cnn     three blocks of conv 3x3 - BatchNorm - ReLU - max-pool 2 (32, 64, 64 channels), then
@@ -20,6 +21,7 @@
 // A third row, "prior", scores every image the same way (the training frequency of each category and
 // each attribute): the numbers a model gets without looking at the picture.
 //
+// --models linear or --models cnn trains one of them only (the prior row is always there).
 // Both are evaluated on the test split (or --split val, for choosing settings without looking at test)
 // with the papers' protocol (seam/eval/metrics.hpp): category top-1/3/5 accuracy, attribute top-3/5
 // recall per type and All. Prints the rows as Table 2 with the protocol sentences under it, the timings
@@ -157,8 +159,8 @@ fs::path find_or_generate(const fs::path& dir, double& generate_seconds) {
                " holds neither Anno/list_category_img.txt nor category-attribute/", marker,
                "; give a DeepFashion-C root, a SynthFashion folder, or an absent or empty folder to generate into");
     data::SynthFashionOptions defaults;
-    std::printf("%s is absent or empty: writing the default SynthFashion set there (%zu C images of %d px, %zu C2S items, "
-                "seed %llu) ...\n",
+    std::printf("%s is absent or empty: writing the default SynthFashion set there (%zu C images of %d px, "
+                "%zu C2S items, seed %llu) ...\n",
                 dir.string().c_str(), defaults.images, defaults.size, defaults.c2s_items,
                 (unsigned long long)defaults.seed);
     std::fflush(stdout);
@@ -301,12 +303,15 @@ struct Result {
 
 const std::vector<size_t> category_ks{1, 3, 5}, attribute_ks{3, 5};
 
-Result score(std::string name, std::string description, const Scores& s, const Prepared& p, const data::CategoryAttributeDataset& dataset) {
+Result score(std::string name, std::string description, const Scores& s, const Prepared& p,
+             const data::CategoryAttributeDataset& dataset) {
     Result r;
     r.name = std::move(name);
     r.description = std::move(description);
-    const size_t n = p.count(), n_categories = dataset.category_names.size(), n_attributes = dataset.attribute_names.size();
-    r.category = eval::category_topk_accuracy(eval::MatrixView(s.categories, n, n_categories), p.categories, category_ks);
+    const size_t n = p.count(), n_categories = dataset.category_names.size();
+    const size_t n_attributes = dataset.attribute_names.size();
+    r.category =
+        eval::category_topk_accuracy(eval::MatrixView(s.categories, n, n_categories), p.categories, category_ks);
     r.attributes = eval::attribute_topk_recall(eval::MatrixView(s.attributes, n, n_attributes), p.attributes,
                                                dataset.attribute_types, attribute_ks);
     return r;
@@ -317,14 +322,16 @@ Result train_and_score(const std::string& name, const std::string& description, 
     std::printf("\n== %s: %lld parameters, AdamW lr %g, weight decay %g, %d epochs of batch %d\n", name.c_str(),
                 (long long)net.parameter_count(), opt.lr, opt.weight_decay, opt.epochs, opt.batch);
     Generator shuffle_gen(opt.seed ^ 0x5eed5eedull);
-    const size_t steps_per_epoch = (train.count() + static_cast<size_t>(opt.batch) - 1) / static_cast<size_t>(opt.batch);
+    const size_t batch_size = static_cast<size_t>(opt.batch);
+    const size_t steps_per_epoch = (train.count() + batch_size - 1) / batch_size;
     const double total_steps = static_cast<double>(steps_per_epoch) * opt.epochs;
     const double warmup_steps = std::max<double>(1.0, static_cast<double>(steps_per_epoch) / 2);
     optim::AdamW<float> optimizer(net.parameters(), {opt.lr, 0.9, 0.999, 1e-8, opt.weight_decay});
     // Per step: linear warm-up over half an epoch, then cosine decay to zero.
     auto lr_at = [&](double step) {
         if (step < warmup_steps) return opt.lr * (step + 1) / warmup_steps;
-        return 0.5 * opt.lr * (1.0 + std::cos(3.14159265358979323846 * (step - warmup_steps) / (total_steps - warmup_steps)));
+        const double progress = (step - warmup_steps) / (total_steps - warmup_steps);
+        return 0.5 * opt.lr * (1.0 + std::cos(3.14159265358979323846 * progress));
     };
 
     Result r;
@@ -342,7 +349,7 @@ Result train_and_score(const std::string& name, const std::string& description, 
         double loss_sum = 0;
         size_t seen = 0;
         for (size_t s = 0; s < steps_per_epoch; ++s, ++step) {
-            const size_t begin = s * static_cast<size_t>(opt.batch), end = std::min(train.count(), begin + opt.batch);
+            const size_t begin = s * batch_size, end = std::min(train.count(), begin + batch_size);
             Batch batch = make_batch(train, order, begin, end, true, opt.seed, epoch);
             for (auto& group : optimizer.param_groups()) group.lr = lr_at(step);
             auto [category, attribute] = net.heads(batch.images);
@@ -368,12 +375,14 @@ Result train_and_score(const std::string& name, const std::string& description, 
     scored.parameters = r.parameters;
     scored.epoch_loss = r.epoch_loss;
     std::printf("%s: %.1f s of training (%.1f CPU s), final train loss %.4f, %s category top-1 %.2f%%\n",
-                name.c_str(), scored.train_seconds, scored.train_cpu_seconds, scored.epoch_loss.back(), opt.split.c_str(), 100 * scored.category[0]);
+                name.c_str(), scored.train_seconds, scored.train_cpu_seconds, scored.epoch_loss.back(),
+                opt.split.c_str(), 100 * scored.category[0]);
     return scored;
 }
 
 /// The "prior" row: every image gets the same scores, the training frequency of each category and attribute.
-Result prior_baseline(const Prepared& train, const Prepared& eval_split, const data::CategoryAttributeDataset& dataset) {
+Result prior_baseline(const Prepared& train, const Prepared& eval_split,
+                      const data::CategoryAttributeDataset& dataset) {
     const size_t n_categories = dataset.category_names.size(), n_attributes = dataset.attribute_names.size();
     std::vector<float> category_count(n_categories, 0.0f), attribute_count(n_attributes, 0.0f);
     for (int c : train.categories) category_count[static_cast<size_t>(c)] += 1;
@@ -403,7 +412,8 @@ std::string result_json(const Result& r) {
     for (size_t t = 0; t < eval::attribute_type_count; ++t)
         for (size_t j = 0; j < attribute_ks.size(); ++j) {
             const auto& v = r.attributes.type_recall[t][j];
-            js << ", \"" << keys[t] << "_top" << attribute_ks[j] << "\": " << json_number(v ? std::optional(100 * *v) : v);
+            js << ", \"" << keys[t] << "_top" << attribute_ks[j]
+               << "\": " << json_number(v ? std::optional(100 * *v) : v);
         }
     for (size_t j = 0; j < attribute_ks.size(); ++j) {
         const auto& v = r.attributes.all_recall[j];
@@ -491,12 +501,14 @@ int main(int argc, char** argv) {
 
         std::ostringstream summary;
         summary << "{\"example\": \"synthfashion_baselines\", \"split\": \"" << opt.split
-                << "\", \"images\": " << evaluated.count() << ", \"size\": " << opt.size << ", \"epochs\": " << opt.epochs
+                << "\", \"images\": " << evaluated.count() << ", \"size\": " << opt.size
+                << ", \"epochs\": " << opt.epochs
                 << ", \"seed\": " << opt.seed << ", \"threads\": " << num_threads();
         for (const Result& r : results) summary << ", \"" << r.name << "\": " << result_json(r);
         summary << ", \"train_seconds\": {";
         for (size_t m = 1; m < results.size(); ++m)
-            summary << (m > 1 ? ", " : "") << "\"" << results[m].name << "\": " << json_number(results[m].train_seconds);
+            summary << (m > 1 ? ", " : "") << "\"" << results[m].name
+                    << "\": " << json_number(results[m].train_seconds);
         summary << "}, \"train_cpu_seconds\": {";
         for (size_t m = 1; m < results.size(); ++m)
             summary << (m > 1 ? ", " : "") << "\"" << results[m].name << "\": "
@@ -506,10 +518,12 @@ int main(int argc, char** argv) {
         if (!opt.out.empty()) {
             std::ostringstream full;
             full << "{\"summary\": " << summary.str() << ", \"root\": " << eval::json::quote(root.string())
-                 << ", \"margin\": " << opt.margin << ", \"batch\": " << opt.batch << ", \"lr\": " << opt.lr << ", \"weight_decay\": " << opt.weight_decay
+                 << ", \"margin\": " << opt.margin << ", \"batch\": " << opt.batch << ", \"lr\": " << opt.lr
+                 << ", \"weight_decay\": " << opt.weight_decay
                  << ", \"train_images\": " << train.count() << ", \"models\": {";
             for (size_t m = 1; m < results.size(); ++m) {
-                full << (m > 1 ? ", " : "") << "\"" << results[m].name << "\": {\"parameters\": " << results[m].parameters
+                full << (m > 1 ? ", " : "") << "\"" << results[m].name
+                     << "\": {\"parameters\": " << results[m].parameters
                      << ", \"train_seconds\": " << json_number(results[m].train_seconds) << ", \"epoch_loss\": [";
                 for (size_t e = 0; e < results[m].epoch_loss.size(); ++e)
                     full << (e ? ", " : "") << json_number(results[m].epoch_loss[e]);

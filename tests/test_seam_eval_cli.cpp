@@ -271,6 +271,10 @@ TEST_CASE("seam-eval: a malformed predictions CSV exits 1 with an error naming t
         for (std::string line; std::getline(in, line);) lines.push_back(line);
         return lines;
     };
+    auto run_on = [&](const fs::path& pred) {
+        const std::string arguments = "category-attribute --root " + quoted(root) + " --pred " + quoted(pred);
+        return run_seam_eval(kBinary, arguments, dir.path);
+    };
     auto join = [](const std::vector<std::string>& lines) {
         std::string text;
         for (const auto& line : lines) text += line + "\n";
@@ -282,8 +286,7 @@ TEST_CASE("seam-eval: a malformed predictions CSV exits 1 with an error naming t
         lines[3] = "img/Dress_C/img_00000001.jpg,0.9,0.8,0.7,0.6,0.3,0.1,0.1,0,0,abc,0,0,0,-1,0,0";
         const fs::path pred = dir.path / "not_a_number.csv";
         write_text(pred, join(lines));
-        const RunResult r = run_seam_eval(kBinary, "category-attribute --root " + quoted(root) + " --pred " + quoted(pred),
-                                          dir.path);
+        const RunResult r = run_on(pred);
         INFO("stdout:\n", r.out, "\nstderr:\n", r.err);
         CHECK(r.exit_code == 1);
         CHECK(r.err.find(pred.string() + ":4:") != std::string::npos);
@@ -296,8 +299,7 @@ TEST_CASE("seam-eval: a malformed predictions CSV exits 1 with an error naming t
         lines[5] = "img/Coat_D/img_00000001.jpg,0.1,0.1,0.1,0.1,0.1,0.1,0.95,0,0,0,0,0,0,0,0";
         const fs::path pred = dir.path / "short_row.csv";
         write_text(pred, join(lines));
-        const RunResult r = run_seam_eval(kBinary, "category-attribute --root " + quoted(root) + " --pred " + quoted(pred),
-                                          dir.path);
+        const RunResult r = run_on(pred);
         INFO("stdout:\n", r.out, "\nstderr:\n", r.err);
         CHECK(r.exit_code == 1);
         CHECK(r.err.find(pred.string() + ":6:") != std::string::npos);
@@ -308,8 +310,7 @@ TEST_CASE("seam-eval: a malformed predictions CSV exits 1 with an error naming t
         lines[2] = "img/Jeans_X/img_00000009.jpg,0.9,0.8,0.5,0.1,0.1,0.1,0.1,0.5,0.5,0.5,0.5,0.1,0,0,0.9,0";
         const fs::path pred = dir.path / "unknown_image.csv";
         write_text(pred, join(lines));
-        const RunResult r = run_seam_eval(kBinary, "category-attribute --root " + quoted(root) + " --pred " + quoted(pred),
-                                          dir.path);
+        const RunResult r = run_on(pred);
         INFO("stdout:\n", r.out, "\nstderr:\n", r.err);
         CHECK(r.exit_code == 1);
         CHECK(r.err.find(pred.string() + ":3:") != std::string::npos);
