@@ -150,7 +150,7 @@ inline std::vector<Tensor<T>> AccumulateGrad<T>::apply(const Tensor<T>& grad_out
 /// A contiguous copy that is differentiable (gradient passes through unchanged).
 template <class T>
 inline Tensor<T> Tensor<T>::clone() const {
-    Tensor<T> out = empty<T>(shape());
+    Tensor<T> out = empty<T>(shape(), device());  // stays on the source's device
     out.copy_(*this);
     if constexpr (std::is_floating_point_v<T>)
         record<T>("clone", out, {this}, [](const Tensor<T>& g) { return std::vector<Tensor<T>>{g}; });
