@@ -334,7 +334,7 @@ int main(int argc, char** argv) {
             << bench::fmt(seam_seconds / torch_seconds, 2) << " | " << bench::fmt(seam_loss, 3) << " / "
             << bench::fmt(torch_loss, 3) << " |\n";
 #else
-        (void)torch_loss;
+        (void)torch_loss, (void)torch_seconds;
         out << "– | – | – | " << bench::fmt(seam_loss, 3) << " / – |\n";
 #endif
         std::fprintf(stderr, "bench_fashion_mnist_epoch: %d thread(s) done\n", threads);
