@@ -13,7 +13,6 @@
 // (forward + loss, backward, zero_grad + optimizer step) and a no-grad forward.
 // Issue floor: seam/LibTorch <= 1.5 with 2 threads; goal <= 1.0.
 #include <dlfcn.h>
-#include <immintrin.h>
 
 #include <algorithm>
 #include <chrono>
@@ -47,50 +46,6 @@ void set_peer_threads(int threads) {
     if (auto f = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) f(threads);
 #endif
     seam::set_num_threads(threads);
-}
-
-/// This CPU's fp32 FMA peak on one core, measured here: 12 independent FMA chains (enough to hide
-/// the latency of two FMA pipes), best of 9 runs of ~10 ms. The harness's kPeakGflopsPerCore
-/// (117.3) is perf-anchors' AMD Zen 4, whose AVX-512 FMA is double-pumped; a CPU with two full
-/// 512-bit FMA units reaches twice that, so a fixed constant would overstate "% of peak" there.
-double measured_peak_gflops_per_core() {
-#if defined(__AVX512F__)
-    using Vec = __m512;
-    constexpr int lanes = 16;
-    auto splat = [](float v) { return _mm512_set1_ps(v); };
-    auto fma = [](Vec a, Vec b, Vec c) { return _mm512_fmadd_ps(a, b, c); };
-    auto first = [](Vec v) { return _mm512_cvtss_f32(v); };
-#elif defined(__FMA__)
-    using Vec = __m256;
-    constexpr int lanes = 8;
-    auto splat = [](float v) { return _mm256_set1_ps(v); };
-    auto fma = [](Vec a, Vec b, Vec c) { return _mm256_fmadd_ps(a, b, c); };
-    auto first = [](Vec v) { return _mm256_cvtss_f32(v); };
-#else
-    return bench::kPeakGflopsPerCore;  // no FMA: keep the harness's figure
-#endif
-#if defined(__AVX512F__) || defined(__FMA__)
-    constexpr int chains = 12;
-    constexpr long iterations = 200000;
-    double best = 0;
-    volatile float sink = 0;
-    for (int run = 0; run < 9; ++run) {
-        Vec acc[chains];
-        for (int i = 0; i < chains; ++i) acc[i] = splat(static_cast<float>(i));
-        const Vec m = splat(0.999999f), c = splat(1e-7f);
-        auto t0 = std::chrono::steady_clock::now();
-        for (long it = 0; it < iterations; ++it) {
-#pragma GCC unroll 12
-            for (int i = 0; i < chains; ++i) acc[i] = fma(acc[i], m, c);
-        }
-        double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        float s = 0;
-        for (int i = 0; i < chains; ++i) s += first(acc[i]);
-        sink = sink + s;
-        best = std::max(best, 2.0 * lanes * chains * iterations / seconds / 1e9);
-    }
-    return best;
-#endif
 }
 
 /// Forward FLOPs of the 13 convolutions (2 per multiply-add).
@@ -213,7 +168,7 @@ double median(std::vector<double> v) {
 
 int main(int argc, char** argv) {
     auto args = bench::Args::parse(argc, argv);
-    const double peak_per_core = measured_peak_gflops_per_core();
+    const double peak_per_core = bench::measured_peak_gflops_per_core();
     const int pairs = args.quick ? 3 : 9;
     seam::manual_seed(7);
     seam::Generator gen(11);
