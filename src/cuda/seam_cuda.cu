@@ -5,7 +5,7 @@
 //
 // Contents, in order: errors; devices; per-device state (default stream, cuBLAS handle, pinned
 // staging buffers); streams and events; the caching allocator; staged copies; cuBLAS GEMM; the
-// elementwise and reduction entry points with their explicit instantiations.
+// elementwise and reduction entry points; landmark pooling; the explicit instantiations.
 //
 // Objects that live for the whole program (per-device state, the allocator) are created with new
 // and never destroyed: tensors held in static variables may be freed after main returns, and must
@@ -29,6 +29,7 @@
 #include "seam/cuda/api.hpp"
 #include "seam/cuda/runtime.hpp"
 #include "seam/elementwise.cuh"
+#include "seam/landmark_pool.cuh"
 #include "seam/reduce.cuh"
 
 namespace seam::cuda {
@@ -654,6 +655,64 @@ void max_dim(const T* x, int64_t outer, int64_t reduce, int64_t inner, T* values
                               stream_now());
 }
 
+// ===== landmark pooling ===============================================================================
+
+namespace {
+
+/// The kernel's shape struct, after checks that name what is wrong (the launchers would only say
+/// "invalid argument"). The op has checked all of this already; these guard direct callers.
+kernels::LandmarkPoolShape landmark_pool_kernel_shape(const char* fn, const LandmarkPoolShape& s) {
+    SEAM_CHECK(s.N >= 0 && s.C >= 0 && s.L >= 0 && s.H > 0 && s.W > 0, fn, ": bad sizes N=", s.N, " C=", s.C, " H=", s.H,
+               " W=", s.W, " L=", s.L, " (H and W must be positive, the others non-negative)");
+    SEAM_CHECK(s.window_h > 0 && s.window_w > 0 && s.bins_h > 0 && s.bins_w > 0, fn, ": window ", s.window_h, "x",
+               s.window_w, " and bins ", s.bins_h, "x", s.bins_w, " must be positive");
+    SEAM_CHECK(s.gate == kernels::kLandmarkGateNone || s.gate == kernels::kLandmarkGateHard ||
+                   s.gate == kernels::kLandmarkGateSoft,
+               fn, ": unknown gate code ", s.gate, " (0 none, 1 hard, 2 soft)");
+    kernels::LandmarkPoolShape k;
+    k.N = s.N, k.C = s.C, k.H = s.H, k.W = s.W, k.L = s.L;
+    k.window_h = s.window_h, k.window_w = s.window_w, k.bins_h = s.bins_h, k.bins_w = s.bins_w;
+    k.gate = s.gate;
+    k.threshold = s.threshold;
+    return k;
+}
+
+}  // namespace
+
+template <class T>
+void landmark_pool_forward(const T* features, const T* landmarks, const T* visibility, T* out, int64_t* argmax,
+                           const LandmarkPoolShape& shape) {
+    const kernels::LandmarkPoolShape s = landmark_pool_kernel_shape("landmark_pool_forward", shape);
+    if (s.outputs() == 0) return;  // nothing to write (and an empty visibility may be a null pointer)
+    SEAM_CHECK(s.gate == kernels::kLandmarkGateNone || visibility, "landmark_pool_forward: the gate code ", s.gate,
+               " needs a visibility array");
+    SEAM_CUDA_CHECK(kernels::landmark_pool_forward<T>(features, landmarks, visibility, out, argmax, s, stream_now()));
+}
+
+template <class T>
+void landmark_pool_backward_features(const T* grad_out, const int64_t* argmax, const T* visibility, T* grad_features,
+                                     const LandmarkPoolShape& shape) {
+    kernels::LandmarkPoolShape s = landmark_pool_kernel_shape("landmark_pool_backward_features", shape);
+    if (s.feature_elements() == 0) return;
+    // Without landmarks every cell's gradient is 0 and no gate factor is read; the visibility
+    // array is then empty and may be a null pointer, which the launcher would refuse.
+    if (s.N * s.L == 0) s.gate = kernels::kLandmarkGateNone;
+    SEAM_CHECK(s.gate != kernels::kLandmarkGateSoft || visibility,
+               "landmark_pool_backward_features: the soft gate needs the visibility array");
+    SEAM_CUDA_CHECK(kernels::landmark_pool_backward_features<T>(grad_out, argmax, visibility, grad_features, s,
+                                                                stream_now()));
+}
+
+template <class T>
+void landmark_pool_backward_visibility(const T* grad_out, const T* features, const int64_t* argmax,
+                                       T* grad_visibility, const LandmarkPoolShape& shape) {
+    const kernels::LandmarkPoolShape s = landmark_pool_kernel_shape("landmark_pool_backward_visibility", shape);
+    SEAM_CHECK(s.gate == kernels::kLandmarkGateSoft, "landmark_pool_backward_visibility: only the soft gate (code 2) ",
+               "has a visibility gradient; got gate code ", s.gate);
+    SEAM_CUDA_CHECK(
+        kernels::landmark_pool_backward_visibility<T>(grad_out, features, argmax, grad_visibility, s, stream_now()));
+}
+
 // ----- explicit instantiations (the element types api.hpp promises) -----------------------------
 
 #define SEAM_CUDA_INSTANTIATE_FLOATING(T)                                                                        \
@@ -668,7 +727,12 @@ void max_dim(const T* x, int64_t outer, int64_t reduce, int64_t inner, T* values
     template void gemm<T>(bool, bool, int64_t, int64_t, int64_t, T, const T*, int64_t, const T*, int64_t, T, T*,  \
                           int64_t);                                                                              \
     template void gemm_strided_batched<T>(bool, bool, int64_t, int64_t, int64_t, T, const T*, int64_t, int64_t,  \
-                                          const T*, int64_t, int64_t, T, T*, int64_t, int64_t, int64_t);
+                                          const T*, int64_t, int64_t, T, T*, int64_t, int64_t, int64_t);          \
+    template void landmark_pool_forward<T>(const T*, const T*, const T*, T*, int64_t*, const LandmarkPoolShape&); \
+    template void landmark_pool_backward_features<T>(const T*, const int64_t*, const T*, T*,                     \
+                                                     const LandmarkPoolShape&);                                  \
+    template void landmark_pool_backward_visibility<T>(const T*, const T*, const int64_t*, T*,                   \
+                                                       const LandmarkPoolShape&);
 
 #define SEAM_CUDA_INSTANTIATE_DATA(T)                                                  \
     template void fill<T>(T*, const Shape&, const Shape&, T);                          \

@@ -116,6 +116,42 @@ void gemm_strided_batched(bool trans_a, bool trans_b, int64_t m, int64_t n, int6
                           int64_t lda, int64_t stride_a, const T* b, int64_t ldb, int64_t stride_b, T beta, T* c,
                           int64_t ldc, int64_t stride_c, int64_t batch);
 
+// ----- landmark pooling (include/seam/ops/landmark_pool.hpp, kernels/seam/landmark_pool.cuh) ------
+//
+// FashionNet's landmark pooling on contiguous device arrays (the op documents the geometry):
+//   features [N, C, H, W], landmarks [N, L, 2] as normalised (x, y), visibility [N, L],
+//   out and argmax [N, L, C, bins_h, bins_w] (argmax: h*W + w inside the (n, c) plane of the
+//   winning cell, -1 for an empty bin or a landmark the hard gate switched off).
+// The landmarks are read on the device only: a non-finite coordinate gives an empty window (zeros,
+// argmax -1) instead of the CPU op's error, which would need a copy to the host and a sync.
+
+/// The sizes and options of one call. `gate` uses seam::LandmarkGate's numbering:
+/// 0 none (visibility may be nullptr), 1 hard (visible iff p > threshold), 2 soft (p * value).
+struct LandmarkPoolShape {
+    int64_t N = 0, C = 0, H = 0, W = 0, L = 0;
+    int64_t window_h = 7, window_w = 7, bins_h = 2, bins_w = 2;
+    int gate = 1;
+    double threshold = 0.5;
+};
+
+/// Forward: writes the gated output and the argmax of every output. T: float, double.
+template <class T>
+void landmark_pool_forward(const T* features, const T* landmarks, const T* visibility, T* out, int64_t* argmax,
+                           const LandmarkPoolShape& shape);
+
+/// grad_features [N, C, H, W] = for every cell, the sum of gate · grad_out over the outputs whose
+/// argmax it is (overwritten, not accumulated into; the sum order is fixed: deterministic).
+/// visibility is read with the soft gate only. T: float, double.
+template <class T>
+void landmark_pool_backward_features(const T* grad_out, const int64_t* argmax, const T* visibility, T* grad_features,
+                                     const LandmarkPoolShape& shape);
+
+/// grad_visibility [N, L] (soft gate only) = the sum over channels and bins of grad_out times the
+/// ungated maximum, read back from the features through the argmax. T: float, double.
+template <class T>
+void landmark_pool_backward_visibility(const T* grad_out, const T* features, const int64_t* argmax,
+                                       T* grad_visibility, const LandmarkPoolShape& shape);
+
 // ----- host-side helpers (no GPU needed) -----------------------------------------------------------
 
 /// The layout the elementwise kernels actually iterate: `shape` with every pair of neighbouring

@@ -55,6 +55,15 @@
 // resolved once per (n, l). The backward scatters into the plane its thread owns: no races, a
 // fixed order, the same bits for the same thread count. cpu/reference/landmark_pool.hpp holds the
 // naive loops it is tested against.
+//
+// CUDA: when the inputs live on a GPU (all on the same one: mixed devices are refused), the op
+// runs the kernels of kernels/seam/landmark_pool.cuh through seam/cuda/api.hpp; the output, the
+// indices and the gradients stay on that device. The forward writes the same bits as the CPU
+// path (a max, then one multiplication); the features gradient adds in the same order (landmark
+// by landmark, bin by bin) and the visibility gradient in a tree order, so those agree within
+// rounding. One difference: the landmarks are not copied to the host to be checked (that would
+// synchronise the stream on every call), so a non-finite coordinate gives an empty window (0,
+// index -1, no gradient) on the GPU where the CPU path throws.
 #pragma once
 
 #include <algorithm>
@@ -68,6 +77,9 @@
 
 #include "seam/core/tensor.hpp"
 #include "seam/nn/module.hpp"
+#if SEAM_WITH_CUDA
+#include "seam/cuda/api.hpp"
+#endif
 
 namespace seam {
 
@@ -115,17 +127,29 @@ inline void check_landmark_pool_options(const char* op, const LandmarkPoolOption
     SEAM_CHECK(std::isfinite(o.threshold), op, ": threshold ", o.threshold, " must be finite");
 }
 
-/// Checks the shapes of the three inputs against each other and the options.
+/// Whether any defined input lives on a GPU (the op then takes its CUDA path, which refuses a mix).
+template <class T>
+inline bool landmark_pool_on_cuda(const Tensor<T>& features, const Tensor<T>& landmarks, const Tensor<T>& visibility) {
+    for (const Tensor<T>* t : {&features, &landmarks, &visibility})
+        if (t->defined() && t->device().is_cuda()) return true;
+    return false;
+}
+
+/// Checks the shapes of the three inputs against each other and the options, and that they share
+/// one device; a device other than the CPU only where the caller can run there (cuda_allowed).
 template <class T>
 inline LandmarkPoolGeometry landmark_pool_geometry(const char* op, const Tensor<T>& features, const Tensor<T>& landmarks,
-                                                   const Tensor<T>& visibility, const LandmarkPoolOptions& o) {
+                                                   const Tensor<T>& visibility, const LandmarkPoolOptions& o,
+                                                   bool cuda_allowed = false) {
     check_landmark_pool_options(op, o);
     SEAM_CHECK(features.defined() && landmarks.defined(), op, ": features and landmarks must be defined tensors");
-    // The CUDA kernel (kernels/seam/landmark_pool.cuh) is not yet dispatched to from here.
-    SEAM_CHECK(features.device().is_cpu() && landmarks.device().is_cpu() &&
-                   (!visibility.defined() || visibility.device().is_cpu()),
-               op, ": tensors on ", features.device().str(), " need the CUDA dispatch, which landmark_pool does not have ",
-               "yet; move them to the CPU with .to(Device::cpu())");
+    const Device device = features.device();
+    SEAM_CHECK(landmarks.device() == device && (!visibility.defined() || visibility.device() == device), op,
+               ": inputs on different devices (features on ", device.str(), ", landmarks on ", landmarks.device().str(),
+               visibility.defined() ? ", visibility on " + visibility.device().str() : std::string(),
+               "); move them to one device with .to(...)");
+    SEAM_CHECK(cuda_allowed || device.is_cpu(), op, ": runs on the CPU only; the inputs are on ", device.str(),
+               " (move them with .to(Device::cpu()))");
     const Shape& fs = features.shape();
     SEAM_CHECK(fs.size() == 4, op, ": features of shape ", shape_str(fs), " must be 4-D [N, C, H, W]");
     SEAM_CHECK(fs[2] > 0 && fs[3] > 0, op, ": features of shape ", shape_str(fs), " must have a non-empty map (H, W > 0)");
@@ -342,6 +366,72 @@ inline Tensor<T> landmark_pool_backward_visibility(const LandmarkPoolGeometry& g
     return grad;
 }
 
+#if SEAM_WITH_CUDA
+// ----- the CUDA path (kernels/seam/landmark_pool.cuh through seam/cuda/api.hpp) ------------------
+// The same forward and backward rules as above, computed on the inputs' GPU; the output, the
+// indices and the gradients stay there.
+
+inline cuda::LandmarkPoolShape cuda_landmark_pool_shape(const LandmarkPoolGeometry& g, const LandmarkPoolOptions& o) {
+    cuda::LandmarkPoolShape s;
+    s.N = g.N, s.C = g.C, s.H = g.H, s.W = g.W, s.L = g.L;
+    s.window_h = g.window_h, s.window_w = g.window_w, s.bins_h = g.bins_h, s.bins_w = g.bins_w;
+    s.gate = static_cast<int>(o.gate);
+    s.threshold = o.threshold;
+    return s;
+}
+
+/// Forward on the GPU (the kernel always writes the indices, so they are always returned) and the
+/// backward record: the features gradient, and the visibility gradient under the soft gate.
+template <class T>
+inline std::pair<Tensor<T>, Tensor<int64_t>> cuda_landmark_pool(const Tensor<T>& features, const Tensor<T>& landmarks,
+                                                                const Tensor<T>& visibility,
+                                                                const LandmarkPoolOptions& opt) {
+    const auto g = landmark_pool_geometry("landmark_pool", features, landmarks, visibility, opt, /*cuda_allowed=*/true);
+    const Device device = features.device();
+    const cuda::LandmarkPoolShape shape = cuda_landmark_pool_shape(g, opt);
+    cuda::DeviceGuard guard(device.index);
+    const Tensor<T> fc = features.detach().contiguous();
+    const Tensor<T> lc = landmarks.detach().contiguous();
+    const bool gated = opt.gate != LandmarkGate::none;
+    const Tensor<T> vc = gated ? visibility.detach().contiguous() : Tensor<T>();
+    Tensor<T> out = empty<T>({g.N, g.L, g.C, g.bins_h, g.bins_w}, device);
+    Tensor<int64_t> indices = empty<int64_t>(out.shape(), device);
+    cuda::landmark_pool_forward<T>(fc.data(), lc.data(), gated ? vc.data() : nullptr, out.data(), indices.data(), shape);
+
+    // As on the CPU: only the soft gate is differentiable in the visibility; the landmarks never are.
+    const bool soft = opt.gate == LandmarkGate::soft;
+    const Tensor<T>* vis_input = soft ? &visibility : nullptr;
+    if (!needs_graph<T>({&features, vis_input})) return {out, indices};
+    const bool want_features = features.requires_grad();
+    const bool want_visibility = soft && visibility.defined() && visibility.requires_grad();
+    // The visibility is kept for the soft gate's factor, the features for the visibility gradient.
+    const Tensor<T> saved_visibility = soft ? vc : Tensor<T>();
+    const Tensor<T> saved_features = want_visibility ? fc : Tensor<T>();
+    record<T>("landmark_pool", out, {&features, vis_input},
+              [g, shape, device, indices, saved_visibility, saved_features, want_features,
+               want_visibility](const Tensor<T>& grad) {
+                  SEAM_CHECK(grad.device() == device, "landmark_pool backward: gradient on ", grad.device().str(),
+                             ", inputs on ", device.str());
+                  cuda::DeviceGuard guard(device.index);
+                  const Tensor<T> gc = grad.contiguous();
+                  Tensor<T> gf, gv;
+                  if (want_features) {
+                      gf = empty<T>({g.N, g.C, g.H, g.W}, device);
+                      cuda::landmark_pool_backward_features<T>(
+                          gc.data(), indices.data(), saved_visibility.defined() ? saved_visibility.data() : nullptr,
+                          gf.data(), shape);
+                  }
+                  if (want_visibility) {
+                      gv = empty<T>({g.N, g.L}, device);
+                      cuda::landmark_pool_backward_visibility<T>(gc.data(), saved_features.data(), indices.data(),
+                                                                 gv.data(), shape);
+                  }
+                  return std::vector<Tensor<T>>{gf, gv};
+              });
+    return {out, indices};
+}
+#endif  // SEAM_WITH_CUDA
+
 }  // namespace detail
 
 /// Landmark pooling (see the header comment) that also returns the argmax indices [N, L, C, bh, bw].
@@ -351,6 +441,10 @@ inline std::pair<Tensor<T>, Tensor<int64_t>> landmark_pool_with_indices(const Te
                                                                         const Tensor<T>& visibility,
                                                                         const LandmarkPoolOptions& opt = {}) {
     static_assert(std::is_floating_point_v<T>, "landmark_pool needs float or double tensors");
+#if SEAM_WITH_CUDA
+    if (detail::landmark_pool_on_cuda(features, landmarks, visibility))
+        return detail::cuda_landmark_pool(features, landmarks, visibility, opt);
+#endif
     const auto g = detail::landmark_pool_geometry("landmark_pool", features, landmarks, visibility, opt);
     const auto plan = detail::landmark_pool_plan("landmark_pool", g, landmarks, visibility, opt);
     const Tensor<T> fc = features.detach().contiguous();
@@ -384,6 +478,11 @@ template <class T>
 inline Tensor<T> landmark_pool(const Tensor<T>& features, const Tensor<T>& landmarks, const Tensor<T>& visibility,
                                const LandmarkPoolOptions& opt = {}) {
     static_assert(std::is_floating_point_v<T>, "landmark_pool needs float or double tensors");
+#if SEAM_WITH_CUDA
+    // On the GPU the indices come with the forward anyway (the kernel writes them).
+    if (detail::landmark_pool_on_cuda(features, landmarks, visibility))
+        return detail::cuda_landmark_pool(features, landmarks, visibility, opt).first;
+#endif
     const bool soft = opt.gate == LandmarkGate::soft;
     if (needs_graph<T>({&features, soft ? &visibility : nullptr}))
         return landmark_pool_with_indices(features, landmarks, visibility, opt).first;
