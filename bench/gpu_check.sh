@@ -7,7 +7,10 @@
 #      with nvcc and g++, which need neither Eigen nor CMake),
 #   2. runs every CUDA test program (seam_cuda_tests and tests/cuda/*.cu programs),
 #   3. runs them again under compute-sanitizer memcheck (when compute-sanitizer exists),
-#   4. runs the GPU benchmarks that exist (executables named bench_cuda_* or bench_gpu_*),
+#   4. runs the GPU benchmarks that exist (executables named bench_cuda_* or bench_gpu_*), then
+#      landmark pooling: bench/bench_landmark_pool_cuda.cu (built here with nvcc, no CMake needed)
+#      against bench/landmark_pool_torch.py (the same op composed from PyTorch ops; "not run: no
+#      torch" without PyTorch), with a table of their ratios,
 #   5. trains Fashion-MNIST on the GPU for two epochs if the example has a --device option and the
 #      data is present,
 # and writes one markdown report, $OUT/gpu_check.md (device, driver, date, commit, every step's
@@ -216,7 +219,7 @@ say ""
 say "## 4. GPU benchmarks"
 say ""
 if [ ${#BENCHES[@]} -eq 0 ]; then
-  say "No GPU benchmark program exists yet (looked for bench_cuda_* / bench_gpu_* targets)."
+  say "No CMake GPU benchmark target was built (looked for bench_cuda_* / bench_gpu_* targets)."
 fi
 for exe in ${BENCHES[@]+"${BENCHES[@]}"}; do
   name=$(basename "$exe")
@@ -227,6 +230,76 @@ for exe in ${BENCHES[@]+"${BENCHES[@]}"}; do
   [ $RC -ne 0 ] && FAILED=1
   { printf '```\n'; tail -n 60 "$OUT/logs/bench_$name.log"; printf '```\n\n'; } >> "$REPORT"
 done
+say ""
+
+# ---------------------------------------------------------------------------------------------
+# Joins the "| N=... | gate | fwd median | fwd min | fwd+bwd median | fwd+bwd min |" rows of the
+# two landmark pooling tables on (shape, gate) and prints PyTorch/seam ratios of the medians.
+landmark_ratio_table() {  # seam_log torch_log
+  awk -F'|' '
+    function trim(s) { gsub(/^ +| +$/, "", s); return s }
+    function ratio(a, b) { return (b > 0) ? sprintf("%.2fx", a / b) : "n/a" }
+    FNR == NR { if ($0 ~ /^\| N=/) { k = trim($2) "|" trim($3); sf[k] = trim($4); sb[k] = trim($6); order[++n] = k }; next }
+    $0 ~ /^\| N=/ { k = trim($2) "|" trim($3); tf[k] = trim($4); tb[k] = trim($6) }
+    END {
+      print "| shape | gate | seam fwd ms | PyTorch fwd ms | PyTorch/seam fwd | seam fwd+bwd ms | PyTorch fwd+bwd ms | PyTorch/seam fwd+bwd |"
+      print "|---|---|---|---|---|---|---|---|"
+      for (i = 1; i <= n; ++i) {
+        k = order[i]; split(k, p, "|")
+        if (!(k in tf)) continue
+        printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", p[1], p[2], sf[k], tf[k], ratio(tf[k], sf[k]), sb[k], tb[k], ratio(tb[k], sb[k])
+      }
+    }' "$1" "$2"
+}
+
+say "## 4b. Landmark pooling: seam's CUDA kernels vs a PyTorch composition"
+say ""
+LP_SRC="$ROOT/bench/bench_landmark_pool_cuda.cu"
+LP_SEAM_OK=0
+if [ ! -f "$LP_SRC" ]; then
+  say "Not run: $LP_SRC is missing."
+elif [ $(( 450 - $(elapsed) )) -lt 40 ]; then
+  say "Not run: time budget spent."
+else
+  # Built directly (bench/CMakeLists.txt globs only bench_*.cpp): standalone, needs no seam::cuda.
+  LP_ARCH=""
+  for a in ${ARCH//;/ }; do
+    if [ "$a" = native ]; then LP_ARCH="$LP_ARCH -arch=native"; else LP_ARCH="$LP_ARCH -gencode arch=compute_$a,code=sm_$a"; fi
+  done
+  mkdir -p "$BUILD/direct"
+  LP_EXE="$BUILD/direct/bench_landmark_pool_cuda"
+  run_logged lp_build 150 "$NVCC" -std=c++20 -O3 $LP_ARCH -I"$ROOT/include" -I"$ROOT/kernels" -Xcompiler -fopenmp \
+    "$LP_SRC" -o "$LP_EXE" -lgomp
+  say "- nvcc bench/bench_landmark_pool_cuda.cu: $(status_of $RC) (${SECS} s)"
+  if [ $RC -ne 0 ]; then
+    FAILED=1; tail_block "$OUT/logs/lp_build.log" "nvcc bench_landmark_pool_cuda (tail)" 30
+  else
+    left=$(( 450 - $(elapsed) ))
+    run_logged lp_seam $(( left < 120 ? (left > 20 ? left : 20) : 120 )) "$LP_EXE"
+    say "- \`bench_landmark_pool_cuda\`: $(status_of $RC) (${SECS} s)"
+    if [ $RC -eq 0 ]; then LP_SEAM_OK=1; elif [ $RC -ne 77 ]; then FAILED=1; fi
+    { printf '```\n'; tail -n 40 "$OUT/logs/lp_seam.log"; printf '```\n\n'; } >> "$REPORT"
+  fi
+fi
+if [ "$TORCH" = absent ] || [ -z "$PY" ]; then
+  say "- \`landmark_pool_torch.py\`: not run: no torch"
+elif [ $(( 460 - $(elapsed) )) -lt 30 ]; then
+  say "- \`landmark_pool_torch.py\`: not run: time budget spent"
+else
+  left=$(( 460 - $(elapsed) ))
+  run_logged lp_torch $(( left < 150 ? left : 150 )) "$PY" "$ROOT/bench/landmark_pool_torch.py"
+  say "- \`landmark_pool_torch.py\` (PyTorch $TORCH): $(status_of $RC) (${SECS} s)"
+  LP_TORCH_OK=$RC
+  [ $RC -ne 0 ] && [ $RC -ne 77 ] && FAILED=1
+  { printf '```\n'; tail -n 40 "$OUT/logs/lp_torch.log"; printf '```\n\n'; } >> "$REPORT"
+  if [ $LP_SEAM_OK = 1 ] && [ $LP_TORCH_OK = 0 ]; then
+    say ""
+    say "Ratios (medians; above 1: seam is faster). The same inputs, same GPU, same run:"
+    say ""
+    landmark_ratio_table "$OUT/logs/lp_seam.log" "$OUT/logs/lp_torch.log" | tee -a "$REPORT" > /dev/null
+    landmark_ratio_table "$OUT/logs/lp_seam.log" "$OUT/logs/lp_torch.log" > "$OUT/landmark_pool_ratios.md"
+  fi
+fi
 say ""
 
 # ---------------------------------------------------------------------------------------------

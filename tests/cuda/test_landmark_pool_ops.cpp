@@ -208,6 +208,12 @@ void check_case(const Case& k, uint64_t seed) {
     CHECK(for_gpu.features_leaf.grad().device().is_cpu());
     expect_close(for_gpu.features_leaf.grad(), on_cpu.features_leaf.grad(), name + " d features");
 
+    // The kernels only read their inputs.
+    expect_same_bits(for_gpu.features.detach().to(cpu()), on_cpu.features.detach(), name + " features unchanged");
+    expect_same_bits(for_gpu.landmarks.detach().to(cpu()), on_cpu.landmarks.detach(), name + " landmarks unchanged");
+    if (k.gate != LandmarkGate::none)
+        expect_same_bits(for_gpu.visibility.detach().to(cpu()), on_cpu.visibility.detach(), name + " visibility unchanged");
+
     if (k.gate == LandmarkGate::soft) {
         REQUIRE(for_gpu.visibility_leaf.grad().defined());
         const Tensor<T> ref = on_cpu.visibility_leaf.grad();
