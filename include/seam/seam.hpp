@@ -37,6 +37,7 @@
 #include "seam/data/loader.hpp"
 #include "seam/data/deepfashion.hpp"
 #include "seam/data/synthfashion.hpp"
+#include "seam/data/category_attribute_split.hpp"
 #include "seam/eval/metrics.hpp"
 #include "seam/eval/tables.hpp"
 #include "seam/eval/paper_rows.hpp"
@@ -45,6 +46,8 @@
 // backbones, files and training loop
 #include "seam/models/vgg.hpp"
 #include "seam/models/resnet.hpp"
+#include "seam/models/fashionnet.hpp"
+#include "seam/models/fashionnet_loss.hpp"
 #include "seam/ops/landmark_pool.hpp"
 #include "seam/io/json.hpp"
 #include "seam/io/safetensors.hpp"
@@ -52,3 +55,4 @@
 #include "seam/train/log.hpp"
 #include "seam/train/plot.hpp"
 #include "seam/train/trainer.hpp"
+#include "seam/train/category_attribute_task.hpp"

@@ -425,6 +425,9 @@ public:
     }
     const TrainerOptions& options() const { return options_; }
     const TrainingLog& log() const { return log_; }
+    /// The 0-based epoch in progress (inside fit(); the step function uses it to seed per-epoch
+    /// augmentation), or the last one after fit() returns.
+    int64_t current_epoch() const { return current_epoch_; }
 
     /// Trains over a seam::data::DataLoader.
     template <class LoadFn, class CollateFn, class StepFn>
@@ -450,6 +453,7 @@ public:
         int64_t saved_at_step = -1;  // global step of the last checkpoint this call wrote
 
         for (int64_t epoch = state.epoch; epoch < options_.epochs; ++epoch) {
+            current_epoch_ = epoch;
             const int64_t first = epoch == state.epoch ? state.batch : 0;
             double loss_sum = epoch == state.epoch ? state.epoch_loss_sum : 0.0;
             const double seconds_before = epoch == state.epoch ? state.epoch_seconds : 0.0;
@@ -632,6 +636,7 @@ private:
     std::shared_ptr<Checkpointer<T>> checkpointer_;
     NamedGenerators generators_;
     TrainingLog log_;
+    int64_t current_epoch_ = 0;
 };
 
 }  // namespace seam::train
