@@ -184,7 +184,7 @@ TEST_CASE("fashionnet_loss: every term against a hand computation") {
     t.categories = from_vector<int64_t>({2, 1}, {2});
     t.attributes = from_vector<double>({1, 0, 0, 1}, {2, 2});
     // Attribute weights from counts: attribute 0 has 1 positive in 4 images, attribute 1 has 2.
-    const auto aw = models::attribute_loss_weights<double>({1, 2}, 4);
+    const auto aw = models::attribute_loss_weights<double>({1, 2}, 4, models::AttributeBalance::per_attribute);
     CHECK(aw.weight.at({0}) == doctest::Approx(2.0 * 1 / 4));     // w_neg = 2 N_pos / N
     CHECK(aw.pos_weight.at({0}) == doctest::Approx(1.5 / 0.5));   // w_pos / w_neg = (2 * 3/4) / (2 * 1/4)
     CHECK(aw.weight.at({1}) == doctest::Approx(1.0));
@@ -239,7 +239,7 @@ TEST_CASE("fashionnet_loss: gradients by central differences (double)") {
     t.categories = from_vector<int64_t>({3, 0}, {2});
     t.attributes = from_vector<double>({1, 0, 0, 1, 1, 0, 1, 0, 0, 0}, {2, 5});
     t.triplets = {{0, 1, 1}};
-    const auto aw = models::attribute_loss_weights<double>({1, 2, 0, 3, 1}, 4);
+    const auto aw = models::attribute_loss_weights<double>({1, 2, 0, 3, 1}, 4, models::AttributeBalance::per_attribute);
     auto result = gradcheck(
         [&](const std::vector<Tensor<double>>& in) {
             models::FashionNetOutput<double> out{in[0], in[1], Tensor<double>(), in[2], in[3], normalize(in[4], 2.0, 1)};
@@ -247,6 +247,24 @@ TEST_CASE("fashionnet_loss: gradients by central differences (double)") {
         },
         {landmarks, vis, cat, attr, emb});
     CHECK_MESSAGE(result.ok, result.message);
+}
+
+TEST_CASE("attribute_loss_weights: global ratio, per attribute, none") {
+    // 3 attributes over 10 images with 1, 4 and 0 positives: 5 positive labels of 30.
+    const auto global = models::attribute_loss_weights<double>({1, 4, 0}, 10);
+    CHECK(global.pos_weight.to_vector() == std::vector<double>{5.0, 5.0, 5.0});  // 25 negatives / 5 positives
+    CHECK_FALSE(global.weight.defined());
+    const auto per = models::attribute_loss_weights<double>({1, 4, 0}, 10, models::AttributeBalance::per_attribute);
+    CHECK(per.pos_weight.at({0}) == doctest::Approx(9.0));  // (2 * 9/10) / (2 * 1/10)
+    CHECK(per.weight.at({0}) == doctest::Approx(0.2));
+    CHECK(per.pos_weight.at({1}) == doctest::Approx(1.5));  // (2 * 6/10) / (2 * 4/10)
+    CHECK(per.weight.at({1}) == doctest::Approx(0.8));
+    CHECK(per.pos_weight.at({2}) == 1.0);                    // no positives: nothing to balance
+    CHECK(per.weight.at({2}) == 1.0);
+    const auto none = models::attribute_loss_weights<double>({1, 4, 0}, 10, models::AttributeBalance::none);
+    CHECK_FALSE(none.pos_weight.defined());
+    CHECK_FALSE(none.weight.defined());
+    CHECK_THROWS_WITH_AS(models::attribute_loss_weights<double>({11}, 10), doctest::Contains("11 positives in 10"), Error);
 }
 
 TEST_CASE("FashionNetSchedule: alternates landmark and task phases and their weights") {

@@ -40,6 +40,7 @@ struct Options {
     std::string resume;           // FashionNet only
     bool alternate = true;        // FashionNet's two-step schedule (false: task weights throughout)
     double triplet_weight = 1.0;  // in-batch category triplets (0: off)
+    models::AttributeBalance attribute_balance = models::AttributeBalance::global;
     std::string vgg_weights;      // torchvision VGG-16 safetensors for the paper profile
     std::string out;
 };
@@ -58,6 +59,9 @@ inline const char* common_usage =
     "  --resume FILE         continue FashionNet from its checkpoint\n"
     "  --joint               FashionNet: no alternating schedule (task-centric weights throughout)\n"
     "  --triplet-weight W    FashionNet: weight of the in-batch category triplet loss [1]\n"
+    "  --attribute-balance global|per-attribute|none\n"
+    "                        positive weight of the attribute loss: one N_neg/N_pos for all attributes,\n"
+    "                        per attribute (balanced), or none [global] (both models)\n"
     "  --vgg-weights FILE    torchvision VGG-16 weights (safetensors, tools/convert_torchvision.py)\n"
     "  --out FILE.json       the results as JSON\n";
 
@@ -85,6 +89,13 @@ bool parse_common(Options& o, int argc, char** argv, int& i, Fail&& fail) {
         else if (a == "--resume") o.resume = value();
         else if (a == "--joint") o.alternate = false;
         else if (a == "--triplet-weight") o.triplet_weight = std::stod(value());
+        else if (a == "--attribute-balance") {
+            const std::string v = value();
+            if (v == "global") o.attribute_balance = models::AttributeBalance::global;
+            else if (v == "per-attribute") o.attribute_balance = models::AttributeBalance::per_attribute;
+            else if (v == "none") o.attribute_balance = models::AttributeBalance::none;
+            else fail("--attribute-balance must be global, per-attribute or none, not " + v);
+        }
         else if (a == "--vgg-weights") o.vgg_weights = value();
         else if (a == "--out") o.out = value();
         else return false;
@@ -185,6 +196,7 @@ inline train::CategoryAttributeTraining budget(const Options& o, const std::stri
     b.seed = o.seed;
     b.log_dir = log_dir;
     b.checkpoint_every = o.checkpoint_every;
+    b.attribute_balance = o.attribute_balance;
     return b;
 }
 
@@ -256,15 +268,16 @@ inline ModelRun run_fashionnet(const Options& o, const Data& d, const std::strin
     char description[512];
     std::snprintf(description, sizeof description,
                   "seam, %s profile: %lldx%lld input, width x%g%s; landmark pooling on conv4_3 (%lldx%lld cells), "
-                  "window %lldx%lld, bins %lldx%lld, hard gate; %s; triplet weight %g; %lld epochs of batch %zu, "
-                  "AdamW lr %g",
+                  "window %lldx%lld, bins %lldx%lld, hard gate; %s; triplet weight %g; attribute balance %s; %lld epochs "
+                  "of batch %zu, AdamW lr %g",
                   o.profile.c_str(), (long long)no.input_size, (long long)no.input_size, no.width_mult,
                   no.batch_norm ? ", BatchNorm" : "", (long long)net.conv4_side(), (long long)net.conv4_side(),
                   (long long)no.landmark_window[0], (long long)no.landmark_window[1], (long long)no.landmark_bins[0],
                   (long long)no.landmark_bins[1],
                   o.alternate ? "alternating landmark (alpha 5, beta 1) and task (alpha 1, beta 5) epochs"
                               : "task weights throughout",
-                  o.triplet_weight, (long long)o.epochs, o.batch, o.lr);
+                  o.triplet_weight, models::attribute_balance_name(o.attribute_balance), (long long)o.epochs, o.batch,
+                  o.lr);
     run.description = description;
     std::printf("\n== FashionNet: %lld parameters\n   %s\n", (long long)run.parameters, description);
     train::CategoryAttributeTraining b = budget(o, log_dir);
@@ -305,11 +318,13 @@ inline ModelRun run_vgg_baseline(const Options& o, const Data& d, const std::str
     const models::FashionNetOptions like = network_options(o, d);
     auto net = train::make_vgg_classifier(like);
     run.parameters = net->parameter_count();
-    char description[256];
+    char description[320];
     std::snprintf(description, sizeof description,
                   "seam, %s profile: VGG-16%s at width x%g, fc8 = [categories | attributes], no landmark branch; "
-                  "the same losses (minus landmarks and triplets), budget and augmentation as FashionNet",
-                  o.profile.c_str(), like.batch_norm ? " with BatchNorm" : "", like.width_mult);
+                  "the same losses (minus landmarks and triplets; attribute balance %s), budget and augmentation as "
+                  "FashionNet",
+                  o.profile.c_str(), like.batch_norm ? " with BatchNorm" : "", like.width_mult,
+                  models::attribute_balance_name(o.attribute_balance));
     run.description = description;
     std::printf("\n== VGG-16 classifier: %lld parameters\n   %s\n", (long long)run.parameters, description);
     const auto start = Clock::now();

@@ -152,6 +152,82 @@ template <class T>
 void landmark_pool_backward_visibility(const T* grad_out, const T* features, const int64_t* argmax,
                                        T* grad_visibility, const LandmarkPoolShape& shape);
 
+// ----- 2-D pooling (include/seam/ops/pool.hpp, kernels/seam/pool2d.cuh) ---------------------------
+//
+// Contiguous NCHW device arrays: x and grad_in [N, C, H, W]; out, grad_out and indices
+// [N, C, OH, OW] (indices int64: h*W + w of each maximum inside its (n, c) plane, -1 for a max
+// window with no tap inside the map). The geometry is ops/pool.hpp's, already resolved (stride
+// filled in, OH and OW from pooling_output_size with ceil_mode). Forward results equal the CPU op's
+// bit for bit; every backward writes each element of grad_in once (a gather in the CPU's order of
+// additions: deterministic, no atomics, no zeroing needed).
+
+/// The resolved geometry of one pooling call; adaptive pooling reads only N, C, H, W, OH, OW.
+struct Pool2dShape {
+    int64_t N = 0, C = 0, H = 0, W = 0, OH = 0, OW = 0;
+    int64_t kh = 1, kw = 1, sh = 1, sw = 1, ph = 0, pw = 0, dh = 1, dw = 1;
+};
+
+/// Max pooling; indices may be nullptr (inference). T: float, double.
+template <class T>
+void max_pool2d_forward(const T* x, T* out, int64_t* indices, const Pool2dShape& shape);
+/// grad_in = each output's gradient added at its index (from max_pool2d_forward). T: float, double.
+template <class T>
+void max_pool2d_backward(const T* grad_out, const int64_t* indices, T* grad_in, const Pool2dShape& shape);
+/// Average pooling with PyTorch's divisor rules (divisor_override 0: none); dilation must be 1.
+/// T: float, double.
+template <class T>
+void avg_pool2d_forward(const T* x, T* out, const Pool2dShape& shape, bool count_include_pad, int64_t divisor_override);
+template <class T>
+void avg_pool2d_backward(const T* grad_out, T* grad_in, const Pool2dShape& shape, bool count_include_pad,
+                         int64_t divisor_override);
+/// Adaptive pooling: window i = [floor(i*H/OH), ceil((i+1)*H/OH)) (OH or OW may be 0). T: float, double.
+template <class T>
+void adaptive_avg_pool2d_forward(const T* x, T* out, const Pool2dShape& shape);
+template <class T>
+void adaptive_avg_pool2d_backward(const T* grad_out, T* grad_in, const Pool2dShape& shape);
+template <class T>
+void adaptive_max_pool2d_forward(const T* x, T* out, int64_t* indices, const Pool2dShape& shape);
+template <class T>
+void adaptive_max_pool2d_backward(const T* grad_out, const int64_t* indices, T* grad_in, const Pool2dShape& shape);
+
+// ----- 2-D convolution (include/seam/ops/conv.hpp, kernels/seam/conv2d.cuh) ---------------------------
+//
+// Contiguous NCHW device arrays: x, dx [N, C, H, W]; w, dw [O, C/groups, KH, KW]; y, dy
+// [N, O, OH, OW]; bias, db [O]. Every output array is overwritten (not accumulated into). The
+// algorithm is chosen per call; ops/conv.hpp passes conv_algorithm(), the process-wide choice.
+// No atomics in any of them: the same inputs give the same bits on every run.
+
+/// The kernel versions of kernels/seam/conv2d.cuh (numbered as there):
+///   direct         one thread per output element, double accumulation: slow, the GPU oracle;
+///   implicit_gemm  shared-memory tiled implicit GEMM, fp32 accumulation for float (the default).
+enum class ConvAlgorithm : int { direct = 1, implicit_gemm = 2 };
+const char* conv_algorithm_name(ConvAlgorithm algorithm);
+/// The algorithm ops/conv.hpp uses for CUDA tensors (all threads; default implicit_gemm).
+void set_conv_algorithm(ConvAlgorithm algorithm);
+ConvAlgorithm conv_algorithm();
+
+/// One convolution's sizes; OH and OW must follow floor((H + 2p - d(k-1) - 1) / s) + 1.
+struct Conv2dShape {
+    int64_t N = 0, C = 0, H = 0, W = 0;
+    int64_t O = 0, KH = 1, KW = 1;
+    int64_t sh = 1, sw = 1, ph = 0, pw = 0, dh = 1, dw = 1, groups = 1;
+    int64_t OH = 0, OW = 0;
+};
+
+/// y = conv2d(x, w) + bias (bias may be nullptr). T: float, double.
+template <class T>
+void conv2d_forward(const T* x, const T* w, const T* bias, T* y, const Conv2dShape& shape, ConvAlgorithm algorithm);
+/// dx = the gradient of conv2d with respect to its input. T: float, double.
+template <class T>
+void conv2d_backward_data(const T* w, const T* dy, T* dx, const Conv2dShape& shape, ConvAlgorithm algorithm);
+/// dw = the gradient with respect to the weight (a workspace is taken from the caching allocator
+/// when the sum over the batch is split across blocks). T: float, double.
+template <class T>
+void conv2d_backward_weight(const T* x, const T* dy, T* dw, const Conv2dShape& shape, ConvAlgorithm algorithm);
+/// db[o] = Σ_{n, oh, ow} dy[n, o, oh, ow] (summed in double in a fixed order). T: float, double.
+template <class T>
+void conv2d_backward_bias(const T* dy, T* db, const Conv2dShape& shape);
+
 // ----- host-side helpers (no GPU needed) -----------------------------------------------------------
 
 /// The layout the elementwise kernels actually iterate: `shape` with every pair of neighbouring

@@ -8,10 +8,9 @@
 //                add nothing (the paper's v_nj mask);
 //   L_visibility the mean over landmarks of a 2-way softmax cross-entropy (visible or not);
 //   L_category   softmax cross-entropy over the categories;
-//   L_attribute  binary cross-entropy with logits, weighted per attribute by the training
-//                frequencies (attribute_loss_weights below, the spec's option (a)): positives
-//                weigh 2 N_neg / N and negatives 2 N_pos / N, so an attribute's positives and
-//                negatives add up to the same total and a 50/50 attribute gets weights 1 and 1;
+//   L_attribute  binary cross-entropy with logits, its positives weighted by the training set's
+//                ratio of negative to positive labels (AttributeBalance below: one global ratio
+//                by default, per attribute or none as options);
 //   L_triplet    max(0, m + d(a, p) - d(a, n)) averaged over the given triplets, with d the
 //                squared L2 distance of the L2-normalised embeddings = 2 * (1 - cosine): computed
 //                as the cosine distance with margin m / 2 (m = 0.2, §1.2's choice).
@@ -53,25 +52,60 @@ struct FashionNetTargets {
     std::vector<std::array<int64_t, 3>> triplets;  // (anchor, positive, negative) rows of the batch
 };
 
-/// Per-attribute constants of the weighted attribute loss.
+/// Per-attribute constants of the weighted attribute loss (undefined tensors: plain BCE).
 template <class T>
 struct AttributeLossWeights {
     Tensor<T> pos_weight;  // [A] w_pos / w_neg
     Tensor<T> weight;      // [A] w_neg
 };
 
-/// The spec's option (a) from the positive counts of each attribute over `total` training images:
-/// w_pos = 2 N_neg / N, w_neg = 2 N_pos / N. An attribute without positives (or without negatives)
-/// keeps weights 1 and 1: there is nothing to balance.
+/// How the attribute loss counters the rarity of positive labels (the paper: weights "determined by
+/// the ratio of positive to negative samples in the training set", without saying per attribute or
+/// global; model-specs §1.2):
+///   global         one pos_weight for every attribute, N_neg / N_pos over all labels of the
+///                  training set. It shifts every attribute's optimal logit by the same constant
+///                  (log pos_weight), so the ranking of attributes within an image — what top-k
+///                  recall scores — stays that of the calibrated probabilities. The default.
+///   per_attribute  the spec's option (a): positives weigh 2 N_neg,k / N and negatives 2 N_pos,k / N,
+///                  so each attribute's positives and negatives add up to the same total (a 50/50
+///                  attribute gets 1 and 1). It balances every attribute, which pushes rare
+///                  attributes up every image's ranking and costs top-k recall (README has the
+///                  measured difference).
+///   none           plain binary cross-entropy.
+enum class AttributeBalance { global, per_attribute, none };
+
+inline const char* attribute_balance_name(AttributeBalance b) {
+    switch (b) {
+        case AttributeBalance::global: return "global";
+        case AttributeBalance::per_attribute: return "per-attribute";
+        case AttributeBalance::none: return "none";
+    }
+    return "?";
+}
+
+/// The constants of `balance` from each attribute's positive count over `total` training images.
+/// An attribute without positives (or without negatives) keeps weights 1 and 1 under per_attribute.
 template <class T>
-inline AttributeLossWeights<T> attribute_loss_weights(const std::vector<int64_t>& positives, int64_t total) {
+inline AttributeLossWeights<T> attribute_loss_weights(const std::vector<int64_t>& positives, int64_t total,
+                                                      AttributeBalance balance = AttributeBalance::global) {
     SEAM_CHECK(total > 0, "attribute_loss_weights: the training set is empty");
     const int64_t a = static_cast<int64_t>(positives.size());
-    AttributeLossWeights<T> w{empty<T>({a}), empty<T>({a})};
+    int64_t all_positives = 0;
     for (int64_t k = 0; k < a; ++k) {
         const int64_t pos = positives[static_cast<size_t>(k)];
         SEAM_CHECK(pos >= 0 && pos <= total, "attribute_loss_weights: attribute ", k, " has ", pos, " positives in ",
                    total, " images");
+        all_positives += pos;
+    }
+    if (balance == AttributeBalance::none) return {};
+    if (balance == AttributeBalance::global) {
+        const double labels = static_cast<double>(a) * static_cast<double>(total);
+        const double ratio = all_positives > 0 ? (labels - static_cast<double>(all_positives)) / static_cast<double>(all_positives) : 1.0;
+        return {full<T>({a}, static_cast<T>(ratio)), Tensor<T>()};
+    }
+    AttributeLossWeights<T> w{empty<T>({a}), empty<T>({a})};
+    for (int64_t k = 0; k < a; ++k) {
+        const int64_t pos = positives[static_cast<size_t>(k)];
         if (pos == 0 || pos == total) {
             w.pos_weight.data()[k] = T(1);
             w.weight.data()[k] = T(1);

@@ -13,6 +13,12 @@
 //   conv2d             conv2d_forward          conv2d_backward_data   conv2d_backward_weight(x, dy)
 //   conv_transpose2d   conv2d_backward_data    conv2d_forward         conv2d_backward_weight(dy, x)
 // The oracle is cpu/reference/conv.hpp (direct loops).
+//
+// CUDA: conv2d on GPU tensors (input, weight and bias on one device; a mix is refused naming the
+// devices) runs kernels/seam/conv2d.cuh through seam/cuda/api.hpp — forward, backward-data,
+// backward-weight and the bias gradient — with the algorithm cuda::conv_algorithm() names when
+// the forward runs (the tiled implicit GEMM by default, the direct kernels on request); output and
+// gradients stay on the device. conv_transpose2d has no CUDA path yet and says so.
 #pragma once
 
 #include <array>
@@ -20,6 +26,9 @@
 #include "seam/core/tensor.hpp"
 #include "seam/cpu/conv.hpp"
 #include "seam/ops/view.hpp"
+#if SEAM_WITH_CUDA
+#include "seam/cuda/api.hpp"
+#endif
 
 namespace seam {
 
@@ -40,11 +49,12 @@ struct ConvTranspose2dOptions {
 
 namespace detail {
 
-/// The checks conv2d and conv_transpose2d share: ranks, hyper-parameters, device.
+/// The checks conv2d and conv_transpose2d share: ranks, hyper-parameters, device. With
+/// cuda_allowed (conv2d in a CUDA build) GPU tensors pass when input and weight share a device.
 template <class T>
 inline void check_conv_arguments(const char* op, const Tensor<T>& x, const Tensor<T>& w, const char* weight_layout,
                                  std::array<int64_t, 2> stride, std::array<int64_t, 2> padding,
-                                 std::array<int64_t, 2> dilation, int64_t groups) {
+                                 std::array<int64_t, 2> dilation, int64_t groups, bool cuda_allowed = false) {
     SEAM_CHECK(x.defined() && w.defined(), op, ": input and weight must be defined tensors");
     SEAM_CHECK(x.dim() == 4, op, ": input must be 4-D [N, C, H, W], got shape ", shape_str(x.shape()));
     SEAM_CHECK(w.dim() == 4, op, ": weight must be 4-D ", weight_layout, ", got shape ", shape_str(w.shape()));
@@ -52,8 +62,18 @@ inline void check_conv_arguments(const char* op, const Tensor<T>& x, const Tenso
     SEAM_CHECK(dilation[0] > 0 && dilation[1] > 0, op, ": dilation ", pair_str(dilation), " must be positive");
     SEAM_CHECK(padding[0] >= 0 && padding[1] >= 0, op, ": padding ", pair_str(padding), " must not be negative");
     SEAM_CHECK(groups > 0, op, ": groups must be positive, got ", groups);
+    if (cuda_allowed && (x.device().is_cuda() || w.device().is_cuda())) {
+        SEAM_CHECK(x.device() == w.device(), op, ": inputs on different devices (input on ", x.device().str(),
+                   ", weight on ", w.device().str(), "); move them to one device with .to(...)");
+        return;
+    }
+#if SEAM_WITH_CUDA
+    SEAM_CHECK(x.device().is_cpu() && w.device().is_cpu(), op, ": runs on the CPU only (no CUDA kernel yet); the ",
+               "tensors are on ", x.device().str(), " and ", w.device().str());
+#else
     SEAM_CHECK(x.device().is_cpu() && w.device().is_cpu(), op, ": tensors on ", x.device().str(), " and ",
                w.device().str(), " need the CUDA backend");
+#endif
 }
 
 template <class T>
@@ -86,6 +106,63 @@ inline Tensor<T> channel_sums(const Tensor<T>& g) {  // g contiguous NCHW -> [C]
     return out;
 }
 
+#if SEAM_WITH_CUDA
+// ----- the CUDA path of conv2d (kernels/seam/conv2d.cuh through seam/cuda/api.hpp) ----------------
+
+template <class T>
+inline bool conv2d_on_cuda(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias) {
+    return x.device().is_cuda() || w.device().is_cuda() || (bias.defined() && bias.device().is_cuda());
+}
+
+/// conv2d of geometry g on the inputs' GPU, and its backward record (all three gradients on the device).
+template <class T>
+inline Tensor<T> cuda_conv2d(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias, const cpu::ConvGeometry& g) {
+    const Device device = x.device();
+    SEAM_CHECK(w.device() == device && (!bias.defined() || bias.device() == device),
+               "conv2d: inputs on different devices (input on ", device.str(), ", weight on ", w.device().str(),
+               bias.defined() ? ", bias on " + bias.device().str() : std::string(), "); move them to one device with .to(...)");
+    cuda::Conv2dShape s;
+    s.N = g.batch, s.C = g.in_channels, s.H = g.in_h, s.W = g.in_w;
+    s.O = g.out_channels, s.KH = g.kernel_h, s.KW = g.kernel_w;
+    s.sh = g.stride_h, s.sw = g.stride_w, s.ph = g.pad_h, s.pw = g.pad_w, s.dh = g.dilation_h, s.dw = g.dilation_w;
+    s.groups = g.groups, s.OH = g.out_h, s.OW = g.out_w;
+    const cuda::ConvAlgorithm algorithm = cuda::conv_algorithm();
+    cuda::DeviceGuard guard(device.index);
+    const Tensor<T> xc = x.detach().contiguous(), wc = w.detach().contiguous();
+    const Tensor<T> bc = bias.defined() ? bias.detach().contiguous() : Tensor<T>();
+    Tensor<T> y = empty<T>({s.N, s.O, s.OH, s.OW}, device);
+    cuda::conv2d_forward<T>(xc.data(), wc.data(), bc.defined() ? bc.data() : nullptr, y.data(), s, algorithm);
+
+    if (needs_graph<T>({&x, &w, &bias})) {
+        const bool gx = x.requires_grad(), gw = w.requires_grad(), gb = bias.defined() && bias.requires_grad();
+        const Tensor<T> xs = gw ? xc : Tensor<T>(), ws = gx ? wc : Tensor<T>();  // save only what backward reads
+        const Shape x_shape = x.shape(), w_shape = w.shape();
+        record<T>("conv2d", y, {&x, &w, &bias},
+                  [s, algorithm, device, xs, ws, x_shape, w_shape, gx, gw, gb](const Tensor<T>& grad) {
+                      SEAM_CHECK(grad.device() == device, "conv2d backward: gradient on ", grad.device().str(),
+                                 ", inputs on ", device.str());
+                      cuda::DeviceGuard guard(device.index);
+                      const Tensor<T> gc = grad.contiguous();
+                      Tensor<T> dx, dw, db;
+                      if (gx) {
+                          dx = empty<T>(x_shape, device);
+                          cuda::conv2d_backward_data<T>(ws.data(), gc.data(), dx.data(), s, algorithm);
+                      }
+                      if (gw) {
+                          dw = empty<T>(w_shape, device);
+                          cuda::conv2d_backward_weight<T>(xs.data(), gc.data(), dw.data(), s, algorithm);
+                      }
+                      if (gb) {
+                          db = empty<T>({s.O}, device);
+                          cuda::conv2d_backward_bias<T>(gc.data(), db.data(), s);
+                      }
+                      return std::vector<Tensor<T>>{dx, dw, db};
+                  });
+    }
+    return y;
+}
+#endif  // SEAM_WITH_CUDA
+
 }  // namespace detail
 
 /// 2-D convolution (cross-correlation) of x[N, C, H, W] with w[O, C/groups, kh, kw], plus bias[O].
@@ -94,7 +171,7 @@ inline Tensor<T> conv2d(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>&
                         const Conv2dOptions& opt = {}) {
     static_assert(std::is_floating_point_v<T>, "conv2d needs float or double tensors");
     detail::check_conv_arguments("conv2d", x, w, "[out_channels, in_channels/groups, kh, kw]", opt.stride,
-                                 opt.padding, opt.dilation, opt.groups);
+                                 opt.padding, opt.dilation, opt.groups, /*cuda_allowed=*/SEAM_WITH_CUDA != 0);
     const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
     const int64_t O = w.size(0), KH = w.size(2), KW = w.size(3);
     SEAM_CHECK(C % opt.groups == 0 && O % opt.groups == 0, "conv2d: input channels ", C, " and output channels ", O,
@@ -116,6 +193,9 @@ inline Tensor<T> conv2d(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>&
     g.dilation_h = opt.dilation[0], g.dilation_w = opt.dilation[1], g.groups = opt.groups;
     g.out_h = (H + 2 * g.pad_h - span_h) / g.stride_h + 1;
     g.out_w = (W + 2 * g.pad_w - span_w) / g.stride_w + 1;
+#if SEAM_WITH_CUDA
+    if (detail::conv2d_on_cuda(x, w, bias)) return detail::cuda_conv2d(x, w, bias, g);
+#endif
 
     Tensor<T> xc = x.detach().contiguous(), wc = w.detach().contiguous();
     Tensor<T> bc = bias.defined() ? bias.detach().contiguous() : Tensor<T>();

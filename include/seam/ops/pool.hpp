@@ -15,6 +15,12 @@
 // (every VGG block) has its own loop. The backward passes scatter into the input plane that
 // owns the window, so planes never race. cpu/reference/pool.hpp holds the naive loops the fast
 // path is tested against.
+//
+// CUDA: when the input lives on a GPU, every op here runs the kernels of kernels/seam/pool2d.cuh
+// through seam/cuda/api.hpp with the same geometry; the output, the indices and the gradients stay
+// on that device. Forward results are the CPU's bit for bit (the same operations in the same
+// order); the backward kernels gather, per input cell, the contributions in the CPU scatter's
+// order (no atomics: deterministic).
 #pragma once
 
 #include <algorithm>
@@ -25,6 +31,9 @@
 #include <vector>
 
 #include "seam/core/tensor.hpp"
+#if SEAM_WITH_CUDA
+#include "seam/cuda/api.hpp"
+#endif
 
 namespace seam {
 
@@ -281,6 +290,83 @@ inline void adaptive_check(const char* op, const Shape& shape, const std::array<
     SEAM_CHECK(size[0] >= 0 && size[1] >= 0, op, ": output size ", pair_str(size), " must be non-negative");
 }
 
+#if SEAM_WITH_CUDA
+// ----- the CUDA path (kernels/seam/pool2d.cuh through seam/cuda/api.hpp) --------------------------
+// The same geometry and rules as above, computed on the input's GPU; outputs, indices and
+// gradients stay there. Each backward overwrites a fresh gradient tensor (every element written).
+
+inline cuda::Pool2dShape cuda_pool_shape(const Pool2dGeometry& g) {
+    cuda::Pool2dShape s;
+    s.N = g.N, s.C = g.C, s.H = g.H, s.W = g.W, s.OH = g.OH, s.OW = g.OW;
+    s.kh = g.kh, s.kw = g.kw, s.sh = g.sh, s.sw = g.sw, s.ph = g.ph, s.pw = g.pw, s.dh = g.dh, s.dw = g.dw;
+    return s;
+}
+
+inline cuda::Pool2dShape cuda_adaptive_shape(const Shape& in, const std::array<int64_t, 2>& size) {
+    cuda::Pool2dShape s;
+    s.N = in[0], s.C = in[1], s.H = in[2], s.W = in[3], s.OH = size[0], s.OW = size[1];
+    return s;
+}
+
+template <class T>
+inline void check_gradient_device(const char* op, const Tensor<T>& grad, Device device) {
+    SEAM_CHECK(grad.device() == device, op, " backward: gradient on ", grad.device().str(), ", input on ", device.str());
+}
+
+/// Max pooling (window or adaptive) on the GPU: the output, and the indices when asked for or when
+/// the backward needs them (otherwise an undefined tensor: inference writes no indices).
+template <class T>
+inline std::pair<Tensor<T>, Tensor<int64_t>> cuda_max_pool(const char* op, const Tensor<T>& x, const cuda::Pool2dShape& s,
+                                                           bool adaptive, bool want_indices) {
+    const Device device = x.device();
+    cuda::DeviceGuard guard(device.index);
+    const Tensor<T> xc = x.detach().contiguous();
+    Tensor<T> out = empty<T>({s.N, s.C, s.OH, s.OW}, device);
+    const bool graph = needs_graph<T>({&x});
+    Tensor<int64_t> indices = want_indices || graph ? empty<int64_t>(out.shape(), device) : Tensor<int64_t>();
+    int64_t* ix = indices.defined() ? indices.data() : nullptr;
+    if (adaptive) cuda::adaptive_max_pool2d_forward<T>(xc.data(), out.data(), ix, s);
+    else cuda::max_pool2d_forward<T>(xc.data(), out.data(), ix, s);
+    if (graph) {
+        const Shape in_shape = x.shape();
+        record<T>(op, out, {&x}, [op, indices, s, adaptive, device, in_shape](const Tensor<T>& grad) {
+            check_gradient_device(op, grad, device);
+            cuda::DeviceGuard guard(device.index);
+            const Tensor<T> gc = grad.contiguous();
+            Tensor<T> grad_in = empty<T>(in_shape, device);
+            if (adaptive) cuda::adaptive_max_pool2d_backward<T>(gc.data(), indices.data(), grad_in.data(), s);
+            else cuda::max_pool2d_backward<T>(gc.data(), indices.data(), grad_in.data(), s);
+            return std::vector<Tensor<T>>{grad_in};
+        });
+    }
+    return {out, indices};
+}
+
+template <class T>
+inline Tensor<T> cuda_avg_pool(const char* op, const Tensor<T>& x, const cuda::Pool2dShape& s, bool adaptive,
+                               const AvgPoolOptions& avg) {
+    const Device device = x.device();
+    cuda::DeviceGuard guard(device.index);
+    const Tensor<T> xc = x.detach().contiguous();
+    Tensor<T> out = empty<T>({s.N, s.C, s.OH, s.OW}, device);
+    if (adaptive) cuda::adaptive_avg_pool2d_forward<T>(xc.data(), out.data(), s);
+    else cuda::avg_pool2d_forward<T>(xc.data(), out.data(), s, avg.count_include_pad, avg.divisor_override);
+    if (needs_graph<T>({&x})) {
+        const Shape in_shape = x.shape();
+        record<T>(op, out, {&x}, [op, s, adaptive, avg, device, in_shape](const Tensor<T>& grad) {
+            check_gradient_device(op, grad, device);
+            cuda::DeviceGuard guard(device.index);
+            const Tensor<T> gc = grad.contiguous();
+            Tensor<T> grad_in = empty<T>(in_shape, device);
+            if (adaptive) cuda::adaptive_avg_pool2d_backward<T>(gc.data(), grad_in.data(), s);
+            else cuda::avg_pool2d_backward<T>(gc.data(), grad_in.data(), s, avg.count_include_pad, avg.divisor_override);
+            return std::vector<Tensor<T>>{grad_in};
+        });
+    }
+    return out;
+}
+#endif  // SEAM_WITH_CUDA
+
 }  // namespace detail
 
 // ----- max pooling -----------------------------------------------------------------------------
@@ -291,6 +377,9 @@ template <class T>
 inline std::pair<Tensor<T>, Tensor<int64_t>> max_pool2d_with_indices(const Tensor<T>& x, const Pool2dOptions& opt) {
     static_assert(std::is_floating_point_v<T>, "max_pool2d needs a float or double tensor");
     const detail::Pool2dGeometry g = detail::pool2d_geometry("max_pool2d", x.shape(), opt);
+#if SEAM_WITH_CUDA
+    if (x.device().is_cuda()) return detail::cuda_max_pool("max_pool2d", x, detail::cuda_pool_shape(g), false, true);
+#endif
     Tensor<T> xc = x.detach().contiguous();
     Tensor<T> out = empty<T>({g.N, g.C, g.OH, g.OW});
     Tensor<int64_t> indices = empty<int64_t>({g.N, g.C, g.OH, g.OW});
@@ -308,6 +397,9 @@ inline Tensor<T> max_pool2d(const Tensor<T>& x, const Pool2dOptions& opt) {
     static_assert(std::is_floating_point_v<T>, "max_pool2d needs a float or double tensor");
     if (needs_graph<T>({&x})) return max_pool2d_with_indices(x, opt).first;
     const detail::Pool2dGeometry g = detail::pool2d_geometry("max_pool2d", x.shape(), opt);
+#if SEAM_WITH_CUDA
+    if (x.device().is_cuda()) return detail::cuda_max_pool("max_pool2d", x, detail::cuda_pool_shape(g), false, false).first;
+#endif
     Tensor<T> xc = x.detach().contiguous();
     Tensor<T> out = empty<T>({g.N, g.C, g.OH, g.OW});
     detail::max_pool2d_forward<T>(xc, out, nullptr, g);  // inference: no index traffic
@@ -320,6 +412,9 @@ template <class T>
 inline Tensor<T> avg_pool2d(const Tensor<T>& x, const Pool2dOptions& opt, const AvgPoolOptions& avg = {}) {
     static_assert(std::is_floating_point_v<T>, "avg_pool2d needs a float or double tensor");
     const detail::Pool2dGeometry g = detail::avg_pool2d_geometry(x.shape(), opt);
+#if SEAM_WITH_CUDA
+    if (x.device().is_cuda()) return detail::cuda_avg_pool("avg_pool2d", x, detail::cuda_pool_shape(g), false, avg);
+#endif
     const auto hw = detail::avg_pool_windows(g.OH, g.H, g.kh, g.sh, g.ph);
     const auto ww = detail::avg_pool_windows(g.OW, g.W, g.kw, g.sw, g.pw);
     const auto cols = detail::tap_ranges(g.OW, g.W, g.kw, g.sw, g.pw, 1);
@@ -389,6 +484,10 @@ template <class T>
 inline Tensor<T> adaptive_avg_pool2d(const Tensor<T>& x, std::array<int64_t, 2> size) {
     static_assert(std::is_floating_point_v<T>, "adaptive_avg_pool2d needs a float or double tensor");
     detail::adaptive_check("adaptive_avg_pool2d", x.shape(), size);
+#if SEAM_WITH_CUDA
+    if (x.device().is_cuda())
+        return detail::cuda_avg_pool("adaptive_avg_pool2d", x, detail::cuda_adaptive_shape(x.shape(), size), true, {});
+#endif
     const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3), OH = size[0], OW = size[1];
     const auto hs = detail::adaptive_spans(OH, H), ws = detail::adaptive_spans(OW, W);
     Tensor<T> xc = x.detach().contiguous();
@@ -445,6 +544,10 @@ inline std::pair<Tensor<T>, Tensor<int64_t>> adaptive_max_pool2d_with_indices(co
                                                                                std::array<int64_t, 2> size) {
     static_assert(std::is_floating_point_v<T>, "adaptive_max_pool2d needs a float or double tensor");
     detail::adaptive_check("adaptive_max_pool2d", x.shape(), size);
+#if SEAM_WITH_CUDA
+    if (x.device().is_cuda())
+        return detail::cuda_max_pool("adaptive_max_pool2d", x, detail::cuda_adaptive_shape(x.shape(), size), true, true);
+#endif
     const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3), OH = size[0], OW = size[1];
     const auto hs = detail::adaptive_spans(OH, H), ws = detail::adaptive_spans(OW, W);
     Tensor<T> xc = x.detach().contiguous();
@@ -480,6 +583,13 @@ inline std::pair<Tensor<T>, Tensor<int64_t>> adaptive_max_pool2d_with_indices(co
 
 template <class T>
 inline Tensor<T> adaptive_max_pool2d(const Tensor<T>& x, std::array<int64_t, 2> size) {
+#if SEAM_WITH_CUDA
+    if (x.device().is_cuda()) {
+        detail::adaptive_check("adaptive_max_pool2d", x.shape(), size);
+        return detail::cuda_max_pool("adaptive_max_pool2d", x, detail::cuda_adaptive_shape(x.shape(), size), true, false)
+            .first;
+    }
+#endif
     return adaptive_max_pool2d_with_indices(x, size).first;
 }
 

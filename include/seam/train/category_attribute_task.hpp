@@ -136,6 +136,7 @@ struct CategoryAttributeTraining {
     double lr = 1e-3;
     double weight_decay = 1e-4;
     bool augment = true;            // random horizontal flips (landmarks follow)
+    models::AttributeBalance attribute_balance = models::AttributeBalance::global;  // fashionnet_loss.hpp
     uint64_t seed = 1;
     std::string log_dir;            // Trainer logs, plots and checkpoint ("": none)
     int64_t checkpoint_every = 0;   // 0: only at the end
@@ -154,6 +155,13 @@ struct StepSchedule {
             1.0 / static_cast<double>(warmup))};
     }
 };
+
+/// The attribute loss's constants from the training split's label counts.
+inline models::AttributeLossWeights<float> attribute_weights_for(const data::CategoryAttributeSplit& train,
+                                                                 const CategoryAttributeTraining& budget) {
+    return models::attribute_loss_weights<float>(train.attribute_positives(), static_cast<int64_t>(train.count()),
+                                                 budget.attribute_balance);
+}
 
 /// Validation metrics for the Trainer's log: category top-3, attribute All top-5 recall, and the
 /// landmark error when the model predicts landmarks.
@@ -191,8 +199,7 @@ inline FitResult train_fashionnet(models::FashionNet<float>& net, const data::Ca
                                   const CategoryAttributeTraining& budget, const models::FashionNetSchedule& schedule = {},
                                   const models::FashionNetLossWeights& terms = {}) {
     SEAM_CHECK(train.count() > 0, "train_fashionnet: the training split is empty");
-    const auto attribute_weights = models::attribute_loss_weights<float>(train.attribute_positives(),
-                                                                         static_cast<int64_t>(train.count()));
+    const auto attribute_weights = attribute_weights_for(train, budget);
     IndexBatches batches(train.count(), budget.batch, budget.seed);
     optim::AdamW<float> optimizer(net.parameters(), {budget.lr, 0.9, 0.999, 1e-8, budget.weight_decay});
     optim::LRScheduler<float> scheduler(optimizer,
@@ -246,8 +253,7 @@ inline FitResult train_vgg_classifier(models::VGG<float>& net, int64_t categorie
                                       const data::CategoryAttributeSplit* validation,
                                       const std::vector<int>& attribute_types, const CategoryAttributeTraining& budget) {
     SEAM_CHECK(train.count() > 0, "train_vgg_classifier: the training split is empty");
-    const auto attribute_weights = models::attribute_loss_weights<float>(train.attribute_positives(),
-                                                                         static_cast<int64_t>(train.count()));
+    const auto attribute_weights = attribute_weights_for(train, budget);
     IndexBatches batches(train.count(), budget.batch, budget.seed);
     optim::AdamW<float> optimizer(net.parameters(), {budget.lr, 0.9, 0.999, 1e-8, budget.weight_decay});
     optim::LRScheduler<float> scheduler(optimizer,
