@@ -5,7 +5,8 @@
 //
 // Contents, in order: errors; devices; per-device state (default stream, cuBLAS handle, pinned
 // staging buffers); streams and events; the caching allocator; staged copies; cuBLAS GEMM; the
-// elementwise and reduction entry points; landmark pooling; the explicit instantiations.
+// elementwise and reduction entry points; landmark pooling; 2-D pooling; 2-D convolution; the
+// explicit instantiations.
 //
 // Objects that live for the whole program (per-device state, the allocator) are created with new
 // and never destroyed: tensors held in static variables may be freed after main returns, and must
@@ -28,8 +29,10 @@
 #include "seam/common.cuh"
 #include "seam/cuda/api.hpp"
 #include "seam/cuda/runtime.hpp"
+#include "seam/conv2d.cuh"
 #include "seam/elementwise.cuh"
 #include "seam/landmark_pool.cuh"
+#include "seam/pool2d.cuh"
 #include "seam/reduce.cuh"
 
 namespace seam::cuda {
@@ -713,6 +716,170 @@ void landmark_pool_backward_visibility(const T* grad_out, const T* features, con
         kernels::landmark_pool_backward_visibility<T>(grad_out, features, argmax, grad_visibility, s, stream_now()));
 }
 
+// ===== 2-D pooling ==================================================================================
+
+namespace {
+
+/// The kernel's shape struct, after checks that name what is wrong (the launchers would only say
+/// "invalid argument"). ops/pool.hpp has checked all of this already; these guard direct callers.
+kernels::Pool2dShape pool2d_kernel_shape(const char* fn, const Pool2dShape& s, bool adaptive) {
+    const bool map_ok = adaptive ? s.H > 0 && s.W > 0 : s.H >= 0 && s.W >= 0;
+    SEAM_CHECK(s.N >= 0 && s.C >= 0 && map_ok && s.OH >= 0 && s.OW >= 0, fn, ": bad sizes N=", s.N, " C=", s.C,
+               " H=", s.H, " W=", s.W, " OH=", s.OH, " OW=", s.OW, adaptive ? " (H and W must be positive," : " (",
+               " sizes must be non-negative)");
+    if (!adaptive)
+        SEAM_CHECK(s.kh > 0 && s.kw > 0 && s.sh > 0 && s.sw > 0 && s.ph >= 0 && s.pw >= 0 && s.dh > 0 && s.dw > 0, fn,
+                   ": bad window: kernel ", s.kh, "x", s.kw, ", stride ", s.sh, "x", s.sw, ", padding ", s.ph, "x", s.pw,
+                   ", dilation ", s.dh, "x", s.dw);
+    kernels::Pool2dShape k;
+    k.N = s.N, k.C = s.C, k.H = s.H, k.W = s.W, k.OH = s.OH, k.OW = s.OW;
+    k.kh = s.kh, k.kw = s.kw, k.sh = s.sh, k.sw = s.sw, k.ph = s.ph, k.pw = s.pw, k.dh = s.dh, k.dw = s.dw;
+    return k;
+}
+
+kernels::AvgPoolDivisor avg_divisor_of(const char* fn, const Pool2dShape& s, bool count_include_pad,
+                                       int64_t divisor_override) {
+    SEAM_CHECK(s.dh == 1 && s.dw == 1, fn, ": dilation ", s.dh, "x", s.dw, " is not supported by average pooling");
+    kernels::AvgPoolDivisor d;
+    d.count_include_pad = count_include_pad;
+    d.divisor_override = divisor_override;
+    return d;
+}
+
+}  // namespace
+
+template <class T>
+void max_pool2d_forward(const T* x, T* out, int64_t* indices, const Pool2dShape& shape) {
+    const auto s = pool2d_kernel_shape("max_pool2d_forward", shape, false);
+    SEAM_CUDA_CHECK(kernels::max_pool2d_forward<T>(x, out, indices, s, stream_now()));
+}
+
+template <class T>
+void max_pool2d_backward(const T* grad_out, const int64_t* indices, T* grad_in, const Pool2dShape& shape) {
+    const auto s = pool2d_kernel_shape("max_pool2d_backward", shape, false);
+    SEAM_CUDA_CHECK(kernels::max_pool2d_backward<T>(grad_out, indices, grad_in, s, stream_now()));
+}
+
+template <class T>
+void avg_pool2d_forward(const T* x, T* out, const Pool2dShape& shape, bool count_include_pad, int64_t divisor_override) {
+    const auto s = pool2d_kernel_shape("avg_pool2d_forward", shape, false);
+    const auto d = avg_divisor_of("avg_pool2d_forward", shape, count_include_pad, divisor_override);
+    SEAM_CUDA_CHECK(kernels::avg_pool2d_forward<T>(x, out, s, d, stream_now()));
+}
+
+template <class T>
+void avg_pool2d_backward(const T* grad_out, T* grad_in, const Pool2dShape& shape, bool count_include_pad,
+                         int64_t divisor_override) {
+    const auto s = pool2d_kernel_shape("avg_pool2d_backward", shape, false);
+    const auto d = avg_divisor_of("avg_pool2d_backward", shape, count_include_pad, divisor_override);
+    SEAM_CUDA_CHECK(kernels::avg_pool2d_backward<T>(grad_out, grad_in, s, d, stream_now()));
+}
+
+template <class T>
+void adaptive_avg_pool2d_forward(const T* x, T* out, const Pool2dShape& shape) {
+    const auto s = pool2d_kernel_shape("adaptive_avg_pool2d_forward", shape, true);
+    SEAM_CUDA_CHECK(kernels::adaptive_avg_pool2d_forward<T>(x, out, s, stream_now()));
+}
+
+template <class T>
+void adaptive_avg_pool2d_backward(const T* grad_out, T* grad_in, const Pool2dShape& shape) {
+    const auto s = pool2d_kernel_shape("adaptive_avg_pool2d_backward", shape, true);
+    SEAM_CUDA_CHECK(kernels::adaptive_avg_pool2d_backward<T>(grad_out, grad_in, s, stream_now()));
+}
+
+template <class T>
+void adaptive_max_pool2d_forward(const T* x, T* out, int64_t* indices, const Pool2dShape& shape) {
+    const auto s = pool2d_kernel_shape("adaptive_max_pool2d_forward", shape, true);
+    SEAM_CUDA_CHECK(kernels::adaptive_max_pool2d_forward<T>(x, out, indices, s, stream_now()));
+}
+
+template <class T>
+void adaptive_max_pool2d_backward(const T* grad_out, const int64_t* indices, T* grad_in, const Pool2dShape& shape) {
+    const auto s = pool2d_kernel_shape("adaptive_max_pool2d_backward", shape, true);
+    SEAM_CUDA_CHECK(kernels::adaptive_max_pool2d_backward<T>(grad_out, indices, grad_in, s, stream_now()));
+}
+
+// ===== 2-D convolution ==============================================================================
+
+namespace {
+
+std::atomic<int> conv_algorithm_in_use{static_cast<int>(ConvAlgorithm::implicit_gemm)};
+
+kernels::ConvAlgo kernel_algo(const char* fn, ConvAlgorithm a) {
+    SEAM_CHECK(a == ConvAlgorithm::direct || a == ConvAlgorithm::implicit_gemm, fn, ": unknown conv algorithm code ",
+               static_cast<int>(a), " (1 direct, 2 implicit_gemm)");
+    return static_cast<kernels::ConvAlgo>(static_cast<int>(a));
+}
+
+/// The kernel's shape struct, checked with messages that name the problem (the launchers would
+/// only say "invalid argument"); ops/conv.hpp has checked this already, these guard direct callers.
+kernels::Conv2dShape conv2d_kernel_shape(const char* fn, const Conv2dShape& s, ConvAlgorithm algorithm) {
+    SEAM_CHECK(s.N >= 0 && s.C >= 0 && s.H > 0 && s.W > 0 && s.O >= 0 && s.KH > 0 && s.KW > 0, fn, ": bad sizes N=",
+               s.N, " C=", s.C, " H=", s.H, " W=", s.W, " O=", s.O, " kernel ", s.KH, "x", s.KW);
+    SEAM_CHECK(s.sh > 0 && s.sw > 0 && s.dh > 0 && s.dw > 0 && s.ph >= 0 && s.pw >= 0 && s.groups > 0, fn,
+               ": bad stride ", s.sh, "x", s.sw, ", dilation ", s.dh, "x", s.dw, ", padding ", s.ph, "x", s.pw,
+               " or groups ", s.groups);
+    SEAM_CHECK(s.C % s.groups == 0 && s.O % s.groups == 0, fn, ": channels C=", s.C, " and O=", s.O,
+               " must be divisible by groups=", s.groups);
+    kernels::Conv2dShape k;
+    k.N = s.N, k.C = s.C, k.H = s.H, k.W = s.W, k.O = s.O, k.KH = s.KH, k.KW = s.KW;
+    k.sh = s.sh, k.sw = s.sw, k.ph = s.ph, k.pw = s.pw, k.dh = s.dh, k.dw = s.dw, k.groups = s.groups;
+    k.OH = s.OH, k.OW = s.OW;
+    SEAM_CHECK(kernels::conv2d_detail::valid(k), fn, ": output ", s.OH, "x", s.OW, " does not match input ", s.H, "x",
+               s.W, ", kernel ", s.KH, "x", s.KW, ", stride ", s.sh, "x", s.sw, ", padding ", s.ph, "x", s.pw,
+               ", dilation ", s.dh, "x", s.dw, " (or the padded input is smaller than the kernel)");
+    SEAM_CHECK(algorithm != ConvAlgorithm::implicit_gemm || kernels::conv2d_detail::gemm_fits(k), fn,
+               ": the implicit-GEMM kernels index with 32 bits; this convolution (N=", s.N, " C=", s.C, " ", s.H, "x",
+               s.W, " O=", s.O, ") is too large for them: split the batch, or use ConvAlgorithm::direct");
+    return k;
+}
+
+}  // namespace
+
+const char* conv_algorithm_name(ConvAlgorithm algorithm) {
+    switch (algorithm) {
+        case ConvAlgorithm::direct: return "direct";
+        case ConvAlgorithm::implicit_gemm: return "implicit_gemm";
+    }
+    return "unknown";
+}
+
+void set_conv_algorithm(ConvAlgorithm algorithm) {
+    kernel_algo("set_conv_algorithm", algorithm);
+    conv_algorithm_in_use.store(static_cast<int>(algorithm));
+}
+
+ConvAlgorithm conv_algorithm() { return static_cast<ConvAlgorithm>(conv_algorithm_in_use.load()); }
+
+template <class T>
+void conv2d_forward(const T* x, const T* w, const T* bias, T* y, const Conv2dShape& shape, ConvAlgorithm algorithm) {
+    const auto algo = kernel_algo("conv2d_forward", algorithm);
+    const auto s = conv2d_kernel_shape("conv2d_forward", shape, algorithm);
+    SEAM_CUDA_CHECK(kernels::conv2d_forward<T>(x, w, bias, y, s, algo, stream_now()));
+}
+
+template <class T>
+void conv2d_backward_data(const T* w, const T* dy, T* dx, const Conv2dShape& shape, ConvAlgorithm algorithm) {
+    const auto algo = kernel_algo("conv2d_backward_data", algorithm);
+    const auto s = conv2d_kernel_shape("conv2d_backward_data", shape, algorithm);
+    SEAM_CUDA_CHECK(kernels::conv2d_backward_data<T>(w, dy, dx, s, algo, stream_now()));
+}
+
+template <class T>
+void conv2d_backward_weight(const T* x, const T* dy, T* dw, const Conv2dShape& shape, ConvAlgorithm algorithm) {
+    const auto algo = kernel_algo("conv2d_backward_weight", algorithm);
+    const auto s = conv2d_kernel_shape("conv2d_backward_weight", shape, algorithm);
+    const size_t bytes = kernels::conv2d_backward_weight_workspace_bytes<T>(s, algo);
+    Workspace workspace(bytes);
+    SEAM_CUDA_CHECK(kernels::conv2d_backward_weight<T>(x, dy, dw, s, algo, workspace.ptr, bytes, stream_now()));
+}
+
+template <class T>
+void conv2d_backward_bias(const T* dy, T* db, const Conv2dShape& shape) {
+    const auto s = conv2d_kernel_shape("conv2d_backward_bias", shape, ConvAlgorithm::direct);
+    SEAM_CUDA_CHECK(kernels::conv2d_backward_bias<T>(dy, db, s, stream_now()));
+}
+
 // ----- explicit instantiations (the element types api.hpp promises) -----------------------------
 
 #define SEAM_CUDA_INSTANTIATE_FLOATING(T)                                                                        \
@@ -732,7 +899,19 @@ void landmark_pool_backward_visibility(const T* grad_out, const T* features, con
     template void landmark_pool_backward_features<T>(const T*, const int64_t*, const T*, T*,                     \
                                                      const LandmarkPoolShape&);                                  \
     template void landmark_pool_backward_visibility<T>(const T*, const T*, const int64_t*, T*,                   \
-                                                       const LandmarkPoolShape&);
+                                                       const LandmarkPoolShape&);                                \
+    template void max_pool2d_forward<T>(const T*, T*, int64_t*, const Pool2dShape&);                             \
+    template void max_pool2d_backward<T>(const T*, const int64_t*, T*, const Pool2dShape&);                      \
+    template void avg_pool2d_forward<T>(const T*, T*, const Pool2dShape&, bool, int64_t);                        \
+    template void avg_pool2d_backward<T>(const T*, T*, const Pool2dShape&, bool, int64_t);                       \
+    template void adaptive_avg_pool2d_forward<T>(const T*, T*, const Pool2dShape&);                              \
+    template void adaptive_avg_pool2d_backward<T>(const T*, T*, const Pool2dShape&);                             \
+    template void adaptive_max_pool2d_forward<T>(const T*, T*, int64_t*, const Pool2dShape&);                    \
+    template void adaptive_max_pool2d_backward<T>(const T*, const int64_t*, T*, const Pool2dShape&);             \
+    template void conv2d_forward<T>(const T*, const T*, const T*, T*, const Conv2dShape&, ConvAlgorithm);        \
+    template void conv2d_backward_data<T>(const T*, const T*, T*, const Conv2dShape&, ConvAlgorithm);           \
+    template void conv2d_backward_weight<T>(const T*, const T*, T*, const Conv2dShape&, ConvAlgorithm);         \
+    template void conv2d_backward_bias<T>(const T*, T*, const Conv2dShape&);
 
 #define SEAM_CUDA_INSTANTIATE_DATA(T)                                                  \
     template void fill<T>(T*, const Shape&, const Shape&, T);                          \
