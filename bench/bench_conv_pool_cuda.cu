@@ -1,0 +1,606 @@
+// bench_conv_pool_cuda — seam's CUDA convolution and pooling kernels (kernels/seam/conv2d.cuh,
+// kernels/seam/pool2d.cuh: what ops/conv.hpp and ops/pool.hpp run for CUDA tensors) against cuDNN
+// on the same GPU in the same run, float32:
+//   conv2d forward, backward-data and backward-weight on the 13 convolutions of VGG-16 at batch 32,
+//   224x224, and on the Fashion-MNIST network's three (examples/fashion_mnist.cpp) at batch 128,
+//   28x28; seam's implicit GEMM (version 2; the direct version 1 too on the Fashion-MNIST shapes)
+//   against cuDNN with (a) its GEMM algorithm forced — IMPLICIT_GEMM for the forward, ALGO_1 (the
+//   deterministic GEMM-based one) for the two backward passes — and (b) the fastest algorithm
+//   cudnnFind* measures; FMA math only (CUDNN_FMA_MATH: no TF32, the precision seam computes in);
+//   max and average pooling 2x2 stride 2 on the VGG-16 and Fashion-MNIST pooling inputs, forward
+//   (seam also writes the int64 indices a training step needs) and backward, against cuDNN pooling.
+//
+// A standalone nvcc program (no seam::cuda, no CMake); bench/gpu_check.sh builds it:
+//
+//   nvcc -std=c++20 -O3 -arch=sm_90 -Iinclude -Ikernels [-I/usr/include/eigen3] -Xcompiler -fopenmp
+//        [-DSEAM_BENCH_CUDNN=1 -I<cudnn include> <libcudnn.so>] bench/bench_conv_pool_cuda.cu -lgomp
+//   ./bench_conv_pool_cuda [--reps 5] [--skip-vgg]
+//
+// Without SEAM_BENCH_CUDNN it times seam only (and says so). Before any timing it validates every
+// timed shape on the CPU, at batch 2: against the CPU op (ops/conv.hpp) when Eigen is on the
+// include path, else against the naive reference (cpu/reference/conv.hpp) with channels capped at
+// 16 and the map at 32x32 (same kernel, stride, padding). A mismatch stops the program (exit 1)
+// before any figure is printed. cuDNN's forward output is also compared with seam's on every timed
+// shape (column "agree"), so a wrong cuDNN setup cannot produce a flattering ratio.
+//
+// Timing: cudaEvents around each call on one stream; before every sample the L2 cache is flushed
+// by writing twice its size. 1 warm-up, then --reps samples (default 5: the whole program has to
+// fit gpu_check.sh's 8-minute budget); the tables give the median (and the minimum). Ratios are
+// seam time / cuDNN time: below 1 seam is faster; the issue's floor is 2 (half cuDNN's speed).
+//
+// Exit status: 0 done, 1 a validation failure or CUDA/cuDNN error, 77 no usable GPU.
+// Eigen (the CPU op used for validation) runs on the host only: no __device__ annotations.
+#define EIGEN_NO_CUDA 1
+
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include <seam/conv2d.cuh>
+#include <seam/pool2d.cuh>
+#include <seam/ops/pool.hpp>
+
+#if __has_include(<Eigen/Core>)
+#define SEAM_BENCH_CPU_OP 1
+#include <seam/ops/conv.hpp>
+#else
+#define SEAM_BENCH_CPU_OP 0
+#include <seam/cpu/reference/conv.hpp>
+#endif
+
+#ifndef SEAM_BENCH_CUDNN
+#define SEAM_BENCH_CUDNN 0
+#endif
+#if SEAM_BENCH_CUDNN
+#include <cudnn.h>
+#endif
+
+namespace {
+
+namespace sk = seam::kernels;
+using seam::Tensor;
+
+#define CUDA_OK(call)                                                                                         \
+    do {                                                                                                      \
+        const cudaError_t err_ = (call);                                                                      \
+        if (err_ != cudaSuccess) {                                                                            \
+            std::fprintf(stderr, "%s:%d: %s failed: %s\n", __FILE__, __LINE__, #call, cudaGetErrorString(err_)); \
+            std::exit(1);                                                                                     \
+        }                                                                                                     \
+    } while (0)
+
+#if SEAM_BENCH_CUDNN
+#define CUDNN_OK(call)                                                                                          \
+    do {                                                                                                        \
+        const cudnnStatus_t st_ = (call);                                                                       \
+        if (st_ != CUDNN_STATUS_SUCCESS) {                                                                      \
+            std::fprintf(stderr, "%s:%d: %s failed: %s\n", __FILE__, __LINE__, #call, cudnnGetErrorString(st_)); \
+            std::exit(1);                                                                                       \
+        }                                                                                                       \
+    } while (0)
+#endif
+
+template <class T>
+struct DeviceArray {
+    T* ptr = nullptr;
+    size_t count = 0;
+    explicit DeviceArray(size_t n) : count(n) { CUDA_OK(cudaMalloc(&ptr, (n ? n : 1) * sizeof(T))); }
+    explicit DeviceArray(const std::vector<T>& host) : DeviceArray(host.size()) {
+        if (count) CUDA_OK(cudaMemcpy(ptr, host.data(), count * sizeof(T), cudaMemcpyHostToDevice));
+    }
+    ~DeviceArray() { cudaFree(ptr); }
+    DeviceArray(const DeviceArray&) = delete;
+    DeviceArray& operator=(const DeviceArray&) = delete;
+    std::vector<T> download() const {
+        std::vector<T> host(count);
+        if (count) CUDA_OK(cudaMemcpy(host.data(), ptr, count * sizeof(T), cudaMemcpyDeviceToHost));
+        return host;
+    }
+};
+
+/// Deterministic pseudo-random floats in [-1, 1) (a hash of the index: fast for 400 M values).
+std::vector<float> pattern(size_t n, uint32_t seed) {
+    std::vector<float> v(n);
+#pragma omp parallel for schedule(static)
+    for (long long i = 0; i < static_cast<long long>(n); ++i) {
+        uint32_t h = static_cast<uint32_t>(i) * 2654435761u ^ (seed * 0x9e3779b9u);
+        h ^= h >> 16, h *= 0x85ebca6bu, h ^= h >> 13, h *= 0xc2b2ae35u, h ^= h >> 16;
+        v[static_cast<size_t>(i)] = static_cast<float>(h >> 8) * (2.0f / 16777216.0f) - 1.0f;
+    }
+    return v;
+}
+
+struct ConvLayer {
+    const char* name;
+    int64_t N, C, H, W, O;  // 3x3, stride 1, padding 1 (every VGG-16 and Fashion-MNIST conv)
+    sk::Conv2dShape shape(int64_t batch) const {
+        sk::Conv2dShape s;
+        s.N = batch, s.C = C, s.H = H, s.W = W, s.O = O, s.KH = 3, s.KW = 3, s.ph = 1, s.pw = 1, s.OH = H, s.OW = W;
+        return s;
+    }
+    double flops() const { return 2.0 * double(N) * double(O) * double(H) * double(W) * double(C) * 9.0; }
+};
+
+/// Worst |got - want| relative to 1e-4 · max|want| (<= 1 passes); NaN fails.
+double worst_ratio(const std::vector<float>& got, const std::vector<float>& want) {
+    double scale = 0;
+    for (float w : want) scale = std::max(scale, double(std::abs(w)));
+    const double tol = 1e-4 * scale + 1e-30;
+    double worst = 0;
+    for (size_t i = 0; i < want.size(); ++i) {
+        const double d = std::abs(double(got[i]) - double(want[i]));
+        if (!(d == d)) return INFINITY;
+        worst = std::max(worst, d / tol);
+    }
+    return worst;
+}
+
+// ----- validation on the CPU ------------------------------------------------------------------------
+
+/// seam's implicit GEMM at batch 2 (channels/map reduced without Eigen) against the CPU.
+bool validate_conv(const ConvLayer& layer) {
+    ConvLayer v = layer;
+    v.N = 2;
+#if !SEAM_BENCH_CPU_OP
+    v.C = std::min<int64_t>(v.C, 16), v.O = std::min<int64_t>(v.O, 16);
+    v.H = std::min<int64_t>(v.H, 32), v.W = std::min<int64_t>(v.W, 32);
+#endif
+    const sk::Conv2dShape s = v.shape(2);
+    const Tensor<float> x = seam::from_vector(pattern(size_t(s.N * s.C * s.H * s.W), 1), {s.N, s.C, s.H, s.W});
+    const Tensor<float> w = seam::from_vector(pattern(size_t(s.O * s.C * 9), 2), {s.O, s.C, 3, 3});
+    const Tensor<float> b = seam::from_vector(pattern(size_t(s.O), 3), {s.O});
+    const Tensor<float> gy = seam::from_vector(pattern(size_t(s.N * s.O * s.OH * s.OW), 4), {s.N, s.O, s.OH, s.OW});
+    Tensor<float> want_y, want_dx, want_dw;
+#if SEAM_BENCH_CPU_OP
+    {
+        Tensor<float> xl = x.clone(), wl = w.clone();
+        xl.set_requires_grad(), wl.set_requires_grad();
+        seam::Conv2dOptions opt;
+        opt.padding = {1, 1};
+        Tensor<float> y = seam::conv2d(xl, wl, b, opt);
+        y.backward(gy);
+        want_y = y.detach(), want_dx = xl.grad(), want_dw = wl.grad();
+    }
+    const char* against = "CPU op";
+#else
+    want_y = seam::reference::conv2d(x, w, b, {1, 1}, {1, 1}, {1, 1}, 1);
+    const auto back = seam::reference::conv2d_backward(x, w, true, gy, {1, 1}, {1, 1}, {1, 1}, 1);
+    want_dx = back.grad_input, want_dw = back.grad_weight;
+    const char* against = "naive CPU reference (reduced channels/map: no Eigen at build time)";
+#endif
+    DeviceArray<float> dx_in(x.to_vector()), dw_in(w.to_vector()), db_in(b.to_vector()), dgy(gy.to_vector());
+    DeviceArray<float> y(size_t(want_y.numel())), dx(size_t(x.numel())), dw(size_t(w.numel()));
+    const auto algo = sk::ConvAlgo::implicit_gemm;
+    const size_t ws_bytes = sk::conv2d_backward_weight_workspace_bytes<float>(s, algo);
+    DeviceArray<char> ws(ws_bytes);
+    CUDA_OK(sk::conv2d_forward<float>(dx_in.ptr, dw_in.ptr, db_in.ptr, y.ptr, s, algo));
+    CUDA_OK(sk::conv2d_backward_data<float>(dw_in.ptr, dgy.ptr, dx.ptr, s, algo));
+    CUDA_OK(sk::conv2d_backward_weight<float>(dx_in.ptr, dgy.ptr, dw.ptr, s, algo, ws.ptr, ws_bytes));
+    CUDA_OK(cudaDeviceSynchronize());
+    const double ry = worst_ratio(y.download(), want_y.to_vector());
+    const double rx = worst_ratio(dx.download(), want_dx.to_vector());
+    const double rw = worst_ratio(dw.download(), want_dw.to_vector());
+    if (ry > 1 || rx > 1 || rw > 1) {
+        std::fprintf(stderr,
+                     "validation of %s (N=%lld C=%lld %lldx%lld O=%lld) against the %s FAILED: error / tolerance = "
+                     "%.3g forward, %.3g backward-data, %.3g backward-weight\n",
+                     layer.name, (long long)s.N, (long long)s.C, (long long)s.H, (long long)s.W, (long long)s.O, against,
+                     ry, rx, rw);
+        return false;
+    }
+    return true;
+}
+
+bool validate_pool(int64_t C, int64_t H, int64_t W, bool average) {
+    const int64_t N = 2;
+    seam::Pool2dOptions opt;
+    opt.kernel = {2, 2};
+    const Tensor<float> x = seam::from_vector(pattern(size_t(N * C * H * W), 7), {N, C, H, W});
+    Tensor<float> xl = x.clone();
+    xl.set_requires_grad();
+    Tensor<float> y;
+    Tensor<int64_t> idx;
+    if (average) y = seam::avg_pool2d(xl, opt);
+    else std::tie(y, idx) = seam::max_pool2d_with_indices(xl, opt);
+    const Tensor<float> gy = seam::from_vector(pattern(size_t(y.numel()), 8), y.shape());
+    y.backward(gy);
+    sk::Pool2dShape s;
+    s.N = N, s.C = C, s.H = H, s.W = W, s.OH = H / 2, s.OW = W / 2, s.kh = s.kw = s.sh = s.sw = 2;
+    DeviceArray<float> dx(x.to_vector()), dgy(gy.to_vector()), out(size_t(y.numel())), gx(size_t(x.numel()));
+    DeviceArray<int64_t> ix(size_t(y.numel()));
+    if (average) {
+        CUDA_OK(sk::avg_pool2d_forward<float>(dx.ptr, out.ptr, s, {}));
+        CUDA_OK(sk::avg_pool2d_backward<float>(dgy.ptr, gx.ptr, s, {}));
+    } else {
+        CUDA_OK(sk::max_pool2d_forward<float>(dx.ptr, out.ptr, ix.ptr, s));
+        CUDA_OK(sk::max_pool2d_backward<float>(dgy.ptr, ix.ptr, gx.ptr, s));
+    }
+    CUDA_OK(cudaDeviceSynchronize());
+    const bool same_out = out.download() == y.detach().to_vector();
+    const bool same_idx = average || ix.download() == idx.to_vector();
+    const double rg = worst_ratio(gx.download(), xl.grad().to_vector());
+    if (!same_out || !same_idx || rg > 1) {
+        std::fprintf(stderr, "validation of %s pooling [2, %lld, %lld, %lld] against the CPU op FAILED (output %s, "
+                             "indices %s, gradient %.3g x tolerance)\n",
+                     average ? "average" : "max", (long long)C, (long long)H, (long long)W, same_out ? "ok" : "differs",
+                     same_idx ? "ok" : "differ", rg);
+        return false;
+    }
+    return true;
+}
+
+// ----- timing ------------------------------------------------------------------------------------
+
+struct Timing {
+    double median_ms = NAN, min_ms = NAN;
+};
+
+struct Timer {
+    void* flush = nullptr;
+    size_t flush_bytes = 0;
+    cudaStream_t stream = nullptr;
+    int reps = 5;
+
+    template <class F>
+    Timing time(F body) const {
+        cudaEvent_t start, stop;
+        CUDA_OK(cudaEventCreate(&start));
+        CUDA_OK(cudaEventCreate(&stop));
+        body();  // warm-up
+        std::vector<double> samples;
+        for (int r = 0; r < reps; ++r) {
+            CUDA_OK(cudaMemsetAsync(flush, r & 0xff, flush_bytes, stream));
+            CUDA_OK(cudaEventRecord(start, stream));
+            body();
+            CUDA_OK(cudaEventRecord(stop, stream));
+            CUDA_OK(cudaEventSynchronize(stop));
+            float ms = 0;
+            CUDA_OK(cudaEventElapsedTime(&ms, start, stop));
+            samples.push_back(ms);
+        }
+        CUDA_OK(cudaEventDestroy(start));
+        CUDA_OK(cudaEventDestroy(stop));
+        std::sort(samples.begin(), samples.end());
+        return {samples[samples.size() / 2], samples.front()};
+    }
+};
+
+std::string ms(const Timing& t) {
+    if (std::isnan(t.median_ms)) return "n/a";
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.3f", t.median_ms);
+    return buf;
+}
+
+std::string ratio(const Timing& seam_t, const Timing& peer) {
+    if (std::isnan(seam_t.median_ms) || std::isnan(peer.median_ms) || peer.median_ms <= 0) return "n/a";
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.2f", seam_t.median_ms / peer.median_ms);
+    return buf;
+}
+
+#if SEAM_BENCH_CUDNN
+/// One convolution set up in cuDNN (NCHW float, FMA math), its workspace sized for every algorithm used.
+struct CudnnConv {
+    cudnnHandle_t handle;
+    cudnnTensorDescriptor_t x_desc{}, y_desc{};
+    cudnnFilterDescriptor_t w_desc{};
+    cudnnConvolutionDescriptor_t conv{};
+    cudnnConvolutionFwdAlgo_t fwd_fastest = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
+    cudnnConvolutionBwdDataAlgo_t data_fastest = CUDNN_CONVOLUTION_BWD_DATA_ALGO_1;
+    cudnnConvolutionBwdFilterAlgo_t filter_fastest = CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1;
+    bool fwd_gemm_ok = false, data_gemm_ok = false, filter_gemm_ok = false;
+    void* workspace = nullptr;
+    size_t workspace_bytes = 0;
+
+    CudnnConv(cudnnHandle_t h, const sk::Conv2dShape& s, cudaStream_t stream) : handle(h) {
+        CUDNN_OK(cudnnSetStream(h, stream));
+        CUDNN_OK(cudnnCreateTensorDescriptor(&x_desc));
+        CUDNN_OK(cudnnCreateTensorDescriptor(&y_desc));
+        CUDNN_OK(cudnnCreateFilterDescriptor(&w_desc));
+        CUDNN_OK(cudnnCreateConvolutionDescriptor(&conv));
+        CUDNN_OK(cudnnSetTensor4dDescriptor(x_desc, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, int(s.N), int(s.C), int(s.H), int(s.W)));
+        CUDNN_OK(cudnnSetTensor4dDescriptor(y_desc, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, int(s.N), int(s.O), int(s.OH), int(s.OW)));
+        CUDNN_OK(cudnnSetFilter4dDescriptor(w_desc, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, int(s.O), int(s.C / s.groups), int(s.KH),
+                                            int(s.KW)));
+        CUDNN_OK(cudnnSetConvolution2dDescriptor(conv, int(s.ph), int(s.pw), int(s.sh), int(s.sw), int(s.dh), int(s.dw),
+                                                 CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+        CUDNN_OK(cudnnSetConvolutionGroupCount(conv, int(s.groups)));
+        CUDNN_OK(cudnnSetConvolutionMathType(conv, CUDNN_FMA_MATH));  // no TF32: seam's precision
+    }
+    ~CudnnConv() {
+        cudaFree(workspace);
+        cudnnDestroyConvolutionDescriptor(conv);
+        cudnnDestroyFilterDescriptor(w_desc);
+        cudnnDestroyTensorDescriptor(y_desc);
+        cudnnDestroyTensorDescriptor(x_desc);
+    }
+
+    /// cudnnFind* on the real buffers (it times every algorithm), then the workspace for all used.
+    void choose(const float* x, const float* w, float* y, const float* dy, float* dx, float* dw) {
+        int returned = 0;
+        cudnnConvolutionFwdAlgoPerf_t fp[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+        CUDNN_OK(cudnnFindConvolutionForwardAlgorithm(handle, x_desc, w_desc, conv, y_desc, CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
+                                                      &returned, fp));
+        for (int i = 0; i < returned; ++i)
+            if (fp[i].status == CUDNN_STATUS_SUCCESS) { fwd_fastest = fp[i].algo; break; }
+        cudnnConvolutionBwdDataAlgoPerf_t dp[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
+        CUDNN_OK(cudnnFindConvolutionBackwardDataAlgorithm(handle, w_desc, y_desc, conv, x_desc,
+                                                           CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &returned, dp));
+        for (int i = 0; i < returned; ++i)
+            if (dp[i].status == CUDNN_STATUS_SUCCESS) { data_fastest = dp[i].algo; break; }
+        cudnnConvolutionBwdFilterAlgoPerf_t wp[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
+        CUDNN_OK(cudnnFindConvolutionBackwardFilterAlgorithm(handle, x_desc, y_desc, conv, w_desc,
+                                                             CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &returned, wp));
+        for (int i = 0; i < returned; ++i)
+            if (wp[i].status == CUDNN_STATUS_SUCCESS) { filter_fastest = wp[i].algo; break; }
+        (void)x, (void)w, (void)y, (void)dy, (void)dx, (void)dw;
+        size_t bytes = 0, need = 0;
+        auto take = [&](cudnnStatus_t st, bool* ok) {
+            if (ok) *ok = st == CUDNN_STATUS_SUCCESS;
+            if (st == CUDNN_STATUS_SUCCESS) bytes = std::max(bytes, need);
+        };
+        take(cudnnGetConvolutionForwardWorkspaceSize(handle, x_desc, w_desc, conv, y_desc,
+                                                     CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, &need), &fwd_gemm_ok);
+        take(cudnnGetConvolutionForwardWorkspaceSize(handle, x_desc, w_desc, conv, y_desc, fwd_fastest, &need), nullptr);
+        take(cudnnGetConvolutionBackwardDataWorkspaceSize(handle, w_desc, y_desc, conv, x_desc,
+                                                          CUDNN_CONVOLUTION_BWD_DATA_ALGO_1, &need), &data_gemm_ok);
+        take(cudnnGetConvolutionBackwardDataWorkspaceSize(handle, w_desc, y_desc, conv, x_desc, data_fastest, &need), nullptr);
+        take(cudnnGetConvolutionBackwardFilterWorkspaceSize(handle, x_desc, y_desc, conv, w_desc,
+                                                            CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1, &need), &filter_gemm_ok);
+        take(cudnnGetConvolutionBackwardFilterWorkspaceSize(handle, x_desc, y_desc, conv, w_desc, filter_fastest, &need),
+             nullptr);
+        workspace_bytes = bytes;
+        if (bytes) CUDA_OK(cudaMalloc(&workspace, bytes));
+    }
+
+    void forward(cudnnConvolutionFwdAlgo_t algo, const float* x, const float* w, float* y) const {
+        const float one = 1, zero = 0;
+        CUDNN_OK(cudnnConvolutionForward(handle, &one, x_desc, x, w_desc, w, conv, algo, workspace, workspace_bytes, &zero,
+                                         y_desc, y));
+    }
+    void backward_data(cudnnConvolutionBwdDataAlgo_t algo, const float* w, const float* dy, float* dx) const {
+        const float one = 1, zero = 0;
+        CUDNN_OK(cudnnConvolutionBackwardData(handle, &one, w_desc, w, y_desc, dy, conv, algo, workspace, workspace_bytes,
+                                              &zero, x_desc, dx));
+    }
+    void backward_filter(cudnnConvolutionBwdFilterAlgo_t algo, const float* x, const float* dy, float* dw) const {
+        const float one = 1, zero = 0;
+        CUDNN_OK(cudnnConvolutionBackwardFilter(handle, &one, x_desc, x, y_desc, dy, conv, algo, workspace,
+                                                workspace_bytes, &zero, w_desc, dw));
+    }
+};
+#endif
+
+struct ConvRow {
+    std::string layer, pass;
+    Timing seam_t, direct_t, gemm_t, fastest_t;
+    std::string fastest_name, agree;
+    double flops = 0;
+};
+
+void print_conv_table(const std::vector<ConvRow>& rows, bool with_direct) {
+    std::printf("| layer | pass | seam v2 ms | seam TFLOP/s |%s cuDNN GEMM ms | seam/cuDNN GEMM | cuDNN fastest ms | "
+                "seam/cuDNN fastest | cuDNN fastest algo | agree |\n",
+                with_direct ? " seam v1 (direct) ms |" : "");
+    std::printf("|---|---|---|---|%s---|---|---|---|---|---|\n", with_direct ? "---|" : "");
+    for (const ConvRow& r : rows) {
+        char tf[32];
+        std::snprintf(tf, sizeof tf, "%.1f", std::isnan(r.seam_t.median_ms) ? 0.0 : r.flops / (r.seam_t.median_ms * 1e9));
+        std::printf("| %s | %s | %s | %s |%s%s | %s | %s | %s | %s | %s |\n", r.layer.c_str(), r.pass.c_str(),
+                    ms(r.seam_t).c_str(), tf, with_direct ? (" " + ms(r.direct_t) + " |").c_str() : "",
+                    (" " + ms(r.gemm_t)).c_str(), ratio(r.seam_t, r.gemm_t).c_str(), ms(r.fastest_t).c_str(),
+                    ratio(r.seam_t, r.fastest_t).c_str(), r.fastest_name.c_str(), r.agree.c_str());
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    int reps = 5;
+    bool skip_vgg = false;
+    for (int i = 1; i < argc; ++i) {
+        if (std::strcmp(argv[i], "--reps") == 0 && i + 1 < argc) reps = std::max(1, std::atoi(argv[++i]));
+        else if (std::strcmp(argv[i], "--skip-vgg") == 0) skip_vgg = true;
+        else {
+            std::fprintf(stderr, "usage: %s [--reps N] [--skip-vgg]\n", argv[0]);
+            return 2;
+        }
+    }
+    int devices = 0;
+    if (cudaGetDeviceCount(&devices) != cudaSuccess || devices == 0) {
+        std::printf("bench_conv_pool_cuda: no usable GPU, not run\n");
+        return 77;
+    }
+    cudaDeviceProp prop{};
+    CUDA_OK(cudaGetDeviceProperties(&prop, 0));
+    std::printf("# Convolution and pooling on the GPU: seam's CUDA kernels vs cuDNN\n\n");
+    std::printf("- device: %s (sm_%d%d, %d SMs, L2 %d MiB)\n", prop.name, prop.major, prop.minor, prop.multiProcessorCount,
+                prop.l2CacheSize >> 20);
+#if SEAM_BENCH_CUDNN
+    std::printf("- cuDNN: %zu (headers %d.%d.%d), FMA math (no TF32)\n", cudnnGetVersion(), CUDNN_MAJOR, CUDNN_MINOR,
+                CUDNN_PATCHLEVEL);
+    cudnnHandle_t cudnn;
+    CUDNN_OK(cudnnCreate(&cudnn));
+#else
+    std::printf("- cuDNN: not compiled in (no cudnn.h found at build time): seam only\n");
+#endif
+
+    const std::vector<ConvLayer> vgg = {
+        {"vgg conv1_1", 32, 3, 224, 224, 64},    {"vgg conv1_2", 32, 64, 224, 224, 64},
+        {"vgg conv2_1", 32, 64, 112, 112, 128},  {"vgg conv2_2", 32, 128, 112, 112, 128},
+        {"vgg conv3_1", 32, 128, 56, 56, 256},   {"vgg conv3_2", 32, 256, 56, 56, 256},
+        {"vgg conv3_3", 32, 256, 56, 56, 256},   {"vgg conv4_1", 32, 256, 28, 28, 512},
+        {"vgg conv4_2", 32, 512, 28, 28, 512},   {"vgg conv4_3", 32, 512, 28, 28, 512},
+        {"vgg conv5_1", 32, 512, 14, 14, 512},   {"vgg conv5_2", 32, 512, 14, 14, 512},
+        {"vgg conv5_3", 32, 512, 14, 14, 512},
+    };
+    const std::vector<ConvLayer> fmnist = {
+        {"fmnist conv1", 128, 1, 28, 28, 32}, {"fmnist conv2", 128, 32, 14, 14, 64}, {"fmnist conv3", 128, 64, 7, 7, 64}};
+    struct PoolInput {
+        const char* name;
+        int64_t N, C, H, W;
+    };
+    const std::vector<PoolInput> pools = {
+        {"vgg pool1", 32, 64, 224, 224}, {"vgg pool2", 32, 128, 112, 112}, {"vgg pool3", 32, 256, 56, 56},
+        {"vgg pool4", 32, 512, 28, 28},  {"vgg pool5", 32, 512, 14, 14},  {"fmnist pool1", 128, 32, 28, 28},
+        {"fmnist pool2", 128, 64, 14, 14}};
+
+    // 1. Validation, before any timing.
+    for (const ConvLayer& l : fmnist)
+        if (!validate_conv(l)) return 1;
+    if (!skip_vgg)
+        for (const ConvLayer& l : vgg)
+            if (!validate_conv(l)) return 1;
+    for (const PoolInput& p : pools)
+        for (bool average : {false, true})
+            if (!validate_pool(std::min<int64_t>(p.C, 32), p.H, p.W, average)) return 1;
+    std::printf("- validated at batch 2 before timing: every timed conv shape against the %s (forward, backward-data, "
+                "backward-weight within 1e-4 of the largest value), every pooling shape (channels capped at 32) against "
+                "the CPU op (outputs and indices bit for bit, gradients within 1e-4)\n",
+                SEAM_BENCH_CPU_OP ? "CPU op (ops/conv.hpp)" : "naive CPU reference (channels <= 16, map <= 32x32)");
+
+    // 2. Timing.
+    Timer timer;
+    timer.reps = reps;
+    timer.flush_bytes = std::max<size_t>(2 * static_cast<size_t>(prop.l2CacheSize), size_t(8) << 20);
+    CUDA_OK(cudaMalloc(&timer.flush, timer.flush_bytes));
+    CUDA_OK(cudaStreamCreate(&timer.stream));
+    const cudaStream_t stream = timer.stream;
+    std::printf("- timing: cudaEvents, median of %d samples after 1 warm-up; L2 flushed (%zu MiB written) before each "
+                "sample; float32. Ratios: seam time / cuDNN time (below 1: seam faster)\n",
+                reps, timer.flush_bytes >> 20);
+    {  // device-to-device copy bandwidth, the yardstick of the pooling kernels
+        const size_t bytes = size_t(512) << 20;
+        DeviceArray<char> a(bytes), b(bytes);
+        const Timing t = timer.time([&] { CUDA_OK(cudaMemcpyAsync(b.ptr, a.ptr, bytes, cudaMemcpyDeviceToDevice, stream)); });
+        std::printf("- device-to-device copy: %.0f GB/s (512 MiB read + written, median)\n\n",
+                    2.0 * double(bytes) / (t.median_ms * 1e6));
+    }
+
+    auto bench_layers = [&](const std::vector<ConvLayer>& layers, bool with_direct) {
+        std::vector<ConvRow> rows;
+        for (const ConvLayer& l : layers) {
+            const sk::Conv2dShape s = l.shape(l.N);
+            const size_t nx = size_t(s.N * s.C * s.H * s.W), nw = size_t(s.O * s.C * 9), ny = size_t(s.N * s.O * s.OH * s.OW);
+            DeviceArray<float> x(pattern(nx, 11)), w(pattern(nw, 12)), dy(pattern(ny, 13));
+            DeviceArray<float> y(ny), dx(nx), dw(nw);
+            const auto v2 = sk::ConvAlgo::implicit_gemm;
+            const size_t ws_bytes = sk::conv2d_backward_weight_workspace_bytes<float>(s, v2);
+            DeviceArray<char> ws(ws_bytes);
+            ConvRow f{l.name, "forward"}, d{l.name, "backward-data"}, g{l.name, "backward-weight"};
+            f.flops = d.flops = g.flops = l.flops();
+            f.seam_t = timer.time([&] { CUDA_OK(sk::conv2d_forward<float>(x.ptr, w.ptr, nullptr, y.ptr, s, v2, stream)); });
+            d.seam_t = timer.time([&] { CUDA_OK(sk::conv2d_backward_data<float>(w.ptr, dy.ptr, dx.ptr, s, v2, stream)); });
+            g.seam_t = timer.time(
+                [&] { CUDA_OK(sk::conv2d_backward_weight<float>(x.ptr, dy.ptr, dw.ptr, s, v2, ws.ptr, ws_bytes, stream)); });
+            if (with_direct) {
+                const auto v1 = sk::ConvAlgo::direct;
+                f.direct_t = timer.time([&] { CUDA_OK(sk::conv2d_forward<float>(x.ptr, w.ptr, nullptr, y.ptr, s, v1, stream)); });
+                d.direct_t = timer.time([&] { CUDA_OK(sk::conv2d_backward_data<float>(w.ptr, dy.ptr, dx.ptr, s, v1, stream)); });
+                g.direct_t = timer.time(
+                    [&] { CUDA_OK(sk::conv2d_backward_weight<float>(x.ptr, dy.ptr, dw.ptr, s, v1, nullptr, 0, stream)); });
+            }
+            f.agree = d.agree = g.agree = "-";
+            f.fastest_name = d.fastest_name = g.fastest_name = "-";
+#if SEAM_BENCH_CUDNN
+            CudnnConv c(cudnn, s, stream);
+            DeviceArray<float> y_ref(ny);
+            c.choose(x.ptr, w.ptr, y_ref.ptr, dy.ptr, dx.ptr, dw.ptr);
+            if (c.fwd_gemm_ok)
+                f.gemm_t = timer.time([&] { c.forward(CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, x.ptr, w.ptr, y_ref.ptr); });
+            f.fastest_t = timer.time([&] { c.forward(c.fwd_fastest, x.ptr, w.ptr, y_ref.ptr); });
+            if (c.data_gemm_ok)
+                d.gemm_t = timer.time([&] { c.backward_data(CUDNN_CONVOLUTION_BWD_DATA_ALGO_1, w.ptr, dy.ptr, dx.ptr); });
+            d.fastest_t = timer.time([&] { c.backward_data(c.data_fastest, w.ptr, dy.ptr, dx.ptr); });
+            if (c.filter_gemm_ok)
+                g.gemm_t = timer.time([&] { c.backward_filter(CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1, x.ptr, dy.ptr, dw.ptr); });
+            g.fastest_t = timer.time([&] { c.backward_filter(c.filter_fastest, x.ptr, dy.ptr, dw.ptr); });
+            f.fastest_name = "fwd algo " + std::to_string(int(c.fwd_fastest));
+            d.fastest_name = "bwd-data algo " + std::to_string(int(c.data_fastest));
+            g.fastest_name = "bwd-filter algo " + std::to_string(int(c.filter_fastest));
+            // Same inputs, same output: seam's forward against cuDNN's (a check on the cuDNN setup too).
+            CUDA_OK(sk::conv2d_forward<float>(x.ptr, w.ptr, nullptr, y.ptr, s, v2, stream));
+            c.forward(CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, x.ptr, w.ptr, y_ref.ptr);
+            CUDA_OK(cudaStreamSynchronize(stream));
+            const double r = worst_ratio(y.download(), y_ref.download());
+            f.agree = r <= 1 ? "yes" : "NO";
+            if (r > 1) std::fprintf(stderr, "%s: seam's forward differs from cuDNN's (%.3g x tolerance)\n", l.name, r);
+#endif
+            rows.push_back(f), rows.push_back(d), rows.push_back(g);
+        }
+        return rows;
+    };
+
+    std::printf("## conv2d, Fashion-MNIST network (batch 128, 28x28 input; 3x3, padding 1)\n\n");
+    print_conv_table(bench_layers(fmnist, true), true);
+    if (!skip_vgg) {
+        std::printf("\n## conv2d, VGG-16 (batch 32, 224x224 input; 3x3, padding 1)\n\n");
+        print_conv_table(bench_layers(vgg, false), false);
+    }
+    std::printf("\n(cuDNN GEMM: IMPLICIT_GEMM for the forward, ALGO_1 for backward-data and backward-filter; algorithm "
+                "numbers are cuDNN's enum values. agree: seam's forward equals cuDNN's within 1e-4 of the largest value.)\n");
+
+    // Pooling.
+    std::printf("\n## Pooling 2x2 stride 2 (max: forward writes values and int64 indices; backward from the indices)\n\n");
+    std::printf("| input | op | seam fwd ms | seam fwd GB/s | cuDNN fwd ms | seam/cuDNN fwd | seam bwd ms | seam bwd GB/s | "
+                "cuDNN bwd ms | seam/cuDNN bwd |\n|---|---|---|---|---|---|---|---|---|---|\n");
+    for (const PoolInput& p : pools)
+        for (bool average : {false, true}) {
+            sk::Pool2dShape s;
+            s.N = p.N, s.C = p.C, s.H = p.H, s.W = p.W, s.OH = p.H / 2, s.OW = p.W / 2, s.kh = s.kw = s.sh = s.sw = 2;
+            const size_t nx = size_t(s.N * s.C * s.H * s.W), ny = size_t(s.N * s.C * s.OH * s.OW);
+            DeviceArray<float> x(pattern(nx, 21)), y(ny), dy(pattern(ny, 22)), dx(nx);
+            DeviceArray<int64_t> ix(average ? 1 : ny);
+            Timing fwd, bwd, cf, cb;
+            if (average) {
+                fwd = timer.time([&] { CUDA_OK(sk::avg_pool2d_forward<float>(x.ptr, y.ptr, s, {}, stream)); });
+                bwd = timer.time([&] { CUDA_OK(sk::avg_pool2d_backward<float>(dy.ptr, dx.ptr, s, {}, stream)); });
+            } else {
+                fwd = timer.time([&] { CUDA_OK(sk::max_pool2d_forward<float>(x.ptr, y.ptr, ix.ptr, s, stream)); });
+                bwd = timer.time([&] { CUDA_OK(sk::max_pool2d_backward<float>(dy.ptr, ix.ptr, dx.ptr, s, stream)); });
+            }
+            // Bytes each kernel must move at least: read x (+ write y, + indices); read dy (+ indices), write dx.
+            const double fwd_bytes = 4.0 * double(nx + ny) + (average ? 0.0 : 8.0 * double(ny));
+            const double bwd_bytes = 4.0 * double(nx + ny) + (average ? 0.0 : 8.0 * double(ny));
+#if SEAM_BENCH_CUDNN
+            cudnnPoolingDescriptor_t pd;
+            cudnnTensorDescriptor_t xd, yd;
+            CUDNN_OK(cudnnCreatePoolingDescriptor(&pd));
+            CUDNN_OK(cudnnSetPooling2dDescriptor(pd, average ? CUDNN_POOLING_AVERAGE_COUNT_INCLUDE_PADDING : CUDNN_POOLING_MAX,
+                                                 CUDNN_NOT_PROPAGATE_NAN, 2, 2, 0, 0, 2, 2));
+            CUDNN_OK(cudnnCreateTensorDescriptor(&xd));
+            CUDNN_OK(cudnnCreateTensorDescriptor(&yd));
+            CUDNN_OK(cudnnSetTensor4dDescriptor(xd, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, int(s.N), int(s.C), int(s.H), int(s.W)));
+            CUDNN_OK(cudnnSetTensor4dDescriptor(yd, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, int(s.N), int(s.C), int(s.OH), int(s.OW)));
+            CUDNN_OK(cudnnSetStream(cudnn, stream));
+            DeviceArray<float> y2(ny);
+            const float one = 1, zero = 0;
+            cf = timer.time([&] { CUDNN_OK(cudnnPoolingForward(cudnn, pd, &one, xd, x.ptr, &zero, yd, y2.ptr)); });
+            cb = timer.time([&] {
+                CUDNN_OK(cudnnPoolingBackward(cudnn, pd, &one, yd, y2.ptr, yd, dy.ptr, xd, x.ptr, &zero, xd, dx.ptr));
+            });
+            cudnnDestroyTensorDescriptor(yd);
+            cudnnDestroyTensorDescriptor(xd);
+            cudnnDestroyPoolingDescriptor(pd);
+#endif
+            std::printf("| %s [%lld, %lld, %lld, %lld] | %s | %s | %.0f | %s | %s | %s | %.0f | %s | %s |\n", p.name,
+                        (long long)s.N, (long long)s.C, (long long)s.H, (long long)s.W, average ? "avg" : "max",
+                        ms(fwd).c_str(), fwd_bytes / (fwd.median_ms * 1e6), ms(cf).c_str(), ratio(fwd, cf).c_str(),
+                        ms(bwd).c_str(), bwd_bytes / (bwd.median_ms * 1e6), ms(cb).c_str(), ratio(bwd, cb).c_str());
+        }
+#if SEAM_BENCH_CUDNN
+    cudnnDestroy(cudnn);
+#endif
+    CUDA_OK(cudaStreamDestroy(timer.stream));
+    CUDA_OK(cudaFree(timer.flush));
+    return 0;
+}
