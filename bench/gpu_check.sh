@@ -6,11 +6,16 @@
 #      configure fails — a missing Eigen or doctest, say — it builds the CUDA test programs directly
 #      with nvcc and g++, which need neither Eigen nor CMake),
 #   2. runs every CUDA test program (seam_cuda_tests and tests/cuda/*.cu programs),
-#   3. runs them again under compute-sanitizer memcheck (when compute-sanitizer exists),
+#   3. runs them again under compute-sanitizer memcheck (when compute-sanitizer exists); the
+#      convolution and pooling test cases of seam_cuda_tests get their own memcheck run (their
+#      VGG-sized case excluded: too slow under the sanitizer),
 #   4. runs the GPU benchmarks that exist (executables named bench_cuda_* or bench_gpu_*), then
 #      landmark pooling: bench/bench_landmark_pool_cuda.cu (built here with nvcc, no CMake needed)
 #      against bench/landmark_pool_torch.py (the same op composed from PyTorch ops; "not run: no
-#      torch" without PyTorch), with a table of their ratios,
+#      torch" without PyTorch), with a table of their ratios; then convolution and pooling:
+#      bench/bench_conv_pool_cuda.cu (built with nvcc in the background while the tests run) against
+#      cuDNN, found as cudnn.h + libcudnn under the CUDA toolkit, /usr/include, or a pip nvidia-cudnn
+#      folder in Python's site-packages (reported as "not found" otherwise: seam is timed alone),
 #   5. trains Fashion-MNIST on the GPU for two epochs if the example has a --device option and the
 #      data is present,
 # and writes one markdown report, $OUT/gpu_check.md (device, driver, date, commit, every step's
@@ -182,6 +187,46 @@ fi
 say ""
 
 # ---------------------------------------------------------------------------------------------
+# The conv/pool benchmark is a standalone nvcc program: build it in the background while the GPU
+# runs the tests (step 4c collects it). cuDNN is looked for first.
+CONV_POOL_CASES='*pooling on CUDA*,*conv2d on CUDA*,*conv2d and pooling on CUDA*'
+CP_SRC="$ROOT/bench/bench_conv_pool_cuda.cu"
+CP_EXE="$BUILD/direct/bench_conv_pool_cuda"
+CUDA_HOME_DIR="$(dirname "$(dirname "$NVCC")")"
+CUDNN_INC=""; CUDNN_LIB=""; CUDNN_FROM=""
+CUDNN_CANDIDATES=("$CUDA_HOME_DIR/include" /usr/local/cuda/include /usr/include /usr/include/x86_64-linux-gnu)
+[ -n "${CUDNN_DIR:-}" ] && CUDNN_CANDIDATES+=("$CUDNN_DIR/include")
+for sp in /usr/local/lib/python3*/dist-packages /usr/local/lib/python3*/site-packages /usr/lib/python3/dist-packages \
+          "${HOME:-/root}"/.local/lib/python3*/site-packages /opt/conda/lib/python3*/site-packages; do
+  [ -d "$sp/nvidia/cudnn/include" ] && CUDNN_CANDIDATES+=("$sp/nvidia/cudnn/include")
+done
+for d in "${CUDNN_CANDIDATES[@]}"; do
+  [ -f "$d/cudnn.h" ] || continue
+  for l in "$(dirname "$d")/lib64" "$(dirname "$d")/lib" "$CUDA_HOME_DIR/lib64" /usr/lib/x86_64-linux-gnu; do
+    lib=$(ls "$l"/libcudnn.so "$l"/libcudnn.so.[0-9]* 2>/dev/null | head -n 1)
+    [ -n "$lib" ] && { CUDNN_INC="$d"; CUDNN_LIB="$lib"; CUDNN_FROM="$d/cudnn.h with $lib"; break 2; }
+  done
+done
+CP_BUILD_STARTED=0
+if [ -f "$CP_SRC" ]; then
+  mkdir -p "$BUILD/direct"
+  CP_FLAGS=(-std=c++20 -O3 -I"$ROOT/include" -I"$ROOT/kernels" -Xcompiler -fopenmp -Xcompiler -march=native)
+  for a in ${ARCH//;/ }; do
+    if [ "$a" = native ]; then CP_FLAGS+=(-arch=native); else CP_FLAGS+=(-gencode "arch=compute_$a,code=sm_$a"); fi
+  done
+  [ -f /usr/include/eigen3/Eigen/Core ] && CP_FLAGS+=(-I/usr/include/eigen3)  # validation against the CPU op
+  CP_LIBS=(-lgomp)
+  if [ -n "$CUDNN_LIB" ]; then
+    CP_FLAGS+=(-DSEAM_BENCH_CUDNN=1 -I"$CUDNN_INC")
+    CP_LIBS+=("$CUDNN_LIB" -Xlinker -rpath -Xlinker "$(dirname "$CUDNN_LIB")")
+  fi
+  ( t0=$(date +%s); timeout --kill-after=10 240 "$NVCC" "${CP_FLAGS[@]}" "$CP_SRC" -o "$CP_EXE" "${CP_LIBS[@]}" \
+      > "$OUT/logs/cp_build.log" 2>&1; echo "$? $(( $(date +%s) - t0 ))" > "$OUT/logs/cp_build.rc" ) &
+  CP_BUILD_PID=$!
+  CP_BUILD_STARTED=1
+fi
+
+# ---------------------------------------------------------------------------------------------
 say "## 2. CUDA tests"
 say ""
 if [ ${#TESTS[@]} -eq 0 ]; then say "No CUDA test program was built."; FAILED=1; fi
@@ -206,11 +251,28 @@ else
     left=$(( 420 - $(elapsed) ))
     if [ $left -lt 30 ]; then say "- \`$name\`: not run (time budget spent)"; continue; fi
     limit=$(( left < 150 ? left : 150 ))
-    run_logged "memcheck_$name" "$limit" "$SANITIZER" --tool memcheck --error-exitcode 99 --leak-check no "$exe"
+    FILTER=()
+    [ "$name" = seam_cuda_tests ] && FILTER=("--test-case-exclude=$CONV_POOL_CASES")  # memchecked below on their own
+    run_logged "memcheck_$name" "$limit" "$SANITIZER" --tool memcheck --error-exitcode 99 --leak-check no "$exe" \
+      ${FILTER[@]+"${FILTER[@]}"}
     summary=$(grep -E 'ERROR SUMMARY' "$OUT/logs/memcheck_$name.log" | tail -n 1)
     say "- \`$name\` under memcheck: $(status_of $RC) (${SECS} s) ${summary:+— $summary}"
     [ $RC -ne 0 ] && [ $RC -ne 77 ] && FAILED=1
     [ $RC -ne 0 ] && tail_block "$OUT/logs/memcheck_$name.log" "memcheck $name (tail)" 40
+  done
+  # The convolution and pooling kernels (tests/cuda/test_conv_pool_ops.cpp) on their own, so that
+  # their result stands apart and a slow sanitizer elsewhere cannot starve them.
+  for exe in ${TESTS[@]+"${TESTS[@]}"}; do
+    [ "$(basename "$exe")" = seam_cuda_tests ] || continue
+    left=$(( 440 - $(elapsed) ))
+    if [ $left -lt 30 ]; then say "- conv/pool test cases under memcheck: not run (time budget spent)"; continue; fi
+    limit=$(( left < 120 ? left : 120 ))
+    run_logged memcheck_conv_pool "$limit" "$SANITIZER" --tool memcheck --error-exitcode 99 --leak-check no "$exe" \
+      "--test-case=$CONV_POOL_CASES" "--test-case-exclude=*VGG-sized*"
+    summary=$(grep -E 'ERROR SUMMARY' "$OUT/logs/memcheck_conv_pool.log" | tail -n 1)
+    say "- conv/pool test cases of \`seam_cuda_tests\` under memcheck (limit ${limit} s): $(status_of $RC) (${SECS} s) ${summary:+— $summary}"
+    [ $RC -ne 0 ] && [ $RC -ne 77 ] && FAILED=1
+    [ $RC -ne 0 ] && tail_block "$OUT/logs/memcheck_conv_pool.log" "memcheck conv/pool (tail)" 40
   done
 fi
 say ""
@@ -298,6 +360,40 @@ else
     say ""
     landmark_ratio_table "$OUT/logs/lp_seam.log" "$OUT/logs/lp_torch.log" | tee -a "$REPORT" > /dev/null
     landmark_ratio_table "$OUT/logs/lp_seam.log" "$OUT/logs/lp_torch.log" > "$OUT/landmark_pool_ratios.md"
+  fi
+fi
+say ""
+
+# ---------------------------------------------------------------------------------------------
+say "## 4c. Convolution and pooling: seam's CUDA kernels vs cuDNN"
+say ""
+if [ -n "$CUDNN_LIB" ]; then say "- cuDNN: found ($CUDNN_FROM)"; else say "- cuDNN: not found (looked for cudnn.h + libcudnn.so* in ${CUDNN_CANDIDATES[*]}, and their lib/lib64): seam is timed alone"; fi
+if [ $CP_BUILD_STARTED = 0 ]; then
+  say "Not run: $CP_SRC is missing."
+else
+  wait "$CP_BUILD_PID" 2>/dev/null
+  read -r RC SECS < "$OUT/logs/cp_build.rc" 2>/dev/null || { RC=1; SECS=0; }
+  say "- nvcc bench/bench_conv_pool_cuda.cu (in the background during the tests): $(status_of $RC) (${SECS} s)"
+  if [ $RC -ne 0 ]; then
+    FAILED=1; tail_block "$OUT/logs/cp_build.log" "nvcc bench_conv_pool_cuda (tail)" 30
+  else
+    left=$(( 468 - $(elapsed) ))
+    if [ $left -lt 25 ]; then
+      say "- \`bench_conv_pool_cuda\`: not run (time budget spent)"
+    else
+      CP_ARGS=(--reps 5)
+      [ $left -lt 90 ] && CP_ARGS+=(--skip-vgg) && say "- less than 90 s left: the VGG-16 shapes are skipped"
+      CP_LD="${LD_LIBRARY_PATH:-}"
+      if [ -n "$CUDNN_LIB" ]; then  # cuDNN 9 loads its engine libraries (and, from pip, cuBLAS) at run time
+        CP_LD="$(dirname "$CUDNN_LIB")${CP_LD:+:$CP_LD}"
+        for l in "$(dirname "$(dirname "$(dirname "$CUDNN_LIB")")")"/*/lib; do [ -d "$l" ] && CP_LD="$CP_LD:$l"; done
+      fi
+      run_logged cp_bench $(( left < 150 ? left : 150 )) env LD_LIBRARY_PATH="$CP_LD" "$CP_EXE" "${CP_ARGS[@]}"
+      say "- \`bench_conv_pool_cuda ${CP_ARGS[*]}\`: $(status_of $RC) (${SECS} s)"
+      [ $RC -ne 0 ] && [ $RC -ne 77 ] && FAILED=1
+      { printf '\n'; tail -n 120 "$OUT/logs/cp_bench.log"; printf '\n'; } >> "$REPORT"
+      cp "$OUT/logs/cp_bench.log" "$OUT/conv_pool.md" 2>/dev/null
+    fi
   fi
 fi
 say ""
