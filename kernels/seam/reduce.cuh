@@ -1,10 +1,16 @@
-// kernels/seam/reduce.cuh — sum and max (with its index) along one dimension.
+// kernels/seam/reduce.cuh — sum, max and min (with their index) along one dimension, and the
+// scatter that is the backward of every selection along a dimension.
 //
 // What it computes: for a contiguous input seen as [outer, n, inner] (reducing dimension d of a
 // shape: outer = product of the sizes before d, inner = after),
 //   sum:  out[o, j] = Σ_{r<n} x[o, r, j]                      float carried in double, as the CPU does
 //   max:  values[o, j] = max_r x[o, r, j], indices[o, j] = r  ties to the lowest r; NaN beats all
+//   min:  the same with the smallest value (NaN still beats all: it propagates, as on the CPU)
 // Outputs are contiguous [outer, inner].
+//   scatter: grad_in [outer, n, inner] = 0 except grad_in[o, index[o, t, j], j] = grad[o, t, j]
+//   for t < k (the indices of one column are distinct: max/min have k = 1, topk distinct
+//   indices), so every element is written by one thread at most: no atomics, deterministic.
+//   Launch: one grid-stride pass writing zeros over grad_in, then one thread per grad element.
 //
 // Layouts and launch shapes — two kernels, chosen by where the reduced elements lie:
 //   rows (inner == 1): the n elements of a row are adjacent. One block per row (grid-stride over
@@ -63,6 +69,21 @@ struct MaxReducer {
         const bool p_nan = p.value != p.value, q_nan = q.value != q.value;
         if (p_nan != q_nan) return p_nan ? p : q;
         if (!p_nan && p.value != q.value) return p.value > q.value ? p : q;
+        return p.index <= q.index ? p : q;
+    }
+};
+
+/// MaxReducer's rule with the smaller value winning (NaN still wins, ties to the lower index).
+template <class T>
+struct MinReducer {
+    using Acc = ValueIndex<T>;
+    SEAM_HOST_DEVICE static Acc identity() { return {static_cast<T>(INFINITY), INT64_MAX}; }
+    SEAM_HOST_DEVICE static Acc lift(T v, int64_t r) { return {v, r}; }
+    SEAM_HOST_DEVICE static Acc lift(Acc partial, int64_t) { return partial; }
+    SEAM_HOST_DEVICE static Acc combine(Acc p, Acc q) {
+        const bool p_nan = p.value != p.value, q_nan = q.value != q.value;
+        if (p_nan != q_nan) return p_nan ? p : q;
+        if (!p_nan && p.value != q.value) return p.value < q.value ? p : q;
         return p.index <= q.index ? p : q;
     }
 };
@@ -207,6 +228,36 @@ inline void launch_reduce(const T* x, int64_t outer, int64_t n, int64_t inner, O
     second.chunks = 1;
     second.chunk_len = p.chunks;
     launch_reduce_pass<R>(static_cast<const Acc*>(partial), outer, p.chunks, inner, second, out, stream);
+}
+
+// ----- the scatter along a dimension (backward of max/min/topk along a dim) ----------------------------
+
+template <class T>
+__global__ void zero_kernel(T* out, int64_t n) {
+    SEAM_GRID_STRIDE_LOOP(i, n) { out[i] = T(0); }
+}
+
+template <class T>
+__global__ void scatter_along_kernel(const T* grad, const int64_t* index, T* grad_in, int64_t outer, int64_t k,
+                                     int64_t n, int64_t inner) {
+    SEAM_GRID_STRIDE_LOOP(e, outer * k * inner) {
+        const int64_t a = e / (k * inner), j = e % inner;
+        const int64_t r = index[e];
+        if (r >= 0 && r < n) grad_in[(a * n + r) * inner + j] = grad[e];  // an index is never out of range; guard anyway
+    }
+}
+
+/// grad_in [outer, n, inner] = grad [outer, k, inner] placed at its indices, zeros elsewhere.
+template <class T>
+inline void scatter_along(const T* grad, const int64_t* index, T* grad_in, int64_t outer, int64_t k, int64_t n,
+                          int64_t inner, cudaStream_t stream) {
+    const int64_t total = outer * n * inner;
+    if (total == 0) return;
+    zero_kernel<T><<<grid_for(total), kThreads, 0, stream>>>(grad_in, total);
+    SEAM_CUDA_CHECK(cudaGetLastError());
+    if (outer * k * inner == 0) return;
+    scatter_along_kernel<T><<<grid_for(outer * k * inner), kThreads, 0, stream>>>(grad, index, grad_in, outer, k, n, inner);
+    SEAM_CUDA_CHECK(cudaGetLastError());
 }
 
 }  // namespace seam::kernels

@@ -5,8 +5,8 @@
 //
 // Contents, in order: errors; devices; per-device state (default stream, cuBLAS handle, pinned
 // staging buffers); streams and events; the caching allocator; staged copies; cuBLAS GEMM; the
-// elementwise and reduction entry points; landmark pooling; 2-D pooling; 2-D convolution; the
-// explicit instantiations.
+// elementwise and reduction entry points; softmax and cross-entropy; batch norm and dropout;
+// optimizer steps; landmark pooling; 2-D pooling; 2-D convolution; the explicit instantiations.
 //
 // Objects that live for the whole program (per-device state, the allocator) are created with new
 // and never destroyed: tensors held in static variables may be freed after main returns, and must
@@ -32,8 +32,11 @@
 #include "seam/conv2d.cuh"
 #include "seam/elementwise.cuh"
 #include "seam/landmark_pool.cuh"
+#include "seam/norm.cuh"
+#include "seam/optim.cuh"
 #include "seam/pool2d.cuh"
 #include "seam/reduce.cuh"
+#include "seam/softmax.cuh"
 
 namespace seam::cuda {
 
@@ -658,6 +661,145 @@ void max_dim(const T* x, int64_t outer, int64_t reduce, int64_t inner, T* values
                               stream_now());
 }
 
+template <class T>
+void min_dim(const T* x, int64_t outer, int64_t reduce, int64_t inner, T* values, int64_t* indices) {
+    check_reduce_shape("min_dim", outer, reduce, inner);
+    SEAM_CHECK(reduce > 0 || outer * inner == 0, "min_dim: cannot take the min over an empty dimension (outer ", outer,
+               ", inner ", inner, ")");
+    using R = kernels::MinReducer<T>;
+    Workspace workspace(kernels::reduce_workspace_bytes<R>(outer, reduce, inner));
+    kernels::launch_reduce<R>(x, outer, reduce, inner, kernels::MaxOutput<T>{values, indices}, workspace.ptr,
+                              stream_now());
+}
+
+template <class T>
+void scatter_along(const T* grad, const int64_t* index, T* grad_in, int64_t outer, int64_t k, int64_t n, int64_t inner) {
+    SEAM_CHECK(outer >= 0 && k >= 0 && n >= 0 && inner >= 0 && k <= n, "scatter_along: bad sizes outer=", outer,
+               " k=", k, " n=", n, " inner=", inner);
+    kernels::scatter_along<T>(grad, index, grad_in, outer, k, n, inner, stream_now());
+}
+
+// ===== softmax and the fused cross-entropy ==========================================================
+
+template <class T>
+void softmax_forward(const T* x, T* y, int64_t outer, int64_t n, int64_t inner, bool log) {
+    check_reduce_shape(log ? "log_softmax" : "softmax", outer, n, inner);
+    kernels::softmax_forward<T>(x, y, outer, n, inner, log, stream_now());
+}
+
+template <class T>
+void softmax_backward(const T* grad, const T* y, T* grad_x, int64_t outer, int64_t n, int64_t inner, bool log) {
+    check_reduce_shape(log ? "log_softmax backward" : "softmax backward", outer, n, inner);
+    kernels::softmax_backward<T>(grad, y, grad_x, outer, n, inner, log, stream_now());
+}
+
+namespace {
+kernels::CrossEntropyArgs cross_entropy_args(const char* fn, const CrossEntropyShape& s) {
+    SEAM_CHECK(s.batch >= 0 && s.classes > 0 && s.spatial >= 0, fn, ": bad sizes batch=", s.batch, " classes=", s.classes,
+               " spatial=", s.spatial);
+    SEAM_CHECK(s.reduction >= 0 && s.reduction <= 2, fn, ": unknown reduction code ", s.reduction, " (0 none, 1 mean, 2 sum)");
+    SEAM_CHECK(s.label_smoothing >= 0 && s.label_smoothing <= 1, fn, ": label_smoothing ", s.label_smoothing,
+               " is outside [0, 1]");
+    kernels::CrossEntropyArgs a;
+    a.batch = s.batch, a.classes = s.classes, a.spatial = s.spatial;
+    a.ignore_index = s.ignore_index, a.label_smoothing = s.label_smoothing, a.reduction = s.reduction;
+    return a;
+}
+}  // namespace
+
+template <class T>
+int64_t cross_entropy_forward(const T* logits, const int64_t* target, const T* weight, const CrossEntropyShape& shape,
+                              T* out, double* lse, double* stats) {
+    const kernels::CrossEntropyArgs a = cross_entropy_args("cross_entropy_forward", shape);
+    Workspace workspace(kernels::cross_entropy_workspace_bytes(a));
+    unsigned long long* first_bad = nullptr;
+    const cudaStream_t stream = stream_now();
+    kernels::cross_entropy_forward<T>(logits, target, weight, a, out, lse, stats, workspace.ptr, &first_bad, stream);
+    // The CPU op names a bad target in an error; here that costs one small copy and a wait.
+    unsigned long long bad = 0;
+    SEAM_CUDA_CHECK(cudaMemcpyAsync(&bad, first_bad, sizeof(bad), cudaMemcpyDeviceToHost, stream));
+    SEAM_CUDA_CHECK(cudaStreamSynchronize(stream));
+    return bad == ~0ull ? -1 : static_cast<int64_t>(bad);
+}
+
+template <class T>
+void cross_entropy_backward(const T* logits, const int64_t* target, const T* weight, const double* lse,
+                            const double* stats, const T* grad_out, const CrossEntropyShape& shape, T* grad_logits) {
+    const kernels::CrossEntropyArgs a = cross_entropy_args("cross_entropy_backward", shape);
+    kernels::cross_entropy_backward<T>(logits, target, weight, lse, stats, grad_out, a, grad_logits, stream_now());
+}
+
+// ===== batch normalisation and dropout ==============================================================
+
+namespace {
+kernels::BatchNormArgs batch_norm_args(const char* fn, const BatchNormShape& s, bool training, double momentum,
+                                       double eps, bool relu) {
+    SEAM_CHECK(s.N >= 0 && s.C >= 0 && s.inner >= 0, fn, ": bad sizes N=", s.N, " C=", s.C, " inner=", s.inner);
+    SEAM_CHECK(!training || s.N * s.inner > 1, fn, ": training needs more than 1 value per channel, got N=", s.N,
+               " inner=", s.inner);
+    kernels::BatchNormArgs a;
+    a.N = s.N, a.C = s.C, a.inner = s.inner;
+    a.training = training, a.relu = relu, a.momentum = momentum, a.eps = eps;
+    return a;
+}
+}  // namespace
+
+template <class T>
+void batch_norm_forward(const T* x, T* y, const BatchNormShape& shape, const T* weight, int64_t weight_stride,
+                        const T* bias, int64_t bias_stride, T* running_mean, int64_t running_mean_stride,
+                        T* running_var, int64_t running_var_stride, double* save_mean, double* save_invstd,
+                        bool training, double momentum, double eps, bool relu) {
+    const kernels::BatchNormArgs a = batch_norm_args("batch_norm_forward", shape, training, momentum, eps, relu);
+    SEAM_CHECK((running_mean == nullptr) == (running_var == nullptr),
+               "batch_norm_forward: running_mean and running_var must be both given or both null");
+    SEAM_CHECK(training || running_mean, "batch_norm_forward: evaluation needs the running statistics");
+    kernels::batch_norm_forward<T>(x, y, {weight, weight_stride}, {bias, bias_stride}, {running_mean, running_mean_stride},
+                                   {running_var, running_var_stride}, save_mean, save_invstd, a, stream_now());
+}
+
+template <class T>
+void batch_norm_backward(const T* grad_out, const T* x, const T* y_relu, const T* weight, int64_t weight_stride,
+                         const double* save_mean, const double* save_invstd, const BatchNormShape& shape, bool training,
+                         T* grad_x, T* grad_weight, T* grad_bias) {
+    const kernels::BatchNormArgs a = batch_norm_args("batch_norm_backward", shape, training, 0.0, 0.0, y_relu != nullptr);
+    kernels::batch_norm_backward<T>(grad_out, x, y_relu, {weight, weight_stride}, save_mean, save_invstd, a, grad_x,
+                                    grad_weight, grad_bias, stream_now());
+}
+
+template <class T>
+void dropout_forward(const T* x, T* y, uint8_t* keep, int64_t n, uint64_t key, uint64_t base, uint64_t threshold,
+                     T scale) {
+    SEAM_CHECK(n >= 0, "dropout_forward: negative size ", n);
+    kernels::dropout_forward<T>(x, y, keep, n, key, base, threshold, scale, stream_now());
+}
+
+template <class T>
+void dropout_backward(const T* grad, const uint8_t* keep, T* grad_x, int64_t n, T scale) {
+    SEAM_CHECK(n >= 0, "dropout_backward: negative size ", n);
+    kernels::dropout_backward<T>(grad, keep, grad_x, n, scale, stream_now());
+}
+
+// ===== fused optimizer steps ==========================================================================
+
+template <class T>
+void sgd_step(T* param, const T* grad, T* momentum_buffer, int64_t n, const SgdStepArgs& args) {
+    SEAM_CHECK(n >= 0, "sgd_step: negative size ", n);
+    const kernels::SgdParams<T> s{static_cast<T>(args.lr), static_cast<T>(args.weight_decay),
+                                  static_cast<T>(args.momentum), static_cast<T>(args.keep), args.nesterov, args.first};
+    kernels::sgd_step<T>(param, grad, momentum_buffer, n, s, stream_now());
+}
+
+template <class T>
+void adam_step(T* param, const T* grad, T* exp_avg, T* exp_avg_sq, T* max_exp_avg_sq, int64_t n,
+               const AdamStepArgs& args) {
+    SEAM_CHECK(n >= 0, "adam_step: negative size ", n);
+    const kernels::AdamParams<T> a{static_cast<T>(args.beta1),     static_cast<T>(args.beta2),
+                                   static_cast<T>(args.eps),       static_cast<T>(args.step_size),
+                                   static_cast<T>(args.bias_correction2_sqrt), static_cast<T>(args.weight_decay),
+                                   static_cast<T>(args.decay),     args.decoupled};
+    kernels::adam_step<T>(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, n, a, stream_now());
+}
+
 // ===== landmark pooling ===============================================================================
 
 namespace {
@@ -891,6 +1033,22 @@ void conv2d_backward_bias(const T* dy, T* db, const Conv2dShape& shape) {
                                      const Shape&, const T*, const Shape&, const Shape&, T*, T*);                \
     template void sum_dim<T>(const T*, int64_t, int64_t, int64_t, T*);                                           \
     template void max_dim<T>(const T*, int64_t, int64_t, int64_t, T*, int64_t*);                                 \
+    template void min_dim<T>(const T*, int64_t, int64_t, int64_t, T*, int64_t*);                                 \
+    template void scatter_along<T>(const T*, const int64_t*, T*, int64_t, int64_t, int64_t, int64_t);            \
+    template void softmax_forward<T>(const T*, T*, int64_t, int64_t, int64_t, bool);                             \
+    template void softmax_backward<T>(const T*, const T*, T*, int64_t, int64_t, int64_t, bool);                  \
+    template int64_t cross_entropy_forward<T>(const T*, const int64_t*, const T*, const CrossEntropyShape&, T*,  \
+                                              double*, double*);                                                 \
+    template void cross_entropy_backward<T>(const T*, const int64_t*, const T*, const double*, const double*,    \
+                                            const T*, const CrossEntropyShape&, T*);                             \
+    template void batch_norm_forward<T>(const T*, T*, const BatchNormShape&, const T*, int64_t, const T*, int64_t, \
+                                        T*, int64_t, T*, int64_t, double*, double*, bool, double, double, bool); \
+    template void batch_norm_backward<T>(const T*, const T*, const T*, const T*, int64_t, const double*,         \
+                                         const double*, const BatchNormShape&, bool, T*, T*, T*);                \
+    template void dropout_forward<T>(const T*, T*, uint8_t*, int64_t, uint64_t, uint64_t, uint64_t, T);          \
+    template void dropout_backward<T>(const T*, const uint8_t*, T*, int64_t, T);                                 \
+    template void sgd_step<T>(T*, const T*, T*, int64_t, const SgdStepArgs&);                                    \
+    template void adam_step<T>(T*, const T*, T*, T*, T*, int64_t, const AdamStepArgs&);                          \
     template void gemm<T>(bool, bool, int64_t, int64_t, int64_t, T, const T*, int64_t, const T*, int64_t, T, T*,  \
                           int64_t);                                                                              \
     template void gemm_strided_batched<T>(bool, bool, int64_t, int64_t, int64_t, T, const T*, int64_t, int64_t,  \

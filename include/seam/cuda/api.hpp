@@ -101,6 +101,109 @@ void sum_dim(const T* x, int64_t outer, int64_t reduce, int64_t inner, T* out);
 template <class T>
 void max_dim(const T* x, int64_t outer, int64_t reduce, int64_t inner, T* values, int64_t* indices);
 
+/// values[o, j] = min_r x[o, r, j] and indices[o, j] = its r (indices may be nullptr); ties to the
+/// lowest index, NaN beats every number (it propagates, as on the CPU). reduce > 0. T: float, double.
+template <class T>
+void min_dim(const T* x, int64_t outer, int64_t reduce, int64_t inner, T* values, int64_t* indices);
+
+/// grad_in [outer, n, inner] = zeros, then grad_in[o, index[o, t, j], j] = grad[o, t, j] for t < k
+/// (the backward of max/min/topk along a dimension; the k indices of a column must be distinct,
+/// so no element is written twice). T: float, double.
+template <class T>
+void scatter_along(const T* grad, const int64_t* index, T* grad_in, int64_t outer, int64_t k, int64_t n, int64_t inner);
+
+// ----- softmax and the fused cross-entropy (ops/softmax.hpp, ops/loss.hpp; kernels/seam/softmax.cuh) --
+//
+// Contiguous [outer, n, inner] around the softmax dimension, as for the reductions above.
+
+/// y = softmax (log = false) or log_softmax (log = true) of x along n. T: float, double.
+template <class T>
+void softmax_forward(const T* x, T* y, int64_t outer, int64_t n, int64_t inner, bool log);
+/// grad_x from the incoming gradient and the forward output y (ops/softmax.hpp's rules). T: float, double.
+template <class T>
+void softmax_backward(const T* grad, const T* y, T* grad_x, int64_t outer, int64_t n, int64_t inner, bool log);
+
+/// One fused cross-entropy call on logits [batch, classes, spatial] and int64 targets
+/// [batch, spatial]; reduction 0 none, 1 mean, 2 sum (seam::Reduction's order).
+struct CrossEntropyShape {
+    int64_t batch = 0, classes = 0, spatial = 1;
+    int64_t ignore_index = -100;
+    double label_smoothing = 0;
+    int reduction = 1;
+};
+
+/// Forward: out ([batch·spatial] for none, [1] otherwise), lse [batch·spatial] and stats[3] =
+/// {Σ loss, Σ w[target], Σ_c w[c]} (double, kept for the backward). weight [classes] may be null.
+/// Waits for the GPU (one 8-byte copy) and returns the linear position of the first target that
+/// is neither a class index nor ignore_index, or -1 when all are valid. T: float, double.
+template <class T>
+int64_t cross_entropy_forward(const T* logits, const int64_t* target, const T* weight, const CrossEntropyShape& shape,
+                              T* out, double* lse, double* stats);
+/// grad_logits [batch, classes, spatial] from grad_out (same shape as out) and the saved lse and
+/// stats. T: float, double.
+template <class T>
+void cross_entropy_backward(const T* logits, const int64_t* target, const T* weight, const double* lse,
+                            const double* stats, const T* grad_out, const CrossEntropyShape& shape, T* grad_logits);
+
+// ----- batch normalisation and dropout (ops/norm.hpp; kernels/seam/norm.cuh) ------------------------
+//
+// x, y, grad_out, grad_x contiguous [N, C, inner]; every [C] vector (weight, bias, running_mean,
+// running_var) is a pointer and an element stride, and may be null (weight 1, bias 0, no running
+// statistics). save_mean and save_invstd are contiguous [C] double.
+
+struct BatchNormShape {
+    int64_t N = 0, C = 0, inner = 1;
+};
+
+/// Training: batch statistics, running buffers updated in place (when not null); evaluation: the
+/// running buffers. relu fuses max(y, 0). Writes save_mean / save_invstd. T: float, double.
+template <class T>
+void batch_norm_forward(const T* x, T* y, const BatchNormShape& shape, const T* weight, int64_t weight_stride,
+                        const T* bias, int64_t bias_stride, T* running_mean, int64_t running_mean_stride,
+                        T* running_var, int64_t running_var_stride, double* save_mean, double* save_invstd,
+                        bool training, double momentum, double eps, bool relu);
+/// grad_x, grad_weight, grad_bias (each may be null when not wanted); y_relu is the forward output
+/// when the ReLU was fused (its mask), else null. T: float, double.
+template <class T>
+void batch_norm_backward(const T* grad_out, const T* x, const T* y_relu, const T* weight, int64_t weight_stride,
+                         const double* save_mean, const double* save_invstd, const BatchNormShape& shape, bool training,
+                         T* grad_x, T* grad_weight, T* grad_bias);
+
+/// Dropout with the CPU op's mask (bit-identical for the same key/base): keep[i] = word i % 4 of
+/// philox4x32(base + i / 4, 0, key) < threshold; y = x · (keep ? scale : 0). T: float, double.
+template <class T>
+void dropout_forward(const T* x, T* y, uint8_t* keep, int64_t n, uint64_t key, uint64_t base, uint64_t threshold,
+                     T scale);
+template <class T>
+void dropout_backward(const T* grad, const uint8_t* keep, T* grad_x, int64_t n, T scale);
+
+// ----- fused optimizer steps (optim/sgd.hpp, optim/adam.hpp; kernels/seam/optim.cuh) ----------------
+//
+// Every array holds the parameter's n contiguous elements. The scalars are the values the CPU
+// optimizers compute in T (passed as double; converting them back to T is exact).
+
+struct SgdStepArgs {
+    double lr = 0, weight_decay = 0, momentum = 0, keep = 1;  // keep = 1 - dampening
+    bool nesterov = false;
+    bool first = false;  // the momentum buffer is initialised with d on this step
+};
+/// One SGD step in place; momentum_buffer is null when momentum is 0. T: float, double.
+template <class T>
+void sgd_step(T* param, const T* grad, T* momentum_buffer, int64_t n, const SgdStepArgs& args);
+
+struct AdamStepArgs {
+    double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+    double step_size = 0;              // lr / (1 - beta1^t)
+    double bias_correction2_sqrt = 1;  // sqrt(1 - beta2^t)
+    double weight_decay = 0;
+    double decay = 1;                  // 1 - lr · weight_decay (AdamW)
+    bool decoupled = false;            // AdamW
+};
+/// One Adam/AdamW step in place; max_exp_avg_sq is null without amsgrad. T: float, double.
+template <class T>
+void adam_step(T* param, const T* grad, T* exp_avg, T* exp_avg_sq, T* max_exp_avg_sq, int64_t n,
+               const AdamStepArgs& args);
+
 // ----- GEMM through cuBLAS -----------------------------------------------------------------------
 
 /// Row-major C[m, n] = alpha · op(A) · op(B) + beta · C, op(A) is [m, k] (A stored [k, m] when
