@@ -18,6 +18,8 @@
 //   * triplet_margin_loss: max(d(a,p) - d(a,n) + margin, 0) with d the p-norm distance of
 //     pairwise_distance (eps added to the difference, as PyTorch) or 1 - cosine_similarity.
 // Class weights, pos_weight and weight are constants: no gradient flows into them.
+// On CUDA tensors (builds with SEAM_WITH_CUDA) cross_entropy runs as fused kernels
+// (kernels/seam/softmax.cuh) with the same semantics; the other losses still refuse CUDA tensors.
 #pragma once
 
 #include <cmath>
@@ -90,9 +92,10 @@ struct ClassLayout {
 
 template <class T>
 inline ClassLayout class_layout(const Tensor<T>& input, const Tensor<int64_t>& target, const Tensor<T>& weight,
-                                const char* op) {
-    SEAM_CHECK(input.device().is_cpu() && target.device().is_cpu(), op, ": tensors on ", input.device().str(), " and ",
-               target.device().str(), " need the CUDA backend");
+                                const char* op, bool cuda_allowed = false) {
+    if (!cuda_allowed)  // the CUDA path checks its devices itself
+        SEAM_CHECK(input.device().is_cpu() && target.device().is_cpu(), op, ": tensors on ", input.device().str(), " and ",
+                   target.device().str(), " need the CUDA backend");
     SEAM_CHECK(input.dim() >= 1, op, ": the input needs a class dimension ([C], [N, C] or [N, C, d1, ...]), got a scalar");
     ClassLayout l;
     Shape expected;
@@ -196,6 +199,55 @@ inline T softplus_stable(T v) {
     return std::max(v, T(0)) + std::log1p(std::exp(-std::abs(v)));
 }
 
+#if SEAM_WITH_CUDA
+/// cross_entropy on CUDA tensors (kernels/seam/softmax.cuh): one fused forward kernel, the
+/// reduction on the device, and a backward that reads the saved lse and weight sums on the device.
+/// A bad target costs a copy of the targets to the host, only to name it in the error.
+template <class T>
+inline Tensor<T> cuda_cross_entropy(const Tensor<T>& logits, const Tensor<int64_t>& target,
+                                    const CrossEntropyOptions<T>& opt) {
+    const char* op = "cross_entropy";
+    const Device device = logits.device();
+    SEAM_CHECK(target.device() == device && (!opt.weight.defined() || opt.weight.device() == device), op,
+               ": tensors on different devices (logits on ", device.str(), ", target on ", target.device().str(),
+               opt.weight.defined() ? ", weight on " + opt.weight.device().str() : std::string(),
+               "); move them to one device with .to(...)");
+    const ClassLayout l = class_layout(logits, target, opt.weight, op, /*cuda_allowed=*/true);
+    SEAM_CHECK(opt.label_smoothing >= T(0) && opt.label_smoothing <= T(1), op, ": label_smoothing must be in [0, 1], got ",
+               opt.label_smoothing);
+    cuda::DeviceGuard guard(device.index);
+    const Tensor<T> xc = cuda_dense(logits.detach());
+    const Tensor<int64_t> tc = cuda_dense(target.detach());
+    const Tensor<T> wc = opt.weight.defined() ? cuda_dense(opt.weight.detach()) : Tensor<T>();
+    cuda::CrossEntropyShape s;
+    s.batch = l.batch, s.classes = l.classes, s.spatial = l.spatial;
+    s.ignore_index = opt.ignore_index;
+    s.label_smoothing = static_cast<double>(opt.label_smoothing);
+    s.reduction = opt.reduction == Reduction::none ? 0 : (opt.reduction == Reduction::mean ? 1 : 2);
+    Tensor<T> out = empty<T>(opt.reduction == Reduction::none ? target.shape() : Shape{}, device);
+    const Tensor<double> lse = empty<double>({l.batch * l.spatial}, device), stats = empty<double>({3}, device);
+    const T* w = wc.defined() ? wc.data() : nullptr;
+    const int64_t bad = cuda::cross_entropy_forward<T>(xc.data(), tc.data(), w, s, out.data(), lse.data(), stats.data());
+    if (bad >= 0) {  // let the CPU check name the first bad target (position and value)
+        check_class_targets(tc.to(Device::cpu()), l.classes, opt.ignore_index, op);
+        fail(op, ": target at linear position ", bad, " is out of range [0, ", l.classes, ")");  // not reached
+    }
+    if (needs_graph<T>({&logits})) {
+        record<T>(op, out, {&logits}, [xc, tc, wc, lse, stats, s, device](const Tensor<T>& g) {
+            SEAM_CHECK(g.device() == device, "cross_entropy backward: gradient on ", g.device().str(), ", logits on ",
+                       device.str());
+            cuda::DeviceGuard guard(device.index);
+            const Tensor<T> gc = cuda_dense(g.detach());
+            Tensor<T> dx = empty<T>(xc.shape(), device);
+            cuda::cross_entropy_backward<T>(xc.data(), tc.data(), wc.defined() ? wc.data() : nullptr, lse.data(),
+                                            stats.data(), gc.data(), s, dx.data());
+            return std::vector<Tensor<T>>{dx};
+        });
+    }
+    return out;
+}
+#endif  // SEAM_WITH_CUDA
+
 }  // namespace detail
 
 // ----- classification ------------------------------------------------------------------------
@@ -205,6 +257,10 @@ inline T softplus_stable(T v) {
 template <class T>
 inline Tensor<T> cross_entropy(const Tensor<T>& logits, const Tensor<int64_t>& target, const CrossEntropyOptions<T>& opt = {}) {
     static_assert(std::is_floating_point_v<T>, "cross_entropy needs float or double logits");
+#if SEAM_WITH_CUDA
+    if (logits.device().is_cuda() || target.device().is_cuda() || (opt.weight.defined() && opt.weight.device().is_cuda()))
+        return detail::cuda_cross_entropy(logits, target, opt);
+#endif
     using Acc = detail::reduction_acc_t<T>;
     const char* op = "cross_entropy";
     const detail::ClassLayout l = detail::class_layout(logits, target, opt.weight, op);

@@ -17,6 +17,11 @@
 // Backward: dA = dC · Bᵀ and dB = Aᵀ · dC, reduced with sum_to over broadcast batch dimensions. When b
 // is a plain matrix shared by a whole batch (the usual "linear on a sequence" case), dB is one GEMM over
 // the folded batch instead of a batch of products that would then be summed.
+//
+// CUDA tensors (builds with SEAM_WITH_CUDA): every product goes to cuBLAS (one strided-batched
+// GEMM per call, operands read through their strides when the batch has one uniform stride, else
+// copied once), forward and backward, gradients on the device. fp32 unless the user calls
+// cuda::set_allow_tf32(true).
 #pragma once
 
 #include <vector>
@@ -24,6 +29,9 @@
 #include "seam/core/tensor.hpp"
 #include "seam/cpu/gemm.hpp"
 #include "seam/ops/view.hpp"
+#if SEAM_WITH_CUDA
+#include "seam/ops/elementwise.hpp"  // detail::cuda_dense, detail::cuda_sum_to
+#endif
 
 namespace seam {
 
@@ -53,9 +61,158 @@ inline GemmOperand gemm_operand_of(const Shape& shape, const Shape& strides) {
     return gemm_operand(shape[r - 2], shape[r - 1], strides[r - 2], strides[r - 1]);
 }
 
+#if SEAM_WITH_CUDA
+/// True when the batch offsets through `strides` are i · stride for the row-major batch index i
+/// (dense, or all broadcast with stride 0): then one strided-batched GEMM reads the operand as is.
+inline bool uniform_batch_stride(const Shape& batch, const Shape& strides, int64_t& stride) {
+    stride = 0;
+    bool started = false;
+    int64_t expected = 0;
+    for (size_t d = batch.size(); d-- > 0;) {
+        if (batch[d] == 1) continue;
+        if (!started) {
+            stride = strides[d];
+            started = true;
+        } else if (strides[d] != expected) {
+            return false;
+        }
+        expected = strides[d] * batch[d];
+    }
+    return true;
+}
+
+/// batched_matmul on the GPU through cuBLAS (no autograd; result contiguous).
+template <class T>
+inline Tensor<T> cuda_batched_matmul(Tensor<T> a, Tensor<T> b) {
+    const Device device = a.device();
+    SEAM_CHECK(b.device() == device, "matmul: tensors on different devices (", device.str(), " and ", b.device().str(),
+               "); move them to one device with .to(...)");
+    const int64_t M = a.size(-2), K = a.size(-1), N = b.size(-1);
+    const Shape batch_a(a.shape().begin(), a.shape().end() - 2), batch_b(b.shape().begin(), b.shape().end() - 2);
+    const Shape batch = broadcast_shapes(batch_a, batch_b, "matmul");
+    Shape out_shape = batch;
+    out_shape.push_back(M);
+    out_shape.push_back(N);
+    cuda::DeviceGuard guard(device.index);
+    Tensor<T> out = empty<T>(out_shape, device);
+    if (out.numel() == 0) return out;
+    if (K == 0) return out.fill_(T(0));
+    // Each operand: its matrix layout and one batch stride, or a dense copy expanded to the batch.
+    auto prepare = [&](Tensor<T>& t, const Shape& t_batch, int64_t rows, int64_t cols, GemmOperand& layout,
+                       int64_t& batch_stride) {
+        layout = gemm_operand_of(t.shape(), t.strides());
+        const Shape own(t.strides().begin(), t.strides().end() - 2);
+        const bool uniform = uniform_batch_stride(batch, broadcast_strides(t_batch, own, batch), batch_stride);
+        if (layout.usable && uniform) return;
+        Shape full = batch;
+        full.push_back(rows);
+        full.push_back(cols);
+        Tensor<T> dense = empty<T>(full, device);
+        dense.copy_(t);  // broadcasts the batch
+        t = dense;
+        layout = gemm_operand_of(t.shape(), t.strides());
+        batch_stride = numel_of(batch) > 1 ? rows * cols : 0;
+    };
+    GemmOperand la, lb;
+    int64_t sa = 0, sb = 0;
+    prepare(a, batch_a, M, K, la, sa);
+    prepare(b, batch_b, K, N, lb, sb);
+    cuda::gemm_strided_batched<T>(la.trans, lb.trans, M, N, K, T(1), a.data(), la.ld, sa, b.data(), lb.ld, sb, T(0),
+                                  out.data(), N, M * N, numel_of(batch));
+    return out;
+}
+
+/// matmul_matrices on the GPU: the same backward rules, gradients reduced on the device.
+template <class T>
+inline Tensor<T> cuda_matmul_matrices(const Tensor<T>& a, const Tensor<T>& b) {
+    Tensor<T> out = cuda_batched_matmul(a.detach(), b.detach());
+    if (needs_graph<T>({&a, &b})) {
+        const Tensor<T> as = a.detach(), bs = b.detach();
+        const bool ga = a.requires_grad(), gb = b.requires_grad();
+        record<T>("matmul", out, {&a, &b}, [as, bs, ga, gb](const Tensor<T>& g) {
+            SEAM_CHECK(g.device() == as.device(), "matmul backward: gradient on ", g.device().str(), ", inputs on ",
+                       as.device().str());
+            Tensor<T> grad_a, grad_b;
+            if (ga) grad_a = cuda_sum_to(cuda_batched_matmul(g.detach(), bs.transpose(-1, -2)), as.shape());
+            if (gb) grad_b = cuda_sum_to(cuda_batched_matmul(as.transpose(-1, -2), g.detach()), bs.shape());
+            return std::vector<Tensor<T>>{grad_a, grad_b};
+        });
+    }
+    return out;
+}
+
+/// linear on the GPU: y = x · wᵀ (+ bias copied into y first, GEMM with beta = 1); backward dX =
+/// dY · w, dW = dYᵀ · x (cuBLAS) and db = the column sums of dY (cuda::sum_dim).
+template <class T>
+inline Tensor<T> cuda_linear(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias) {
+    const Device device = x.device();
+    SEAM_CHECK(w.device() == device && (!bias.defined() || bias.device() == device),
+               "linear: tensors on different devices (input on ", device.str(), ", weight on ", w.device().str(),
+               bias.defined() ? ", bias on " + bias.device().str() : std::string(), "); move them to one device with .to(...)");
+    const int64_t in = w.size(1), out_features = w.size(0);
+    cuda::DeviceGuard guard(device.index);
+    const Tensor<T> xc = cuda_dense(x.detach());
+    Tensor<T> wd = w.detach();
+    GemmOperand lw = gemm_operand(out_features, in, wd.stride(0), wd.stride(1));
+    if (!lw.usable) {
+        wd = cuda_dense(wd);
+        lw = gemm_operand(out_features, in, wd.stride(0), wd.stride(1));
+    }
+    const int64_t rows = numel_of(Shape(x.shape().begin(), x.shape().end() - 1));
+    Shape out_shape(x.shape().begin(), x.shape().end() - 1);
+    out_shape.push_back(out_features);
+    Tensor<T> y = empty<T>(out_shape, device);
+    if (y.numel() > 0) {
+        if (bias.defined()) y.copy_(bias.detach());  // broadcast over the rows
+        if (in == 0) {
+            if (!bias.defined()) y.fill_(T(0));
+        } else {
+            cuda::gemm<T>(false, !lw.trans, rows, out_features, in, T(1), xc.data(), in, wd.data(), lw.ld,
+                          bias.defined() ? T(1) : T(0), y.data(), out_features);
+        }
+    }
+    if (needs_graph<T>({&x, &w, &bias})) {
+        const bool gx = x.requires_grad(), gw = w.requires_grad(), gb = bias.defined() && bias.requires_grad();
+        const Tensor<T> xs = gw ? xc : Tensor<T>(), ws = gx ? wd : Tensor<T>();
+        const Shape x_shape = x.shape();
+        record<T>("linear", y, {&x, &w, &bias},
+                  [xs, ws, lw, x_shape, gx, gw, gb, rows, in, out_features, device](const Tensor<T>& g) {
+                      SEAM_CHECK(g.device() == device, "linear backward: gradient on ", g.device().str(), ", inputs on ",
+                                 device.str());
+                      cuda::DeviceGuard guard(device.index);
+                      const Tensor<T> gc = cuda_dense(g.detach());
+                      Tensor<T> grad_x, grad_w, grad_b;
+                      if (gx) {  // dX = dY · w
+                          grad_x = empty<T>(x_shape, device);
+                          if (out_features == 0) grad_x.fill_(T(0));
+                          else if (rows * in > 0)
+                              cuda::gemm<T>(false, lw.trans, rows, in, out_features, T(1), gc.data(), out_features,
+                                            ws.data(), lw.ld, T(0), grad_x.data(), in);
+                      }
+                      if (gw) {  // dW = dYᵀ · x
+                          grad_w = empty<T>({out_features, in}, device);
+                          if (rows == 0) grad_w.fill_(T(0));
+                          else if (out_features * in > 0)
+                              cuda::gemm<T>(true, false, out_features, in, rows, T(1), gc.data(), out_features, xs.data(),
+                                            in, T(0), grad_w.data(), in);
+                      }
+                      if (gb) {  // column sums of dY [rows, out_features]
+                          grad_b = empty<T>({out_features}, device);
+                          cuda::sum_dim<T>(gc.data(), 1, rows, out_features, grad_b.data());
+                      }
+                      return std::vector<Tensor<T>>{grad_x, grad_w, grad_b};
+                  });
+    }
+    return y;
+}
+#endif  // SEAM_WITH_CUDA
+
 /// a[..., M, K] · b[..., K, N] with broadcast batch dimensions, no autograd. Result is contiguous.
 template <class T>
 inline Tensor<T> batched_matmul(Tensor<T> a, Tensor<T> b) {
+#if SEAM_WITH_CUDA
+    if (a.device().is_cuda() || b.device().is_cuda()) return cuda_batched_matmul(std::move(a), std::move(b));
+#endif
     SEAM_CHECK(a.device().is_cpu() && b.device().is_cpu(), "matmul: tensors on ", a.device().str(),
                " need the CUDA backend");
     const int64_t ra = a.dim(), rb = b.dim();
@@ -126,6 +283,9 @@ inline Tensor<T> batched_matmul(Tensor<T> a, Tensor<T> b) {
 /// The differentiable core of matmul for operands of rank >= 2.
 template <class T>
 inline Tensor<T> matmul_matrices(const Tensor<T>& a, const Tensor<T>& b) {
+#if SEAM_WITH_CUDA
+    if (a.device().is_cuda() || b.device().is_cuda()) return cuda_matmul_matrices(a, b);
+#endif
     Tensor<T> out = batched_matmul(a.detach(), b.detach());
     if (needs_graph<T>({&a, &b})) {
         Tensor<T> as = a.detach(), bs = b.detach();
@@ -196,6 +356,10 @@ inline Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
                        shape_str(b.shape()), " cannot be broadcast (", da, " vs ", db, ")");
         }
     }
+#if SEAM_WITH_CUDA
+    if (a.dim() == 1 && b.dim() == 1 && (a.device().is_cuda() || b.device().is_cuda()))  // [1, K] · [K, 1] -> 0-d
+        return detail::matmul_matrices(a.unsqueeze(0), b.unsqueeze(1)).reshape(Shape{});
+#endif
     if (a.dim() == 1 && b.dim() == 1) return detail::dot(a, b);
     if (a.dim() == 1) return detail::matmul_matrices(a.unsqueeze(0), b).squeeze(-2);
     if (b.dim() == 1) return detail::matmul_matrices(a, b.unsqueeze(1)).squeeze(-1);
@@ -214,6 +378,10 @@ inline Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>&
     if (bias.defined())
         SEAM_CHECK(bias.dim() == 1 && bias.size(0) == out_features, "linear: bias of shape ", shape_str(bias.shape()),
                    " does not match weight of shape ", shape_str(w.shape()), " (expected [", out_features, "])");
+#if SEAM_WITH_CUDA
+    if (x.device().is_cuda() || w.device().is_cuda() || (bias.defined() && bias.device().is_cuda()))
+        return detail::cuda_linear(x, w, bias);
+#endif
     SEAM_CHECK(x.device().is_cpu() && w.device().is_cpu(), "linear: tensors on ", x.device().str(),
                " need the CUDA backend");
 

@@ -24,6 +24,10 @@
 // batch_norm_relu fuses the ReLU into both directions (see its comment); measured on
 // [8, 64, 64, 64] float, one thread: forward 1.35 vs 2.56 ms for relu(batch_norm(x)), forward +
 // backward 5.7 vs 7.9 ms, so it pays. The oracles are in cpu/reference/norm.hpp.
+//
+// CUDA tensors (builds with SEAM_WITH_CUDA): batch_norm, batch_norm_relu and dropout run the
+// kernels of kernels/seam/norm.cuh with the same rules; dropout's mask is bit-identical to the CPU
+// mask for the same generator state. layer_norm is CPU only so far.
 #pragma once
 
 #include <cmath>
@@ -32,6 +36,9 @@
 #include <vector>
 
 #include "seam/core/tensor.hpp"
+#if SEAM_WITH_CUDA
+#include "seam/ops/elementwise.hpp"  // detail::cuda_dense
+#endif
 
 namespace seam {
 
@@ -87,12 +94,79 @@ inline double channel_value_or(const Tensor<T>& t, int64_t c, double fallback) {
 
 template <class T>
 inline void check_channel_vector(const Tensor<T>& t, int64_t channels, const char* op, const char* what,
-                                 const Shape& x_shape) {
+                                 const Shape& x_shape, Device device = Device::cpu()) {
     if (!t.defined()) return;
-    SEAM_CHECK(t.device().is_cpu(), op, ": ", what, " is on ", t.device().str(), "; the CPU path needs CPU tensors");
+    if (device.is_cpu())
+        SEAM_CHECK(t.device().is_cpu(), op, ": ", what, " is on ", t.device().str(), "; the CPU path needs CPU tensors");
+    else
+        SEAM_CHECK(t.device() == device, op, ": tensors on different devices (input on ", device.str(), ", ", what, " on ",
+                   t.device().str(), "); move them to one device with .to(...)");
     SEAM_CHECK(t.dim() == 1 && t.size(0) == channels, op, ": ", what, " has shape ", shape_str(t.shape()),
                " but the input ", shape_str(x_shape), " has ", channels, " channels (expected [", channels, "])");
 }
+
+#if SEAM_WITH_CUDA
+/// batch_norm(_relu) on CUDA tensors (kernels/seam/norm.cuh): the same checks and rules as the
+/// CPU path below; the running buffers are updated in place on the device, the per-channel mean
+/// and 1/std are saved on the device (double) for the backward, every gradient stays there.
+template <class T>
+inline Tensor<T> cuda_batch_norm(const char* op, const Tensor<T>& x, Tensor<T> running_mean, Tensor<T> running_var,
+                                 const Tensor<T>& weight, const Tensor<T>& bias, bool training, double momentum,
+                                 double eps, bool fuse_relu) {
+    const Device device = x.device();
+    SEAM_CHECK(x.dim() >= 2, op, ": input of shape ", shape_str(x.shape()), " must be [N, C, ...] (at least 2-D)");
+    const int64_t N = x.size(0), C = x.size(1), inner = x.numel() / std::max<int64_t>(1, N * C);
+    const int64_t M = N * inner;
+    check_channel_vector(running_mean, C, op, "running_mean", x.shape(), device);
+    check_channel_vector(running_var, C, op, "running_var", x.shape(), device);
+    check_channel_vector(weight, C, op, "weight", x.shape(), device);
+    check_channel_vector(bias, C, op, "bias", x.shape(), device);
+    SEAM_CHECK(running_mean.defined() == running_var.defined(), op,
+               ": running_mean and running_var must be both defined or both undefined");
+    SEAM_CHECK(eps >= 0.0, op, ": eps must be >= 0, got ", eps);
+    if (training)
+        SEAM_CHECK(M > 1, op, ": Expected more than 1 value per channel when training, got input size ",
+                   shape_str(x.shape()));
+    else
+        SEAM_CHECK(running_mean.defined(), op, ": evaluation mode needs running_mean and running_var ",
+                   "(pass training=true to normalise with the batch statistics)");
+    cuda::DeviceGuard guard(device.index);
+    const Tensor<T> xc = cuda_dense(x.detach());
+    Tensor<T> out = empty<T>(x.shape(), device);
+    const Tensor<double> save_mean = empty<double>({C}, device), save_invstd = empty<double>({C}, device);
+    auto ptr = [](const Tensor<T>& t) { return t.defined() ? t.data() : nullptr; };
+    auto stride = [](const Tensor<T>& t) { return t.defined() ? t.strides()[0] : int64_t(1); };
+    const cuda::BatchNormShape shape{N, C, inner};
+    cuda::batch_norm_forward<T>(xc.data(), out.data(), shape, ptr(weight), stride(weight), ptr(bias), stride(bias),
+                                ptr(running_mean), stride(running_mean), ptr(running_var), stride(running_var),
+                                save_mean.data(), save_invstd.data(), training, momentum, eps, fuse_relu);
+    if (needs_graph<T>({&x, &weight, &bias})) {
+        const Tensor<T> w = weight.defined() ? weight.detach() : Tensor<T>();
+        const Tensor<T> y_saved = fuse_relu ? out.detach() : Tensor<T>();  // the ReLU mask is y > 0
+        const bool need_x = x.requires_grad(), need_w = weight.defined() && weight.requires_grad(),
+                   need_b = bias.defined() && bias.requires_grad();
+        const Shape x_shape = x.shape();
+        record<T>(op, out, {&x, &weight, &bias},
+                  [xc, w, y_saved, save_mean, save_invstd, training, need_x, need_w, need_b, shape, x_shape, device,
+                   op](const Tensor<T>& grad_out) {
+                      SEAM_CHECK(grad_out.device() == device, op, " backward: gradient on ", grad_out.device().str(),
+                                 ", input on ", device.str());
+                      cuda::DeviceGuard guard(device.index);
+                      const Tensor<T> gc = cuda_dense(grad_out.detach());
+                      Tensor<T> dx = need_x ? empty<T>(x_shape, device) : Tensor<T>();
+                      Tensor<T> dw = need_w ? empty<T>({shape.C}, device) : Tensor<T>();
+                      Tensor<T> db = need_b ? empty<T>({shape.C}, device) : Tensor<T>();
+                      auto out_ptr = [](Tensor<T>& t) { return t.defined() ? t.data() : nullptr; };
+                      cuda::batch_norm_backward<T>(gc.data(), xc.data(), y_saved.defined() ? y_saved.data() : nullptr,
+                                                   w.defined() ? w.data() : nullptr, w.defined() ? w.strides()[0] : 1,
+                                                   save_mean.data(), save_invstd.data(), shape, training, out_ptr(dx),
+                                                   out_ptr(dw), out_ptr(db));
+                      return std::vector<Tensor<T>>{dx, dw, db};
+                  });
+    }
+    return out;
+}
+#endif  // SEAM_WITH_CUDA
 
 /// The shared implementation of batch_norm and batch_norm_relu.
 template <class T>
@@ -100,6 +174,11 @@ inline Tensor<T> batch_norm_impl(const char* op, const Tensor<T>& x, Tensor<T> r
                                  const Tensor<T>& weight, const Tensor<T>& bias, bool training, double momentum,
                                  double eps, bool fuse_relu) {
     static_assert(std::is_floating_point_v<T>, "batch_norm needs float or double tensors");
+#if SEAM_WITH_CUDA
+    if (x.device().is_cuda())
+        return cuda_batch_norm<T>(op, x, std::move(running_mean), std::move(running_var), weight, bias, training,
+                                  momentum, eps, fuse_relu);
+#endif
     SEAM_CHECK(x.device().is_cpu(), op, ": input is on ", x.device().str(), "; this is the CPU path");
     SEAM_CHECK(x.dim() >= 2, op, ": input of shape ", shape_str(x.shape()), " must be [N, C, ...] (at least 2-D)");
     const int64_t N = x.size(0), C = x.size(1), inner = x.numel() / std::max<int64_t>(1, N * C);
@@ -258,6 +337,38 @@ inline void dropout_keep_blocks(uint8_t* keep, int64_t n, int64_t lo, int64_t hi
     }
 }
 
+#if SEAM_WITH_CUDA
+/// dropout on a CUDA tensor (kernels/seam/norm.cuh): the same Philox words as the CPU op, so the
+/// same generator state gives the same mask bit for bit; the mask (one byte an element) stays on
+/// the device for the backward.
+template <class T>
+inline Tensor<T> cuda_dropout(const Tensor<T>& x, T p, Generator& gen) {
+    const Device device = x.device();
+    const int64_t n = x.numel();
+    const T scale = p == T(1) ? T(0) : T(1) / (T(1) - p);
+    const uint64_t threshold = static_cast<uint64_t>((1.0 - static_cast<double>(p)) * 4294967296.0);
+    const uint64_t key = gen.seed(), base = gen.reserve(static_cast<uint64_t>(n));
+    cuda::DeviceGuard guard(device.index);
+    const Tensor<T> xc = cuda_dense(x.detach());
+    Tensor<T> out = empty<T>(x.shape(), device);
+    const Tensor<uint8_t> keep = empty<uint8_t>({n}, device);
+    cuda::dropout_forward<T>(xc.data(), out.data(), keep.data(), n, key, base, threshold, scale);
+    if (needs_graph<T>({&x})) {
+        const Shape shape = x.shape();
+        record<T>("dropout", out, {&x}, [keep, n, scale, shape, device](const Tensor<T>& grad_out) {
+            SEAM_CHECK(grad_out.device() == device, "dropout backward: gradient on ", grad_out.device().str(),
+                       ", input on ", device.str());
+            cuda::DeviceGuard guard(device.index);
+            const Tensor<T> gc = cuda_dense(grad_out.detach());
+            Tensor<T> dx = empty<T>(shape, device);
+            cuda::dropout_backward<T>(gc.data(), keep.data(), dx.data(), n, scale);
+            return std::vector<Tensor<T>>{dx};
+        });
+    }
+    return out;
+}
+#endif  // SEAM_WITH_CUDA
+
 }  // namespace detail
 
 /// Batch normalisation over dimension 1 of x [N, C, ...] (BatchNorm1d on [N, C] or [N, C, L],
@@ -415,6 +526,9 @@ inline Tensor<T> dropout(const Tensor<T>& x, std::type_identity_t<T> p, bool tra
                          Generator& gen = default_generator()) {
     static_assert(std::is_floating_point_v<T>, "dropout needs float or double tensors");
     SEAM_CHECK(p >= T(0) && p <= T(1), "dropout: probability ", p, " is outside [0, 1]");
+#if SEAM_WITH_CUDA
+    if (x.device().is_cuda()) return !training || p == T(0) ? x : detail::cuda_dropout<T>(x, p, gen);
+#endif
     SEAM_CHECK(x.device().is_cpu(), "dropout: input is on ", x.device().str(), "; this is the CPU path");
     if (!training || p == T(0)) return x;
     const int64_t n = x.numel();

@@ -29,6 +29,10 @@
 // return it, min also returns it: NaN propagates). Gradients: max(x, dim), min(x, dim) and topk
 // send the gradient to the selected indices; max(x)/min(x) over everything share it evenly among
 // all elements equal to the result (PyTorch's rule for the full reduction).
+//
+// CUDA tensors (builds with SEAM_WITH_CUDA): sum, mean, max/min along a dim (values and indices),
+// argmax and argmin run on the device (kernels/seam/reduce.cuh); var, max(x)/min(x) over
+// everything, topk and vector_norm still refuse CUDA tensors.
 #pragma once
 
 #include <algorithm>
@@ -429,9 +433,111 @@ inline Tensor<T> scatter_along(const Tensor<T>& grad, const Tensor<int64_t>& ind
     return out;
 }
 
+#if SEAM_WITH_CUDA
+// ----- the CUDA path (kernels/seam/reduce.cuh through seam/cuda/api.hpp) ---------------------------
+// sum/mean over any dims, and max/min/argmax/argmin along one dim, with their backward rules; the
+// results and gradients stay on the input's device. The order of additions differs from the CPU
+// fast path (float sums are carried in double on both), so results agree to rounding.
+
+/// sum (or mean) of x over `dims` on its GPU. The reduced dimensions become one [outer, n, inner]
+/// reduction: directly when they are neighbours in x (after size-1 dims are ignored), else after
+/// one copy of x with the reduced dims moved last.
+template <class T>
+inline Tensor<T> cuda_sum_mean(const Tensor<T>& x, const std::vector<int64_t>& dims, bool keepdim, bool mean) {
+    const char* op = mean ? "mean" : "sum";
+    const ReducePlan p = plan_reduction(x.shape(), dims, op);
+    const Device device = x.device();
+    cuda::DeviceGuard guard(device.index);
+    Tensor<T> out = empty<T>(keepdim ? p.keep_shape : p.out_shape, device);
+    if (out.numel() > 0) {
+        const int64_t rank = x.dim();
+        std::vector<bool> reduced(static_cast<size_t>(rank), dims.empty());
+        for (int64_t d : dims)
+            if (rank > 0) reduced[wrap_dim(d, rank, op)] = true;
+        int64_t first = -1, last = -1;  // the reduced dims that move (size > 1)
+        bool neighbours = true;
+        for (int64_t d = 0; d < rank; ++d) {
+            if (x.size(d) == 1) continue;
+            if (reduced[d]) {
+                if (first < 0) first = d;
+                last = d;
+            } else if (first >= 0) {
+                for (int64_t e = d + 1; e < rank; ++e) neighbours = neighbours && !(reduced[e] && x.size(e) != 1);
+            }
+        }
+        Tensor<T> src = cuda_dense(x.detach());
+        int64_t outer = p.out_numel, n = 1, inner = 1;
+        if (first >= 0 && neighbours) {
+            outer = 1, inner = 1;
+            for (int64_t d = 0; d < first; ++d) outer *= x.size(d);
+            for (int64_t d = last + 1; d < rank; ++d) inner *= x.size(d);
+            n = p.reduce_count;
+        } else if (first >= 0) {  // kept dims first, reduced dims last, then one dense copy
+            std::vector<int64_t> order;
+            for (int64_t d = 0; d < rank; ++d)
+                if (!reduced[d]) order.push_back(d);
+            for (int64_t d = 0; d < rank; ++d)
+                if (reduced[d]) order.push_back(d);
+            src = cuda_dense(src.permute(order));
+            n = p.reduce_count;
+        }
+        cuda::sum_dim<T>(src.data(), outer, n, inner, out.data());
+        if (mean)  // 0 elements: 0 · (1/0) = NaN, as on the CPU
+            cuda::unary<T>(cuda::UnaryOp::mul_scalar, {1.0 / static_cast<double>(p.reduce_count)}, out.data(),
+                           out.shape(), out.strides(), out.data());
+    }
+    if (needs_graph<T>({&x})) {
+        record<T>(op, out, {&x}, [p, device, mean, op](const Tensor<T>& g) {
+            SEAM_CHECK(g.device() == device, op, " backward: gradient on ", g.device().str(), ", input on ", device.str());
+            cuda::DeviceGuard guard(device.index);
+            Tensor<T> dx = empty<T>(p.in_shape, device);
+            dx.copy_(reshaped_untracked(g, p.keep_shape));  // broadcast back over the reduced dims
+            if (mean && dx.numel() > 0)
+                cuda::unary<T>(cuda::UnaryOp::mul_scalar, {1.0 / static_cast<double>(p.reduce_count)}, dx.data(),
+                               dx.shape(), dx.strides(), dx.data());
+            return std::vector<Tensor<T>>{dx};
+        });
+    }
+    return out;
+}
+
+/// max or min along one dim on the GPU: values and indices (the CPU's tie and NaN rules); the
+/// backward scatters the gradient to the selected indices.
+template <bool Largest, class T>
+inline std::pair<Tensor<T>, Tensor<int64_t>> cuda_extreme_along(const Tensor<T>& x, int64_t dim, bool keepdim,
+                                                                 const char* op) {
+    const int64_t d = wrap_dim(dim, x.dim(), op);
+    const DimSplit s = split_at_dim(x.shape(), d);
+    SEAM_CHECK(s.n > 0, op, ": cannot reduce dimension ", dim, " of size 0 (input shape ", shape_str(x.shape()), ")");
+    const Device device = x.device();
+    cuda::DeviceGuard guard(device.index);
+    const Shape out_shape = replace_dim(x.shape(), d, 1, keepdim);
+    Tensor<T> values = empty<T>(out_shape, device);
+    Tensor<int64_t> indices = empty<int64_t>(out_shape, device);
+    const Tensor<T> xc = cuda_dense(x.detach());
+    if (Largest) cuda::max_dim<T>(xc.data(), s.outer, s.n, s.inner, values.data(), indices.data());
+    else cuda::min_dim<T>(xc.data(), s.outer, s.n, s.inner, values.data(), indices.data());
+    if (needs_graph<T>({&x})) {
+        const Shape in_shape = x.shape();
+        record<T>(op, values, {&x}, [indices, in_shape, s, device, op](const Tensor<T>& g) {
+            SEAM_CHECK(g.device() == device, op, " backward: gradient on ", g.device().str(), ", input on ", device.str());
+            cuda::DeviceGuard guard(device.index);
+            const Tensor<T> gc = cuda_dense(g.detach());
+            Tensor<T> dx = empty<T>(in_shape, device);
+            cuda::scatter_along<T>(gc.data(), indices.data(), dx.data(), s.outer, 1, s.n, s.inner);
+            return std::vector<Tensor<T>>{dx};
+        });
+    }
+    return {values, indices};
+}
+#endif  // SEAM_WITH_CUDA
+
 template <bool Largest, class T>
 inline std::pair<Tensor<T>, Tensor<int64_t>> extreme_along(const Tensor<T>& x, int64_t dim, bool keepdim, const char* op) {
     static_assert(std::is_floating_point_v<T>, "reductions need float or double tensors");
+#if SEAM_WITH_CUDA
+    if (x.device().is_cuda()) return cuda_extreme_along<Largest>(x, dim, keepdim, op);
+#endif
     SEAM_CHECK(x.device().is_cpu(), op, " on ", x.device().str(), " needs the CUDA backend");
     const int64_t d = wrap_dim(dim, x.dim(), op);
     const DimSplit s = split_at_dim(x.shape(), d);
@@ -496,6 +602,9 @@ inline Tensor<T> extreme_all(const Tensor<T>& x, const char* op) {
 template <class T>
 inline Tensor<T> sum(const Tensor<T>& x, const std::vector<int64_t>& dims, bool keepdim = false) {
     static_assert(std::is_floating_point_v<T>, "reductions need float or double tensors");
+#if SEAM_WITH_CUDA
+    if (x.device().is_cuda()) return detail::cuda_sum_mean(x, dims, keepdim, false);
+#endif
     using Acc = detail::reduction_acc_t<T>;
     const detail::ReducePlan p = detail::plan_reduction(x.shape(), dims, "sum");
     const auto sums = detail::reduce_sums(x, p, [](T v, int64_t) { return static_cast<Acc>(v); });
@@ -513,6 +622,9 @@ inline Tensor<T> sum(const Tensor<T>& x) {
 template <class T>
 inline Tensor<T> mean(const Tensor<T>& x, const std::vector<int64_t>& dims, bool keepdim = false) {
     static_assert(std::is_floating_point_v<T>, "reductions need float or double tensors");
+#if SEAM_WITH_CUDA
+    if (x.device().is_cuda()) return detail::cuda_sum_mean(x, dims, keepdim, true);
+#endif
     using Acc = detail::reduction_acc_t<T>;
     const detail::ReducePlan p = detail::plan_reduction(x.shape(), dims, "mean");
     const auto sums = detail::reduce_sums(x, p, [](T v, int64_t) { return static_cast<Acc>(v); });

@@ -11,6 +11,8 @@
 //   softmax:     dx = y * (g - Σ g*y)
 //   log_softmax: dx = g - exp(y) * Σ g
 // detail::softmax_statistics (max and Σ exp per slice) is shared with the fused cross-entropy.
+// CUDA tensors (builds with SEAM_WITH_CUDA) run kernels/seam/softmax.cuh: the same formulas and
+// accumulation precision, output and gradient on the device.
 #pragma once
 
 #include <cmath>
@@ -169,9 +171,39 @@ inline void softmax_backward_kernel(const T* g, const T* y, T* dx, const DimSpli
     });
 }
 
+#if SEAM_WITH_CUDA
+/// The CUDA path (kernels/seam/softmax.cuh): the same rules, output and gradient on x's device.
+template <bool Log, class T>
+inline Tensor<T> cuda_softmax(const Tensor<T>& x, int64_t dim, const char* op) {
+    const int64_t d = wrap_dim(dim, x.dim(), op);
+    const DimSplit s = split_at_dim(x.shape(), d);
+    const Device device = x.device();
+    cuda::DeviceGuard guard(device.index);
+    const Tensor<T> xc = cuda_dense(x.detach());
+    Tensor<T> out = empty<T>(x.shape(), device);
+    cuda::softmax_forward<T>(xc.data(), out.data(), s.outer, s.n, s.inner, Log);
+    if (needs_graph<T>({&x})) {
+        const Tensor<T> ys = out.detach();
+        record<T>(op, out, {&x}, [ys, s, op](const Tensor<T>& g) {
+            SEAM_CHECK(g.device() == ys.device(), op, " backward: gradient on ", g.device().str(), ", output on ",
+                       ys.device().str());
+            cuda::DeviceGuard guard(ys.device().index);
+            const Tensor<T> gc = cuda_dense(g.detach());
+            Tensor<T> dx = empty<T>(ys.shape(), ys.device());
+            cuda::softmax_backward<T>(gc.data(), ys.data(), dx.data(), s.outer, s.n, s.inner, Log);
+            return std::vector<Tensor<T>>{dx};
+        });
+    }
+    return out;
+}
+#endif  // SEAM_WITH_CUDA
+
 template <bool Log, class T>
 inline Tensor<T> softmax_impl(const Tensor<T>& x, int64_t dim, const char* op) {
     static_assert(std::is_floating_point_v<T>, "softmax needs float or double tensors");
+#if SEAM_WITH_CUDA
+    if (x.device().is_cuda()) return cuda_softmax<Log>(x, dim, op);
+#endif
     SEAM_CHECK(x.device().is_cpu(), op, " on ", x.device().str(), " needs the CUDA backend");
     const int64_t d = wrap_dim(dim, x.dim(), op);
     const DimSplit s = split_at_dim(x.shape(), d);

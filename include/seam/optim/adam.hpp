@@ -8,7 +8,8 @@
 //   amsgrad:     v_max = max(v_max, v), and v_max replaces v below
 //   p = p - (lr / (1 - beta1^t)) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
 // m and v start at zero. State: "exp_avg", "exp_avg_sq", "max_exp_avg_sq" (amsgrad) and the
-// scalar "step".
+// scalar "step". A parameter on a GPU is updated by one fused kernel (kernels/seam/optim.cuh, the
+// same formulas and the same per-tensor constants in T); its state lives on the GPU.
 #pragma once
 
 #include <algorithm>
@@ -50,6 +51,23 @@ public:
         const T b1 = static_cast<T>(beta1), b2 = static_cast<T>(beta2), eps = static_cast<T>(options_.eps);
         const bool amsgrad = options_.amsgrad, decoupled = decoupled_;
         this->for_each_param_with_grad([&](Tensor<T>& p, const Tensor<T>& grad, auto& group, ParamState<T>& state) {
+#if SEAM_WITH_CUDA
+            if (p.device().is_cuda() || grad.device().is_cuda()) {
+                SEAM_CHECK(grad.device() == p.device(), this->name(), ": parameter of shape ", shape_str(p.shape()),
+                           " is on ", p.device().str(), " but its gradient is on ", grad.device().str());
+                if (state.tensors.empty()) {  // zeros on the parameter's device
+                    auto device_zeros = [&p] {
+                        Tensor<T> z = empty<T>(p.shape(), p.device());
+                        z.fill_(T(0));
+                        return z;
+                    };
+                    state.tensors["exp_avg"] = device_zeros();
+                    state.tensors["exp_avg_sq"] = device_zeros();
+                    if (amsgrad) state.tensors["max_exp_avg_sq"] = device_zeros();
+                    state.scalars["step"] = 0.0;
+                }
+            }
+#endif
             if (state.tensors.empty()) {
                 state.tensors["exp_avg"] = zeros<T>(p.shape());
                 state.tensors["exp_avg_sq"] = zeros<T>(p.shape());
@@ -62,6 +80,19 @@ public:
             const T bias_correction2_sqrt = static_cast<T>(std::sqrt(1.0 - std::pow(beta2, t)));
             const T wd = static_cast<T>(group.weight_decay);
             const T decay = static_cast<T>(1.0 - group.lr * group.weight_decay);
+#if SEAM_WITH_CUDA
+            if (p.device().is_cuda()) {  // one fused kernel (kernels/seam/optim.cuh), the same T constants
+                cuda::DeviceGuard guard(p.device().index);
+                cuda::AdamStepArgs args;
+                args.beta1 = b1, args.beta2 = b2, args.eps = eps, args.step_size = step_size;
+                args.bias_correction2_sqrt = bias_correction2_sqrt, args.weight_decay = wd, args.decay = decay;
+                args.decoupled = decoupled;
+                cuda::adam_step<T>(p.data(), grad.data(), state.tensors.at("exp_avg").data(),
+                                   state.tensors.at("exp_avg_sq").data(),
+                                   amsgrad ? state.tensors.at("max_exp_avg_sq").data() : nullptr, p.numel(), args);
+                return;
+            }
+#endif
             T* w = p.data();
             const T* g = grad.data();
             T* m = state.tensors.at("exp_avg").data();

@@ -7,7 +7,8 @@
 //       buf = momentum * buf + (1 - dampening) * d    afterwards
 //       d = d + momentum * buf       with nesterov,   d = buf   without
 //   p = p - lr * d
-// The buffer is saved in state() as "state.<k>.momentum_buffer".
+// The buffer is saved in state() as "state.<k>.momentum_buffer". A parameter on a GPU is updated by
+// one fused kernel (kernels/seam/optim.cuh, the same formulas in T); its buffer lives on the GPU.
 #pragma once
 
 #include "seam/optim/optimizer.hpp"
@@ -43,6 +44,25 @@ public:
         this->for_each_param_with_grad([&](Tensor<T>& p, const Tensor<T>& grad, auto& group, ParamState<T>& state) {
             const T lr = static_cast<T>(group.lr);
             const T wd = static_cast<T>(group.weight_decay);
+#if SEAM_WITH_CUDA
+            if (p.device().is_cuda() || grad.device().is_cuda()) {  // one fused kernel (kernels/seam/optim.cuh)
+                SEAM_CHECK(grad.device() == p.device(), "SGD: parameter of shape ", shape_str(p.shape()), " is on ",
+                           p.device().str(), " but its gradient is on ", grad.device().str());
+                cuda::DeviceGuard guard(p.device().index);
+                cuda::SgdStepArgs args;
+                args.lr = lr, args.weight_decay = wd, args.momentum = momentum, args.keep = keep;
+                args.nesterov = nesterov;
+                T* buf = nullptr;
+                if (momentum != T(0)) {
+                    auto it = state.tensors.find("momentum_buffer");
+                    args.first = it == state.tensors.end();
+                    if (args.first) it = state.tensors.emplace("momentum_buffer", empty<T>(p.shape(), p.device())).first;
+                    buf = it->second.data();
+                }
+                cuda::sgd_step<T>(p.data(), grad.data(), buf, p.numel(), args);
+                return;
+            }
+#endif
             T* w = p.data();
             const T* g = grad.data();
             const int64_t n = p.numel();
