@@ -24,6 +24,11 @@
 # Exit status: 0 when every step that ran passed, 1 otherwise.
 #
 #   bash bench/gpu_check.sh   # OUT defaults to build-gpu-check/report; SEAM_GPU_ARCH=90 overrides the detected arch
+#
+# Prebuilt mode: SEAM_GPU_PREBUILT=DIR skips every build step and runs the programs found in DIR
+# (seam_cuda_tests, seam_cuda_test_*, bench_landmark_pool_cuda, bench_conv_pool_cuda), built
+# beforehand on a machine with the same toolkit (bench/gpu_prebuild.sh makes DIR). A lease's device
+# time then goes to the GPU work, not to nvcc; DIR/lib may hold libgomp/libz for a bare image.
 set -u -o pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -106,13 +111,39 @@ TRAIN=""
 BUILD_MODE=cmake
 HAS_DEVICE_FLAG=0
 grep -q -- '--device' "$ROOT/examples/fashion_mnist.cpp" 2>/dev/null && HAS_DEVICE_FLAG=1
+PREBUILT="${SEAM_GPU_PREBUILT:-}"
+if [ -n "$PREBUILT" ]; then
+  PREBUILT="$(cd "$PREBUILT" && pwd)"
+  BUILD_MODE=prebuilt
+  # The toolkit's libraries first (libcudart/libcublas of this machine's CUDA), then pip's nvidia-*
+  # wheels (PyTorch's), then DIR/lib (libgomp, libz) for a bare image.
+  for d in "$(dirname "$(dirname "$NVCC")")/lib64" "$(dirname "$(dirname "$NVCC")")/lib"; do
+    [ -d "$d" ] && export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$d"
+  done
+  if [ -n "$PY" ]; then
+    for sp in $("$PY" -c 'import site; print(" ".join(site.getsitepackages()))' 2>/dev/null); do
+      for d in "$sp"/nvidia/*/lib; do [ -d "$d" ] && export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$d"; done
+    done
+  fi
+  [ -d "$PREBUILT/lib" ] && export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$PREBUILT/lib"
+  say "- prebuilt programs from $PREBUILT (no build here; built by bench/gpu_prebuild.sh on $(cat "$PREBUILT/BUILT" 2>/dev/null || echo '?'))"
+  for exe in "$PREBUILT"/seam_cuda_tests "$PREBUILT"/seam_cuda_test_*; do [ -x "$exe" ] && TESTS+=("$exe"); done
+  for exe in "$PREBUILT"/seam_cuda_* "$PREBUILT"/bench_*; do
+    missing=$(ldd "$exe" 2>/dev/null | grep 'not found' | tr -s ' \t' ' ' | tr '\n' ';')
+    [ -n "$missing" ] && say "- \`$(basename "$exe")\`: libraries not found: $missing"
+  done
+fi
 # SEAM_GPU_CHECK_DIRECT=1 skips CMake (tests the fallback; or for a machine whose CMake is too old).
-if [ "${SEAM_GPU_CHECK_DIRECT:-0}" = 1 ]; then RC=1; SECS=0; echo "skipped on request" > "$OUT/logs/cmake_configure.log"; else
+if [ -n "$PREBUILT" ]; then
+  :
+elif [ "${SEAM_GPU_CHECK_DIRECT:-0}" = 1 ]; then RC=1; SECS=0; echo "skipped on request" > "$OUT/logs/cmake_configure.log"; else
 run_logged cmake_configure 120 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSEAM_CUDA=ON \
   "-DSEAM_CUDA_ARCHITECTURES=$ARCH" -DSEAM_BUILD_TESTS=ON -DSEAM_BUILD_EXAMPLES=$([ $HAS_DEVICE_FLAG = 1 ] && echo ON || echo OFF) \
   -DSEAM_BUILD_BENCH=ON -DSEAM_NATIVE=ON
 fi
-if [ $RC -eq 0 ]; then
+if [ -n "$PREBUILT" ]; then
+  say "- ${#TESTS[@]} prebuilt test programs"
+elif [ $RC -eq 0 ]; then
   say "- CMake configure: ok (${SECS} s)"
   TARGETS=$(cmake --build "$BUILD" --target help 2>/dev/null | grep -oE '(seam_cuda_tests|seam_cuda_test_[A-Za-z0-9_]+|bench_cuda_[A-Za-z0-9_]+|bench_gpu_[A-Za-z0-9_]+)' | sort -u)
   [ $HAS_DEVICE_FLAG = 1 ] && TARGETS="$TARGETS fashion_mnist"
@@ -196,7 +227,9 @@ CUDA_HOME_DIR="$(dirname "$(dirname "$NVCC")")"
 CUDNN_INC=""; CUDNN_LIB=""; CUDNN_FROM=""
 CUDNN_CANDIDATES=("$CUDA_HOME_DIR/include" /usr/local/cuda/include /usr/include /usr/include/x86_64-linux-gnu)
 [ -n "${CUDNN_DIR:-}" ] && CUDNN_CANDIDATES+=("$CUDNN_DIR/include")
-for sp in /usr/local/lib/python3*/dist-packages /usr/local/lib/python3*/site-packages /usr/lib/python3/dist-packages \
+PY_SITES=""
+[ -n "$PY" ] && PY_SITES=$("$PY" -c 'import site, sys; print(" ".join(site.getsitepackages() + [p for p in sys.path if p.endswith("-packages")]))' 2>/dev/null || true)
+for sp in $PY_SITES /usr/local/lib/python3*/dist-packages /usr/local/lib/python3*/site-packages /usr/lib/python3/dist-packages \
           "${HOME:-/root}"/.local/lib/python3*/site-packages /opt/conda/lib/python3*/site-packages; do
   [ -d "$sp/nvidia/cudnn/include" ] && CUDNN_CANDIDATES+=("$sp/nvidia/cudnn/include")
 done
@@ -208,7 +241,13 @@ for d in "${CUDNN_CANDIDATES[@]}"; do
   done
 done
 CP_BUILD_STARTED=0
-if [ -f "$CP_SRC" ]; then
+if [ -n "$PREBUILT" ] && [ -x "$PREBUILT/bench_conv_pool_cuda_nocudnn" ]; then
+  CP_EXE="$PREBUILT/bench_conv_pool_cuda_nocudnn"                 # cuDNN not found on this machine
+  [ -n "$CUDNN_LIB" ] && [ -x "$PREBUILT/bench_conv_pool_cuda" ] && CP_EXE="$PREBUILT/bench_conv_pool_cuda"
+  echo "0 0" > "$OUT/logs/cp_build.rc"; echo "prebuilt" > "$OUT/logs/cp_build.log"
+  ( true ) & CP_BUILD_PID=$!
+  CP_BUILD_STARTED=1
+elif [ -f "$CP_SRC" ]; then
   mkdir -p "$BUILD/direct"
   CP_FLAGS=(-std=c++20 -O3 -I"$ROOT/include" -I"$ROOT/kernels" -Xcompiler -fopenmp -Xcompiler -march=native)
   for a in ${ARCH//;/ }; do
@@ -330,8 +369,12 @@ else
   done
   mkdir -p "$BUILD/direct"
   LP_EXE="$BUILD/direct/bench_landmark_pool_cuda"
+  if [ -n "$PREBUILT" ] && [ -x "$PREBUILT/bench_landmark_pool_cuda" ]; then
+    LP_EXE="$PREBUILT/bench_landmark_pool_cuda"; RC=0; SECS=0
+  else
   run_logged lp_build 150 "$NVCC" -std=c++20 -O3 $LP_ARCH -I"$ROOT/include" -I"$ROOT/kernels" -Xcompiler -fopenmp \
     "$LP_SRC" -o "$LP_EXE" -lgomp
+  fi
   say "- nvcc bench/bench_landmark_pool_cuda.cu: $(status_of $RC) (${SECS} s)"
   if [ $RC -ne 0 ]; then
     FAILED=1; tail_block "$OUT/logs/lp_build.log" "nvcc bench_landmark_pool_cuda (tail)" 30

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# bench/gpu_prebuild.sh — build, on a machine WITHOUT a GPU but with the CUDA toolkit, every program
+# bench/gpu_check.sh runs, so a short GPU lease spends its time on the GPU rather than on nvcc:
+#
+#   bash bench/gpu_prebuild.sh [DIR] [ARCH]     # DIR default build-gpu/prebuilt, ARCH default 90 (H100/H200)
+#   # then, on the GPU machine, with DIR carried along:
+#   SEAM_GPU_PREBUILT=DIR bash bench/gpu_check.sh
+#
+# DIR receives seam_cuda_tests and the tests/cuda/*.cu programs (CMake build in build-gpu, no
+# -march=native: the GPU machine's processor may differ), bench_landmark_pool_cuda,
+# bench_conv_pool_cuda (with cuDNN when cudnn.h is found here, and a _nocudnn twin), stripped, plus
+# lib/ with this machine's libgomp and libz for an image that lacks them, and BUILT (date, commit).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DIR="${1:-$ROOT/build-gpu/prebuilt}"
+ARCH="${2:-90}"
+NVCC="${NVCC:-/usr/local/cuda/bin/nvcc}"
+JOBS="$(nproc)"
+mkdir -p "$DIR/lib"
+cmake -S "$ROOT" -B "$ROOT/build-gpu" -DCMAKE_BUILD_TYPE=Release -DSEAM_CUDA=ON -DSEAM_CUDA_ARCHITECTURES="$ARCH" \
+  -DSEAM_BUILD_TESTS=ON -DSEAM_BUILD_EXAMPLES=OFF -DSEAM_BUILD_BENCH=OFF -DSEAM_NATIVE=OFF > /dev/null
+targets=$(cmake --build "$ROOT/build-gpu" --target help | grep -oE '(seam_cuda_tests|seam_cuda_test_[A-Za-z0-9_]+)' | sort -u)
+cmake --build "$ROOT/build-gpu" -j "$JOBS" --target $targets
+for t in $targets; do cp "$(find "$ROOT/build-gpu" -type f -name "$t" -perm -u+x | head -n 1)" "$DIR/"; done
+GEN="-gencode arch=compute_$ARCH,code=sm_$ARCH"
+"$NVCC" -std=c++20 -O3 $GEN -I"$ROOT/include" -I"$ROOT/kernels" -Xcompiler -fopenmp \
+  "$ROOT/bench/bench_landmark_pool_cuda.cu" -o "$DIR/bench_landmark_pool_cuda" -lgomp
+CP=(-std=c++20 -O3 $GEN -I"$ROOT/include" -I"$ROOT/kernels" -Xcompiler -fopenmp -I/usr/include/eigen3)
+"$NVCC" "${CP[@]}" "$ROOT/bench/bench_conv_pool_cuda.cu" -o "$DIR/bench_conv_pool_cuda_nocudnn" -lgomp
+CUDA_HOME="$(dirname "$(dirname "$NVCC")")"
+if [ -f "$CUDA_HOME/include/cudnn.h" ]; then
+  "$NVCC" "${CP[@]}" -DSEAM_BENCH_CUDNN=1 "$ROOT/bench/bench_conv_pool_cuda.cu" -o "$DIR/bench_conv_pool_cuda" \
+    -lgomp -L"$CUDA_HOME/lib64" -lcudnn
+fi
+strip "$DIR"/seam_cuda_* "$DIR"/bench_* 2>/dev/null || true
+for l in libgomp.so.1 libz.so.1; do
+  p=$(ldconfig -p | awk -v l="$l" '$1 == l && /x86-64/ {print $NF}' | head -n 1) || true
+  [ -n "$p" ] && cp -L "$p" "$DIR/lib/"
+done
+echo "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$ROOT" rev-parse --short HEAD), sm_$ARCH, $(uname -n)" > "$DIR/BUILT"
+du -sh "$DIR"
