@@ -27,6 +27,7 @@ inline void run_backward(const Tensor<T>& root, const Tensor<T>& root_grad, bool
         SEAM_CHECK(root.numel() == 1, "backward: without an explicit gradient the tensor must hold one element, but it has shape ",
                    shape_str(root.shape()), "; pass a gradient of that shape");
         grad = ones<T>(root.shape());
+        if (!root.device().is_cpu()) grad = grad.to(root.device());  // the seed lives where the root does
     }
     SEAM_CHECK(grad.shape() == root.shape(), "backward: gradient of shape ", shape_str(grad.shape()),
                " does not match the tensor's shape ", shape_str(root.shape()));

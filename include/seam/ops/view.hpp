@@ -15,6 +15,10 @@
 #include <numeric>
 
 #include "seam/core/tensor.hpp"
+#if SEAM_WITH_CUDA
+#include "seam/cuda/api.hpp"
+#include "seam/cuda/runtime.hpp"
+#endif
 
 namespace seam {
 
@@ -109,9 +113,31 @@ inline Tensor<T> sum_to(const Tensor<T>& grad, const Shape& shape) {
     return out;
 }
 
-/// a + b for two gradients of equal shape, as a new tensor (never aliases either input).
+#if SEAM_WITH_CUDA
+namespace detail {
+/// out = a + b elementwise on the GPU (equal shapes; out may be a itself: each element is read
+/// and written by the same thread).
+template <class T>
+inline void cuda_add_into(const Tensor<T>& a, const Tensor<T>& b, Tensor<T>& out, const char* who) {
+    SEAM_CHECK(a.device() == b.device() && a.device() == out.device(), who, ": gradients on different devices (",
+               a.device().str(), " and ", b.device().str(), ")");
+    cuda::DeviceGuard guard(a.device().index);
+    cuda::binary<T>(cuda::BinaryOp::add, a.data(), a.strides(), b.data(), b.strides(), a.shape(), out.data());
+}
+}  // namespace detail
+#endif
+
+/// a + b for two gradients of equal shape, as a new tensor (never aliases either input). On a GPU
+/// the sum is computed there: gradients never leave the device of their tensor.
 template <class T>
 inline Tensor<T> add_gradients(const Tensor<T>& a, const Tensor<T>& b) {
+#if SEAM_WITH_CUDA
+    if (a.device().is_cuda() || b.device().is_cuda()) {
+        Tensor<T> out = empty<T>(a.shape(), a.device());
+        detail::cuda_add_into(a, b, out, "backward");
+        return out;
+    }
+#endif
     Tensor<T> out = empty<T>(a.shape());
     out.copy_(a);
     T* o = out.data();
@@ -129,11 +155,18 @@ inline std::vector<Tensor<T>> AccumulateGrad<T>::apply(const Tensor<T>& grad_out
     auto l = leaf.lock();
     if (!l) return {};  // the parameter is gone; nothing to accumulate into
     if (!l->grad) {
-        Tensor<T> copy = empty<T>(grad_output.shape());  // a fresh buffer: never alias another gradient
+        // A fresh buffer on the gradient's device: never alias another gradient.
+        Tensor<T> copy = empty<T>(grad_output.shape(), grad_output.device());
         copy.copy_(grad_output);
         l->grad = copy.impl_ptr();
     } else {
         Tensor<T> acc(l->grad);
+#if SEAM_WITH_CUDA
+        if (acc.device().is_cuda() || grad_output.device().is_cuda()) {  // in place, on the device
+            detail::cuda_add_into(acc, grad_output, acc, "AccumulateGrad");
+            return {};
+        }
+#endif
         T* a = acc.data();
         Tensor<T> gc = grad_output.contiguous();
         const T* g = gc.data();
