@@ -48,8 +48,7 @@ int main(int argc, char** argv) {
     try {
         if (opt.threads > 0) seam::set_num_threads(opt.threads);
         const auto start = table2::Clock::now();
-        const int input = opt.profile == "cpu" ? seam::models::FashionNetOptions::cpu().input_size
-                                               : seam::models::FashionNetOptions::paper().input_size;
+        const int input = opt.input_size;
         table2::Data d = table2::load_data(opt, static_cast<int>(input));
         std::printf("%d threads, load average %s\n", seam::num_threads(), table2::load_average().c_str());
 

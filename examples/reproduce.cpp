@@ -56,8 +56,7 @@ int main(int argc, char** argv) {
     try {
         if (opt.threads > 0) seam::set_num_threads(opt.threads);
         const auto start = table2::Clock::now();
-        const int input = opt.profile == "cpu" ? seam::models::FashionNetOptions::cpu().input_size
-                                               : seam::models::FashionNetOptions::paper().input_size;
+        const int input = opt.input_size;
         table2::Data d = table2::load_data(opt, input);
         std::printf("Table 2 on %s, %s profile, %lld epochs per model, %d threads, load average %s\n", d.name.c_str(),
                     opt.profile.c_str(), (long long)opt.epochs, seam::num_threads(), table2::load_average().c_str());

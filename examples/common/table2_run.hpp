@@ -6,6 +6,7 @@
 #include <seam/seam.hpp>
 
 #include <chrono>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -27,6 +28,7 @@ using Clock = std::chrono::steady_clock;
 struct Options {
     std::string data = "./out/synthfashion";
     std::string profile = "cpu";  // cpu | paper
+    int input_size = 0;           // 0: the profile's (cpu 64, paper 224)
     int64_t epochs = 0;           // 0: the profile's default
     size_t batch = 0;             // 0: the profile's default
     double lr = 1e-3;
@@ -42,6 +44,7 @@ struct Options {
     double triplet_weight = 1.0;  // in-batch category triplets (0: off)
     models::AttributeBalance attribute_balance = models::AttributeBalance::global;
     std::string vgg_weights;      // torchvision VGG-16 safetensors for the paper profile
+    std::string data_name;        // the data set's name in the table (default: SynthFashion or DeepFashion-C)
     std::string out;
 };
 
@@ -51,6 +54,7 @@ inline const char* common_usage =
     "                        [./out/synthfashion]\n"
     "  --profile cpu|paper   cpu: 64x64 inputs, widths / 8, BatchNorm (minutes on 2 cores); paper: 224x224,\n"
     "                        full VGG-16 (a GPU) [cpu]\n"
+    "  --input-size PX       override the profile's input size (a multiple of 32)\n"
     "  --epochs N --batch B --lr LR --weight-decay WD --threads T --seed S\n"
     "  --limit N             use the first N images of each split\n"
     "  --split test|val      the split the table reports [test]\n"
@@ -63,6 +67,8 @@ inline const char* common_usage =
     "                        positive weight of the attribute loss: one N_neg/N_pos for all attributes,\n"
     "                        per attribute (balanced), or none [global] (both models)\n"
     "  --vgg-weights FILE    torchvision VGG-16 weights (safetensors, tools/convert_torchvision.py)\n"
+    "  --data-name NAME      the data set's name in the table [SynthFashion when generated or under a\n"
+    "                        folder named synth*, else DeepFashion-C]\n"
     "  --out FILE.json       the results as JSON\n";
 
 /// Parses one common flag at argv[i] (advancing i past its value); false when it is not one.
@@ -76,6 +82,7 @@ bool parse_common(Options& o, int argc, char** argv, int& i, Fail&& fail) {
     try {
         if (a == "--data") o.data = value();
         else if (a == "--profile") o.profile = value();
+        else if (a == "--input-size") o.input_size = std::stoi(value());
         else if (a == "--epochs") o.epochs = std::stoll(value());
         else if (a == "--batch") o.batch = static_cast<size_t>(std::stoull(value()));
         else if (a == "--lr") o.lr = std::stod(value());
@@ -98,6 +105,7 @@ bool parse_common(Options& o, int argc, char** argv, int& i, Fail&& fail) {
         }
         else if (a == "--vgg-weights") o.vgg_weights = value();
         else if (a == "--out") o.out = value();
+        else if (a == "--data-name") o.data_name = value();
         else return false;
     } catch (const std::invalid_argument&) {
         fail("bad number for " + a);
@@ -114,6 +122,10 @@ void check(Options& o, Fail&& fail) {
     if (o.epochs < 0 || o.lr <= 0 || o.weight_decay < 0 || o.checkpoint_every < 0 || o.triplet_weight < 0)
         fail("--epochs, --checkpoint-every, --weight-decay and --triplet-weight must be >= 0, --lr > 0");
     // The profiles' budgets: cpu finishes FashionNet in minutes on 2 cores (README has the timings).
+    if (o.input_size == 0)
+        o.input_size = static_cast<int>(o.profile == "cpu" ? models::FashionNetOptions::cpu().input_size
+                                                           : models::FashionNetOptions::paper().input_size);
+    if (o.input_size < 32 || o.input_size % 32 != 0) fail("--input-size must be a positive multiple of 32");
     if (o.epochs == 0) o.epochs = o.profile == "cpu" ? 16 : 30;
     if (o.batch == 0) o.batch = o.profile == "cpu" ? 64 : 32;
     if (!o.vgg_weights.empty() && o.profile == "cpu")
@@ -133,7 +145,8 @@ inline std::string load_average() {
 
 /// The DeepFashion-C root to read: DIR when it holds the category list, else
 /// DIR/category-attribute, which is written (the default SynthFashion set) when DIR is absent or empty.
-inline fs::path find_or_generate(const fs::path& dir) {
+inline fs::path find_or_generate(const fs::path& dir, bool* generated = nullptr) {
+    if (generated) *generated = false;
     const char* marker = data::category_attribute_files::category_img;
     if (fs::exists(dir / marker)) return dir;
     if (fs::exists(dir / "category-attribute" / marker)) return dir / "category-attribute";
@@ -146,6 +159,7 @@ inline fs::path find_or_generate(const fs::path& dir) {
     std::fflush(stdout);
     const data::SynthFashionReport report = data::write_synthfashion(dir, defaults);
     std::printf("  written in %.1f s on %d threads\n", report.seconds, report.threads);
+    if (generated) *generated = true;
     return dir / "category-attribute";
 }
 
@@ -161,11 +175,15 @@ struct Data {
 inline Data load_data(const Options& o, int input_size) {
     const auto start = Clock::now();
     Data d;
-    d.root = find_or_generate(o.data);
+    bool generated = false;
+    d.root = find_or_generate(o.data, &generated);
     d.dataset = data::load_category_attribute(d.root);
-    d.name = fs::exists(d.root.parent_path() / "synthfashion.json") || d.root.string().find("synth") != std::string::npos
-                 ? "SynthFashion"
-                 : "DeepFashion-C";
+    std::string lower = d.root.string();
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    // The table names the data: SynthFashion when generated here or found under a folder named so.
+    d.name = !o.data_name.empty() ? o.data_name
+             : (generated || lower.find("synth") != std::string::npos) ? "SynthFashion"
+                                                                       : "DeepFashion-C";
     data::PrepareOptions p;
     p.size = input_size;
     p.limit = o.limit;
@@ -184,6 +202,7 @@ inline models::FashionNetOptions network_options(const Options& o, const Data& d
     models::FashionNetOptions n = o.profile == "cpu" ? models::FashionNetOptions::cpu() : models::FashionNetOptions::paper();
     n.num_categories = static_cast<int64_t>(d.dataset.category_names.size());
     n.num_attributes = static_cast<int64_t>(d.dataset.attribute_names.size());
+    n.input_size = o.input_size;
     return n;
 }
 
