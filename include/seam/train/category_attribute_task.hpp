@@ -192,31 +192,50 @@ inline CategoryAttributePredictor split_logits_predictor(nn::Module<float>& net,
     };
 }
 
-/// Trains FashionNet on `train` with the alternating schedule; `validation` (may be empty) is
-/// scored after every epoch. The loss terms of the last step are kept in `last_losses`.
+namespace detail {
+/// What both recipes set up the same way from a budget: the epoch order, AdamW, the per-step
+/// warm-up + cosine schedule, and the Trainer (logs, checkpoints, resume) driving them.
+struct BudgetedTraining {
+    IndexBatches batches;
+    optim::AdamW<float> optimizer;
+    optim::LRScheduler<float> scheduler;
+    Trainer<float> trainer;
+
+    BudgetedTraining(nn::Module<float>& model, size_t samples, const CategoryAttributeTraining& budget)
+        : batches(samples, budget.batch, budget.seed),
+          optimizer(model.parameters(), {budget.lr, 0.9, 0.999, 1e-8, budget.weight_decay}),
+          scheduler(optimizer, StepSchedule::warmup_cosine(batches.batches_per_epoch(), budget.epochs).schedule),
+          trainer(model, optimizer, options(budget)) {
+        trainer.set_scheduler(scheduler);
+    }
+
+    static TrainerOptions options(const CategoryAttributeTraining& budget) {
+        TrainerOptions o;
+        o.epochs = budget.epochs;
+        o.log_dir = budget.log_dir;
+        o.checkpoint_every = budget.checkpoint_every;
+        o.checkpoint_at_end = !budget.log_dir.empty();
+        o.resume_from = budget.resume_from;
+        o.scheduler_per_step = true;
+        o.output = budget.output;
+        return o;
+    }
+};
+}  // namespace detail
+
+/// Trains FashionNet on `train` with the alternating schedule; `validation` (may be null or empty)
+/// is scored after every epoch.
 inline FitResult train_fashionnet(models::FashionNet<float>& net, const data::CategoryAttributeSplit& train,
                                   const data::CategoryAttributeSplit* validation, const std::vector<int>& attribute_types,
                                   const CategoryAttributeTraining& budget, const models::FashionNetSchedule& schedule = {},
                                   const models::FashionNetLossWeights& terms = {}) {
     SEAM_CHECK(train.count() > 0, "train_fashionnet: the training split is empty");
     const auto attribute_weights = attribute_weights_for(train, budget);
-    IndexBatches batches(train.count(), budget.batch, budget.seed);
-    optim::AdamW<float> optimizer(net.parameters(), {budget.lr, 0.9, 0.999, 1e-8, budget.weight_decay});
-    optim::LRScheduler<float> scheduler(optimizer,
-                                        StepSchedule::warmup_cosine(batches.batches_per_epoch(), budget.epochs).schedule);
-    TrainerOptions options;
-    options.epochs = budget.epochs;
-    options.log_dir = budget.log_dir;
-    options.checkpoint_every = budget.checkpoint_every;
-    options.checkpoint_at_end = !budget.log_dir.empty();
-    options.resume_from = budget.resume_from;
-    options.scheduler_per_step = true;
-    options.output = budget.output;
-    Trainer<float> trainer(net, optimizer, options);
-    trainer.set_scheduler(scheduler);
+    detail::BudgetedTraining run(net, train.count(), budget);
+    Trainer<float>& trainer = run.trainer;
     if (validation != nullptr && validation->count() > 0)
         trainer.set_evaluation([&](int64_t) { return validation_metrics(*validation, attribute_types, fashionnet_predictor(net)); });
-    return trainer.fit(batches, [&](const std::vector<size_t>& rows) {
+    return trainer.fit(run.batches, [&](const std::vector<size_t>& rows) {
         const int64_t epoch = trainer.current_epoch();
         const data::CategoryAttributeBatch<float> b = train.batch<float>(rows, budget.augment, budget.seed, epoch);
         models::FashionNetTargets<float> target{b.landmarks, b.visible, b.categories, b.attributes, {}};
@@ -254,24 +273,12 @@ inline FitResult train_vgg_classifier(models::VGG<float>& net, int64_t categorie
                                       const std::vector<int>& attribute_types, const CategoryAttributeTraining& budget) {
     SEAM_CHECK(train.count() > 0, "train_vgg_classifier: the training split is empty");
     const auto attribute_weights = attribute_weights_for(train, budget);
-    IndexBatches batches(train.count(), budget.batch, budget.seed);
-    optim::AdamW<float> optimizer(net.parameters(), {budget.lr, 0.9, 0.999, 1e-8, budget.weight_decay});
-    optim::LRScheduler<float> scheduler(optimizer,
-                                        StepSchedule::warmup_cosine(batches.batches_per_epoch(), budget.epochs).schedule);
-    TrainerOptions options;
-    options.epochs = budget.epochs;
-    options.log_dir = budget.log_dir;
-    options.checkpoint_every = budget.checkpoint_every;
-    options.checkpoint_at_end = !budget.log_dir.empty();
-    options.resume_from = budget.resume_from;
-    options.scheduler_per_step = true;
-    options.output = budget.output;
-    Trainer<float> trainer(net, optimizer, options);
-    trainer.set_scheduler(scheduler);
+    detail::BudgetedTraining run(net, train.count(), budget);
+    Trainer<float>& trainer = run.trainer;
     const CategoryAttributePredictor predict = split_logits_predictor(net, categories);
     if (validation != nullptr && validation->count() > 0)
         trainer.set_evaluation([&](int64_t) { return validation_metrics(*validation, attribute_types, predict); });
-    return trainer.fit(batches, [&](const std::vector<size_t>& rows) {
+    return trainer.fit(run.batches, [&](const std::vector<size_t>& rows) {
         const data::CategoryAttributeBatch<float> b =
             train.batch<float>(rows, budget.augment, budget.seed, trainer.current_epoch());
         const CategoryAttributePrediction p = predict(b.images);
