@@ -9,7 +9,8 @@
 #   3. runs them again under compute-sanitizer memcheck (when compute-sanitizer exists); the
 #      convolution and pooling test cases of seam_cuda_tests get their own memcheck run (their
 #      VGG-sized case excluded: too slow under the sanitizer),
-#   4. runs the GPU benchmarks that exist (executables named bench_cuda_* or bench_gpu_*), then
+#   4. runs the GPU benchmarks that exist (executables named bench_cuda_* or bench_gpu_*, and in
+#      prebuilt mode bench_elementwise_cuda: elementwise and reductions against the copy bandwidth), then
 #      landmark pooling: bench/bench_landmark_pool_cuda.cu (built here with nvcc, no CMake needed)
 #      against bench/landmark_pool_torch.py (the same op composed from PyTorch ops; "not run: no
 #      torch" without PyTorch), with a table of their ratios; then convolution and pooling:
@@ -128,6 +129,7 @@ if [ -n "$PREBUILT" ]; then
   [ -d "$PREBUILT/lib" ] && export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$PREBUILT/lib"
   say "- prebuilt programs from $PREBUILT (no build here; built by bench/gpu_prebuild.sh on $(cat "$PREBUILT/BUILT" 2>/dev/null || echo '?'))"
   for exe in "$PREBUILT"/seam_cuda_tests "$PREBUILT"/seam_cuda_test_*; do [ -x "$exe" ] && TESTS+=("$exe"); done
+  [ -x "$PREBUILT/bench_elementwise_cuda" ] && BENCHES+=("$PREBUILT/bench_elementwise_cuda")
   for exe in "$PREBUILT"/seam_cuda_* "$PREBUILT"/bench_*; do
     missing=$(ldd "$exe" 2>/dev/null | grep 'not found' | tr -s ' \t' ' ' | tr '\n' ';')
     [ -n "$missing" ] && say "- \`$(basename "$exe")\`: libraries not found: $missing"

@@ -7,7 +7,7 @@
 #   SEAM_GPU_PREBUILT=DIR bash bench/gpu_check.sh
 #
 # DIR receives seam_cuda_tests and the tests/cuda/*.cu programs (CMake build in build-gpu, no
-# -march=native: the GPU machine's processor may differ), bench_landmark_pool_cuda,
+# -march=native: the GPU machine's processor may differ), bench_elementwise_cuda, bench_landmark_pool_cuda,
 # bench_conv_pool_cuda (with cuDNN when cudnn.h is found here, and a _nocudnn twin), stripped, plus
 # lib/ with this machine's libgomp and libz for an image that lacks them, and BUILT (date, commit).
 set -euo pipefail
@@ -23,6 +23,7 @@ targets=$(cmake --build "$ROOT/build-gpu" --target help | grep -oE '(seam_cuda_t
 cmake --build "$ROOT/build-gpu" -j "$JOBS" --target $targets
 for t in $targets; do cp "$(find "$ROOT/build-gpu" -type f -name "$t" -perm -u+x | head -n 1)" "$DIR/"; done
 GEN="-gencode arch=compute_$ARCH,code=sm_$ARCH"
+CUDA_HOME="$(dirname "$(dirname "$NVCC")")"
 "$NVCC" -std=c++20 -O3 $GEN -I"$ROOT/include" -I"$ROOT/kernels" -Xcompiler -fopenmp \
   "$ROOT/bench/bench_landmark_pool_cuda.cu" -o "$DIR/bench_landmark_pool_cuda" -lgomp
 CP=(-std=c++20 -O3 $GEN -I"$ROOT/include" -I"$ROOT/kernels" -Xcompiler -fopenmp -I/usr/include/eigen3)
@@ -32,6 +33,10 @@ if [ -f "$CUDA_HOME/include/cudnn.h" ]; then
   "$NVCC" "${CP[@]}" -DSEAM_BENCH_CUDNN=1 "$ROOT/bench/bench_conv_pool_cuda.cu" -o "$DIR/bench_conv_pool_cuda" \
     -lgomp -L"$CUDA_HOME/lib64" -lcudnn
 fi
+# Elementwise and reductions against the copy bandwidth: a plain C++ program on the seam::cuda library.
+g++ -std=c++20 -O2 -fopenmp -DSEAM_WITH_CUDA=1 -DEIGEN_DONT_PARALLELIZE -I"$ROOT/include" -I/usr/include/eigen3 \
+  "$ROOT/bench/bench_elementwise_cuda.cpp" "$ROOT/build-gpu/libseam_cuda.a" -L"$CUDA_HOME/lib64" -lcudart -lcublas \
+  -o "$DIR/bench_elementwise_cuda"
 strip "$DIR"/seam_cuda_* "$DIR"/bench_* 2>/dev/null || true
 for l in libgomp.so.1 libz.so.1; do
   p=$(ldconfig -p | awk -v l="$l" '$1 == l && /x86-64/ {print $NF}' | head -n 1) || true
