@@ -375,7 +375,7 @@ inline eval::CategoryAttributeTable make_table(const std::vector<ModelRun>& runs
     return eval::make_table_2(rows, protocol, /*with_reported=*/true);
 }
 
-inline std::string json_string(const std::string& s) { return io::json::quote(s); }
+inline std::string json_string(const std::string& s) { return io::json::quote_lossy(s); }
 
 inline std::string run_json(const ModelRun& r) {
     std::ostringstream js;

@@ -11,6 +11,7 @@
 
 #include <seam/core/error.hpp>
 #include <seam/eval/metrics.hpp>
+#include <seam/io/json.hpp>
 
 #include <array>
 #include <charconv>
@@ -184,58 +185,9 @@ inline std::string csv_field(std::string_view s) {
 
 namespace json {
 
-/// A JSON string literal (RFC 8259): '"', '\\' and control characters escaped; bytes that are not valid UTF-8 are
-/// replaced by U+FFFD, since a JSON text must be UTF-8.
-inline std::string quote(std::string_view s) {
-    std::string out = "\"";
-    std::size_t i = 0;
-    while (i < s.size()) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        if (c < 0x80) {
-            switch (c) {
-                case '"': out += "\\\""; break;
-                case '\\': out += "\\\\"; break;
-                case '\b': out += "\\b"; break;
-                case '\f': out += "\\f"; break;
-                case '\n': out += "\\n"; break;
-                case '\r': out += "\\r"; break;
-                case '\t': out += "\\t"; break;
-                default:
-                    if (c < 0x20) {
-                        char buffer[8];
-                        std::snprintf(buffer, sizeof buffer, "\\u%04x", c);
-                        out += buffer;
-                    } else {
-                        out += static_cast<char>(c);
-                    }
-            }
-            ++i;
-            continue;
-        }
-        // A multi-byte UTF-8 sequence: check its length, continuation bytes, and the overlong/surrogate/range rules.
-        std::size_t length = 0;
-        std::uint32_t code = 0;
-        if (c >= 0xC2 && c <= 0xDF) length = 2, code = c & 0x1F;
-        else if (c >= 0xE0 && c <= 0xEF) length = 3, code = c & 0x0F;
-        else if (c >= 0xF0 && c <= 0xF4) length = 4, code = c & 0x07;
-        bool valid = length > 0 && i + length <= s.size();
-        for (std::size_t k = 1; valid && k < length; ++k) {
-            const auto b = static_cast<unsigned char>(s[i + k]);
-            if ((b & 0xC0) != 0x80) valid = false;
-            code = (code << 6) | (b & 0x3F);
-        }
-        if (valid && length == 3 && (code < 0x800 || (code >= 0xD800 && code <= 0xDFFF))) valid = false;
-        if (valid && length == 4 && (code < 0x10000 || code > 0x10FFFF)) valid = false;
-        if (valid) {
-            out.append(s.substr(i, length));
-            i += length;
-        } else {
-            out += "\xEF\xBF\xBD";  // U+FFFD, replacing one bad byte
-            ++i;
-        }
-    }
-    return out + "\"";
-}
+/// A JSON string literal (RFC 8259); bytes that are not valid UTF-8 are replaced by U+FFFD, since a
+/// JSON text must be UTF-8 and a table must not fail on an odd name in a list file.
+inline std::string quote(std::string_view s) { return io::json::quote_lossy(s); }
 
 /// A JSON number in the shortest form that reads back to the same double; null for nullopt, NaN or infinity
 /// (JSON has no NaN).

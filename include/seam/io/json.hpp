@@ -147,6 +147,24 @@ inline std::string quote(std::string_view s) {
     return out;
 }
 
+/// `s` as a JSON string literal, every byte that does not start a valid UTF-8 sequence replaced by
+/// U+FFFD: for text read from files (names, paths, descriptions) that must never stop a report.
+inline std::string quote_lossy(std::string_view s) {
+    std::string valid;
+    valid.reserve(s.size());
+    for (size_t i = 0; i < s.size();) {
+        const size_t n = detail::utf8_sequence_length(s, i);
+        if (n == 0) {
+            valid += "\xEF\xBF\xBD";  // U+FFFD, replacing one bad byte
+            ++i;
+        } else {
+            valid.append(s.substr(i, n));
+            i += n;
+        }
+    }
+    return quote(valid);
+}
+
 /// A pull parser over one JSON text. Typical use, for {"a": [1, 2], "b": "x"}:
 ///   Reader r(text);
 ///   r.begin_object();
