@@ -1,5 +1,7 @@
-// bench_gemm — SGEMM on VGG-16's im2col shapes: seam (cpu/gemm.hpp: single-threaded Eigen per
-// thread, split along N outside the GEMM) against LibTorch's torch::mm (OpenBLAS underneath).
+// bench_gemm — SGEMM on VGG-16's im2col shapes: seam (cpu/gemm.hpp: on AVX-512 builds the packed
+// kernel of cpu/sgemm_avx512.hpp, one per thread, the product split along N or M outside the GEMM)
+// against LibTorch's torch::mm (whatever BLAS LibTorch loads; on Debian the reference netlib one).
+// Issue floor: >= 65% of the measured peak on the shapes with K >= 1152.
 //
 //   bench_gemm [--threads 1,2] [--quick] [--out bench/results/gemm.md]
 //

@@ -87,6 +87,86 @@ TEST_CASE("gemm: transposes, alpha/beta and strided sub-matrices against hand va
     CHECK(std::vector<float>(c0, c0 + 2) == std::vector<float>{1, 2});
 }
 
+namespace {
+
+/// C = alpha * op(A) * op(B) + beta * C by the textbook triple loop in double precision, on the same
+/// row-major storage conventions as cpu::gemm.
+void reference_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const std::vector<float>& a,
+                    int64_t lda, const std::vector<float>& b, int64_t ldb, float beta, std::vector<float>& c,
+                    int64_t ldc) {
+    for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j) {
+            double sum = 0;
+            for (int64_t p = 0; p < k; ++p)
+                sum += double(ta ? a[p * lda + i] : a[i * lda + p]) * double(tb ? b[j * ldb + p] : b[p * ldb + j]);
+            const double prior = beta == 0.0f ? 0.0 : double(beta) * c[i * ldc + j];
+            c[i * ldc + j] = float(alpha * sum + prior);
+        }
+}
+
+}  // namespace
+
+TEST_CASE("gemm: the blocked float kernel equals a triple loop on awkward shapes (edges, blocks, transposes)") {
+    // Shapes chosen to hit every path of cpu/sgemm_avx512.hpp: rows not a multiple of the 8-row
+    // tile and more than one 192-row A block; columns with 1-, 2- and 3-register tails and more than
+    // one 768-column B block; depth 1, odd, and split into several equal blocks (> 256); all four
+    // transpose combinations; leading dimensions wider than the operands; alpha and beta != 0, 1.
+    // Where AVX-512 is compiled in, cpu::gemm takes that kernel for m >= 32 and n >= 64 and the
+    // kernel is also called directly on small shapes; elsewhere this checks Eigen's path.
+    struct Shape3 {
+        int64_t m, n, k;
+    };
+    const std::vector<Shape3> shapes = {{32, 64, 1},  {33, 65, 7},   {45, 113, 257}, {200, 100, 513},
+                                        {64, 800, 40}, {1, 1, 1},    {7, 17, 3},     {9, 97, 300},
+                                        {8, 48, 16},   {17, 31, 600}};
+    Generator g(31);
+    int checked = 0;
+    for (const auto& s : shapes)
+        for (int ta = 0; ta < 2; ++ta)
+            for (int tb = 0; tb < 2; ++tb)
+                for (float beta : {0.0f, 1.0f, 0.5f}) {
+                    // stored A is m x k (k x m transposed), stored B k x n (n x k transposed); pad the rows
+                    const int64_t lda = (ta ? s.m : s.k) + 3, ldb = (tb ? s.k : s.n) + 5, ldc = s.n + 2;
+                    const int64_t a_rows = ta ? s.k : s.m, b_rows = tb ? s.n : s.k;
+                    auto a = randn<float>({a_rows * lda}, g).to_vector();
+                    auto b = randn<float>({b_rows * ldb}, g).to_vector();
+                    auto c0 = randn<float>({s.m * ldc}, g).to_vector();
+                    if (beta == 0.0f) std::fill(c0.begin(), c0.end(), NAN);  // must be ignored, as in BLAS
+                    auto want = c0;
+                    reference_gemm(ta, tb, s.m, s.n, s.k, 1.5f, a, lda, b, ldb, beta, want, ldc);
+                    auto got = c0;
+                    cpu::gemm<float>(ta, tb, s.m, s.n, s.k, 1.5f, a.data(), lda, b.data(), ldb, beta, got.data(), ldc);
+                    std::vector<std::pair<const char*, std::vector<float>>> results = {{"cpu::gemm", got}};
+#if defined(SEAM_HAVE_AVX512_SGEMM)
+                    if (beta != 0.5f) {  // the kernel itself: accumulate (beta 1) or overwrite (beta 0)
+                        auto direct = c0;
+                        cpu::avx512::sgemm(ta, tb, s.m, s.n, s.k, 1.5f, a.data(), lda, b.data(), ldb, beta == 1.0f,
+                                           direct.data(), ldc);
+                        results.push_back({"avx512::sgemm", direct});
+                    }
+#endif
+                    for (const auto& [name, c] : results) {
+                        INFO(name, " m=", s.m, " n=", s.n, " k=", s.k, " ta=", ta, " tb=", tb, " beta=", beta);
+                        double worst = 0;
+                        bool padding_kept = true;
+                        for (int64_t i = 0; i < s.m; ++i) {
+                            for (int64_t j = 0; j < s.n; ++j) {
+                                const double w = want[i * ldc + j];
+                                worst = std::max(worst, std::abs(c[i * ldc + j] - w) / (1.0 + std::abs(w)));
+                            }
+                            for (int64_t j = s.n; j < ldc; ++j)  // the padding of C is never touched
+                                padding_kept = padding_kept && (std::isnan(c0[i * ldc + j])
+                                                                    ? std::isnan(c[i * ldc + j])
+                                                                    : c[i * ldc + j] == c0[i * ldc + j]);
+                        }
+                        CHECK(worst < 1e-4 * std::sqrt(double(s.k) + 1));
+                        CHECK(padding_kept);
+                        ++checked;
+                    }
+                }
+    CHECK(checked >= int(shapes.size()) * 12);
+}
+
 TEST_CASE("matmul: fast path equals the reference loops (odd sizes, views, broadcasting, threads)") {
     Generator g(21);
     struct Case {
