@@ -22,9 +22,11 @@
 //             micro-kernel: a kMr x kNr tile of C held in kMr * kNv zmm registers
 // As in BLIS, the L1-resident micro-panel is the broadcast operand's (8 KiB) and the vector
 // operand's panels stream from L2; holding the 48 KiB B micro-panel in the 48 KiB L1 instead was
-// measured slower. Prefetching the next B block's source into L2 during the current block was
-// tried and gained nothing measurable. Panels are zero-padded to whole kMr / kNr, so the micro-kernel has one shape;
-// tiles that stick out of C are computed into a small buffer and the valid part is added or copied.
+// measured slower. Also tried and not kept: prefetching the next B block's source into L2 during
+// the current block (no measurable gain), and reading B in place without packing (slower).
+// Panels are zero-padded to whole kMr / kNr. The last, narrower column panel runs a 1- or
+// 2-register variant of the micro-kernel; tiles that stick out of C are computed into a small
+// buffer and the valid part is added or copied.
 //
 // Micro-kernel: for each of the kc steps, kNv vector loads of B and, per row, one broadcast of A and
 // kNv FMAs: 24 accumulators, where two FMA pipes with a 4-cycle latency need at least 8 in flight.
