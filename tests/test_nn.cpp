@@ -498,3 +498,32 @@ TEST_CASE("end to end: a small MLP learns XOR with SGD") {
     CHECK(prediction[2] > 0.5f);
     CHECK(prediction[3] < 0.5f);
 }
+
+TEST_CASE("Module::to(cpu) on a CPU model changes nothing; a CUDA device without the backend is refused") {
+    TinyNet<float> net;
+    const auto before = net.state_dict();
+    std::vector<const float*> storages;
+    for (const auto& [name, t] : before) storages.push_back(t.data());
+    Tensor<float> x = randn<float>({2, 3, 4, 4});
+    mean(net.forward(x)).backward();
+    const Tensor<float> grad = net.classifier->weight.grad();
+
+    CHECK(&net.to(Device::cpu()) == &net);  // in place, returns the module (PyTorch's semantics)
+    CHECK(net.device().is_cpu());
+    const auto after = net.state_dict();
+    REQUIRE(after.size() == before.size());
+    for (size_t i = 0; i < after.size(); ++i) {
+        CHECK_MESSAGE(after[i].second.data() == storages[i], after[i].first, " was copied by a no-op move");
+        CHECK(after[i].second.device().is_cpu());
+    }
+    for (const auto& p : net.parameters()) {
+        CHECK(p.is_leaf());
+        CHECK(p.requires_grad());
+    }
+    CHECK(net.classifier->weight.grad().data() == grad.data());  // the gradient stays too
+#if !SEAM_WITH_CUDA
+    // Without the backend: seam's own error, and the module is left as it was.
+    CHECK_THROWS_WITH_AS(net.to(Device{DeviceType::cuda, 0}), doctest::Contains("seam was built without CUDA"), Error);
+    for (size_t i = 0; i < after.size(); ++i) CHECK(net.state_dict()[i].second.data() == storages[i]);
+#endif
+}

@@ -129,10 +129,12 @@ public:
     void backward(const Tensor& gradient = Tensor(), bool retain_graph = false) const;
 
     // ----- element access (host; for tests, printing and small bookkeeping) ----------------------
+    /// The one element of a one-element tensor; on a GPU it is copied to the host (this waits for
+    /// the work queued before it, like PyTorch's item()).
     T item() const {
         SEAM_CHECK(numel() == 1, "item: tensor of shape ", shape_str(shape()), " has ", numel(),
                    " elements, expected exactly 1");
-        require_cpu("item");
+        if (!device().is_cpu()) return detach().to(Device::cpu()).item();
         return *data();
     }
     T at(std::initializer_list<int64_t> index) const {

@@ -137,9 +137,13 @@ inline void save_checkpoint(const std::string& path, const nn::Module<T>& module
     meta["model.dtype"] = dtype_str(detail::natural_dtype<T>());
     meta["optim.name"] = optimizer.name();
 
-    for (const auto& [name, tensor] : module.state_dict()) tensors.push_back(named_tensor("model." + name, tensor));
+    // A model or optimizer state on a GPU is copied to the host for the file (to() is a no-op on
+    // the CPU); load_checkpoint copies the values back onto the tensors' devices.
+    for (const auto& [name, tensor] : module.state_dict())
+        tensors.push_back(named_tensor("model." + name, tensor.to(Device::cpu())));
     const optim::OptimizerState<T> optim_state = optimizer.state();
-    for (const auto& [name, tensor] : optim_state.tensors) tensors.push_back(named_tensor(detail::optim_key(name), tensor));
+    for (const auto& [name, tensor] : optim_state.tensors)
+        tensors.push_back(named_tensor(detail::optim_key(name), tensor.to(Device::cpu())));
     for (const auto& [name, value] : optim_state.scalars) meta[detail::optim_key(name)] = detail::exact_double(value);
     if (scheduler)
         for (const auto& [name, value] : scheduler->state()) meta["scheduler." + name] = detail::exact_double(value);

@@ -766,7 +766,7 @@ template <class T>
 inline void save_state_dict_file(const nn::Module<T>& module, const std::string& path, const Metadata& metadata = {},
                                  std::optional<Dtype> dtype = std::nullopt) {
     std::vector<SafetensorsTensor> tensors;
-    for (auto& [name, tensor] : module.state_dict()) tensors.push_back(named_tensor(name, tensor, dtype));
+    for (auto& [name, tensor] : module.state_dict()) tensors.push_back(named_tensor(name, tensor.to(Device::cpu()), dtype));
     save_safetensors(path, tensors, metadata);
 }
 

@@ -240,6 +240,28 @@ public:
     Module& eval() { return train(false); }
     bool is_training() const { return training_; }
 
+    /// Move every parameter and buffer of the tree to `device`, in place (PyTorch's module.to):
+    /// each tensor's storage is replaced by a contiguous copy on the device, so the handles the
+    /// layers hold (and an optimizer built afterwards) see the moved data, parameters stay leaves
+    /// with their requires_grad, and an existing gradient moves with its parameter. A tensor
+    /// shared by two modules moves once. Asking for a CUDA device in a build without CUDA throws
+    /// "seam was built without CUDA" before anything changes. Build the optimizer after the
+    /// move: its state tensors are created on the parameters' device.
+    Module& to(Device device) {
+        if (device.is_cuda()) device = Device::cuda(device.index);  // a clear error when it does not exist
+        NoGradGuard no_grad;
+        for (auto& entry : named_parameters()) move_tensor(entry.second, device);
+        for (auto& entry : named_buffers()) move_tensor(entry.second, device);
+        return *this;
+    }
+
+    /// The device of the first parameter (or buffer); the CPU for a module that holds neither.
+    Device device() const {
+        for (const auto& entry : named_parameters()) return entry.second.device();
+        for (const auto& entry : named_buffers()) return entry.second.device();
+        return Device::cpu();
+    }
+
     /// Drop every parameter's gradient (PyTorch's set_to_none=True default).
     void zero_grad() {
         for (Tensor<T>& p : parameters()) p.zero_grad();
@@ -371,6 +393,21 @@ private:
         for (const auto& entry : module->named_modules())
             SEAM_CHECK(entry.second != this, type_name_, ": registering \"", name,
                        "\" would make the module its own descendant (a cycle)");
+    }
+
+    /// Re-point the tensor's impl at a copy of its data on `device`: every handle sharing that
+    /// impl (the layer's member, the parameter list) sees the move; views taken before do not.
+    static void move_tensor(const Tensor<T>& tensor, Device device) {
+        if (tensor.device() == device) return;
+        const Tensor<T> moved = tensor.detach().to(device);  // a dense copy on the target device
+        TensorImpl<T>* impl = tensor.impl();
+        if (impl->grad) {
+            const Tensor<T> grad(impl->grad);
+            impl->grad = grad.detach().to(device).impl_ptr();
+        }
+        impl->storage = moved.storage();
+        impl->strides = moved.strides();
+        impl->offset = moved.offset();
     }
 
     static std::vector<Tensor<T>> values(const NamedTensors<T>& named) {

@@ -110,38 +110,7 @@ inline Tensor<T> unary_op(const char* name, const Tensor<T>& x, F f, DF df) {
 // same forward and backward rules, computed by the CUDA kernels. Gradients stay on the device.
 namespace detail {
 
-/// A dense copy of a device tensor (t itself when already dense); no autograd.
-template <class T>
-inline Tensor<T> cuda_dense(const Tensor<T>& t) {
-    if (t.is_contiguous()) return t;
-    Tensor<T> out = empty<T>(t.shape(), t.device());
-    out.copy_(t.detach());
-    return out;
-}
-
-/// sum_to on the device: reduce every broadcast dimension of g (leading ones and those where
-/// `shape` has 1) with cuda::sum_dim, one dimension at a time.
-template <class T>
-inline Tensor<T> cuda_sum_to(const Tensor<T>& g, const Shape& shape) {
-    if (g.shape() == shape) return g;
-    Tensor<T> cur = cuda_dense(g);
-    Shape cur_shape = cur.shape();
-    const size_t lead = cur_shape.size() - shape.size();
-    for (size_t d = 0; d < cur_shape.size(); ++d) {
-        const bool reduce = d < lead || (shape[d - lead] == 1 && cur_shape[d] != 1);
-        if (!reduce || cur_shape[d] == 1) continue;
-        int64_t outer = 1, inner = 1;
-        for (size_t e = 0; e < d; ++e) outer *= cur_shape[e];
-        for (size_t e = d + 1; e < cur_shape.size(); ++e) inner *= cur_shape[e];
-        Shape next_shape = cur_shape;
-        next_shape[d] = 1;
-        Tensor<T> next = empty<T>(next_shape, g.device());
-        cuda::sum_dim<T>(cur.data(), outer, cur_shape[d], inner, next.data());
-        cur = next;
-        cur_shape = next_shape;
-    }
-    return cur.detach().view(shape);
-}
+// cuda_dense and cuda_sum_to live in ops/view.hpp (sum_to, the broadcasting backward, needs them).
 
 template <class T>
 inline Tensor<T> cuda_unary(const char* name, cuda::UnaryOp op, cuda::UnaryParams params, const Tensor<T>& x) {

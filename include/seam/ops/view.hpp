@@ -87,10 +87,57 @@ inline bool view_strides(const Shape& shape, const Shape& strides, const Shape& 
 }
 }  // namespace detail
 
+#if SEAM_WITH_CUDA
+namespace detail {
+/// A dense copy of a device tensor (t itself when already dense); no autograd.
+template <class T>
+inline Tensor<T> cuda_dense(const Tensor<T>& t) {
+    if (t.is_contiguous()) return t;
+    Tensor<T> out = empty<T>(t.shape(), t.device());
+    out.copy_(t.detach());
+    return out;
+}
+
+/// sum_to on the device: reduce every broadcast dimension of g (leading ones and those where
+/// `shape` has 1) with cuda::sum_dim, one dimension at a time.
+template <class T>
+inline Tensor<T> cuda_sum_to(const Tensor<T>& g, const Shape& shape) {
+    if (g.shape() == shape) return g;
+    Tensor<T> cur = cuda_dense(g);
+    Shape cur_shape = cur.shape();
+    const size_t lead = cur_shape.size() - shape.size();
+    for (size_t d = 0; d < cur_shape.size(); ++d) {
+        const bool reduce = d < lead || (shape[d - lead] == 1 && cur_shape[d] != 1);
+        if (!reduce || cur_shape[d] == 1) continue;
+        int64_t outer = 1, inner = 1;
+        for (size_t e = 0; e < d; ++e) outer *= cur_shape[e];
+        for (size_t e = d + 1; e < cur_shape.size(); ++e) inner *= cur_shape[e];
+        Shape next_shape = cur_shape;
+        next_shape[d] = 1;
+        Tensor<T> next = empty<T>(next_shape, g.device());
+        cuda::sum_dim<T>(cur.data(), outer, cur_shape[d], inner, next.data());
+        cur = next;
+        cur_shape = next_shape;
+    }
+    return cur.detach().view(shape);
+}
+
+}  // namespace detail
+#endif
+
 /// Sum `grad` down to `shape` (the inverse of broadcasting): used by every broadcasting backward.
+/// A gradient on a GPU is reduced there (detail::cuda_sum_to).
 template <class T>
 inline Tensor<T> sum_to(const Tensor<T>& grad, const Shape& shape) {
     if (grad.shape() == shape) return grad;
+#if SEAM_WITH_CUDA
+    if (grad.device().is_cuda()) {
+        SEAM_CHECK(broadcast_shapes(shape, grad.shape(), "sum_to") == grad.shape(), "sum_to: cannot reduce ",
+                   shape_str(grad.shape()), " to ", shape_str(shape));
+        cuda::DeviceGuard guard(grad.device().index);
+        return detail::cuda_sum_to(grad, shape);
+    }
+#endif
     Shape target = broadcast_shapes(shape, grad.shape(), "sum_to");
     SEAM_CHECK(target == grad.shape(), "sum_to: cannot reduce ", shape_str(grad.shape()), " to ", shape_str(shape));
     Tensor<T> out = zeros<T>(shape);
@@ -304,7 +351,8 @@ inline Tensor<T> Tensor<T>::narrow(int64_t d, int64_t start, int64_t length) con
     if constexpr (std::is_floating_point_v<T>) {
         Shape in_shape = shape();
         record<T>("narrow", out, {this}, [in_shape, d, start, length](const Tensor<T>& g) {
-            Tensor<T> full = zeros<T>(in_shape);
+            Tensor<T> full = empty<T>(in_shape, g.device());  // on the gradient's device (a GPU slice stays there)
+            full.fill_(T(0));
             full.detach().narrow(d, start, length).copy_(g);
             return std::vector<Tensor<T>>{full};
         });

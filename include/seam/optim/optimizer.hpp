@@ -11,7 +11,9 @@
 //   scalars  "state.<k>.<name>"   e.g. "state.0.step"
 //            "group.<g>.lr", "group.<g>.weight_decay", "group.<g>.size" (its parameter count)
 // load_state() checks the layout (group count and sizes, tensor shapes, no unknown names) and
-// copies the values in; a parameter without entries has no state yet (it never got a gradient).
+// copies the values in, onto each parameter's device; a parameter without entries has no state
+// yet (it never got a gradient). Parameters may live on a GPU (builds with SEAM_WITH_CUDA): their
+// state tensors are then created there, and state() hands out those device tensors.
 //
 // Updates run under NoGradGuard directly on the parameters' storage: an optimizer step is not
 // part of any graph. Parameters without a gradient are skipped, as in PyTorch.
@@ -91,7 +93,10 @@ public:
             SEAM_CHECK(p.defined(), name(), ": a parameter is an undefined tensor");
             SEAM_CHECK(p.is_leaf(), name(), ": can only optimize leaf tensors (a parameter was produced by an operation)");
             SEAM_CHECK(p.is_contiguous(), name(), ": parameter of shape ", shape_str(p.shape()), " is not contiguous");
-            SEAM_CHECK(p.device().is_cpu(), name(), ": parameter on ", p.device().str(), " needs the CUDA backend");
+            // A CUDA parameter is updated by its optimizer's fused kernel (kernels/seam/optim.cuh),
+            // with its state on the parameter's device; without the backend no such tensor exists.
+            SEAM_CHECK(p.device().is_cpu() || built_with_cuda(), name(), ": parameter on ", p.device().str(),
+                       " needs the CUDA backend");
             SEAM_CHECK(seen_.insert(p.impl()).second, name(),
                        ": a parameter appears twice (in one group or in two); it would be updated twice per step");
         }
@@ -188,7 +193,11 @@ public:
                 problems.push_back("tensor \"" + key + "\" has shape " +
                                    (value.defined() ? shape_str(value.shape()) : std::string("undefined")) +
                                    " but parameter " + std::to_string(k) + " has shape " + shape_str(shapes_of[k]->shape()));
-            else states[k].tensors[entry] = value.detach().clone();
+            else {  // a private copy on the parameter's device (a checkpoint is read into CPU tensors)
+                const Tensor<T> v = value.detach();
+                const Device device = shapes_of[k]->device();
+                states[k].tensors[entry] = v.device() == device ? v.clone() : v.to(device);
+            }
         }
         if (!problems.empty()) {
             std::string msg = std::string(name()) + ": load_state: the saved state does not fit this optimizer";
