@@ -10,6 +10,8 @@
 //   binary:           out[i]  = a[i] ∘ b[i]                      (broadcasting through strides)
 //   binary backward:  ga[i], gb[i] = g[i] · ∂(a∘b)/∂a, ∂(a∘b)/∂b (at the broadcast shape)
 //   fill, copy:       out[i] = v;  dst[i] = src[i]               (any strides on both sides)
+//   select:           out[i] = cond[i] ? a[i] : b[i]             (seam::where; cond is uint8,
+//                                                                  all three broadcast through strides)
 //
 // Layouts: every operand is a raw pointer plus element strides over one shared iteration shape;
 // a broadcast input has stride 0 in the broadcast dimensions. Outputs of the math kernels are
@@ -377,6 +379,33 @@ inline void copy(const T* src, const Shape& src_strides, T* dst, const Shape& ds
         return;
     }
     launch_elementwise(n, indexer, CopyElement<T>{src, dst}, stream);
+}
+
+// ----- select (where) -------------------------------------------------------------------------------
+// A copy, not arithmetic: cond ? a : b picks one operand's bits, so -inf or NaN in the operand not
+// chosen never leaks into the result (a blend cond·a + (1-cond)·b would give NaN for inf·0).
+
+template <class T>
+struct SelectElement {
+    const uint8_t* cond;
+    const T* a;
+    const T* b;
+    T* out;
+    SEAM_DEVICE void operator()(int64_t, const int64_t (&off)[4]) const {
+        out[off[3]] = cond[off[0]] ? a[off[1]] : b[off[2]];
+    }
+};
+
+/// out (contiguous over `shape`) = cond ? a : b, every input read through its (broadcast) strides.
+template <class T>
+inline void select(const uint8_t* cond, const Shape& cond_strides, const T* a, const Shape& a_strides, const T* b,
+                   const Shape& b_strides, const Shape& shape, T* out, cudaStream_t stream) {
+    const int64_t n = numel_of(shape);
+    if (n == 0) return;
+    Shape out_strides(shape.size(), 1);
+    for (size_t d = shape.size(); d-- > 1;) out_strides[d - 1] = out_strides[d] * shape[d];
+    const auto indexer = make_indexer<4>("where", shape, {cond_strides, a_strides, b_strides, out_strides});
+    launch_elementwise(n, indexer, SelectElement<T>{cond, a, b, out}, stream);
 }
 
 }  // namespace seam::kernels

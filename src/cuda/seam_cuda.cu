@@ -634,6 +634,12 @@ void copy(const T* src, const Shape& src_strides, T* dst, const Shape& dst_strid
     kernels::copy<T>(src, src_strides, dst, dst_strides, shape, stream_now());
 }
 
+template <class T>
+void where(const uint8_t* cond, const Shape& cond_strides, const T* a, const Shape& a_strides, const T* b,
+           const Shape& b_strides, const Shape& shape, T* out) {
+    kernels::select<T>(cond, cond_strides, a, a_strides, b, b_strides, shape, out, stream_now());
+}
+
 namespace {
 void check_reduce_shape(const char* op, int64_t outer, int64_t reduce, int64_t inner) {
     SEAM_CHECK(outer >= 0 && reduce >= 0 && inner >= 0, op, ": negative size in [outer, reduce, inner] = [", outer, ", ",
@@ -1073,7 +1079,9 @@ void conv2d_backward_bias(const T* dy, T* db, const Conv2dShape& shape) {
 
 #define SEAM_CUDA_INSTANTIATE_DATA(T)                                                  \
     template void fill<T>(T*, const Shape&, const Shape&, T);                          \
-    template void copy<T>(const T*, const Shape&, T*, const Shape&, const Shape&);
+    template void copy<T>(const T*, const Shape&, T*, const Shape&, const Shape&);      \
+    template void where<T>(const uint8_t*, const Shape&, const T*, const Shape&, const T*, const Shape&, \
+                           const Shape&, T*);
 
 SEAM_CUDA_INSTANTIATE_FLOATING(float)
 SEAM_CUDA_INSTANTIATE_FLOATING(double)

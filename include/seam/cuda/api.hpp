@@ -84,6 +84,13 @@ void fill(T* out, const Shape& shape, const Shape& out_strides, T value);
 template <class T>
 void copy(const T* src, const Shape& src_strides, T* dst, const Shape& dst_strides, const Shape& shape);
 
+/// out[i] = cond[i] ? a[i] : b[i] over `shape` (seam::where), cond uint8 (nonzero: true); every
+/// input read through strides already broadcast to `shape`, out contiguous. A copy of the chosen
+/// operand's bits. T: float, double, int64_t, int32_t, uint8_t.
+template <class T>
+void where(const uint8_t* cond, const Shape& cond_strides, const T* a, const Shape& a_strides, const T* b,
+           const Shape& b_strides, const Shape& shape, T* out);
+
 // ----- reductions along one dimension --------------------------------------------------------------
 //
 // The input is contiguous, seen as [outer, reduce, inner] (reducing dim d of a shape: outer is

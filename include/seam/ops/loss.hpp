@@ -19,10 +19,15 @@
 //     pairwise_distance (eps added to the difference, as PyTorch) or 1 - cosine_similarity.
 // Class weights, pos_weight and weight are constants: no gradient flows into them.
 // On CUDA tensors (builds with SEAM_WITH_CUDA) cross_entropy runs as fused kernels
-// (kernels/seam/softmax.cuh) with the same semantics; the other losses still refuse CUDA tensors.
+// (kernels/seam/softmax.cuh) with the same semantics; binary_cross_entropy_with_logits, mse_loss
+// and smooth_l1_loss compose the same formulas and closed-form gradients from the device
+// elementwise ops (one graph node each, as on the CPU); normalize, cosine_similarity,
+// pairwise_distance and triplet_margin_loss are built from ops that all have a CUDA path.
+// nll_loss is CPU only.
 #pragma once
 
 #include <cmath>
+#include <initializer_list>
 #include <limits>
 #include <memory>
 #include <vector>
@@ -246,6 +251,111 @@ inline Tensor<T> cuda_cross_entropy(const Tensor<T>& logits, const Tensor<int64_
     }
     return out;
 }
+
+/// All defined tensors of `tensors` on `device`, or an error naming the op.
+template <class T>
+inline void check_loss_devices(const char* op, Device device, std::initializer_list<const Tensor<T>*> tensors) {
+    for (const Tensor<T>* t : tensors)
+        SEAM_CHECK(!t->defined() || t->device() == device, op, ": tensors on different devices (", device.str(),
+                   " and ", t->device().str(), "); move them to one device with .to(...)");
+}
+
+/// binary_cross_entropy_with_logits on GPU tensors: the CPU op's stable per-element formula
+/// (softplus(-x) = log(1 + exp(-|x|)) + max(-x, 0)) from the device elementwise ops, without a
+/// graph, and its closed-form gradients recorded as one node. pos_weight and weight may be
+/// undefined (1).
+template <class T>
+inline Tensor<T> cuda_bce_with_logits(const Tensor<T>& logits, const Tensor<T>& targets, const Tensor<T>& pos_weight,
+                                      const Tensor<T>& weight) {
+    const Tensor<T> xs = logits.detach(), zs = targets.detach();
+    const Tensor<T> pw = pos_weight.defined() ? pos_weight.detach() : Tensor<T>();
+    const Tensor<T> wt = weight.defined() ? weight.detach() : Tensor<T>();
+    cuda::DeviceGuard guard(xs.device().index);
+    Tensor<T> per_element;
+    {
+        NoGradGuard no_grad;
+        const Tensor<T> softplus_neg = log(exp(neg(abs(xs))) + T(1)) + relu(neg(xs));
+        const Tensor<T> negative_part = (T(1) - zs) * xs;
+        per_element = pw.defined() ? negative_part + ((pw - T(1)) * zs + T(1)) * softplus_neg : negative_part + softplus_neg;
+        if (wt.defined()) per_element = per_element * wt;
+    }
+    if (needs_graph<T>({&logits, &targets})) {
+        const bool gx = logits.requires_grad(), gz = targets.requires_grad();
+        record<T>("binary_cross_entropy_with_logits", per_element, {&logits, &targets},
+                  [xs, zs, pw, wt, gx, gz](const Tensor<T>& g) {
+            cuda::DeviceGuard guard(xs.device().index);
+            const Tensor<T> gw = wt.defined() ? g * wt : g;
+            Tensor<T> dx, dz;
+            if (gx)  // d/dx = w (L σ(x) - pw z), L = 1 + (pw-1) z
+                dx = pw.defined() ? gw * (((pw - T(1)) * zs + T(1)) * sigmoid(xs) - pw * zs) : gw * (sigmoid(xs) - zs);
+            if (gz) {  // d/dz = w (-x + (pw-1) softplus(-x))
+                if (pw.defined()) {
+                    const Tensor<T> softplus_neg = log(exp(neg(abs(xs))) + T(1)) + relu(neg(xs));
+                    dz = gw * ((pw - T(1)) * softplus_neg - xs);
+                } else {
+                    dz = neg(gw * xs);
+                }
+            }
+            // pw and wt broadcast: the results may be larger than the inputs only if g was; bring them back.
+            if (dx.defined() && dx.shape() != xs.shape()) dx = sum_to(dx, xs.shape());
+            if (dz.defined() && dz.shape() != zs.shape()) dz = sum_to(dz, zs.shape());
+            return std::vector<Tensor<T>>{dx, dz};
+        });
+    }
+    return per_element;
+}
+
+/// (a - b)² on GPU tensors, gradient 2 g (a - b) and its negative.
+template <class T>
+inline Tensor<T> cuda_mse(const Tensor<T>& a, const Tensor<T>& b) {
+    const Tensor<T> as = a.detach(), bs = b.detach();
+    cuda::DeviceGuard guard(as.device().index);
+    Tensor<T> per_element;
+    {
+        NoGradGuard no_grad;
+        per_element = square(as - bs);
+    }
+    if (needs_graph<T>({&a, &b})) {
+        record<T>("mse_loss", per_element, {&a, &b}, [as, bs](const Tensor<T>& g) {
+            cuda::DeviceGuard guard(as.device().index);
+            const Tensor<T> da = g * (as - bs) * T(2);
+            return std::vector<Tensor<T>>{da, neg(da)};
+        });
+    }
+    return per_element;
+}
+
+/// smooth_l1 on GPU tensors without a branch per element: with d = |a - b| and m = min(d, beta),
+/// 0.5 m² / beta + (d - m) is 0.5 d² / beta below beta and d - 0.5 beta above it (beta = 0: d).
+/// The gradient's slope is clamp((a - b) / beta, -1, 1), the CPU rule (sign(a - b) for beta = 0).
+template <class T>
+inline Tensor<T> cuda_smooth_l1(const Tensor<T>& a, const Tensor<T>& b, T beta) {
+    const Tensor<T> as = a.detach(), bs = b.detach();
+    cuda::DeviceGuard guard(as.device().index);
+    Tensor<T> per_element;
+    {
+        NoGradGuard no_grad;
+        const Tensor<T> d = abs(as - bs);
+        if (beta > T(0)) {
+            const Tensor<T> m = clamp(d, T(0), beta);
+            per_element = square(m) * (T(0.5) / beta) + (d - m);
+        } else {
+            per_element = d;
+        }
+    }
+    if (needs_graph<T>({&a, &b})) {
+        record<T>("smooth_l1_loss", per_element, {&a, &b}, [as, bs, beta](const Tensor<T>& g) {
+            cuda::DeviceGuard guard(as.device().index);
+            const Tensor<T> diff = as - bs;
+            const T tiny = std::numeric_limits<T>::min(), inf = std::numeric_limits<T>::infinity();
+            const Tensor<T> slope =
+                beta > T(0) ? clamp(diff * (T(1) / beta), T(-1), T(1)) : diff / clamp(abs(diff), tiny, inf);
+            const Tensor<T> da = g * slope;
+            return std::vector<Tensor<T>>{da, neg(da)};
+        });
+    }
+    return per_element;
+}
 #endif  // SEAM_WITH_CUDA
 
 }  // namespace detail
@@ -397,14 +507,23 @@ inline Tensor<T> binary_cross_entropy_with_logits(const Tensor<T>& logits, const
                                                   const BceWithLogitsOptions<T>& opt = {}) {
     static_assert(std::is_floating_point_v<T>, "binary_cross_entropy_with_logits needs float or double tensors");
     const char* op = "binary_cross_entropy_with_logits";
-    SEAM_CHECK(logits.device().is_cpu() && targets.device().is_cpu(), op, " on ", logits.device().str(),
-               " needs the CUDA backend");
     detail::check_same_shape(logits, targets, op, "logits", "targets");
     const Shape& shape = logits.shape();
     for (const auto* extra : {&opt.pos_weight, &opt.weight})
         if (extra->defined())
             SEAM_CHECK(detail::broadcasts_to(extra->shape(), shape), op, ": ", extra == &opt.pos_weight ? "pos_weight" : "weight",
                        " of shape ", shape_str(extra->shape()), " cannot be broadcast to the logits' shape ", shape_str(shape));
+#if SEAM_WITH_CUDA
+    if (logits.device().is_cuda()) {
+        detail::check_loss_devices<T>(op, logits.device(), {&targets, &opt.pos_weight, &opt.weight});
+        return apply_reduction(detail::cuda_bce_with_logits(logits, targets, opt.pos_weight, opt.weight), opt.reduction);
+    }
+#endif
+    SEAM_CHECK(logits.device().is_cpu() && targets.device().is_cpu(), op, " on ", logits.device().str(), " and ",
+               targets.device().str(), ": move both to one device");
+    for (const auto* extra : {&opt.pos_weight, &opt.weight})
+        SEAM_CHECK(!extra->defined() || extra->device().is_cpu(), op, ": ", extra == &opt.pos_weight ? "pos_weight" : "weight",
+                   " is on ", extra->defined() ? extra->device().str() : std::string(), " but the logits are on the CPU");
     const Tensor<T> pw = opt.pos_weight.defined() ? opt.pos_weight.detach() : scalar<T>(T(1));
     const Tensor<T> wt = opt.weight.defined() ? opt.weight.detach() : scalar<T>(T(1));
     Tensor<T> per_element = detail::map_broadcast<4, T>(shape, {logits, targets, pw, wt}, [](const std::array<T, 4>& v) {
@@ -441,6 +560,12 @@ template <class T>
 inline Tensor<T> mse_loss(const Tensor<T>& a, const Tensor<T>& b, Reduction reduction = Reduction::mean) {
     static_assert(std::is_floating_point_v<T>, "mse_loss needs float or double tensors");
     detail::check_same_shape(a, b, "mse_loss", "input", "target");
+#if SEAM_WITH_CUDA
+    if (a.device().is_cuda() || b.device().is_cuda()) {
+        detail::check_loss_devices<T>("mse_loss", a.device(), {&b});
+        return apply_reduction(detail::cuda_mse(a, b), reduction);
+    }
+#endif
     Tensor<T> per_element = detail::map_binary(a, b, "mse_loss", [](T x, T y) { return (x - y) * (x - y); });
     if (needs_graph<T>({&a, &b})) {
         const Tensor<T> as = a.detach(), bs = b.detach();
@@ -461,6 +586,12 @@ inline Tensor<T> smooth_l1_loss(const Tensor<T>& a, const Tensor<T>& b, T beta =
     static_assert(std::is_floating_point_v<T>, "smooth_l1_loss needs float or double tensors");
     detail::check_same_shape(a, b, "smooth_l1_loss", "input", "target");
     SEAM_CHECK(beta >= T(0), "smooth_l1_loss: beta must be >= 0, got ", beta);
+#if SEAM_WITH_CUDA
+    if (a.device().is_cuda() || b.device().is_cuda()) {
+        detail::check_loss_devices<T>("smooth_l1_loss", a.device(), {&b});
+        return apply_reduction(detail::cuda_smooth_l1(a, b, beta), reduction);
+    }
+#endif
     Tensor<T> per_element = detail::map_binary(a, b, "smooth_l1_loss", [beta](T x, T y) {
         const T d = std::abs(x - y);
         return d < beta ? T(0.5) * d * d / beta : d - T(0.5) * beta;

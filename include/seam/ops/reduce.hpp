@@ -649,6 +649,13 @@ inline Tensor<T> var(const Tensor<T>& x, const std::vector<int64_t>& dims, bool 
     static_assert(std::is_floating_point_v<T>, "reductions need float or double tensors");
     using Acc = detail::reduction_acc_t<T>;
     const detail::ReducePlan p = detail::plan_reduction(x.shape(), dims, "var");
+#if SEAM_WITH_CUDA
+    if (x.device().is_cuda()) {  // the same two passes from the device ops; autograd composes the rule
+        const Tensor<T> deviation = x - mean(x, dims, /*keepdim=*/true);
+        const double denom = static_cast<double>(p.reduce_count - (unbiased ? 1 : 0));
+        return sum(square(deviation), dims, keepdim) * static_cast<T>(1.0 / denom);
+    }
+#endif
     std::vector<Acc> means = detail::reduce_sums(x, p, [](T v, int64_t) { return static_cast<Acc>(v); });
     for (Acc& m : means) m /= static_cast<Acc>(p.reduce_count);
     const auto squares = detail::reduce_sums(x, p, [&means](T v, int64_t o) {
@@ -761,6 +768,40 @@ inline std::pair<Tensor<T>, Tensor<int64_t>> topk(const Tensor<T>& x, int64_t k,
 
 // ----- vector norm ---------------------------------------------------------------------------
 
+#if SEAM_WITH_CUDA
+namespace detail {
+/// vector_norm of a GPU tensor: the forward composed from the device ops (sums carried in double)
+/// without a graph, and the CPU op's backward rule, also composed on the device. Where a norm is 0
+/// every element of its vector is 0, so dividing by max(norm, smallest normal) gives the CPU's 0
+/// there without a branch.
+template <class T>
+inline Tensor<T> cuda_vector_norm(const Tensor<T>& x, T p, int64_t dim, bool keepdim) {
+    SEAM_CHECK(x.dim() >= 1, "vector_norm: the input must have at least one dimension, got a scalar");
+    const int64_t d = wrap_dim(dim, x.dim(), "vector_norm");
+    const bool two = p == T(2);
+    Tensor<T> norm_keep;  // [.., 1, ..]: the norm with the reduced dimension kept
+    {
+        NoGradGuard no_grad;
+        const Tensor<T> xs = x.detach();
+        norm_keep = two ? sqrt(sum(square(xs), {d}, true)) : pow(sum(pow(abs(xs), p), {d}, true), T(1) / p);
+    }
+    Tensor<T> out = keepdim ? norm_keep : norm_keep.detach().squeeze(d);
+    if (needs_graph<T>({&x})) {
+        const Tensor<T> xs = x.detach(), nk = norm_keep.detach();
+        record<T>("vector_norm", out, {&x}, [xs, nk, p, two](const Tensor<T>& g) {
+            const T tiny = std::numeric_limits<T>::min(), inf = std::numeric_limits<T>::infinity();
+            const Tensor<T> gk = g.detach().reshape(nk.shape());
+            const Tensor<T> safe_norm = clamp(nk, tiny, inf);
+            if (two) return std::vector<Tensor<T>>{gk * xs / safe_norm};
+            const Tensor<T> sign = xs / clamp(abs(xs), tiny, inf);  // -1, 0 or 1
+            return std::vector<Tensor<T>>{gk * sign * pow(abs(xs), p - T(1)) / pow(safe_norm, p - T(1))};
+        });
+    }
+    return out;
+}
+}  // namespace detail
+#endif  // SEAM_WITH_CUDA
+
 /// (Σ |x|^p)^(1/p) along `dim`, p > 0 and finite (p = 2 is the Euclidean length). The gradient
 /// x |x|^(p-2) / norm^(p-1) is taken as 0 where the norm is 0 (PyTorch's subgradient).
 template <class T>
@@ -768,6 +809,9 @@ inline Tensor<T> vector_norm(const Tensor<T>& x, T p, int64_t dim, bool keepdim 
     static_assert(std::is_floating_point_v<T>, "vector_norm needs float or double tensors");
     using Acc = detail::reduction_acc_t<T>;
     SEAM_CHECK(p > T(0) && std::isfinite(p), "vector_norm: the order p must be positive and finite, got ", p);
+#if SEAM_WITH_CUDA
+    if (x.device().is_cuda()) return detail::cuda_vector_norm(x, p, dim, keepdim);
+#endif
     const detail::ReducePlan plan = detail::plan_reduction(x.shape(), {dim}, "vector_norm");
     const bool two = p == T(2);
     const Acc pa = static_cast<Acc>(p);

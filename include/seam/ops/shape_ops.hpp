@@ -17,6 +17,13 @@
 // Accumulating ops (index_add, scatter_add) add in index order; index_add splits its work across
 // threads by destination column only, scatter_add runs on one thread (two index entries may hit
 // the same element), so both give the same bits whatever the thread count.
+//
+// CUDA tensors (builds with SEAM_WITH_CUDA): cat, stack (and split/chunk, which are views) work on
+// any device through the strided device copy. index_select and index_add take their index on the
+// host or on the tensor's device; the index is read on the host (checked there, one small copy)
+// and each selected slice is one strided device copy, or one device add for index_add, in index
+// order: deterministic, and slices are what models select (rows of a batch), so the count of
+// copies stays small. gather, scatter_add, where, masked_fill and the comparisons are CPU only.
 #pragma once
 
 #include <algorithm>
@@ -25,11 +32,24 @@
 #include <type_traits>
 #include <vector>
 
+#include "seam/autograd/grad_mode.hpp"
 #include "seam/core/tensor.hpp"
+#include "seam/ops/elementwise.hpp"  // add: index_add on a GPU
 
 namespace seam {
 
 namespace detail {
+
+/// Every tensor of a list must be defined and on the first one's device; returns that device.
+template <class T>
+inline Device common_device(const std::vector<Tensor<T>>& tensors, const char* op) {
+    for (size_t i = 0; i < tensors.size(); ++i) {
+        SEAM_CHECK(tensors[i].defined(), op, ": tensor ", i, " of the list is an undefined tensor");
+        SEAM_CHECK(tensors[i].device() == tensors[0].device(), op, ": tensor ", i, " is on ", tensors[i].device().str(),
+                   " but tensor 0 is on ", tensors[0].device().str(), "; move them to one device with .to(...)");
+    }
+    return tensors[0].device();
+}
 
 template <class T>
 inline void require_cpu_operand(const Tensor<T>& t, const char* op, const char* what) {
@@ -136,7 +156,7 @@ inline Tensor<uint8_t> compare_to_mask(const Tensor<T>& a, const Tensor<T>& b, c
 template <class T>
 inline Tensor<T> cat(const std::vector<Tensor<T>>& tensors, int64_t dim = 0) {
     SEAM_CHECK(!tensors.empty(), "cat: expected a non-empty list of tensors");
-    for (size_t i = 0; i < tensors.size(); ++i) detail::require_cpu_operand(tensors[i], "cat", "a tensor of the list");
+    const Device device = detail::common_device(tensors, "cat");
     const Tensor<T>& first = tensors[0];
     SEAM_CHECK(first.dim() > 0, "cat: zero-dimensional tensors cannot be concatenated (use stack)");
     dim = wrap_dim(dim, first.dim(), "cat");
@@ -150,7 +170,7 @@ inline Tensor<T> cat(const std::vector<Tensor<T>>& tensors, int64_t dim = 0) {
                    "; they must match in every dimension except ", dim);
         shape[dim] += s[dim];
     }
-    Tensor<T> out = empty<T>(shape);
+    Tensor<T> out = empty<T>(shape, device);
     std::vector<int64_t> sizes;
     int64_t offset = 0;
     for (const Tensor<T>& t : tensors) {
@@ -178,8 +198,8 @@ inline Tensor<T> cat(const std::vector<Tensor<T>>& tensors, int64_t dim = 0) {
 template <class T>
 inline Tensor<T> stack(const std::vector<Tensor<T>>& tensors, int64_t dim = 0) {
     SEAM_CHECK(!tensors.empty(), "stack: expected a non-empty list of tensors");
+    detail::common_device(tensors, "stack");
     for (size_t i = 0; i < tensors.size(); ++i) {
-        detail::require_cpu_operand(tensors[i], "stack", "a tensor of the list");
         SEAM_CHECK(tensors[i].shape() == tensors[0].shape(), "stack: tensor ", i, " has shape ",
                    shape_str(tensors[i].shape()), " but tensor 0 has shape ", shape_str(tensors[0].shape()),
                    "; stack needs equal shapes");
@@ -239,9 +259,74 @@ inline std::vector<Tensor<T>> chunk(const Tensor<T>& x, int64_t chunks, int64_t 
 
 // ----- index_select / index_add ----------------------------------------------------------------
 
+namespace detail {
+/// The index of index_select / index_add as a contiguous host tensor, range-checked. It may live
+/// on the host or on x's device.
+template <class T>
+inline Tensor<int64_t> host_index(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& index, const char* op) {
+    SEAM_CHECK(index.defined(), op, ": index is an undefined tensor");
+    SEAM_CHECK(index.device().is_cpu() || index.device() == x.device(), op, ": index is on ", index.device().str(),
+               " but the input is on ", x.device().str());
+    const Tensor<int64_t> idx = index.to(Device::cpu()).contiguous();
+    check_index_range(idx, x.size(dim), op, dim, x.shape());
+    return idx;
+}
+
+#if SEAM_WITH_CUDA
+/// out = x, then out[.., idx[k], ..] += src[.., k, ..] in index order on a GPU (float, double).
+template <class T>
+inline Tensor<T> cuda_index_add(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& idx, const Tensor<T>& src) {
+    cuda::DeviceGuard guard(x.device().index);
+    Tensor<T> out = empty<T>(x.shape(), x.device());
+    out.copy_(x.detach());
+    if constexpr (std::is_floating_point_v<T>) {
+        NoGradGuard no_grad;
+        const int64_t* ip = idx.data();
+        for (int64_t k = 0; k < idx.numel(); ++k) {
+            Tensor<T> slot = out.narrow(dim, ip[k], 1);
+            slot.copy_(seam::add(slot, src.detach().narrow(dim, k, 1)));  // a fresh sum, then written back: repeats add up
+        }
+    } else {
+        fail("index_add: integer tensors on ", x.device().str(), " are not supported (no integer add kernel)");
+    }
+    return out;
+}
+
+/// out[.., k, ..] = x[.., idx[k], ..] on a GPU: one strided device copy per selected slice; the
+/// backward is cuda_index_add into zeros.
+template <class T>
+inline Tensor<T> cuda_index_select(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& index) {
+    const Tensor<int64_t> idx = host_index(x, dim, index, "index_select");
+    cuda::DeviceGuard guard(x.device().index);
+    Shape shape = x.shape();
+    shape[dim] = idx.numel();
+    Tensor<T> out = empty<T>(shape, x.device());
+    const int64_t* ip = idx.data();
+    for (int64_t k = 0; k < idx.numel(); ++k) out.detach().narrow(dim, k, 1).copy_(x.detach().narrow(dim, ip[k], 1));
+    if constexpr (std::is_floating_point_v<T>) {
+        const Shape x_shape = x.shape();
+        const Device device = x.device();
+        record<T>("index_select", out, {&x}, [idx, dim, x_shape, device](const Tensor<T>& g) {
+            Tensor<T> zero = empty<T>(x_shape, device);
+            zero.fill_(T(0));
+            return std::vector<Tensor<T>>{cuda_index_add(zero, dim, idx, g)};
+        });
+    }
+    return out;
+}
+#endif  // SEAM_WITH_CUDA
+}  // namespace detail
+
 /// out = x with dimension `dim` replaced by x's slices at `index` (0-D or 1-D, repeats allowed).
 template <class T>
 inline Tensor<T> index_select(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& index) {
+#if SEAM_WITH_CUDA
+    if (x.defined() && x.device().is_cuda()) {
+        SEAM_CHECK(x.dim() >= 1, "index_select: input must have at least one dimension");
+        SEAM_CHECK(index.defined() && index.dim() <= 1, "index_select: index must be 0-D or 1-D");
+        return detail::cuda_index_select(x, wrap_dim(dim, x.dim(), "index_select"), index);
+    }
+#endif
     detail::require_cpu_operand(x, "index_select", "input");
     detail::require_cpu_operand(index, "index_select", "index");
     SEAM_CHECK(x.dim() >= 1, "index_select: input must have at least one dimension");
@@ -280,6 +365,27 @@ inline Tensor<T> index_select(const Tensor<T>& x, int64_t dim, const Tensor<int6
 /// out = x, then out[.., index[k], ..] += src[.., k, ..] along dim (repeated indices add up).
 template <class T>
 inline Tensor<T> index_add(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& index, const Tensor<T>& src) {
+#if SEAM_WITH_CUDA
+    if (x.defined() && x.device().is_cuda()) {
+        SEAM_CHECK(x.dim() >= 1, "index_add: input must have at least one dimension");
+        SEAM_CHECK(index.defined() && index.dim() <= 1, "index_add: index must be 0-D or 1-D, got shape ",
+                   shape_str(index.shape()));
+        SEAM_CHECK(src.defined() && src.device() == x.device(), "index_add: the source must be on the input's device ",
+                   x.device().str());
+        dim = wrap_dim(dim, x.dim(), "index_add");
+        const Tensor<int64_t> idx = detail::host_index(x, dim, index, "index_add");
+        Shape want = x.shape();
+        want[dim] = idx.numel();
+        SEAM_CHECK(src.shape() == want, "index_add: source has shape ", shape_str(src.shape()), " but input ",
+                   shape_str(x.shape()), " with ", idx.numel(), " indices along dimension ", dim, " needs ", shape_str(want));
+        Tensor<T> out = detail::cuda_index_add(x, dim, idx, src);
+        if constexpr (std::is_floating_point_v<T>)
+            record<T>("index_add", out, {&x, &src}, [idx, dim](const Tensor<T>& g) {
+                return std::vector<Tensor<T>>{g, detail::cuda_index_select(g, dim, idx)};
+            });
+        return out;
+    }
+#endif
     detail::require_cpu_operand(x, "index_add", "input");
     detail::require_cpu_operand(index, "index_add", "index");
     detail::require_cpu_operand(src, "index_add", "source");
@@ -365,6 +471,32 @@ inline Tensor<T> scatter_add(const Tensor<T>& x, int64_t dim, const Tensor<int64
 /// out = cond ? a : b elementwise, all three broadcast together (nonzero cond = true).
 template <class T>
 inline Tensor<T> where(const Tensor<uint8_t>& cond, const Tensor<T>& a, const Tensor<T>& b) {
+#if SEAM_WITH_CUDA
+    if ((cond.defined() && cond.device().is_cuda()) || (a.defined() && a.device().is_cuda()) ||
+        (b.defined() && b.device().is_cuda())) {
+        SEAM_CHECK(cond.defined() && a.defined() && b.defined(), "where: an operand is an undefined tensor");
+        const Device device = a.device();
+        SEAM_CHECK(cond.device() == device && b.device() == device, "where: the condition (", cond.device().str(),
+                   ") and the values (", a.device().str(), ", ", b.device().str(),
+                   ") must be on one device; move them with .to(...)");
+        const Shape shape = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
+        cuda::DeviceGuard guard(device.index);
+        Tensor<T> out = empty<T>(shape, device);
+        cuda::where<T>(cond.data(), broadcast_strides(cond.shape(), cond.strides(), shape), a.data(),
+                       broadcast_strides(a.shape(), a.strides(), shape), b.data(),
+                       broadcast_strides(b.shape(), b.strides(), shape), shape, out.data());
+        if constexpr (std::is_floating_point_v<T>) {
+            const Tensor<uint8_t> cs = cond.detach();
+            const Shape shape_a = a.shape(), shape_b = b.shape();
+            record<T>("where", out, {&a, &b}, [cs, shape_a, shape_b, device](const Tensor<T>& g) {
+                Tensor<T> zero = empty<T>({}, device);
+                zero.fill_(T(0));
+                return std::vector<Tensor<T>>{sum_to(where(cs, g, zero), shape_a), sum_to(where(cs, zero, g), shape_b)};
+            });
+        }
+        return out;
+    }
+#endif
     detail::require_cpu_operand(cond, "where", "condition");
     detail::require_cpu_operand(a, "where", "first value tensor");
     detail::require_cpu_operand(b, "where", "second value tensor");
@@ -395,11 +527,14 @@ inline Tensor<T> where(const Tensor<uint8_t>& cond, const Tensor<T>& a, const Te
 /// out = x with `value` where mask is nonzero; the mask broadcasts to x's shape.
 template <class T>
 inline Tensor<T> masked_fill(const Tensor<T>& x, const Tensor<uint8_t>& mask, std::type_identity_t<T> value) {
-    detail::require_cpu_operand(x, "masked_fill", "input");
-    detail::require_cpu_operand(mask, "masked_fill", "mask");
+    SEAM_CHECK(x.defined() && mask.defined(), "masked_fill: the input or the mask is an undefined tensor");
+    SEAM_CHECK(x.device() == mask.device(), "masked_fill: the input is on ", x.device().str(), " but the mask on ",
+               mask.device().str(), "; move them to one device with .to(...)");
     SEAM_CHECK(broadcast_shapes(x.shape(), mask.shape(), "masked_fill") == x.shape(), "masked_fill: mask of shape ",
                shape_str(mask.shape()), " cannot be broadcast to the input shape ", shape_str(x.shape()));
-    return where(mask, scalar<T>(value), x);
+    Tensor<T> fill = empty<T>({}, x.device());  // the value as a 0-D tensor where x lives
+    fill.fill_(value);
+    return where(mask, fill, x);
 }
 
 // ----- comparisons and mask algebra ------------------------------------------------------------
