@@ -4,7 +4,7 @@
 //   fashion_mnist [--model cnn|vgg|resnet] [--width-mult M] [--epochs N] [--batch B] [--lr LR]
 //                 [--weight-decay WD] [--augment none|flip|flip+shift] [--threads T] [--seed S]
 //                 [--limit N] [--data DIR] [--log-dir DIR] [--checkpoint-every N] [--resume FILE]
-//                 [--out FILE.json]
+//                 [--device cpu|cuda[:N]] [--out FILE.json]
 //
 // Data: /usr/share/datasets/fashion-mnist (Debian package dataset-fashion-mnist), 60,000 training
 // and 10,000 test images of 28x28 grey levels, ten classes of Zalando product photos.
@@ -26,6 +26,11 @@
 // horizontal flips (--augment). The random numbers of a sample come from (seed, epoch, index) and
 // the epoch's order from (seed, epoch), so the same seed and thread count give the same weights.
 //
+// --device cuda trains on a GPU (builds with the CUDA backend; others refuse it with "seam was
+// built without CUDA"): the model moves there with Module::to before the optimizer is made, each
+// batch is assembled on the host and copied there, and predictions come back for scoring. The
+// summary then also reports the peak device memory seam's allocator handed out.
+//
 // The Trainer writes <log-dir>/log.csv, log.json, loss.png, metrics.png and checkpoint.safetensors
 // (every --checkpoint-every steps and at the end). Ctrl-C saves a checkpoint and stops; run again
 // with --resume <log-dir>/checkpoint.safetensors (and the same other flags) to continue: the final
@@ -44,6 +49,8 @@
 #include <vector>
 
 #include <seam/seam.hpp>
+
+#include "common/device.hpp"
 
 using namespace seam;
 using Clock = std::chrono::steady_clock;
@@ -67,6 +74,7 @@ struct Options {
     std::string log_dir = "runs/fashion_mnist";
     int64_t checkpoint_every = 0;  // 0: half an epoch
     std::string resume;
+    std::string device = "cpu";  // cpu | cuda | cuda:N
     std::string out;
 };
 
@@ -74,7 +82,7 @@ const char* const usage_text =
     "usage: fashion_mnist [--model cnn|vgg|resnet] [--width-mult M] [--epochs N] [--batch B] [--lr LR]\n"
     "                     [--weight-decay WD] [--augment none|flip|flip+shift] [--threads T] [--seed S]\n"
     "                     [--limit N] [--data DIR] [--log-dir DIR] [--checkpoint-every N] [--resume FILE]\n"
-    "                     [--out FILE.json]\n";
+    "                     [--device cpu|cuda[:N]] [--out FILE.json]\n";
 
 [[noreturn]] void usage(const std::string& problem) {
     std::fprintf(stderr, "fashion_mnist: %s\n%s", problem.c_str(), usage_text);
@@ -115,7 +123,10 @@ Options parse(int argc, char** argv) {
             else if (a == "--checkpoint-every") o.checkpoint_every = std::stoll(value());
             else if (a == "--resume") o.resume = value();
             else if (a == "--out") o.out = value();
-            else usage("unknown argument " + a);
+            else if (a == "--device") {
+                o.device = value();
+                if (!example::is_device_name(o.device)) usage("--device must be cpu, cuda or cuda:N, not " + o.device);
+            } else usage("unknown argument " + a);
         } catch (const std::invalid_argument&) {
             usage("bad number for " + a);
         } catch (const std::out_of_range&) {
@@ -228,7 +239,8 @@ struct Evaluation {
 };
 
 /// Test accuracy and confusion matrix; the caller puts the model in eval mode (the Trainer does).
-Evaluation evaluate(nn::Module<float>& net, const data::IdxDataset& d, int64_t pad) {
+/// Batches go to `device` (the model's); the predicted classes come back to the host.
+Evaluation evaluate(nn::Module<float>& net, const data::IdxDataset& d, int64_t pad, Device device) {
     NoGradGuard no_grad;
     Evaluation ev;
     ev.confusion.assign(10, std::vector<int64_t>(10, 0));
@@ -241,7 +253,7 @@ Evaluation evaluate(nn::Module<float>& net, const data::IdxDataset& d, int64_t p
         Tensor<float> x;
         Tensor<int64_t> y;
         make_batch(d, indices, Augment::none, 0, 0, pad, x, y);
-        Tensor<int64_t> predicted = argmax(net.forward(x), 1);
+        Tensor<int64_t> predicted = argmax(net.forward(x.to(device)), 1).to(Device::cpu());
         for (int64_t i = 0; i < end - begin; ++i) {
             const int64_t t = y.data()[i], p = predicted.data()[i];
             ev.confusion[static_cast<size_t>(t)][static_cast<size_t>(p)]++;
@@ -257,6 +269,8 @@ Evaluation evaluate(nn::Module<float>& net, const data::IdxDataset& d, int64_t p
 int main(int argc, char** argv) {
     Options opt = parse(argc, argv);
     try {
+        // First: a CUDA device on a build without CUDA fails here, before any data is read.
+        const Device device = example::resolve_device(opt.device);
         if (opt.threads > 0) set_num_threads(opt.threads);
         const auto t_start = Clock::now();
         data::IdxDataset train = data::load_idx_split(opt.data, "train");
@@ -268,6 +282,8 @@ int main(int argc, char** argv) {
 
         manual_seed(opt.seed);  // initial weights and dropout masks
         auto net = make_network(opt);
+        net->to(device);  // before the optimizer: its state is created on the parameters' device
+        std::printf("device: %s\n", example::device_description(device).c_str());
         // The backbones halve the map five times: 28 would end at 0x0, so they see the image framed
         // to 32x32 (32 -> 16 -> 8 -> 4 -> 2 -> 1), as LeNet-5 saw MNIST.
         const int64_t pad = opt.model == "cnn" ? 0 : 2;
@@ -293,13 +309,13 @@ int main(int argc, char** argv) {
         topt.scheduler_per_step = true;
         train::Trainer<float> trainer(*net, optimizer, topt);
         trainer.set_scheduler(scheduler);
-        trainer.set_evaluation([&](int64_t) { return train::Metrics{{"test_accuracy", evaluate(*net, test, pad).accuracy}}; });
+        trainer.set_evaluation([&](int64_t) { return train::Metrics{{"test_accuracy", evaluate(*net, test, pad, device).accuracy}}; });
 
         train::FitResult fit = trainer.fit(batches, [&](const std::vector<size_t>& indices) {
             Tensor<float> x;
             Tensor<int64_t> y;
             make_batch(train, indices, opt.augment, opt.seed, trainer.current_epoch(), pad, x, y);
-            return cross_entropy(net->forward(x), y);
+            return cross_entropy(net->forward(x.to(device)), y.to(device));
         });
         if (!fit.finished()) {
             std::fprintf(stderr, "fashion_mnist: stopped (%s): %s\n", train::stop_reason_name(fit.reason),
@@ -308,7 +324,8 @@ int main(int argc, char** argv) {
         }
 
         net->eval();
-        Evaluation ev = evaluate(*net, test, pad);
+        Evaluation ev = evaluate(*net, test, pad, device);
+        const double peak_mib = example::peak_device_memory_mib(device);
         const double wall = std::chrono::duration<double>(Clock::now() - t_start).count();
         double train_seconds = 0;
         std::vector<double> epoch_loss, epoch_accuracy;
@@ -354,6 +371,7 @@ int main(int argc, char** argv) {
         js << "{\"example\":\"fashion_mnist\",\"model\":\"" << opt.model << "\",\"test_accuracy\":" << ev.accuracy
            << ",\"epochs\":" << opt.epochs << ",\"batch\":" << opt.batch << ",\"lr\":" << opt.lr
            << ",\"augment\":\"" << augment_name(opt.augment) << "\",\"seed\":" << opt.seed
+           << ",\"device\":\"" << device.str() << "\",\"peak_device_memory_mib\":" << peak_mib
            << ",\"threads\":" << num_threads() << ",\"train_images\":" << train.count
            << ",\"train_seconds\":" << train_seconds << ",\"wall_seconds\":" << wall
            << ",\"parameters\":" << net->parameter_count() << ",\"resumed\":" << (opt.resume.empty() ? "false" : "true")
@@ -376,9 +394,11 @@ int main(int argc, char** argv) {
             f << js.str() << "\n";
         }
         std::printf("\nSUMMARY {\"example\":\"fashion_mnist\",\"model\":\"%s\",\"test_accuracy\":%.4f,\"epochs\":%d,"
-                    "\"threads\":%d,\"train_seconds\":%.1f,\"wall_seconds\":%.1f,\"seed\":%llu}\n",
+                    "\"threads\":%d,\"train_seconds\":%.1f,\"wall_seconds\":%.1f,\"seed\":%llu,\"device\":\"%s\","
+                    "\"final_loss\":%.6g,\"peak_device_memory_mib\":%.1f}\n",
                     opt.model.c_str(), ev.accuracy, opt.epochs, num_threads(), train_seconds, wall,
-                    (unsigned long long)opt.seed);
+                    (unsigned long long)opt.seed, device.str().c_str(), epoch_loss.empty() ? 0.0 : epoch_loss.back(),
+                    peak_mib);
         return 0;
     } catch (const seam::Error& e) {
         std::fprintf(stderr, "fashion_mnist: error: %s\n", e.what());

@@ -5,7 +5,10 @@
 //   fashionnet [--data DIR] [--profile cpu|paper] [--baseline] [--epochs N] [--batch B] [--lr LR]
 //              [--threads T] [--seed S] [--limit N] [--split test|val] [--log-dir DIR]
 //              [--checkpoint-every N] [--resume FILE] [--joint] [--triplet-weight W]
-//              [--vgg-weights FILE] [--out FILE.json]
+//              [--vgg-weights FILE] [--device cpu|cuda[:N]] [--out FILE.json]
+//
+// --device cuda trains and scores on a GPU (a build with the CUDA backend; others refuse it with
+// "seam was built without CUDA" before any data is read): `--profile paper` is meant for it.
 //
 // The model is seam/models/fashionnet.hpp, its losses and alternating schedule
 // seam/models/fashionnet_loss.hpp, the training and scoring seam/train/category_attribute_task.hpp.
@@ -46,6 +49,7 @@ int main(int argc, char** argv) {
     table2::check(opt, usage);
     if (opt.log_dir.empty()) opt.log_dir = "runs/fashionnet";
     try {
+        table2::run_device(opt);  // --device cuda on a build without CUDA fails here, before any data work
         if (opt.threads > 0) seam::set_num_threads(opt.threads);
         const auto start = table2::Clock::now();
         const int input = opt.input_size;
@@ -95,11 +99,13 @@ int main(int argc, char** argv) {
         const auto& e = runs.front().evaluation;
         std::printf("\nSUMMARY {\"example\":\"fashionnet\",\"profile\":\"%s\",\"category_top3\":%.4f,\"category_top5\":%.4f,"
                     "\"attribute_all_top3\":%.4f,\"attribute_all_top5\":%.4f,\"landmark_error\":%.4f,\"epochs\":%lld,"
-                    "\"train_seconds\":%.1f,\"wall_seconds\":%.1f,\"threads\":%d,\"seed\":%llu}\n",
+                    "\"train_seconds\":%.1f,\"wall_seconds\":%.1f,\"threads\":%d,\"seed\":%llu,\"device\":\"%s\","
+                    "\"final_loss\":%.6g,\"peak_device_memory_mib\":%.1f}\n",
                     opt.profile.c_str(), e.category[1], e.category[2],
                     e.attributes.all_recall[0].value_or(std::nan("")), e.attributes.all_recall[1].value_or(std::nan("")),
                     e.landmark_error.value_or(std::nan("")), (long long)opt.epochs, runs.front().train_seconds, wall,
-                    seam::num_threads(), (unsigned long long)opt.seed);
+                    seam::num_threads(), (unsigned long long)opt.seed, runs.front().device.c_str(),
+                    runs.front().final_loss, runs.front().peak_device_memory_mib);
         return 0;
     } catch (const seam::Error& e) {
         std::fprintf(stderr, "fashionnet: error: %s\n", e.what());

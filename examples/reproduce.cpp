@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
     table2::check(opt, usage);
     if (opt.log_dir.empty()) opt.log_dir = "runs/reproduce";
     try {
+        table2::run_device(opt);  // --device cuda on a build without CUDA fails here, before any data work
         if (opt.threads > 0) seam::set_num_threads(opt.threads);
         const auto start = table2::Clock::now();
         const int input = opt.input_size;

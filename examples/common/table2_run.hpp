@@ -5,6 +5,8 @@
 
 #include <seam/seam.hpp>
 
+#include "device.hpp"
+
 #include <chrono>
 #include <cctype>
 #include <cmath>
@@ -45,6 +47,7 @@ struct Options {
     models::AttributeBalance attribute_balance = models::AttributeBalance::global;
     std::string vgg_weights;      // torchvision VGG-16 safetensors for the paper profile
     std::string data_name;        // the data set's name in the table (default: SynthFashion or DeepFashion-C)
+    std::string device = "cpu";   // cpu | cuda | cuda:N (example/common/device.hpp)
     std::string out;
 };
 
@@ -69,6 +72,7 @@ inline const char* common_usage =
     "  --vgg-weights FILE    torchvision VGG-16 weights (safetensors, tools/convert_torchvision.py)\n"
     "  --data-name NAME      the data set's name in the table [SynthFashion when generated or under a\n"
     "                        folder named synth*, else DeepFashion-C]\n"
+    "  --device cpu|cuda[:N] train and score on the CPU or a GPU (needs a build with the CUDA backend) [cpu]\n"
     "  --out FILE.json       the results as JSON\n";
 
 /// Parses one common flag at argv[i] (advancing i past its value); false when it is not one.
@@ -106,6 +110,10 @@ bool parse_common(Options& o, int argc, char** argv, int& i, Fail&& fail) {
         else if (a == "--vgg-weights") o.vgg_weights = value();
         else if (a == "--out") o.out = value();
         else if (a == "--data-name") o.data_name = value();
+        else if (a == "--device") {
+            o.device = value();
+            if (!example::is_device_name(o.device)) fail("--device must be cpu, cuda or cuda:N, not " + o.device);
+        }
         else return false;
     } catch (const std::invalid_argument&) {
         fail("bad number for " + a);
@@ -206,8 +214,13 @@ inline models::FashionNetOptions network_options(const Options& o, const Data& d
     return n;
 }
 
+/// The --device of a run (throws seam::Error for cuda on a build without CUDA: the mains call it
+/// first, before any data is read or generated).
+inline Device run_device(const Options& o) { return example::resolve_device(o.device); }
+
 inline train::CategoryAttributeTraining budget(const Options& o, const std::string& log_dir) {
     train::CategoryAttributeTraining b;
+    b.device = run_device(o);
     b.epochs = o.epochs;
     b.batch = o.batch;
     b.lr = o.lr;
@@ -226,6 +239,9 @@ struct ModelRun {
     train::CategoryAttributeEvaluation evaluation;
     int64_t parameters = 0;
     double train_seconds = 0, train_cpu_seconds = 0;
+    double final_loss = std::nan("");   // the last epoch's mean training loss
+    double peak_device_memory_mib = 0;  // seam's allocator on the GPU since the run began (0 on the CPU)
+    std::string device = "cpu";
     std::string log_dir, checkpoint;
     bool finished = true;
     std::string stop_message;
@@ -269,6 +285,9 @@ inline ModelRun run_fashionnet(const Options& o, const Data& d, const std::strin
     run.name = "FashionNet";
     run.log_dir = log_dir;
     manual_seed(o.seed);
+    const Device device = run_device(o);
+    run.device = device.str();
+    example::reset_peak_device_memory(device);
     models::FashionNet<float> net(network_options(o, d));
     if (!o.vgg_weights.empty()) {
         const io::SafetensorsFile file = io::load_safetensors(o.vgg_weights);
@@ -278,6 +297,7 @@ inline ModelRun run_fashionnet(const Options& o, const Data& d, const std::strin
         auto copied = net.load_vgg16_weights(vgg);
         std::printf("loaded %zu tensors of VGG-16 weights from %s\n", copied.size(), o.vgg_weights.c_str());
     }
+    net.to(device);  // after the weights are loaded, before the optimizer exists
     run.parameters = net.parameter_count();
     const auto& no = net.options();
     models::FashionNetSchedule schedule;
@@ -298,7 +318,8 @@ inline ModelRun run_fashionnet(const Options& o, const Data& d, const std::strin
                   o.triplet_weight, models::attribute_balance_name(o.attribute_balance), (long long)o.epochs, o.batch,
                   o.lr);
     run.description = description;
-    std::printf("\n== FashionNet: %lld parameters\n   %s\n", (long long)run.parameters, description);
+    std::printf("\n== FashionNet: %lld parameters on %s\n   %s\n", (long long)run.parameters,
+                example::device_description(device).c_str(), description);
     train::CategoryAttributeTraining b = budget(o, log_dir);
     b.resume_from = o.resume;
     const auto start = Clock::now();
@@ -306,11 +327,12 @@ inline ModelRun run_fashionnet(const Options& o, const Data& d, const std::strin
     train::FitResult fit = train::train_fashionnet(net, d.train, &d.val, d.dataset.attribute_types, b, schedule, terms);
     run.train_seconds = seconds_since(start);
     run.train_cpu_seconds = cpu_seconds() - cpu_start;
+    if (!fit.log.records().empty()) run.final_loss = fit.log.records().back().train_loss;
     run.checkpoint = fit.checkpoint;
     run.finished = fit.finished();
     run.stop_message = fit.message;
     net.eval();
-    const train::CategoryAttributeScores scores = train::predict_split(d.scored, train::fashionnet_predictor(net));
+    const train::CategoryAttributeScores scores = train::predict_split(d.scored, train::fashionnet_predictor(net, device));
     run.evaluation = train::evaluate_scores(scores, d.scored, d.dataset.attribute_types);
     run.row = train::table2_row("FashionNet (seam, " + o.profile + " profile)", d.name + " " + o.split, description,
                                 run.evaluation);
@@ -321,10 +343,15 @@ inline ModelRun run_fashionnet(const Options& o, const Data& d, const std::strin
             NoGradGuard no_grad;
             std::vector<size_t> rows;
             for (size_t i = 0; i < std::min<size_t>(24, d.scored.count()); ++i) rows.push_back(i);
-            if (!rows.empty()) visibility = net.forward_all(d.scored.batch<float>(rows).images).visibility.contiguous().to_vector();
+            if (!rows.empty())
+                visibility = net.forward_all(d.scored.batch<float>(rows).images.to(device))
+                                 .visibility.to(Device::cpu())
+                                 .contiguous()
+                                 .to_vector();
         }
         write_landmark_sheet(log_dir + "/landmarks.png", d.scored, scores, visibility);
     }
+    run.peak_device_memory_mib = example::peak_device_memory_mib(device);
     return run;
 }
 
@@ -335,7 +362,11 @@ inline ModelRun run_vgg_baseline(const Options& o, const Data& d, const std::str
     run.log_dir = log_dir;
     manual_seed(o.seed);
     const models::FashionNetOptions like = network_options(o, d);
+    const Device device = run_device(o);
+    run.device = device.str();
+    example::reset_peak_device_memory(device);
     auto net = train::make_vgg_classifier(like);
+    net->to(device);
     run.parameters = net->parameter_count();
     char description[320];
     std::snprintf(description, sizeof description,
@@ -352,13 +383,15 @@ inline ModelRun run_vgg_baseline(const Options& o, const Data& d, const std::str
         train::train_vgg_classifier(*net, like.num_categories, d.train, &d.val, d.dataset.attribute_types, budget(o, log_dir));
     run.train_seconds = seconds_since(start);
     run.train_cpu_seconds = cpu_seconds() - cpu_start;
+    if (!fit.log.records().empty()) run.final_loss = fit.log.records().back().train_loss;
     run.checkpoint = fit.checkpoint;
     run.finished = fit.finished();
     run.stop_message = fit.message;
     net->eval();
     run.evaluation = train::evaluate_scores(
-        train::predict_split(d.scored, train::split_logits_predictor(*net, like.num_categories)), d.scored,
+        train::predict_split(d.scored, train::split_logits_predictor(*net, like.num_categories, device)), d.scored,
         d.dataset.attribute_types);
+    run.peak_device_memory_mib = example::peak_device_memory_mib(device);
     run.row = train::table2_row("VGG-16 classifier (seam, " + o.profile + " profile)", d.name + " " + o.split,
                                 description, run.evaluation);
     return run;
@@ -384,6 +417,9 @@ inline std::string run_json(const ModelRun& r) {
     js << "{\"model\":" << json_string(r.name) << ",\"description\":" << json_string(r.description)
        << ",\"parameters\":" << r.parameters << ",\"train_seconds\":" << r.train_seconds
        << ",\"train_cpu_seconds\":" << r.train_cpu_seconds << ",\"finished\":" << (r.finished ? "true" : "false")
+       << ",\"device\":" << json_string(r.device) << ",\"peak_device_memory_mib\":" << r.peak_device_memory_mib;
+    if (std::isfinite(r.final_loss)) js << ",\"final_loss\":" << r.final_loss;
+    js
        << ",\"category_top1\":" << e.category[0] << ",\"category_top3\":" << e.category[1]
        << ",\"category_top5\":" << e.category[2];
     const char* types[] = {"texture", "fabric", "shape", "part", "style"};

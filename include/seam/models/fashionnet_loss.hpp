@@ -150,10 +150,13 @@ inline FashionNetLosses<T> fashionnet_loss(const FashionNetOutput<T>& out, const
     const Tensor<T> diff = (out.landmarks - target.landmarks) * mask;
     loss.landmark = sum(diff * diff) * T(1.0 / static_cast<double>(n));
 
+    // The class labels are made on the host (a GPU batch's mask is copied back: n·L values) and
+    // handed to the loss on the logits' device.
+    const Device device = out.visibility_logits.device();
     Tensor<int64_t> visible_class = empty<int64_t>({n * L});
-    const Tensor<T> v = target.visible.contiguous();
+    const Tensor<T> v = target.visible.to(Device::cpu()).contiguous();
     for (int64_t i = 0; i < n * L; ++i) visible_class.data()[i] = v.data()[i] > T(0.5) ? 1 : 0;
-    loss.visibility = cross_entropy(out.visibility_logits.reshape({n * L, 2}), visible_class);
+    loss.visibility = cross_entropy(out.visibility_logits.reshape({n * L, 2}), visible_class.to(device));
 
     loss.category = cross_entropy(out.category_logits, target.categories);
     BceWithLogitsOptions<T> bce;
@@ -172,7 +175,7 @@ inline FashionNetLosses<T> fashionnet_loss(const FashionNetOutput<T>& out, const
         }
         const int64_t m = static_cast<int64_t>(a.size());
         auto rows = [&](const std::vector<int64_t>& r) {
-            return index_select(out.embedding, 0, from_vector<int64_t>(r, {m}));
+            return index_select(out.embedding, 0, from_vector<int64_t>(r, {m}).to(device));
         };
         TripletOptions<T> topt;
         topt.distance = Distance::cosine;  // squared L2 of unit vectors = 2 (1 - cos)

@@ -7,6 +7,10 @@
 // and nothing else (CategoryAttributePredictor takes one tensor), so no model can peek at the true
 // landmarks at test time. The landmark error is then computed from the predictions against the
 // split's ground truth, over present and visible points only (seam/eval/metrics.hpp).
+//
+// Devices: CategoryAttributeTraining::device says where the model lives (move it there with
+// Module::to before training). Each batch is assembled on the host and copied there, the
+// attribute loss's constants too; predictions come back to the host for scoring.
 #pragma once
 
 #include <chrono>
@@ -70,7 +74,7 @@ inline CategoryAttributeScores predict_split(const data::CategoryAttributeSplit&
         s.categories = static_cast<size_t>(p.category_logits.size(1));
         s.attributes = static_cast<size_t>(p.attribute_logits.size(1));
         auto append = [](std::vector<float>& to, const Tensor<float>& t) {
-            const std::vector<float> v = t.contiguous().to_vector();
+            const std::vector<float> v = t.detach().to(Device::cpu()).contiguous().to_vector();
             to.insert(to.end(), v.begin(), v.end());
         };
         append(s.category, p.category_logits);
@@ -142,6 +146,7 @@ struct CategoryAttributeTraining {
     int64_t checkpoint_every = 0;   // 0: only at the end
     std::string resume_from;
     std::FILE* output = stdout;
+    Device device = Device::cpu();  // where the model is; batches are copied there
 };
 
 /// AdamW with a linear warm-up over half an epoch, then cosine decay to zero, per step.
@@ -175,24 +180,44 @@ inline Metrics validation_metrics(const data::CategoryAttributeSplit& split, con
     return m;
 }
 
-/// FashionNet's predictor: the pose branch's landmarks feed its own landmark pooling.
-inline CategoryAttributePredictor fashionnet_predictor(models::FashionNet<float>& net) {
-    return [&net](const Tensor<float>& images) {
-        models::FashionNetOutput<float> o = net.forward_all(images);
+/// FashionNet's predictor: the pose branch's landmarks feed its own landmark pooling. The images
+/// are copied to `device` (the model's) first.
+inline CategoryAttributePredictor fashionnet_predictor(models::FashionNet<float>& net, Device device = Device::cpu()) {
+    return [&net, device](const Tensor<float>& images) {
+        models::FashionNetOutput<float> o = net.forward_all(images.to(device));
         return CategoryAttributePrediction{o.category_logits, o.attribute_logits, o.landmarks};
     };
 }
 
 /// A classifier whose logits are [categories | attributes] side by side (the plain VGG baseline).
-inline CategoryAttributePredictor split_logits_predictor(nn::Module<float>& net, int64_t categories) {
-    return [&net, categories](const Tensor<float>& images) {
-        Tensor<float> logits = net.forward(images);
+inline CategoryAttributePredictor split_logits_predictor(nn::Module<float>& net, int64_t categories,
+                                                         Device device = Device::cpu()) {
+    return [&net, categories, device](const Tensor<float>& images) {
+        Tensor<float> logits = net.forward(images.to(device));
         const int64_t attributes = logits.size(1) - categories;
         return CategoryAttributePrediction{logits.narrow(1, 0, categories), logits.narrow(1, categories, attributes), {}};
     };
 }
 
 namespace detail {
+/// The batch's tensors copied to `device` (the same batch when it is the CPU).
+inline data::CategoryAttributeBatch<float> batch_on(data::CategoryAttributeBatch<float> b, Device device) {
+    if (device.is_cpu()) return b;
+    b.images = b.images.to(device);
+    b.landmarks = b.landmarks.to(device);
+    b.visible = b.visible.to(device);
+    b.categories = b.categories.to(device);
+    b.attributes = b.attributes.to(device);
+    return b;
+}
+
+/// The attribute loss's constants on `device` (undefined ones stay undefined).
+inline models::AttributeLossWeights<float> weights_on(models::AttributeLossWeights<float> w, Device device) {
+    if (w.pos_weight.defined()) w.pos_weight = w.pos_weight.to(device);
+    if (w.weight.defined()) w.weight = w.weight.to(device);
+    return w;
+}
+
 /// What both recipes set up the same way from a budget: the epoch order, AdamW, the per-step
 /// warm-up + cosine schedule, and the Trainer (logs, checkpoints, resume) driving them.
 struct BudgetedTraining {
@@ -230,17 +255,21 @@ inline FitResult train_fashionnet(models::FashionNet<float>& net, const data::Ca
                                   const CategoryAttributeTraining& budget, const models::FashionNetSchedule& schedule = {},
                                   const models::FashionNetLossWeights& terms = {}) {
     SEAM_CHECK(train.count() > 0, "train_fashionnet: the training split is empty");
-    const auto attribute_weights = attribute_weights_for(train, budget);
+    const Device device = budget.device;
+    const auto attribute_weights = detail::weights_on(attribute_weights_for(train, budget), device);
     detail::BudgetedTraining run(net, train.count(), budget);
     Trainer<float>& trainer = run.trainer;
     if (validation != nullptr && validation->count() > 0)
-        trainer.set_evaluation([&](int64_t) { return validation_metrics(*validation, attribute_types, fashionnet_predictor(net)); });
+        trainer.set_evaluation([&](int64_t) {
+            return validation_metrics(*validation, attribute_types, fashionnet_predictor(net, device));
+        });
     return trainer.fit(run.batches, [&](const std::vector<size_t>& rows) {
         const int64_t epoch = trainer.current_epoch();
-        const data::CategoryAttributeBatch<float> b = train.batch<float>(rows, budget.augment, budget.seed, epoch);
+        const data::CategoryAttributeBatch<float> b =
+            detail::batch_on(train.batch<float>(rows, budget.augment, budget.seed, epoch), device);
         models::FashionNetTargets<float> target{b.landmarks, b.visible, b.categories, b.attributes, {}};
         if (terms.triplet > 0) {
-            const std::vector<int64_t> labels = b.categories.to_vector();
+            const std::vector<int64_t> labels = b.categories.to(Device::cpu()).to_vector();
             // Seeded by the batch's first row and the epoch: the same triplets after a resume.
             target.triplets = models::category_triplets(labels, budget.seed,
                                                         static_cast<uint64_t>(epoch) * 1000003ull + rows.front());
@@ -272,15 +301,16 @@ inline FitResult train_vgg_classifier(models::VGG<float>& net, int64_t categorie
                                       const data::CategoryAttributeSplit* validation,
                                       const std::vector<int>& attribute_types, const CategoryAttributeTraining& budget) {
     SEAM_CHECK(train.count() > 0, "train_vgg_classifier: the training split is empty");
-    const auto attribute_weights = attribute_weights_for(train, budget);
+    const Device device = budget.device;
+    const auto attribute_weights = detail::weights_on(attribute_weights_for(train, budget), device);
     detail::BudgetedTraining run(net, train.count(), budget);
     Trainer<float>& trainer = run.trainer;
-    const CategoryAttributePredictor predict = split_logits_predictor(net, categories);
+    const CategoryAttributePredictor predict = split_logits_predictor(net, categories, device);
     if (validation != nullptr && validation->count() > 0)
         trainer.set_evaluation([&](int64_t) { return validation_metrics(*validation, attribute_types, predict); });
     return trainer.fit(run.batches, [&](const std::vector<size_t>& rows) {
         const data::CategoryAttributeBatch<float> b =
-            train.batch<float>(rows, budget.augment, budget.seed, trainer.current_epoch());
+            detail::batch_on(train.batch<float>(rows, budget.augment, budget.seed, trainer.current_epoch()), device);
         const CategoryAttributePrediction p = predict(b.images);
         BceWithLogitsOptions<float> bce;
         bce.pos_weight = attribute_weights.pos_weight;
