@@ -17,8 +17,11 @@
 #      bench/bench_conv_pool_cuda.cu (built with nvcc in the background while the tests run) against
 #      cuDNN, found as cudnn.h + libcudnn under the CUDA toolkit, /usr/include, or a pip nvidia-cudnn
 #      folder in Python's site-packages (reported as "not found" otherwise: seam is timed alone),
-#   5. trains Fashion-MNIST on the GPU for two epochs if the example has a --device option and the
-#      data is present,
+#   5. trains on the GPU with the examples' --device cuda (each under its own timeout, wall time,
+#      final loss, accuracy lines and peak GPU memory in the report): fashion_mnist one epoch on
+#      the real data (/usr/share/datasets/fashion-mnist, or SEAM_FASHION_MNIST=DIR; without data it
+#      is reported as not run), then fashionnet --profile paper --limit 64 --epochs 1 --batch 16 on
+#      SynthFashion (generated on first use into the report folder),
 # and writes one markdown report, $OUT/gpu_check.md (device, driver, date, commit, every step's
 # status, time and output), with the full logs beside it in $OUT/logs/. Missing pieces (no
 # compute-sanitizer, no PyTorch, no benchmark yet, no data) are reported as such, never as failures.
@@ -26,8 +29,11 @@
 #
 #   bash bench/gpu_check.sh   # OUT defaults to build-gpu-check/report; SEAM_GPU_ARCH=90 overrides the detected arch
 #
+# SEAM_GPU_CHECK_QUICK=1 skips steps 3 and 4 (memcheck and the benchmarks): tests and training only.
+#
 # Prebuilt mode: SEAM_GPU_PREBUILT=DIR skips every build step and runs the programs found in DIR
-# (seam_cuda_tests, seam_cuda_test_*, bench_landmark_pool_cuda, bench_conv_pool_cuda), built
+# (seam_cuda_tests, seam_cuda_test_*, bench_landmark_pool_cuda, bench_conv_pool_cuda, fashion_mnist,
+# fashionnet), built
 # beforehand on a machine with the same toolkit (bench/gpu_prebuild.sh makes DIR). A lease's device
 # time then goes to the GPU work, not to nvcc; DIR/lib may hold libgomp/libz for a bare image.
 set -u -o pipefail
@@ -108,7 +114,9 @@ say "## 1. Build"
 say ""
 TESTS=()     # programs to run
 BENCHES=()
-TRAIN=""
+TRAIN=""      # fashion_mnist with --device
+TRAIN_FN=""   # fashionnet with --device
+QUICK="${SEAM_GPU_CHECK_QUICK:-0}"
 BUILD_MODE=cmake
 HAS_DEVICE_FLAG=0
 grep -q -- '--device' "$ROOT/examples/fashion_mnist.cpp" 2>/dev/null && HAS_DEVICE_FLAG=1
@@ -130,7 +138,10 @@ if [ -n "$PREBUILT" ]; then
   say "- prebuilt programs from $PREBUILT (no build here; built by bench/gpu_prebuild.sh on $(cat "$PREBUILT/BUILT" 2>/dev/null || echo '?'))"
   for exe in "$PREBUILT"/seam_cuda_tests "$PREBUILT"/seam_cuda_test_*; do [ -x "$exe" ] && TESTS+=("$exe"); done
   [ -x "$PREBUILT/bench_elementwise_cuda" ] && BENCHES+=("$PREBUILT/bench_elementwise_cuda")
-  for exe in "$PREBUILT"/seam_cuda_* "$PREBUILT"/bench_*; do
+  [ -x "$PREBUILT/fashion_mnist" ] && TRAIN="$PREBUILT/fashion_mnist"
+  [ -x "$PREBUILT/fashionnet" ] && TRAIN_FN="$PREBUILT/fashionnet"
+  for exe in "$PREBUILT"/seam_cuda_* "$PREBUILT"/bench_* "$PREBUILT"/fashion_mnist "$PREBUILT"/fashionnet; do
+    [ -e "$exe" ] || continue
     missing=$(ldd "$exe" 2>/dev/null | grep 'not found' | tr -s ' \t' ' ' | tr '\n' ';')
     [ -n "$missing" ] && say "- \`$(basename "$exe")\`: libraries not found: $missing"
   done
@@ -148,7 +159,7 @@ if [ -n "$PREBUILT" ]; then
 elif [ $RC -eq 0 ]; then
   say "- CMake configure: ok (${SECS} s)"
   TARGETS=$(cmake --build "$BUILD" --target help 2>/dev/null | grep -oE '(seam_cuda_tests|seam_cuda_test_[A-Za-z0-9_]+|bench_cuda_[A-Za-z0-9_]+|bench_gpu_[A-Za-z0-9_]+)' | sort -u)
-  [ $HAS_DEVICE_FLAG = 1 ] && TARGETS="$TARGETS fashion_mnist"
+  [ $HAS_DEVICE_FLAG = 1 ] && TARGETS="$TARGETS fashion_mnist fashionnet"
   run_logged cmake_build 330 cmake --build "$BUILD" -j "$JOBS" --target seam_cuda $TARGETS
   say "- CMake build of seam_cuda $(echo $TARGETS): $(status_of $RC) (${SECS} s)"
   [ $RC -ne 0 ] && { FAILED=1; tail_block "$OUT/logs/cmake_build.log" "build log (tail)" 60; }
@@ -159,6 +170,7 @@ elif [ $RC -eq 0 ]; then
       seam_cuda_test*) TESTS+=("$exe") ;;
       bench_*) BENCHES+=("$exe") ;;
       fashion_mnist) TRAIN="$exe" ;;
+      fashionnet) TRAIN_FN="$exe" ;;
     esac
   done
 else
@@ -284,7 +296,9 @@ say ""
 # ---------------------------------------------------------------------------------------------
 say "## 3. compute-sanitizer memcheck"
 say ""
-if [ -z "$SANITIZER" ]; then
+if [ "$QUICK" = 1 ]; then
+  say "Not run: SEAM_GPU_CHECK_QUICK=1."
+elif [ -z "$SANITIZER" ]; then
   say "compute-sanitizer not found: not run."
 else
   for exe in ${TESTS[@]+"${TESTS[@]}"}; do
@@ -324,7 +338,10 @@ say ""
 # ---------------------------------------------------------------------------------------------
 say "## 4. GPU benchmarks"
 say ""
-if [ ${#BENCHES[@]} -eq 0 ]; then
+if [ "$QUICK" = 1 ]; then
+  say "Not run (4, 4b, 4c): SEAM_GPU_CHECK_QUICK=1."
+  BENCHES=()
+elif [ ${#BENCHES[@]} -eq 0 ]; then
   say "No CMake GPU benchmark target was built (looked for bench_cuda_* / bench_gpu_* targets)."
 fi
 for exe in ${BENCHES[@]+"${BENCHES[@]}"}; do
@@ -364,8 +381,8 @@ LP_SRC="$ROOT/bench/bench_landmark_pool_cuda.cu"
 LP_SEAM_OK=0
 if [ ! -f "$LP_SRC" ]; then
   say "Not run: $LP_SRC is missing."
-elif [ $(( 450 - $(elapsed) )) -lt 40 ]; then
-  say "Not run: time budget spent."
+elif [ "$QUICK" = 1 ] || [ $(( 450 - $(elapsed) )) -lt 40 ]; then
+  say "Not run: $([ "$QUICK" = 1 ] && echo 'SEAM_GPU_CHECK_QUICK=1' || echo 'time budget spent')."
 else
   # Built directly (bench/CMakeLists.txt globs only bench_*.cpp): standalone, needs no seam::cuda.
   LP_ARCH=""
@@ -391,7 +408,9 @@ else
     { printf '```\n'; tail -n 40 "$OUT/logs/lp_seam.log"; printf '```\n\n'; } >> "$REPORT"
   fi
 fi
-if [ "$TORCH" = absent ] || [ -z "$PY" ]; then
+if [ "$QUICK" = 1 ]; then
+  :
+elif [ "$TORCH" = absent ] || [ -z "$PY" ]; then
   say "- \`landmark_pool_torch.py\`: not run: no torch"
 elif [ $(( 460 - $(elapsed) )) -lt 30 ]; then
   say "- \`landmark_pool_torch.py\`: not run: time budget spent"
@@ -416,7 +435,10 @@ say ""
 say "## 4c. Convolution and pooling: seam's CUDA kernels vs cuDNN"
 say ""
 if [ -n "$CUDNN_LIB" ]; then say "- cuDNN: found ($CUDNN_FROM)"; else say "- cuDNN: not found (looked for cudnn.h + libcudnn.so* in ${CUDNN_CANDIDATES[*]}, and their lib/lib64): seam is timed alone"; fi
-if [ $CP_BUILD_STARTED = 0 ]; then
+if [ "$QUICK" = 1 ]; then
+  say "Not run: SEAM_GPU_CHECK_QUICK=1."
+  [ $CP_BUILD_STARTED = 1 ] && wait "$CP_BUILD_PID" 2>/dev/null
+elif [ $CP_BUILD_STARTED = 0 ]; then
   say "Not run: $CP_SRC is missing."
 else
   wait "$CP_BUILD_PID" 2>/dev/null
@@ -447,23 +469,66 @@ fi
 say ""
 
 # ---------------------------------------------------------------------------------------------
-say "## 5. Fashion-MNIST on the GPU (2 epochs)"
+say "## 5. Training on the GPU (the examples with --device cuda)"
+say ""
+# Peak GPU memory of a run as nvidia-smi sees it (the whole process: CUDA context, cuBLAS
+# workspace and seam's caching allocator), sampled every 200 ms in the background; the examples
+# print their own allocator peak (peak_device_memory_mib) in the SUMMARY line.
+MEM_PID=""
+mem_watch_start() {  # name
+  MEM_LOG="$OUT/logs/$1.gpu_memory.csv"; : > "$MEM_LOG"; MEM_PID=""
+  if command -v nvidia-smi > /dev/null 2>&1; then
+    nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 200 > "$MEM_LOG" 2>/dev/null &
+    MEM_PID=$!
+  fi
+}
+mem_watch_stop() {  # prints "N MiB" (the largest sample) or "not measured"
+  [ -n "$MEM_PID" ] && { kill "$MEM_PID" 2>/dev/null; wait "$MEM_PID" 2>/dev/null; }
+  awk 'BEGIN { m = -1 } $1 ~ /^[0-9]+$/ && $1 + 0 > m { m = $1 + 0 } END { if (m < 0) print "not measured"; else print m " MiB" }' "$MEM_LOG"
+}
+# train_run NAME LIMIT CMD... : one training run under its own timeout, reported with its wall
+# time, the lines that carry losses and accuracies, the SUMMARY line and the peak GPU memory.
+train_run() {
+  local name=$1 limit=$2; shift 2
+  mem_watch_start "$name"
+  run_logged "$name" "$limit" "$@"
+  local peak; peak=$(mem_watch_stop)
+  say "- \`$(basename "$1") ${*:2}\`: $(status_of $RC), wall time ${SECS} s (limit ${limit} s), peak GPU memory (nvidia-smi) $peak"
+  [ $RC -ne 0 ] && FAILED=1
+  { printf '\n```\n'
+    tr '\r' '\n' < "$OUT/logs/$name.log" | grep -aE '^(device:|== |Test accuracy|epoch [0-9]+/[0-9]+: train_loss|\| FashionNet|FashionNet: )' | tail -n 20
+    printf '```\n'; } >> "$REPORT"
+  grep -aE '^SUMMARY' "$OUT/logs/$name.log" | sed 's/^/  - /' >> "$REPORT"
+  tail_block "$OUT/logs/$name.log" "$name output (tail)" 30
+}
+# The real data: SEAM_FASHION_MNIST, else the Debian package's folder (a full epoch), else a copy
+# carried inside the tree at out/fashion-mnist (the first 4096 training images: a short run).
+has_fm() { [ -f "$1/train-images-idx3-ubyte.gz" ] || [ -f "$1/train-images-idx3-ubyte" ]; }
+FM_DATA=""; FM_LIMIT=()
+for d in "${SEAM_FASHION_MNIST:-}" /usr/share/datasets/fashion-mnist; do
+  [ -n "$d" ] && has_fm "$d" && { FM_DATA="$d"; break; }
+done
+[ -z "$FM_DATA" ] && has_fm "$ROOT/out/fashion-mnist" && { FM_DATA="$ROOT/out/fashion-mnist"; FM_LIMIT=(--limit 4096); }
+say "### 5a. fashion_mnist --device cuda --epochs 1${FM_LIMIT[*]:+ ${FM_LIMIT[*]}}"
 say ""
 if [ $HAS_DEVICE_FLAG = 0 ]; then
-  say "Not run: examples/fashion_mnist has no --device option yet (the example trains on the CPU only)."
+  say "Not run: examples/fashion_mnist has no --device option."
 elif [ -z "$TRAIN" ]; then
   say "Not run: fashion_mnist was not built."
+elif [ -z "$FM_DATA" ]; then
+  say "Not run: no Fashion-MNIST (looked in \$SEAM_FASHION_MNIST, /usr/share/datasets/fashion-mnist and $ROOT/out/fashion-mnist)."
 else
-  left=$(( 470 - $(elapsed) ))
-  if [ $left -lt 30 ]; then
-    say "Not run: time budget spent."
-  else
-    run_logged train_fashion_mnist "$left" "$TRAIN" --device cuda --epochs 2 --out "$OUT/fashion_mnist_gpu.json"
-    say "- fashion_mnist --device cuda --epochs 2: $(status_of $RC) (${SECS} s)"
-    [ $RC -ne 0 ] && FAILED=1
-    grep -E '^SUMMARY' "$OUT/logs/train_fashion_mnist.log" | tee -a "$REPORT" > /dev/null
-    tail_block "$OUT/logs/train_fashion_mnist.log" "training output (tail)" 30
-  fi
+  train_run train_fashion_mnist "${SEAM_GPU_TRAIN_LIMIT_FM:-180}" "$TRAIN" --device cuda --epochs 1 --data "$FM_DATA" \
+    ${FM_LIMIT[@]+"${FM_LIMIT[@]}"} --log-dir "$OUT/fashion_mnist_gpu" --out "$OUT/fashion_mnist_gpu.json"
+fi
+say ""
+say "### 5b. fashionnet --device cuda --profile paper --limit 64 --epochs 1 --batch 16 (SynthFashion)"
+say ""
+if [ -z "$TRAIN_FN" ]; then
+  say "Not run: fashionnet was not built$([ $HAS_DEVICE_FLAG = 0 ] && echo ' (no --device option)')."
+else
+  train_run train_fashionnet "${SEAM_GPU_TRAIN_LIMIT_FN:-300}" "$TRAIN_FN" --device cuda --profile paper --limit 64 \
+    --epochs 1 --batch 16 --data "$OUT/synthfashion" --log-dir "$OUT/fashionnet_gpu" --out "$OUT/fashionnet_gpu.json"
 fi
 say ""
 say "---"

@@ -8,8 +8,10 @@
 #
 # DIR receives seam_cuda_tests and the tests/cuda/*.cu programs (CMake build in build-gpu, no
 # -march=native: the GPU machine's processor may differ), bench_elementwise_cuda, bench_landmark_pool_cuda,
-# bench_conv_pool_cuda (with cuDNN when cudnn.h is found here, and a _nocudnn twin), stripped, plus
-# lib/ with this machine's libgomp and libz for an image that lacks them, and BUILT (date, commit).
+# bench_conv_pool_cuda (with cuDNN when cudnn.h is found here, and a _nocudnn twin), the training
+# examples fashion_mnist and fashionnet linked with seam::cuda (gpu_check.sh trains them with
+# --device cuda), stripped, plus lib/ with this machine's libgomp and libz for an image that lacks
+# them, and BUILT (date, commit).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DIR="${1:-$ROOT/build-gpu/prebuilt}"
@@ -18,8 +20,9 @@ NVCC="${NVCC:-/usr/local/cuda/bin/nvcc}"
 JOBS="$(nproc)"
 mkdir -p "$DIR/lib"
 cmake -S "$ROOT" -B "$ROOT/build-gpu" -DCMAKE_BUILD_TYPE=Release -DSEAM_CUDA=ON -DSEAM_CUDA_ARCHITECTURES="$ARCH" \
-  -DSEAM_BUILD_TESTS=ON -DSEAM_BUILD_EXAMPLES=OFF -DSEAM_BUILD_BENCH=OFF -DSEAM_NATIVE=OFF > /dev/null
+  -DSEAM_BUILD_TESTS=ON -DSEAM_BUILD_EXAMPLES=ON -DSEAM_BUILD_BENCH=OFF -DSEAM_NATIVE=OFF > /dev/null
 targets=$(cmake --build "$ROOT/build-gpu" --target help | grep -oE '(seam_cuda_tests|seam_cuda_test_[A-Za-z0-9_]+)' | sort -u)
+targets="$targets fashion_mnist fashionnet"
 cmake --build "$ROOT/build-gpu" -j "$JOBS" --target $targets
 for t in $targets; do cp "$(find "$ROOT/build-gpu" -type f -name "$t" -perm -u+x | head -n 1)" "$DIR/"; done
 GEN="-gencode arch=compute_$ARCH,code=sm_$ARCH"
@@ -37,7 +40,7 @@ fi
 g++ -std=c++20 -O2 -fopenmp -DSEAM_WITH_CUDA=1 -DEIGEN_DONT_PARALLELIZE -I"$ROOT/include" -I/usr/include/eigen3 \
   "$ROOT/bench/bench_elementwise_cuda.cpp" "$ROOT/build-gpu/libseam_cuda.a" -L"$CUDA_HOME/lib64" -lcudart -lcublas \
   -o "$DIR/bench_elementwise_cuda"
-strip "$DIR"/seam_cuda_* "$DIR"/bench_* 2>/dev/null || true
+strip "$DIR"/seam_cuda_* "$DIR"/bench_* "$DIR"/fashion_mnist "$DIR"/fashionnet 2>/dev/null || true
 for l in libgomp.so.1 libz.so.1; do
   p=$(ldconfig -p | awk -v l="$l" '$1 == l && /x86-64/ {print $NF}' | head -n 1) || true
   [ -n "$p" ] && cp -L "$p" "$DIR/lib/"
