@@ -21,7 +21,8 @@
 #      final loss, accuracy lines and peak GPU memory in the report): fashion_mnist one epoch on
 #      the real data (/usr/share/datasets/fashion-mnist, or SEAM_FASHION_MNIST=DIR; without data it
 #      is reported as not run), then fashionnet --profile paper --limit 64 --epochs 1 --batch 16 on
-#      SynthFashion (generated on first use into the report folder),
+#      SynthFashion (generated on first use into $BUILD/synthfashion; the run's checkpoint stays in
+#      $BUILD, its plots, log and table are copied to the report folder),
 # and writes one markdown report, $OUT/gpu_check.md (device, driver, date, commit, every step's
 # status, time and output), with the full logs beside it in $OUT/logs/. Missing pieces (no
 # compute-sanitizer, no PyTorch, no benchmark yet, no data) are reported as such, never as failures.
@@ -527,8 +528,13 @@ say ""
 if [ -z "$TRAIN_FN" ]; then
   say "Not run: fashionnet was not built$([ $HAS_DEVICE_FLAG = 0 ] && echo ' (no --device option)')."
 else
+  mkdir -p "$BUILD"
   train_run train_fashionnet "${SEAM_GPU_TRAIN_LIMIT_FN:-300}" "$TRAIN_FN" --device cuda --profile paper --limit 64 \
-    --epochs 1 --batch 16 --data "$OUT/synthfashion" --log-dir "$OUT/fashionnet_gpu" --out "$OUT/fashionnet_gpu.json"
+    --epochs 1 --batch 16 --data "$BUILD/synthfashion" --log-dir "$BUILD/fashionnet_gpu" --out "$OUT/fashionnet_gpu.json"
+  # The data and the paper-size checkpoint (about 0.6 GB) stay in $BUILD; the pictures come to the report.
+  for f in loss.png metrics.png landmarks.png log.csv table2.md; do
+    [ -f "$BUILD/fashionnet_gpu/$f" ] && mkdir -p "$OUT/fashionnet_gpu" && cp "$BUILD/fashionnet_gpu/$f" "$OUT/fashionnet_gpu/"
+  done
 fi
 say ""
 say "---"
