@@ -17,23 +17,12 @@
 #include "seam/cuda/api.hpp"
 #include "seam/ops/elementwise.hpp"
 
+#include "cuda_test_support.hpp"
+
 using namespace seam;
+using namespace seam::cuda_test;
 
 namespace {
-
-Device gpu() { return Device::cuda(0); }
-
-std::string index_str(int64_t linear, const Shape& shape) {
-    std::vector<int64_t> idx(shape.size());
-    for (size_t d = shape.size(); d-- > 0;) {
-        idx[d] = linear % shape[d];
-        linear /= shape[d];
-    }
-    std::ostringstream out;
-    out << '(';
-    for (size_t d = 0; d < idx.size(); ++d) out << (d ? ", " : "") << idx[d];
-    return out.str() + ')';
-}
 
 template <class T>
 void expect_close(const Tensor<T>& got, const Tensor<T>& ref, const std::string& what) {

@@ -16,11 +16,12 @@
 #include "seam/cuda/api.hpp"
 #include "seam/ops/elementwise.hpp"
 
+#include "cuda_test_support.hpp"
+
 using namespace seam;
+using namespace seam::cuda_test;
 
 namespace {
-
-Device gpu() { return Device::cuda(0); }
 
 template <class T>
 bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {

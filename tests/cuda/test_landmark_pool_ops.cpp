@@ -24,24 +24,14 @@
 #include "seam/cuda/api.hpp"
 #include "seam/ops/landmark_pool.hpp"
 
+#include "cuda_test_support.hpp"
+
 using namespace seam;
+using namespace seam::cuda_test;
 
 namespace {
 
-Device gpu() { return Device::cuda(0); }
 Device cpu() { return Device::cpu(); }
-
-std::string index_str(int64_t linear, const Shape& shape) {
-    std::vector<int64_t> idx(shape.size());
-    for (size_t d = shape.size(); d-- > 0;) {
-        idx[d] = linear % shape[d];
-        linear /= shape[d];
-    }
-    std::ostringstream out;
-    out << '(';
-    for (size_t d = 0; d < idx.size(); ++d) out << (d ? ", " : "") << idx[d];
-    return out.str() + ')';
-}
 
 /// |got - ref| <= tol[i] elementwise (NaN matches NaN); `got` and `ref` on the CPU.
 template <class T>

@@ -29,27 +29,16 @@
 
 #include "seam/seam.hpp"
 
+#include "cuda_test_support.hpp"
+
 using namespace seam;
+using namespace seam::cuda_test;
 
 namespace {
-
-Device gpu() { return Device::cuda(0); }
 
 template <class T>
 Tensor<T> on_host(const Tensor<T>& t) {
     return t.detach().to(Device::cpu()).contiguous();
-}
-
-std::string index_str(int64_t linear, const Shape& shape) {
-    std::vector<int64_t> idx(shape.size());
-    for (size_t d = shape.size(); d-- > 0;) {
-        idx[d] = linear % shape[d];
-        linear /= shape[d];
-    }
-    std::ostringstream out;
-    out << '(';
-    for (size_t d = 0; d < idx.size(); ++d) out << (d ? ", " : "") << idx[d];
-    return out.str() + ')';
 }
 
 template <class T>
