@@ -37,13 +37,9 @@
 
 using namespace seam;
 using namespace seam::cuda_test;
+using namespace seam::cuda_test::compare;
 
 namespace {
-
-template <class T>
-Tensor<T> on_host(const Tensor<T>& t) {
-    return t.device().is_cpu() ? t.detach() : t.detach().to(Device::cpu());
-}
 
 /// |got - ref| <= tol[i] per element (NaN matches only NaN); got may live on the GPU.
 template <class T>
@@ -63,14 +59,6 @@ void expect_within(const Tensor<T>& got_any, const Tensor<T>& ref, const std::ve
                    << ", expected " << rv << " (tolerance " << tol[i] << ")\n";
     }
     CHECK_MESSAGE(bad == 0, what, ": ", bad, " mismatches\n", report.str());
-}
-
-template <class T>
-void expect_close(const Tensor<T>& got, const Tensor<T>& ref, double atol, double rtol, const std::string& what) {
-    const std::vector<T> r = on_host(ref).to_vector();
-    std::vector<double> tol(r.size());
-    for (size_t i = 0; i < r.size(); ++i) tol[i] = atol + rtol * std::abs(static_cast<double>(r[i]));
-    expect_within(got, ref, tol, what);
 }
 
 template <class T>

@@ -37,49 +37,9 @@
 
 using namespace seam;
 using namespace seam::cuda_test;
+using namespace seam::cuda_test::compare;
 
 namespace {
-
-template <class T>
-Tensor<T> on_host(const Tensor<T>& t) {
-    return t.device().is_cpu() ? t.detach().contiguous() : t.detach().to(Device::cpu()).contiguous();
-}
-
-template <class T>
-constexpr double default_atol() {
-    return std::is_same_v<T, float> ? 2e-5 : 1e-12;
-}
-template <class T>
-constexpr double default_rtol() {
-    return std::is_same_v<T, float> ? 2e-5 : 1e-11;
-}
-
-/// |got - ref| <= atol + rtol·|ref| per element; got may live on the GPU.
-template <class T>
-void expect_close(const Tensor<T>& got_any, const Tensor<T>& ref_any, double atol, double rtol, const std::string& what) {
-    REQUIRE_MESSAGE(got_any.defined(), what, ": undefined result");
-    REQUIRE_MESSAGE(ref_any.defined(), what, ": undefined reference");
-    const Tensor<T> got = on_host(got_any), ref = on_host(ref_any);
-    REQUIRE_MESSAGE(got.shape() == ref.shape(), what, ": shape ", shape_str(got.shape()), " vs ", shape_str(ref.shape()));
-    const std::vector<T> g = got.to_vector(), r = ref.to_vector();
-    int64_t bad = 0;
-    std::ostringstream report;
-    for (size_t i = 0; i < g.size(); ++i) {
-        const double gv = g[i], rv = r[i];
-        if (std::isnan(gv) && std::isnan(rv)) continue;
-        const double tol = atol + rtol * std::abs(rv);
-        if (gv == rv || std::abs(gv - rv) <= tol) continue;  // NaN on one side only fails here
-        if (++bad <= 8)
-            report << "  " << what << " at " << index_str(static_cast<int64_t>(i), ref.shape()) << ": got " << gv
-                   << ", expected " << rv << " (tolerance " << tol << ")\n";
-    }
-    CHECK_MESSAGE(bad == 0, what, ": ", bad, " mismatches\n", report.str());
-}
-
-template <class T>
-void expect_close(const Tensor<T>& got, const Tensor<T>& ref, const std::string& what) {
-    expect_close(got, ref, default_atol<T>(), default_rtol<T>(), what);
-}
 
 template <class I>
 void expect_same(const Tensor<I>& got_any, const Tensor<I>& ref, const std::string& what) {

@@ -33,43 +33,9 @@
 
 using namespace seam;
 using namespace seam::cuda_test;
+using namespace seam::cuda_test::compare;
 
 namespace {
-
-template <class T>
-Tensor<T> on_host(const Tensor<T>& t) {
-    return t.detach().to(Device::cpu()).contiguous();
-}
-
-template <class T>
-constexpr double atol_of() {
-    return std::is_same_v<T, float> ? 2e-5 : 1e-12;
-}
-template <class T>
-constexpr double rtol_of() {
-    return std::is_same_v<T, float> ? 2e-5 : 1e-11;
-}
-
-template <class T>
-void expect_close(const Tensor<T>& got_any, const Tensor<T>& ref_any, double atol, double rtol, const std::string& what) {
-    REQUIRE_MESSAGE(got_any.defined(), what, ": undefined result");
-    REQUIRE_MESSAGE(ref_any.defined(), what, ": undefined reference");
-    const Tensor<T> got = on_host(got_any), ref = on_host(ref_any);
-    REQUIRE_MESSAGE(got.shape() == ref.shape(), what, ": shape ", shape_str(got.shape()), " vs ", shape_str(ref.shape()));
-    const std::vector<T> g = got.to_vector(), r = ref.to_vector();
-    int64_t bad = 0;
-    std::ostringstream report;
-    for (size_t i = 0; i < g.size(); ++i) {
-        const double gv = g[i], rv = r[i];
-        if (std::isnan(gv) && std::isnan(rv)) continue;
-        const double tol = atol + rtol * std::abs(rv);
-        if (gv == rv || std::abs(gv - rv) <= tol) continue;
-        if (++bad <= 8)
-            report << "  " << what << " at " << index_str(static_cast<int64_t>(i), ref.shape()) << ": got " << gv
-                   << ", expected " << rv << " (tolerance " << tol << ")\n";
-    }
-    CHECK_MESSAGE(bad == 0, what, ": ", bad, " mismatches\n", report.str());
-}
 
 /// Bit-for-bit equality (NaN equals NaN).
 template <class T>
@@ -104,7 +70,7 @@ Tensor<T> uniform_input(const Shape& shape, uint64_t seed, T lo, T hi) {
 template <class T>
 void compare_graph(const std::vector<Tensor<T>>& inputs, const std::vector<bool>& needs_grad,
                    const std::function<Tensor<T>(const std::vector<Tensor<T>>&)>& f, const std::string& what,
-                   double atol = atol_of<T>(), double rtol = rtol_of<T>()) {
+                   double atol = default_atol<T>(), double rtol = default_rtol<T>()) {
     std::vector<Tensor<T>> cpu_leaves, gpu_leaves;
     for (size_t i = 0; i < inputs.size(); ++i) {
         Tensor<T> c = inputs[i].clone().detach(), g = inputs[i].detach().to(gpu());
