@@ -105,15 +105,16 @@ inline void check_channel_vector(const Tensor<T>& t, int64_t channels, const cha
                " but the input ", shape_str(x_shape), " has ", channels, " channels (expected [", channels, "])");
 }
 
-#if SEAM_WITH_CUDA
-/// batch_norm(_relu) on CUDA tensors (kernels/seam/norm.cuh): the same checks and rules as the
-/// CPU path below; the running buffers are updated in place on the device, the per-channel mean
-/// and 1/std are saved on the device (double) for the backward, every gradient stays there.
+/// Channel count and values per channel of batch_norm's input, after the argument checks both the
+/// CPU and the CUDA path make (shapes, devices, eps, enough values per channel when training,
+/// running statistics when evaluating). `device` is the input's device.
+struct BatchNormDims {
+    int64_t N, C, inner, M;  // M = N * inner: values per channel
+};
 template <class T>
-inline Tensor<T> cuda_batch_norm(const char* op, const Tensor<T>& x, Tensor<T> running_mean, Tensor<T> running_var,
-                                 const Tensor<T>& weight, const Tensor<T>& bias, bool training, double momentum,
-                                 double eps, bool fuse_relu) {
-    const Device device = x.device();
+inline BatchNormDims check_batch_norm_args(const char* op, const Tensor<T>& x, const Tensor<T>& running_mean,
+                                           const Tensor<T>& running_var, const Tensor<T>& weight,
+                                           const Tensor<T>& bias, bool training, double eps, Device device) {
     SEAM_CHECK(x.dim() >= 2, op, ": input of shape ", shape_str(x.shape()), " must be [N, C, ...] (at least 2-D)");
     const int64_t N = x.size(0), C = x.size(1), inner = x.numel() / std::max<int64_t>(1, N * C);
     const int64_t M = N * inner;
@@ -130,6 +131,21 @@ inline Tensor<T> cuda_batch_norm(const char* op, const Tensor<T>& x, Tensor<T> r
     else
         SEAM_CHECK(running_mean.defined(), op, ": evaluation mode needs running_mean and running_var ",
                    "(pass training=true to normalise with the batch statistics)");
+    return {N, C, inner, M};
+}
+
+#if SEAM_WITH_CUDA
+/// batch_norm(_relu) on CUDA tensors (kernels/seam/norm.cuh): the same checks and rules as the
+/// CPU path below; the running buffers are updated in place on the device, the per-channel mean
+/// and 1/std are saved on the device (double) for the backward, every gradient stays there.
+template <class T>
+inline Tensor<T> cuda_batch_norm(const char* op, const Tensor<T>& x, Tensor<T> running_mean, Tensor<T> running_var,
+                                 const Tensor<T>& weight, const Tensor<T>& bias, bool training, double momentum,
+                                 double eps, bool fuse_relu) {
+    const Device device = x.device();
+    const BatchNormDims dims =
+        check_batch_norm_args(op, x, running_mean, running_var, weight, bias, training, eps, device);
+    const int64_t N = dims.N, C = dims.C, inner = dims.inner, M = dims.M;
     cuda::DeviceGuard guard(device.index);
     const Tensor<T> xc = cuda_dense(x.detach());
     Tensor<T> out = empty<T>(x.shape(), device);
@@ -180,22 +196,9 @@ inline Tensor<T> batch_norm_impl(const char* op, const Tensor<T>& x, Tensor<T> r
                                   momentum, eps, fuse_relu);
 #endif
     SEAM_CHECK(x.device().is_cpu(), op, ": input is on ", x.device().str(), "; this is the CPU path");
-    SEAM_CHECK(x.dim() >= 2, op, ": input of shape ", shape_str(x.shape()), " must be [N, C, ...] (at least 2-D)");
-    const int64_t N = x.size(0), C = x.size(1), inner = x.numel() / std::max<int64_t>(1, N * C);
-    const int64_t M = N * inner;  // values per channel
-    check_channel_vector(running_mean, C, op, "running_mean", x.shape());
-    check_channel_vector(running_var, C, op, "running_var", x.shape());
-    check_channel_vector(weight, C, op, "weight", x.shape());
-    check_channel_vector(bias, C, op, "bias", x.shape());
-    SEAM_CHECK(running_mean.defined() == running_var.defined(), op,
-               ": running_mean and running_var must be both defined or both undefined");
-    SEAM_CHECK(eps >= 0.0, op, ": eps must be >= 0, got ", eps);
-    if (training)
-        SEAM_CHECK(M > 1, op, ": Expected more than 1 value per channel when training, got input size ",
-                   shape_str(x.shape()));
-    else
-        SEAM_CHECK(running_mean.defined(), op, ": evaluation mode needs running_mean and running_var ",
-                   "(pass training=true to normalise with the batch statistics)");
+    const BatchNormDims dims =
+        check_batch_norm_args(op, x, running_mean, running_var, weight, bias, training, eps, Device::cpu());
+    const int64_t N = dims.N, C = dims.C, inner = dims.inner, M = dims.M;
 
     const Tensor<T> xc = x.detach().contiguous();
     Tensor<T> out = empty<T>(x.shape());
