@@ -44,9 +44,9 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstdlib>
 #include <memory>
-#include <new>
+
+#include "seam/core/storage.hpp"
 
 namespace seam::cpu::avx512 {
 
@@ -59,34 +59,19 @@ inline constexpr int64_t kNc = 768;    // columns of the packed B block: kKc * k
 
 namespace detail {
 
-/// A 64-byte-aligned scratch buffer per thread that only grows (packing buffers are reused by
-/// every call on that thread; nothing is allocated in the steady state).
-struct ScratchBuffer {
-    struct Free {
-        void operator()(float* p) const { std::free(p); }
-    };
-    std::unique_ptr<float, Free> data;
-    int64_t capacity = 0;
-
-    float* get(int64_t floats) {
-        if (floats > capacity) {
-            const size_t bytes = (static_cast<size_t>(floats) * sizeof(float) + 63) / 64 * 64;
-            float* p = static_cast<float*>(std::aligned_alloc(64, bytes));
-            if (!p) throw std::bad_alloc();
-            data.reset(p);
-            capacity = floats;
-        }
-        return data.get();
-    }
-};
-
+/// Per-thread packing buffers that only grow, in the library's 64-byte-aligned CPU storage:
+/// every call on a thread reuses them, so nothing is allocated in the steady state.
+inline float* grown_to(std::shared_ptr<Storage<float>>& held, int64_t floats) {
+    if (!held || held->size() < floats) held = Storage<float>::allocate_cpu(floats);
+    return held->data();
+}
 inline float* packed_a_buffer(int64_t floats) {
-    thread_local ScratchBuffer buffer;
-    return buffer.get(floats);
+    thread_local std::shared_ptr<Storage<float>> held;
+    return grown_to(held, floats);
 }
 inline float* packed_b_buffer(int64_t floats) {
-    thread_local ScratchBuffer buffer;
-    return buffer.get(floats);
+    thread_local std::shared_ptr<Storage<float>> held;
+    return grown_to(held, floats);
 }
 
 /// Packing writes panels of W lanes: panel q holds, for each p in [0, kc), the W values of
