@@ -14,7 +14,8 @@
 // "BLIS", TOMS 2015), with the level of the memory hierarchy each packed block is sized for:
 //   jc over n in steps of kNc
 //     pc over k in equal depth blocks of at most kKc
-//       pack B[pc.., jc..] into column panels of kNr: for each k, kNr contiguous floats (L2)
+//       pack B[pc.., jc..] into column panels of kNr: for each k, kNr contiguous floats (L2);
+//       a row-major B is packed inside the micro-kernels of the first row panel (see micro_kernel)
 //       ic over m in steps of kMc
 //         pack A[ic.., pc..], alpha folded in, into row panels of kMr: for each k, kMr floats
 //         ir over the block's rows in steps of kMr: A micro-panel, kMr x kc, stays in L1
@@ -22,8 +23,14 @@
 //             micro-kernel: a kMr x kNr tile of C held in kMr * kNv zmm registers
 // As in BLIS, the L1-resident micro-panel is the broadcast operand's (8 KiB) and the vector
 // operand's panels stream from L2; holding the 48 KiB B micro-panel in the 48 KiB L1 instead was
-// measured slower. Also tried and not kept: prefetching the next B block's source into L2 during
-// the current block (no measurable gain), and reading B in place without packing (slower).
+// measured slower. Also tried and not kept: prefetching the next B block's source (or the next A
+// block's) into L2 during the current block, in bursts between tiles or spread through the k loop
+// (packing got twice as fast, the micro-kernels slower by as much), reading B in place without
+// packing (slower), packing A inside the first column panel's kernels as B is (no gain on the
+// A-heavy 512 x 128 x 4608 product), 12 x 32 and 14 x 32 tiles (a faster kernel in isolation, but
+// m = 128 wastes 3-9% of a 12- or 14-row tile) and kKc = 384 (no change).
+// Measured on one core (interleaved A/B pairs, medians): packing B inside the kernels made the
+// B-heavy products 3-7% faster (128 x 8192 x 1152, 256 x 2048 x 2304, 256 x 3136 x 2304).
 // Panels are zero-padded to whole kMr / kNr. The last, narrower column panel runs a 1- or
 // 2-register variant of the micro-kernel; tiles that stick out of C are computed into a small
 // buffer and the valid part is added or copied.
@@ -177,9 +184,19 @@ inline void pack_b(bool trans_b, const float* b, int64_t ldb, int64_t p0, int64_
 /// The register tile: C[0..kMr) x [0..16*Nv) (row stride ldc) = or += A panel * B panel over kc
 /// steps. `a` and `b` are one packed panel each (64-byte aligned); Nv < kNv uses the first 16*Nv
 /// columns of a B panel (the last, narrower panel of a product whose n is not a multiple of kNr).
-template <int Nv>
-inline void micro_kernel(int64_t kc, const float* __restrict a, const float* __restrict b, float* c, int64_t ldc,
-                         bool accumulate) {
+///
+/// kPacksB: the B panel is not packed yet. The kernel reads its 16*Nv columns straight from the
+/// row-major source (row p at b_source + p * ldb) and writes them to `b_packed` as it goes, so that
+/// the slow first read of B (from L3 or DRAM) overlaps the FMAs instead of running in a packing loop
+/// of its own. sgemm does this for the first row panel of each B block; the other row panels then
+/// read the packed copy.
+///
+/// Never inlined: where g++ inlined it into sgemm's loop nest (it did in one test program) the 24
+/// accumulators no longer stayed in registers and the product ran at half speed.
+template <int Nv, bool kPacksB = false>
+[[gnu::noinline]] inline void micro_kernel(int64_t kc, const float* __restrict a, const float* __restrict b, float* c,
+                                           int64_t ldc, bool accumulate, const float* __restrict b_source = nullptr,
+                                           int64_t ldb = 0, float* __restrict b_packed = nullptr) {
     // Ask for the C tile now: it is read (accumulate) or written only after the kc steps, and C is
     // usually far larger than the caches, so a miss there would otherwise stall the end of every tile.
     for (int r = 0; r < kMr; ++r)
@@ -187,21 +204,36 @@ inline void micro_kernel(int64_t kc, const float* __restrict a, const float* __r
     __m512 acc[kMr][Nv];
     for (int r = 0; r < kMr; ++r)
         for (int v = 0; v < Nv; ++v) acc[r][v] = _mm512_setzero_ps();
-    // The B panel streams from L2 (it is the big operand of the tile): fetch 4 steps ahead. Unrolled
-    // twice so that the loop's integer bookkeeping takes fewer slots from the two FMA ports.
+    // A packed B panel streams from L2 with no software prefetch: the hardware's L1 streamer keeps up
+    // with one 192-byte step per 12 cycles, and explicit prefetches 4 steps ahead (three more
+    // load-port uops a step) made whole products 3-4% slower (interleaved A/B runs, every VGG shape).
+    // The unpacked source (kPacksB) is a new row of a large matrix at every step, which no hardware
+    // prefetcher predicts: it is fetched 8 rows ahead. Unrolled twice so that the loop's integer
+    // bookkeeping takes fewer slots from the two FMA ports.
+    constexpr int64_t kSourceRowsAhead = 8;
 #pragma GCC unroll 2
     for (int64_t p = 0; p < kc; ++p) {
         __m512 bv[Nv];
-        for (int v = 0; v < Nv; ++v) {
-            _mm_prefetch(reinterpret_cast<const char*>(b + 4 * kNr + 16 * v), _MM_HINT_T0);
-            bv[v] = _mm512_load_ps(b + 16 * v);
+        if constexpr (kPacksB) {
+            const float* row = b_source + p * ldb;
+            if (p + kSourceRowsAhead < kc) {  // the row's 16*Nv floats span at most Nv + 1 cache lines
+                const char* ahead = reinterpret_cast<const char*>(row + kSourceRowsAhead * ldb);
+                for (int v = 0; v < Nv; ++v) _mm_prefetch(ahead + 64 * v, _MM_HINT_T0);
+                _mm_prefetch(ahead + 64 * Nv - 1, _MM_HINT_T0);
+            }
+            for (int v = 0; v < Nv; ++v) {
+                bv[v] = _mm512_loadu_ps(row + 16 * v);
+                _mm512_store_ps(b_packed + p * kNr + 16 * v, bv[v]);
+            }
+        } else {
+            for (int v = 0; v < Nv; ++v) bv[v] = _mm512_load_ps(b + 16 * v);
+            b += kNr;
         }
         for (int r = 0; r < kMr; ++r) {
             const __m512 av = _mm512_set1_ps(a[r]);
             for (int v = 0; v < Nv; ++v) acc[r][v] = _mm512_fmadd_ps(av, bv[v], acc[r][v]);
         }
         a += kMr;
-        b += kNr;
     }
     for (int r = 0; r < kMr; ++r)
         for (int v = 0; v < Nv; ++v) {
@@ -252,7 +284,10 @@ inline void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, f
         for (int64_t pc = 0; pc < k; pc += kc_max) {
             const int64_t kc = std::min(kc_max, k - pc);
             const bool add = accumulate || pc > 0;
-            detail::pack_b(trans_b, b, ldb, pc, kc, jc, nc, bpack);
+            // A row-major B is packed panel by panel by the first row panel's micro-kernels (the
+            // first tile has kMr whole rows when m >= kMr); a transposed B by the packing loop.
+            const bool pack_b_in_kernel = !trans_b && m >= kMr;
+            if (!pack_b_in_kernel) detail::pack_b(trans_b, b, ldb, pc, kc, jc, nc, bpack);
             for (int64_t ic = 0; ic < m; ic += kMc) {
                 const int64_t mc = std::min(kMc, m - ic);
                 detail::pack_a(trans_a, a, lda, ic, mc, pc, kc, alpha, apack);
@@ -262,6 +297,15 @@ inline void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, f
                     for (int64_t jr = 0; jr < nc; jr += kNr) {
                         const int cols = static_cast<int>(std::min<int64_t>(kNr, nc - jr));
                         float* ctile = c + (ic + ir) * ldc + jc + jr;
+                        if (pack_b_in_kernel && ic == 0 && ir == 0) {  // this B panel's first use
+                            const float* source = b + pc * ldb + jc + jr;
+                            if (cols == kNr) {
+                                detail::micro_kernel<kNv, true>(kc, apanel, nullptr, ctile, ldc, add, source, ldb,
+                                                                bpack + jr * kc);
+                                continue;
+                            }
+                            detail::pack_lane_contiguous<kNr>(source, ldb, cols, kc, 1.0f, bpack + jr * kc);
+                        }
                         detail::compute_tile(kc, apanel, bpack + jr * kc, ctile, ldc, rows, cols, add);
                     }
                 }
