@@ -41,26 +41,6 @@ using namespace seam::cuda_test::compare;
 
 namespace {
 
-/// |got - ref| <= tol[i] per element (NaN matches only NaN); got may live on the GPU.
-template <class T>
-void expect_within(const Tensor<T>& got_any, const Tensor<T>& ref, const std::vector<double>& tol, const std::string& what) {
-    REQUIRE(got_any.defined());
-    const Tensor<T> got = on_host(got_any);
-    REQUIRE_MESSAGE(got.shape() == ref.shape(), what, ": shape ", shape_str(got.shape()), " vs ", shape_str(ref.shape()));
-    const std::vector<T> g = got.to_vector(), r = on_host(ref).to_vector();
-    int64_t bad = 0;
-    std::ostringstream report;
-    for (size_t i = 0; i < g.size(); ++i) {
-        const double gv = g[i], rv = r[i];
-        if (std::isnan(gv) && std::isnan(rv)) continue;
-        if (gv == rv || std::abs(gv - rv) <= tol[i]) continue;  // NaN on one side only fails here
-        if (++bad <= 8)
-            report << "  " << what << " at " << index_str(static_cast<int64_t>(i), ref.shape()) << ": got " << gv
-                   << ", expected " << rv << " (tolerance " << tol[i] << ")\n";
-    }
-    CHECK_MESSAGE(bad == 0, what, ": ", bad, " mismatches\n", report.str());
-}
-
 template <class T>
 void expect_same_bits(const Tensor<T>& got, const Tensor<T>& ref, const std::string& what) {
     expect_close(got, ref, 0.0, 0.0, what);
@@ -101,13 +81,6 @@ Tensor<T> random_input(const Shape& shape, uint64_t seed, bool ties = false, boo
         if (nans && i % 11 == 3) p[i] = std::numeric_limits<T>::quiet_NaN();
     }
     return t;
-}
-
-template <class T>
-Tensor<T> abs_copy(const Tensor<T>& t) {
-    std::vector<T> v = on_host(t).to_vector();
-    for (T& e : v) e = std::abs(e);
-    return from_vector<T>(v, t.shape());
 }
 
 template <class T>
@@ -386,16 +359,6 @@ ConvReference<T> conv_reference(const ConvCase& k, uint64_t seed) {
     conv_on_cpu(abs_copy(r.x), abs_copy(r.w), r.b.defined() ? abs_copy(r.b) : Tensor<T>(), abs_copy(r.gy), k.opt, r.my,
                 r.mdx, r.mdw, r.mdb);
     return r;
-}
-
-/// 64·eps·Σ|terms| + tiny, per element.
-template <class T>
-std::vector<double> conv_tolerance(const Tensor<T>& magnitude) {
-    const std::vector<T> m = magnitude.to_vector();
-    std::vector<double> tol(m.size());
-    const double eps = std::numeric_limits<T>::epsilon();
-    for (size_t i = 0; i < m.size(); ++i) tol[i] = 64 * eps * static_cast<double>(m[i]) + 1e-30;
-    return tol;
 }
 
 cuda::Conv2dShape conv_shape(const ConvCase& k) {
