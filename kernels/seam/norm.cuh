@@ -1,5 +1,6 @@
 // kernels/seam/norm.cuh — batch normalisation (training and evaluation, optional fused ReLU,
-// forward and backward) and dropout (forward and backward).
+// forward and backward), layer normalisation (forward and backward) and dropout (forward and
+// backward).
 //
 // What it computes: the rules of include/seam/ops/norm.hpp.
 //   batch_norm forward   per channel c: training uses the batch mean m and the biased variance
@@ -13,6 +14,14 @@
 //                        dbias = Σ g', dweight = Σ g'·(x - m)·invstd;
 //                        dx = A·(g' - mean_g) - B·(x - m), A = w·invstd, and in training
 //                        mean_g = Σ g'/M, B = w·invstd³·Σ g'(x - m)/M (both 0 in evaluation).
+//   layer_norm forward   per row r of D values: m = Σ x / D, var = Σ (x - m)² / D (two passes, sums
+//                        in double, as the CPU op), rstd = 1/sqrt(var + eps); in T, the CPU's order:
+//                        y = (x - T(m))·T(rstd), then ·w[i], then +b[i] (each when given). m and
+//                        rstd are saved per row (double) for the backward.
+//   layer_norm backward  per row, with gw = g·w (g without weight) and xhat = (x - m)·rstd, both
+//                        sums in double: a = Σ gw / D, b = Σ gw·xhat / D, then in T
+//                        dx = T(rstd)·(gw - T(a) - (x - T(m))·T(rstd)·T(b));
+//                        per column i: dweight[i] = Σ_r g·xhat, dbias[i] = Σ_r g (double).
 //   dropout              element i (row-major) is kept when 32-bit word i % 4 of Philox block
 //                        (base + i / 4, subsequence 0, key = the generator's seed) is below the
 //                        threshold (1 - p)·2^32: the SAME function (seam::philox4x32 of
@@ -22,7 +31,10 @@
 //
 // Layouts: x, y, g, dx contiguous [N, C, inner] (inner = H·W, 1 for [N, C]); weight, bias and the
 // running buffers are [C] vectors read through an element stride (any may be null); the saved
-// statistics are contiguous [C] double; the dropout mask is [n] uint8 (1 = kept).
+// statistics are contiguous [C] double; the dropout mask is [n] uint8 (1 = kept). layer_norm:
+// x, y, g, dx contiguous [rows, D] (D = the product of normalized_shape), weight, bias, dweight,
+// dbias contiguous [D] (any may be null), mean and rstd contiguous [rows] double; the parameter
+// gradients use a workspace of 2·chunks·D doubles (layer_norm_param_workspace_bytes).
 //
 // Launch shapes:
 //   batch_norm           one block of 256 threads per channel (grid-stride over channels): the
@@ -30,12 +42,23 @@
 //                        consecutive values of one plane: coalesced), shared-memory trees combine
 //                        the double sums in a fixed order, so the results are the same bits on
 //                        every run. The block then writes the channel's output itself.
+//   layer_norm rows      one block per row (grid-stride over rows, at most 2^20 blocks), a power of
+//                        two of 32..256 threads ≥ D: the threads stride over the row (coalesced),
+//                        shared-memory trees combine the double sums in a fixed order. A row longer
+//                        than the block is simply walked several times by each thread.
+//   layer_norm params    the column sums over rows: grid (⌈D/256⌉, chunks), one thread per column
+//                        (neighbouring threads on neighbouring columns: coalesced), block y sums
+//                        its chunk of rows in order into a [chunks, D] double workspace; a second
+//                        kernel adds the chunks in order. chunks depends on the shape only, so
+//                        every result is the same bits on every run and GPU (no atomics).
 //   dropout              grid-stride loops over blocks of four elements (one Philox call each).
 //
 // Versions tried: only this one. Nothing here has been timed on a GPU yet (no GPU was available
-// when it was written). Known weak spot: one block per channel leaves most of a large GPU idle
+// when it was written). Known weak spots: one block per channel leaves most of a large GPU idle
 // for C = 64 (the first VGG/ResNet layers); splitting each channel over several blocks with a
-// second reduction pass is the first thing to try when bench/ shows it.
+// second reduction pass is the first thing to try when bench/ shows it. layer_norm gives a whole
+// block of at least 32 threads to each row, so very short rows (D < 32) leave threads idle; a warp
+// per row, several rows per block, is the first thing to try there.
 #pragma once
 
 #include <cstdint>
@@ -183,6 +206,190 @@ inline void batch_norm_backward(const T* g, const T* x, const T* y_relu, Channel
     const unsigned blocks = static_cast<unsigned>(std::min<int64_t>(a.C, int64_t(1) << 20));
     batch_norm_backward_kernel<T><<<blocks, kThreads, 0, stream>>>(g, x, y_relu, weight, save_mean, save_invstd, a, dx,
                                                                    dweight, dbias);
+    SEAM_CUDA_CHECK(cudaGetLastError());
+}
+
+// ----- layer normalisation ----------------------------------------------------------------------------------
+
+/// One layer_norm call: x is [rows, cols], cols = the product of normalized_shape (> 0).
+struct LayerNormArgs {
+    int64_t rows = 0, cols = 0;
+    double eps = 1e-5;
+};
+
+namespace norm_detail {
+
+/// Threads of a row block: a power of two of 32..kThreads, at least n when n ≤ kThreads
+/// (block_sum's tree needs a power of two).
+inline int row_block_threads(int64_t n) {
+    int threads = 32;
+    while (threads < kThreads && threads < n) threads *= 2;
+    return threads;
+}
+
+/// One block per row, grid-stride beyond 2^20 rows.
+inline unsigned row_blocks(int64_t rows) {
+    return static_cast<unsigned>(std::max<int64_t>(1, std::min<int64_t>(rows, int64_t(1) << 20)));
+}
+
+}  // namespace norm_detail
+
+template <class T>
+__global__ void layer_norm_forward_kernel(const T* x, const T* weight, const T* bias, T* y, double* mean, double* rstd,
+                                          LayerNormArgs a) {
+    __shared__ double shared[kThreads];
+    const int64_t D = a.cols;
+    for (int64_t r = blockIdx.x; r < a.rows; r += gridDim.x) {  // the same rows for every thread: syncs stay uniform
+        const T* p = x + r * D;
+        double s = 0;
+        for (int64_t i = threadIdx.x; i < D; i += blockDim.x) s += static_cast<double>(p[i]);
+        const double m = norm_detail::block_sum(s, shared) / static_cast<double>(D);
+        double q = 0;
+        for (int64_t i = threadIdx.x; i < D; i += blockDim.x) {
+            const double d = static_cast<double>(p[i]) - m;
+            q += d * d;
+        }
+        const double var = norm_detail::block_sum(q, shared) / static_cast<double>(D);  // biased, as PyTorch
+        const double is = norm_detail::rsqrt_d(var + a.eps);
+        if (threadIdx.x == 0) {
+            mean[r] = m;
+            rstd[r] = is;
+        }
+        const T mt = static_cast<T>(m), st = static_cast<T>(is);
+        T* out = y + r * D;
+        for (int64_t i = threadIdx.x; i < D; i += blockDim.x) {
+            T v = (p[i] - mt) * st;
+            if (weight) v *= weight[i];
+            if (bias) v += bias[i];
+            out[i] = v;
+        }
+    }
+}
+
+template <class T>
+__global__ void layer_norm_backward_input_kernel(const T* g, const T* x, const T* weight, const double* mean,
+                                                 const double* rstd, LayerNormArgs a, T* dx) {
+    __shared__ double shared[kThreads];
+    const int64_t D = a.cols;
+    for (int64_t r = blockIdx.x; r < a.rows; r += gridDim.x) {
+        const T* gr = g + r * D;
+        const T* p = x + r * D;
+        const double m = mean[r], is = rstd[r];
+        double sum_gw = 0, sum_gwx = 0;
+        for (int64_t i = threadIdx.x; i < D; i += blockDim.x) {
+            const double gw = static_cast<double>(gr[i]) * (weight ? static_cast<double>(weight[i]) : 1.0);
+            sum_gw += gw;
+            sum_gwx += gw * (static_cast<double>(p[i]) - m) * is;
+        }
+        const double mean_gw = norm_detail::block_sum(sum_gw, shared) / static_cast<double>(D);
+        const double mean_gwx = norm_detail::block_sum(sum_gwx, shared) / static_cast<double>(D);
+        const T st = static_cast<T>(is), at = static_cast<T>(mean_gw), bt = static_cast<T>(mean_gwx),
+                mt = static_cast<T>(m);
+        T* d = dx + r * D;
+        for (int64_t i = threadIdx.x; i < D; i += blockDim.x) {
+            const T gwi = weight ? gr[i] * weight[i] : gr[i];
+            d[i] = st * (gwi - at - (p[i] - mt) * st * bt);
+        }
+    }
+}
+
+/// First pass of dweight / dbias: block (column tile, chunk) sums the rows of its chunk, in order,
+/// for its columns into partial_w / partial_b [chunks, cols] (either may be null: not wanted).
+template <class T>
+__global__ void layer_norm_param_partial_kernel(const T* g, const T* x, const double* mean, const double* rstd,
+                                                LayerNormArgs a, int64_t rows_per_chunk, double* partial_w,
+                                                double* partial_b) {
+    const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (i >= a.cols) return;  // no shared memory, no syncs: an early return is safe
+    const int64_t begin = int64_t(blockIdx.y) * rows_per_chunk;
+    const int64_t end = begin + rows_per_chunk < a.rows ? begin + rows_per_chunk : a.rows;
+    double sum_w = 0, sum_b = 0;
+    for (int64_t r = begin; r < end; ++r) {
+        const double gv = static_cast<double>(g[r * a.cols + i]);
+        if (partial_w) sum_w += gv * (static_cast<double>(x[r * a.cols + i]) - mean[r]) * rstd[r];
+        sum_b += gv;
+    }
+    const int64_t at = int64_t(blockIdx.y) * a.cols + i;
+    if (partial_w) partial_w[at] = sum_w;
+    if (partial_b) partial_b[at] = sum_b;
+}
+
+/// Second pass: dweight[i] = Σ_chunk partial_w[chunk, i] in chunk order (dbias likewise).
+template <class T>
+__global__ void layer_norm_param_finish_kernel(const double* partial_w, const double* partial_b, int64_t chunks,
+                                               int64_t cols, T* dweight, T* dbias) {
+    SEAM_GRID_STRIDE_LOOP(i, cols) {
+        double sum_w = 0, sum_b = 0;
+        for (int64_t c = 0; c < chunks; ++c) {
+            if (partial_w) sum_w += partial_w[c * cols + i];
+            if (partial_b) sum_b += partial_b[c * cols + i];
+        }
+        if (dweight) dweight[i] = static_cast<T>(sum_w);
+        if (dbias) dbias[i] = static_cast<T>(sum_b);
+    }
+}
+
+/// How the rows are cut for the parameter gradients: from the shape only (never the GPU), so the
+/// order of additions and the bits of the result are the same everywhere. Enough chunks for about
+/// 256 blocks, at least 16 rows a chunk, at most 65535 chunks (grid.y).
+struct LayerNormParamPlan {
+    int64_t chunks = 1, rows_per_chunk = 0;
+};
+inline LayerNormParamPlan plan_layer_norm_params(int64_t rows, int64_t cols) {
+    constexpr int64_t kTargetBlocks = 256, kMinRowsPerChunk = 16;
+    LayerNormParamPlan p;
+    if (rows <= 0 || cols <= 0) return p;  // one chunk of no rows: the gradients are zeros
+    const int64_t column_blocks = ceil_div(cols, kThreads);
+    p.chunks = std::min({ceil_div(kTargetBlocks, column_blocks), ceil_div(rows, kMinRowsPerChunk), int64_t(65535)});
+    p.chunks = std::max<int64_t>(1, p.chunks);
+    p.rows_per_chunk = ceil_div(rows, p.chunks);
+    p.chunks = ceil_div(rows, p.rows_per_chunk);
+    return p;
+}
+
+/// Device workspace layer_norm_backward needs for dweight and dbias: two [chunks, cols] doubles.
+inline size_t layer_norm_param_workspace_bytes(int64_t rows, int64_t cols) {
+    const LayerNormParamPlan p = plan_layer_norm_params(rows, cols);
+    return static_cast<size_t>(2 * p.chunks * std::max<int64_t>(cols, 0)) * sizeof(double);
+}
+
+template <class T>
+inline void layer_norm_forward(const T* x, const T* weight, const T* bias, T* y, double* mean, double* rstd,
+                               const LayerNormArgs& a, cudaStream_t stream) {
+    if (a.rows == 0 || a.cols == 0) return;
+    layer_norm_forward_kernel<T><<<norm_detail::row_blocks(a.rows), norm_detail::row_block_threads(a.cols), 0, stream>>>(
+        x, weight, bias, y, mean, rstd, a);
+    SEAM_CUDA_CHECK(cudaGetLastError());
+}
+
+/// dx, dweight, dbias (each may be null when not wanted). `workspace` holds
+/// layer_norm_param_workspace_bytes(rows, cols) bytes when dweight or dbias is wanted, and must stay
+/// valid until the work on `stream` is done.
+template <class T>
+inline void layer_norm_backward(const T* g, const T* x, const T* weight, const double* mean, const double* rstd,
+                                const LayerNormArgs& a, T* dx, T* dweight, T* dbias, void* workspace,
+                                cudaStream_t stream) {
+    if (a.cols == 0) return;
+    if (dx && a.rows > 0) {
+        layer_norm_backward_input_kernel<T>
+            <<<norm_detail::row_blocks(a.rows), norm_detail::row_block_threads(a.cols), 0, stream>>>(g, x, weight, mean,
+                                                                                                     rstd, a, dx);
+        SEAM_CUDA_CHECK(cudaGetLastError());
+    }
+    if (!dweight && !dbias) return;
+    SEAM_CHECK(workspace, "layer_norm_backward: the parameter gradients need a workspace of ",
+               layer_norm_param_workspace_bytes(a.rows, a.cols), " bytes");
+    const LayerNormParamPlan p = plan_layer_norm_params(a.rows, a.cols);
+    double* partial_w = dweight ? static_cast<double*>(workspace) : nullptr;
+    double* partial_b = dbias ? static_cast<double*>(workspace) + p.chunks * a.cols : nullptr;
+    const int64_t column_blocks = ceil_div(a.cols, kThreads);
+    SEAM_CHECK(column_blocks <= 0x7fffffff, "layer_norm_backward: ", a.cols, " columns are too many for one grid");
+    const dim3 grid(static_cast<unsigned>(column_blocks), static_cast<unsigned>(p.chunks));
+    layer_norm_param_partial_kernel<T><<<grid, kThreads, 0, stream>>>(g, x, mean, rstd, a, p.rows_per_chunk, partial_w,
+                                                                      partial_b);
+    SEAM_CUDA_CHECK(cudaGetLastError());
+    layer_norm_param_finish_kernel<T><<<grid_for(a.cols), kThreads, 0, stream>>>(partial_w, partial_b, p.chunks, a.cols,
+                                                                                  dweight, dbias);
     SEAM_CUDA_CHECK(cudaGetLastError());
 }
 

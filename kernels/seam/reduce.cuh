@@ -1,5 +1,5 @@
-// kernels/seam/reduce.cuh — sum, max and min (with their index) along one dimension, and the
-// scatter that is the backward of every selection along a dimension.
+// kernels/seam/reduce.cuh — sum, max and min (with their index) along one dimension, topk along
+// one dimension, and the scatter that is the backward of every selection along a dimension.
 //
 // What it computes: for a contiguous input seen as [outer, n, inner] (reducing dimension d of a
 // shape: outer = product of the sizes before d, inner = after),
@@ -25,6 +25,22 @@
 // same kernel reduces the partials. The chunking depends on the shape only (a fixed target of 256
 // blocks, not the GPU's multiprocessor count), so the order of additions — and every bit of the
 // result — is the same on every GPU and every run.
+//
+// topk (values and indices of the k first elements of each column [o, :, j] in the CPU op's strict
+// total order: NaN first when largest, last when smallest; then by value, larger first when
+// largest, smaller first when smallest; then the lower index first — ops/reduce.hpp's `before`):
+//   values, indices [outer, k, inner] contiguous. One block per column (grid-stride over columns,
+//   a power of two of 32..256 threads ≥ n). The rank of element u is the number of elements that
+//   come before it; the order is strict and total, so the ranks are 0..n-1 without repeats and
+//   element u belongs at output rank(u) when rank(u) < k (sorted). Each thread counts the rank of
+//   its elements against the column staged through shared memory in tiles of 1024. sorted = false
+//   wants the k chosen elements in increasing index order: the element of rank k-1 (the pivot) is
+//   found in the same pass, the chosen ones are the pivot and those before it, and a block-wide
+//   prefix count over the column in index order gives each its place. Exact: values are copies,
+//   indices equal the CPU's. Limits: O(n²) comparisons per column (n²/threads per thread), meant
+//   for class-sized rows (up to a few thousand elements: 4096 costs 16·10^6 comparisons a column);
+//   a row of 10^5 elements costs 10^10 — a radix select is the fix when that is needed. Any
+//   1 ≤ k ≤ n works; columns with inner > 1 are read with stride inner (uncoalesced).
 //
 // Versions tried: only this one. Nothing here has been timed on a GPU yet. Known weak spots to
 // measure first: columns with a small inner (2..16) read uncoalesced; one warp-shuffle reduction
@@ -257,6 +273,99 @@ inline void scatter_along(const T* grad, const int64_t* index, T* grad_in, int64
     SEAM_CUDA_CHECK(cudaGetLastError());
     if (outer * k * inner == 0) return;
     scatter_along_kernel<T><<<grid_for(outer * k * inner), kThreads, 0, stream>>>(grad, index, grad_in, outer, k, n, inner);
+    SEAM_CUDA_CHECK(cudaGetLastError());
+}
+
+// ----- topk along a dimension -----------------------------------------------------------------------------
+
+/// Does element (u, xu) come before (v, xv) in topk's order? The CPU's comparator (ops/reduce.hpp)
+/// exactly: NaN before numbers when largest, after them when smallest; then by value; then index.
+/// Host-callable, so tests/cuda/test_cuda_kernel_logic.cu checks it without a GPU.
+template <class T>
+SEAM_HOST_DEVICE bool topk_before(T xu, int64_t u, T xv, int64_t v, bool largest) {
+    const bool nu = xu != xu, nv = xv != xv;
+    if (nu != nv) return largest ? nu : nv;
+    if (!nu && xu != xv) return largest ? xu > xv : xu < xv;
+    return u < v;
+}
+
+/// Column elements staged in shared memory per step of the rank count.
+inline constexpr int kTopkTile = 1024;
+
+template <class T>
+__global__ void topk_kernel(const T* x, int64_t outer, int64_t n, int64_t inner, int64_t k, bool largest, bool sorted,
+                            T* values, int64_t* indices) {
+    __shared__ T tile[kTopkTile];
+    __shared__ int64_t scan[kThreads];  // block prefix counts (sorted = false)
+    __shared__ int64_t pivot;           // the index of the element of rank k - 1
+    const int64_t columns = outer * inner;
+    for (int64_t q = blockIdx.x; q < columns; q += gridDim.x) {  // the same columns for every thread
+        const int64_t a = q / inner, j = q % inner;
+        const T* col = x + a * n * inner + j;  // element r at col[r * inner]
+        T* out_values = values + a * k * inner + j;  // output t at [t * inner]
+        int64_t* out_indices = indices + a * k * inner + j;
+        // Pass 1: every element's rank. Loop bounds depend on n only, so every thread reaches every
+        // __syncthreads; `mine` only guards the work.
+        for (int64_t base = 0; base < n; base += blockDim.x) {
+            const int64_t u = base + threadIdx.x;
+            const bool mine = u < n;
+            const T xu = mine ? col[u * inner] : T(0);
+            int64_t rank = 0;
+            for (int64_t t0 = 0; t0 < n; t0 += kTopkTile) {
+                const int64_t len = n - t0 < kTopkTile ? n - t0 : kTopkTile;
+                __syncthreads();  // every thread is done with the previous tile
+                for (int64_t i = threadIdx.x; i < len; i += blockDim.x) tile[i] = col[(t0 + i) * inner];
+                __syncthreads();
+                if (mine)
+                    for (int64_t i = 0; i < len; ++i) rank += topk_before(tile[i], t0 + i, xu, u, largest);
+            }
+            if (mine && rank < k) {
+                if (sorted) {
+                    out_values[rank * inner] = xu;
+                    out_indices[rank * inner] = u;
+                }
+                if (rank == k - 1) pivot = u;  // exactly one element has this rank
+            }
+        }
+        if (!sorted) {  // uniform across the block
+            __syncthreads();  // pivot is written
+            const int64_t p = pivot;
+            const T xp = col[p * inner];
+            int64_t written = 0;
+            for (int64_t base = 0; base < n; base += blockDim.x) {
+                const int64_t u = base + threadIdx.x;
+                const bool chosen = u < n && (u == p || topk_before(col[u * inner], u, xp, p, largest));
+                scan[threadIdx.x] = chosen ? 1 : 0;
+                __syncthreads();
+                for (unsigned offset = 1; offset < blockDim.x; offset *= 2) {  // inclusive Hillis-Steele scan
+                    const int64_t add = threadIdx.x >= offset ? scan[threadIdx.x - offset] : 0;
+                    __syncthreads();
+                    scan[threadIdx.x] += add;
+                    __syncthreads();
+                }
+                if (chosen) {
+                    const int64_t t = written + scan[threadIdx.x] - 1;
+                    out_values[t * inner] = col[u * inner];
+                    out_indices[t * inner] = u;
+                }
+                written += scan[blockDim.x - 1];
+                __syncthreads();  // scan[] is rewritten by the next step
+            }
+        }
+        __syncthreads();  // tile[] and pivot are rewritten for the next column
+    }
+}
+
+/// values, indices [outer, k, inner] = the first k elements of each column of contiguous x
+/// [outer, n, inner] in topk's order (sorted), or the same k elements in index order.
+template <class T>
+inline void topk(const T* x, int64_t outer, int64_t n, int64_t inner, int64_t k, bool largest, bool sorted, T* values,
+                 int64_t* indices, cudaStream_t stream) {
+    if (outer * inner == 0 || k == 0) return;
+    int threads = 32;
+    while (threads < kThreads && threads < n) threads *= 2;
+    const unsigned blocks = static_cast<unsigned>(std::min<int64_t>(outer * inner, int64_t(1) << 20));
+    topk_kernel<T><<<blocks, threads, 0, stream>>>(x, outer, n, inner, k, largest, sorted, values, indices);
     SEAM_CUDA_CHECK(cudaGetLastError());
 }
 

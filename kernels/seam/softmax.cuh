@@ -1,5 +1,6 @@
-// kernels/seam/softmax.cuh — softmax / log_softmax along one dimension (forward and backward) and
-// the fused softmax cross-entropy with class indices (forward, reduction, backward).
+// kernels/seam/softmax.cuh — softmax / log_softmax along one dimension (forward and backward), the
+// fused softmax cross-entropy with class indices (forward, reduction, backward) and the NLL loss
+// on log-probabilities (forward, reduction, backward).
 //
 // What it computes: exactly the rules of include/seam/ops/softmax.hpp and ops/loss.hpp, so a CUDA
 // result is compared to the CPU one with a float tolerance only:
@@ -17,6 +18,10 @@
 //                  scale = g[i] (none), T(g / Σ w[y]) (mean) or g (sum), all read on the device.
 //                  A target outside [0, C) that is not ignore_index is recorded (the lowest such
 //                  position, atomicMin) for the host to report; its loss and gradient are 0.
+//   nll_loss       per position i of log-probabilities [B, C, S]: loss = -w[y]·x_y (0 for
+//                  ignore_index), the same reduction and bad-target report as cross-entropy
+//                  (its stats[3] too), backward dx_c = [c = y]·(-w[y])·scale with cross-entropy's
+//                  scale computed in T, as the CPU op: -w[y]·T(g/Σ w[y]) for mean.
 //
 // Layouts: contiguous row-major [outer, n, inner] around the softmax dimension (outer = product of
 // the sizes before it, inner = after); logits [B, C, S], target [B, S] int64, weight [C] or null,
@@ -34,6 +39,8 @@
 //                          losses and weights in a fixed order (a loss is one number: not worth a
 //                          two-level reduction below a few million positions).
 //   cross-entropy backward one thread per logit element.
+//   nll_loss               the cross-entropy launch shapes: one thread per position, the same
+//                          single reducing block, one thread per input element in the backward.
 //
 // Versions tried: only this one. Nothing here has been timed on a GPU yet (no GPU was available
 // when it was written). Weak spots to measure first: the thread-per-position cross-entropy on
@@ -355,6 +362,80 @@ inline void cross_entropy_backward(const T* x, const int64_t* target, const T* w
     const int64_t n = a.batch * a.classes * a.spatial;
     if (n == 0) return;
     cross_entropy_backward_kernel<T><<<grid_for(n), kThreads, 0, stream>>>(x, target, weight, lse, stats, grad_out, a, dx);
+    SEAM_CUDA_CHECK(cudaGetLastError());
+}
+
+// ----- NLL loss on log-probabilities ---------------------------------------------------------------------
+
+/// Per position: the loss -w[y]·x_y and w[y] (both 0 when ignored or out of range); the loss also
+/// goes to out_none[i] (in T) for the reduction `none`. args.label_smoothing is not read.
+template <class T>
+__global__ void nll_forward_kernel(const T* x, const int64_t* target, const T* weight, CrossEntropyArgs a,
+                                   double* losses, double* weights, T* out_none, unsigned long long* first_bad) {
+    const int64_t C = a.classes, S = a.spatial;
+    SEAM_GRID_STRIDE_LOOP(i, a.batch * S) {
+        const int64_t y = target[i];
+        double loss = 0, wy = 0;
+        if (y != a.ignore_index) {
+            if (y < 0 || y >= C) {
+                atomicMin(first_bad, static_cast<unsigned long long>(i));
+            } else {
+                wy = weight ? static_cast<double>(weight[y]) : 1.0;
+                loss = -wy * static_cast<double>(x[(i / S) * C * S + y * S + i % S]);
+            }
+        }
+        losses[i] = loss;
+        weights[i] = wy;
+        if (out_none) out_none[i] = static_cast<T>(loss);
+    }
+}
+
+template <class T>
+__global__ void nll_backward_kernel(const int64_t* target, const T* weight, const double* stats, const T* grad_out,
+                                    CrossEntropyArgs a, T* dx) {
+    const int64_t C = a.classes, S = a.spatial;
+    SEAM_GRID_STRIDE_LOOP(e, a.batch * C * S) {
+        const int64_t i = (e / (C * S)) * S + e % S, c = (e / S) % C;
+        const int64_t y = target[i];
+        if (y == a.ignore_index || y != c) {  // y != c also covers a target out of range
+            dx[e] = T(0);
+            continue;
+        }
+        // The CPU's scale, in T: g[i] (none), T(g / Σ w[y]) (mean), g (sum).
+        const T scale = a.reduction == 0   ? grad_out[i]
+                        : a.reduction == 1 ? static_cast<T>(static_cast<double>(grad_out[0]) / stats[1])
+                                           : grad_out[0];
+        dx[e] = -(weight ? weight[y] : T(1)) * scale;
+    }
+}
+
+/// Enqueue the NLL forward, with cross_entropy_forward's workspace (cross_entropy_workspace_bytes),
+/// outputs and first-bad-position word.
+template <class T>
+inline void nll_forward(const T* x, const int64_t* target, const T* weight, const CrossEntropyArgs& a, T* out,
+                        double* stats, void* workspace, unsigned long long** first_bad_ptr, cudaStream_t stream) {
+    const int64_t P = a.batch * a.spatial;
+    auto* losses = static_cast<double*>(workspace);
+    double* weights = losses + P;
+    auto* first_bad = reinterpret_cast<unsigned long long*>(weights + P);
+    *first_bad_ptr = first_bad;
+    SEAM_CUDA_CHECK(cudaMemsetAsync(first_bad, 0xFF, sizeof(unsigned long long), stream));
+    if (P > 0) {
+        nll_forward_kernel<T><<<grid_for(P), kThreads, 0, stream>>>(x, target, weight, a, losses, weights,
+                                                                    a.reduction == 0 ? out : nullptr, first_bad);
+        SEAM_CUDA_CHECK(cudaGetLastError());
+    }
+    cross_entropy_reduce_kernel<T><<<1, kThreads, 0, stream>>>(losses, weights, P, weight, a.classes, a.reduction, stats,
+                                                               a.reduction == 0 ? nullptr : out);
+    SEAM_CUDA_CHECK(cudaGetLastError());
+}
+
+template <class T>
+inline void nll_backward(const int64_t* target, const T* weight, const double* stats, const T* grad_out,
+                         const CrossEntropyArgs& a, T* dx, cudaStream_t stream) {
+    const int64_t n = a.batch * a.classes * a.spatial;
+    if (n == 0) return;
+    nll_backward_kernel<T><<<grid_for(n), kThreads, 0, stream>>>(target, weight, stats, grad_out, a, dx);
     SEAM_CUDA_CHECK(cudaGetLastError());
 }
 

@@ -5,8 +5,9 @@
 //
 // Contents, in order: errors; devices; per-device state (default stream, cuBLAS handle, pinned
 // staging buffers); streams and events; the caching allocator; staged copies; cuBLAS GEMM; the
-// elementwise and reduction entry points; softmax and cross-entropy; batch norm and dropout;
-// optimizer steps; landmark pooling; 2-D pooling; 2-D convolution; the explicit instantiations.
+// elementwise and reduction entry points (topk among them); softmax, cross-entropy and NLL; batch
+// norm, layer norm and dropout; optimizer steps; landmark pooling; 2-D pooling; resampling; 2-D
+// convolution; the explicit instantiations.
 //
 // Objects that live for the whole program (per-device state, the allocator) are created with new
 // and never destroyed: tensors held in static variables may be freed after main returns, and must
@@ -36,6 +37,7 @@
 #include "seam/optim.cuh"
 #include "seam/pool2d.cuh"
 #include "seam/reduce.cuh"
+#include "seam/resize.cuh"
 #include "seam/softmax.cuh"
 
 namespace seam::cuda {
@@ -685,6 +687,14 @@ void scatter_along(const T* grad, const int64_t* index, T* grad_in, int64_t oute
     kernels::scatter_along<T>(grad, index, grad_in, outer, k, n, inner, stream_now());
 }
 
+template <class T>
+void topk(const T* x, int64_t outer, int64_t n, int64_t inner, int64_t k, bool largest, bool sorted, T* values,
+          int64_t* indices) {
+    check_reduce_shape("topk", outer, n, inner);
+    SEAM_CHECK(k >= 0 && k <= n, "topk: k = ", k, " is out of range for a dimension of size ", n);
+    kernels::topk<T>(x, outer, n, inner, k, largest, sorted, values, indices, stream_now());
+}
+
 // ===== softmax and the fused cross-entropy ==========================================================
 
 template <class T>
@@ -735,7 +745,30 @@ void cross_entropy_backward(const T* logits, const int64_t* target, const T* wei
     kernels::cross_entropy_backward<T>(logits, target, weight, lse, stats, grad_out, a, grad_logits, stream_now());
 }
 
-// ===== batch normalisation and dropout ==============================================================
+template <class T>
+int64_t nll_loss_forward(const T* log_probs, const int64_t* target, const T* weight, const CrossEntropyShape& shape,
+                         T* out, double* stats) {
+    const kernels::CrossEntropyArgs a = cross_entropy_args("nll_loss_forward", shape);
+    SEAM_CHECK(a.label_smoothing == 0, "nll_loss_forward: label_smoothing must be 0, got ", a.label_smoothing);
+    Workspace workspace(kernels::cross_entropy_workspace_bytes(a));
+    unsigned long long* first_bad = nullptr;
+    const cudaStream_t stream = stream_now();
+    kernels::nll_forward<T>(log_probs, target, weight, a, out, stats, workspace.ptr, &first_bad, stream);
+    // As cross_entropy_forward: naming a bad target costs one small copy and a wait.
+    unsigned long long bad = 0;
+    SEAM_CUDA_CHECK(cudaMemcpyAsync(&bad, first_bad, sizeof(bad), cudaMemcpyDeviceToHost, stream));
+    SEAM_CUDA_CHECK(cudaStreamSynchronize(stream));
+    return bad == ~0ull ? -1 : static_cast<int64_t>(bad);
+}
+
+template <class T>
+void nll_loss_backward(const int64_t* target, const T* weight, const double* stats, const T* grad_out,
+                       const CrossEntropyShape& shape, T* grad_input) {
+    const kernels::CrossEntropyArgs a = cross_entropy_args("nll_loss_backward", shape);
+    kernels::nll_backward<T>(target, weight, stats, grad_out, a, grad_input, stream_now());
+}
+
+// ===== batch normalisation, layer normalisation and dropout =========================================
 
 namespace {
 kernels::BatchNormArgs batch_norm_args(const char* fn, const BatchNormShape& s, bool training, double momentum,
@@ -783,6 +816,35 @@ template <class T>
 void dropout_backward(const T* grad, const uint8_t* keep, T* grad_x, int64_t n, T scale) {
     SEAM_CHECK(n >= 0, "dropout_backward: negative size ", n);
     kernels::dropout_backward<T>(grad, keep, grad_x, n, scale, stream_now());
+}
+
+namespace {
+kernels::LayerNormArgs layer_norm_args(const char* fn, const LayerNormShape& s, double eps) {
+    SEAM_CHECK(s.rows >= 0 && s.cols > 0, fn, ": bad sizes rows=", s.rows, " cols=", s.cols,
+               " (cols, the normalised size, must be positive)");
+    SEAM_CHECK(eps >= 0, fn, ": eps must be >= 0, got ", eps);
+    kernels::LayerNormArgs a;
+    a.rows = s.rows, a.cols = s.cols, a.eps = eps;
+    return a;
+}
+}  // namespace
+
+template <class T>
+void layer_norm_forward(const T* x, const T* weight, const T* bias, T* y, double* save_mean, double* save_rstd,
+                        const LayerNormShape& shape, double eps) {
+    const kernels::LayerNormArgs a = layer_norm_args("layer_norm_forward", shape, eps);
+    kernels::layer_norm_forward<T>(x, weight, bias, y, save_mean, save_rstd, a, stream_now());
+}
+
+template <class T>
+void layer_norm_backward(const T* grad_out, const T* x, const T* weight, const double* save_mean,
+                         const double* save_rstd, const LayerNormShape& shape, T* grad_x, T* grad_weight,
+                         T* grad_bias) {
+    const kernels::LayerNormArgs a = layer_norm_args("layer_norm_backward", shape, 0.0);
+    const bool params = grad_weight || grad_bias;
+    Workspace workspace(params ? kernels::layer_norm_param_workspace_bytes(a.rows, a.cols) : 0);
+    kernels::layer_norm_backward<T>(grad_out, x, weight, save_mean, save_rstd, a, grad_x, grad_weight, grad_bias,
+                                    workspace.ptr, stream_now());
 }
 
 // ===== fused optimizer steps ==========================================================================
@@ -947,6 +1009,69 @@ void adaptive_max_pool2d_backward(const T* grad_out, const int64_t* indices, T* 
     SEAM_CUDA_CHECK(kernels::adaptive_max_pool2d_backward<T>(grad_out, indices, grad_in, s, stream_now()));
 }
 
+// ===== resampling ===================================================================================
+
+namespace {
+
+/// The kernel's structs, after checks that name what is wrong; ops/resize.hpp has checked the
+/// sizes already, these guard direct callers.
+kernels::ResizeShape resize_kernel_shape(const char* fn, const ResizeShape& s) {
+    SEAM_CHECK(s.N >= 0 && s.C >= 0 && s.H > 0 && s.W > 0 && s.OH > 0 && s.OW > 0, fn, ": bad sizes N=", s.N, " C=", s.C,
+               " H=", s.H, " W=", s.W, " OH=", s.OH, " OW=", s.OW, " (the map sizes must be positive)");
+    kernels::ResizeShape k;
+    k.N = s.N, k.C = s.C, k.H = s.H, k.W = s.W, k.OH = s.OH, k.OW = s.OW;
+    return k;
+}
+
+template <class T>
+kernels::ResizeAxis<T> resize_kernel_axis(const char* fn, const char* axis, const ResizeAxis<T>& a, bool bilinear,
+                                          bool backward) {
+    SEAM_CHECK(a.i0 && (!bilinear || (a.i1 && a.w0 && a.w1)) && (!backward || (a.readers_begin && a.readers_end)), fn,
+               ": the ", axis, " table is incomplete (", bilinear ? "i0, i1, w0, w1" : "i0",
+               backward ? " and readers_begin/readers_end" : "", " are needed)");
+    kernels::ResizeAxis<T> k;
+    k.i0 = a.i0, k.i1 = a.i1, k.w0 = a.w0, k.w1 = a.w1, k.readers_begin = a.readers_begin, k.readers_end = a.readers_end;
+    return k;
+}
+
+}  // namespace
+
+template <class T>
+void upsample_nearest2d_forward(const T* x, T* out, const ResizeShape& shape, const ResizeAxis<T>& rows,
+                                const ResizeAxis<T>& cols) {
+    const char* fn = "upsample_nearest2d_forward";
+    kernels::upsample_nearest2d_forward<T>(x, out, resize_kernel_shape(fn, shape),
+                                           resize_kernel_axis(fn, "row", rows, false, false),
+                                           resize_kernel_axis(fn, "column", cols, false, false), stream_now());
+}
+
+template <class T>
+void upsample_nearest2d_backward(const T* grad_out, T* grad_in, const ResizeShape& shape, const ResizeAxis<T>& rows,
+                                 const ResizeAxis<T>& cols) {
+    const char* fn = "upsample_nearest2d_backward";
+    kernels::upsample_nearest2d_backward<T>(grad_out, grad_in, resize_kernel_shape(fn, shape),
+                                            resize_kernel_axis(fn, "row", rows, false, true),
+                                            resize_kernel_axis(fn, "column", cols, false, true), stream_now());
+}
+
+template <class T>
+void upsample_bilinear2d_forward(const T* x, T* out, const ResizeShape& shape, const ResizeAxis<T>& rows,
+                                 const ResizeAxis<T>& cols) {
+    const char* fn = "upsample_bilinear2d_forward";
+    kernels::upsample_bilinear2d_forward<T>(x, out, resize_kernel_shape(fn, shape),
+                                            resize_kernel_axis(fn, "row", rows, true, false),
+                                            resize_kernel_axis(fn, "column", cols, true, false), stream_now());
+}
+
+template <class T>
+void upsample_bilinear2d_backward(const T* grad_out, T* grad_in, const ResizeShape& shape, const ResizeAxis<T>& rows,
+                                  const ResizeAxis<T>& cols) {
+    const char* fn = "upsample_bilinear2d_backward";
+    kernels::upsample_bilinear2d_backward<T>(grad_out, grad_in, resize_kernel_shape(fn, shape),
+                                             resize_kernel_axis(fn, "row", rows, true, true),
+                                             resize_kernel_axis(fn, "column", cols, true, true), stream_now());
+}
+
 // ===== 2-D convolution ==============================================================================
 
 namespace {
@@ -1041,16 +1166,24 @@ void conv2d_backward_bias(const T* dy, T* db, const Conv2dShape& shape) {
     template void max_dim<T>(const T*, int64_t, int64_t, int64_t, T*, int64_t*);                                 \
     template void min_dim<T>(const T*, int64_t, int64_t, int64_t, T*, int64_t*);                                 \
     template void scatter_along<T>(const T*, const int64_t*, T*, int64_t, int64_t, int64_t, int64_t);            \
+    template void topk<T>(const T*, int64_t, int64_t, int64_t, int64_t, bool, bool, T*, int64_t*);               \
     template void softmax_forward<T>(const T*, T*, int64_t, int64_t, int64_t, bool);                             \
     template void softmax_backward<T>(const T*, const T*, T*, int64_t, int64_t, int64_t, bool);                  \
     template int64_t cross_entropy_forward<T>(const T*, const int64_t*, const T*, const CrossEntropyShape&, T*,  \
                                               double*, double*);                                                 \
     template void cross_entropy_backward<T>(const T*, const int64_t*, const T*, const double*, const double*,    \
                                             const T*, const CrossEntropyShape&, T*);                             \
+    template int64_t nll_loss_forward<T>(const T*, const int64_t*, const T*, const CrossEntropyShape&, T*, double*); \
+    template void nll_loss_backward<T>(const int64_t*, const T*, const double*, const T*, const CrossEntropyShape&, \
+                                       T*);                                                                      \
     template void batch_norm_forward<T>(const T*, T*, const BatchNormShape&, const T*, int64_t, const T*, int64_t, \
                                         T*, int64_t, T*, int64_t, double*, double*, bool, double, double, bool); \
     template void batch_norm_backward<T>(const T*, const T*, const T*, const T*, int64_t, const double*,         \
                                          const double*, const BatchNormShape&, bool, T*, T*, T*);                \
+    template void layer_norm_forward<T>(const T*, const T*, const T*, T*, double*, double*, const LayerNormShape&, \
+                                        double);                                                                 \
+    template void layer_norm_backward<T>(const T*, const T*, const T*, const double*, const double*,             \
+                                         const LayerNormShape&, T*, T*, T*);                                     \
     template void dropout_forward<T>(const T*, T*, uint8_t*, int64_t, uint64_t, uint64_t, uint64_t, T);          \
     template void dropout_backward<T>(const T*, const uint8_t*, T*, int64_t, T);                                 \
     template void sgd_step<T>(T*, const T*, T*, int64_t, const SgdStepArgs&);                                    \
@@ -1072,6 +1205,14 @@ void conv2d_backward_bias(const T* dy, T* db, const Conv2dShape& shape) {
     template void adaptive_avg_pool2d_backward<T>(const T*, T*, const Pool2dShape&);                             \
     template void adaptive_max_pool2d_forward<T>(const T*, T*, int64_t*, const Pool2dShape&);                    \
     template void adaptive_max_pool2d_backward<T>(const T*, const int64_t*, T*, const Pool2dShape&);             \
+    template void upsample_nearest2d_forward<T>(const T*, T*, const ResizeShape&, const ResizeAxis<T>&,          \
+                                                const ResizeAxis<T>&);                                           \
+    template void upsample_nearest2d_backward<T>(const T*, T*, const ResizeShape&, const ResizeAxis<T>&,         \
+                                                 const ResizeAxis<T>&);                                          \
+    template void upsample_bilinear2d_forward<T>(const T*, T*, const ResizeShape&, const ResizeAxis<T>&,         \
+                                                 const ResizeAxis<T>&);                                          \
+    template void upsample_bilinear2d_backward<T>(const T*, T*, const ResizeShape&, const ResizeAxis<T>&,        \
+                                                  const ResizeAxis<T>&);                                         \
     template void conv2d_forward<T>(const T*, const T*, const T*, T*, const Conv2dShape&, ConvAlgorithm);        \
     template void conv2d_backward_data<T>(const T*, const T*, T*, const Conv2dShape&, ConvAlgorithm);           \
     template void conv2d_backward_weight<T>(const T*, const T*, T*, const Conv2dShape&, ConvAlgorithm);         \

@@ -498,7 +498,7 @@ TEST_CASE("conv2d and pooling on CUDA are deterministic: the same bits on a seco
     expect_same_bits(leaf2.grad(), leaf1.grad(), "avg_pool2d backward twice");
 }
 
-TEST_CASE("conv2d on CUDA refuses mixed devices and names them; conv_transpose2d says it has no CUDA path") {
+TEST_CASE("conv2d and conv_transpose2d on CUDA refuse mixed devices and name them") {
     const Tensor<float> x = ones<float>({1, 2, 5, 5}), w = ones<float>({3, 2, 3, 3}), b = ones<float>({3});
     CHECK_THROWS_WITH_AS(conv2d(x.to(gpu()), w), doctest::Contains("input on cuda:0, weight on cpu"), Error);
     CHECK_THROWS_WITH_AS(conv2d(x, w.to(gpu())), doctest::Contains("input on cpu, weight on cuda:0"), Error);
@@ -507,8 +507,11 @@ TEST_CASE("conv2d on CUDA refuses mixed devices and names them; conv_transpose2d
     // The shape checks still speak first on the GPU path.
     CHECK_THROWS_WITH_AS(conv2d(x.to(gpu()), ones<float>({3, 4, 3, 3}).to(gpu())),
                          doctest::Contains("conv2d: input of shape [1, 2, 5, 5] has 2 channels"), Error);
-    CHECK_THROWS_WITH_AS(conv_transpose2d(x.to(gpu()), ones<float>({2, 3, 3, 3}).to(gpu())),
-                         doctest::Contains("conv_transpose2d: runs on the CPU only"), Error);
+    // conv_transpose2d runs on the GPU (tests/cuda/test_more_ops_cuda.cpp); mixed devices are refused.
+    const Tensor<float> wt = ones<float>({2, 3, 3, 3});
+    CHECK_THROWS_WITH_AS(conv_transpose2d(x.to(gpu()), wt), doctest::Contains("conv_transpose2d: inputs on different devices"),
+                         Error);
+    CHECK_THROWS_WITH_AS(conv_transpose2d(x.to(gpu()), wt.to(gpu()), b), doctest::Contains("bias on cpu"), Error);
     // A launcher called directly with an inconsistent output size names it.
     cuda::Conv2dShape s;
     s.N = 1, s.C = 2, s.H = 5, s.W = 5, s.O = 3, s.KH = 3, s.KW = 3, s.OH = 5, s.OW = 3;

@@ -119,6 +119,15 @@ void min_dim(const T* x, int64_t outer, int64_t reduce, int64_t inner, T* values
 template <class T>
 void scatter_along(const T* grad, const int64_t* index, T* grad_in, int64_t outer, int64_t k, int64_t n, int64_t inner);
 
+/// values and indices [outer, k, inner] (contiguous) of topk along n (ops/reduce.hpp's topk): the
+/// first k of each column in the CPU's order — NaN first when largest (last when smallest), then by
+/// value, then the lower index first — or, with sorted = false, the same k in increasing index
+/// order. Values and indices equal the CPU op's exactly. 0 <= k <= n. O(n²) comparisons per
+/// column (kernels/seam/reduce.cuh): meant for rows of up to a few thousand. T: float, double.
+template <class T>
+void topk(const T* x, int64_t outer, int64_t n, int64_t inner, int64_t k, bool largest, bool sorted, T* values,
+          int64_t* indices);
+
 // ----- softmax and the fused cross-entropy (ops/softmax.hpp, ops/loss.hpp; kernels/seam/softmax.cuh) --
 //
 // Contiguous [outer, n, inner] around the softmax dimension, as for the reductions above.
@@ -152,6 +161,19 @@ template <class T>
 void cross_entropy_backward(const T* logits, const int64_t* target, const T* weight, const double* lse,
                             const double* stats, const T* grad_out, const CrossEntropyShape& shape, T* grad_logits);
 
+/// nll_loss on log-probabilities [batch, classes, spatial] with the same shape struct
+/// (label_smoothing must be 0): out ([batch·spatial] for none, [1] otherwise) and stats[3] as
+/// cross_entropy_forward's. Waits for the GPU (one 8-byte copy) and returns the linear position
+/// of the first target that is neither a class index nor ignore_index, or -1. T: float, double.
+template <class T>
+int64_t nll_loss_forward(const T* log_probs, const int64_t* target, const T* weight, const CrossEntropyShape& shape,
+                         T* out, double* stats);
+/// grad_input [batch, classes, spatial]: -w[target]·scale at each non-ignored target, 0 elsewhere
+/// (scale from grad_out and the saved stats, as the CPU op). T: float, double.
+template <class T>
+void nll_loss_backward(const int64_t* target, const T* weight, const double* stats, const T* grad_out,
+                       const CrossEntropyShape& shape, T* grad_input);
+
 // ----- batch normalisation and dropout (ops/norm.hpp; kernels/seam/norm.cuh) ------------------------
 //
 // x, y, grad_out, grad_x contiguous [N, C, inner]; every [C] vector (weight, bias, running_mean,
@@ -175,6 +197,23 @@ template <class T>
 void batch_norm_backward(const T* grad_out, const T* x, const T* y_relu, const T* weight, int64_t weight_stride,
                          const double* save_mean, const double* save_invstd, const BatchNormShape& shape, bool training,
                          T* grad_x, T* grad_weight, T* grad_bias);
+
+/// layer_norm over the last `cols` elements: x, y, grad_out, grad_x contiguous [rows, cols];
+/// weight, bias, grad_weight, grad_bias contiguous [cols] (each may be null: no affine part / not
+/// wanted); save_mean and save_rstd contiguous [rows] double. cols > 0.
+struct LayerNormShape {
+    int64_t rows = 0, cols = 0;
+};
+/// y = (x - mean)·rstd (·weight, +bias) per row, statistics in double (two passes). T: float, double.
+template <class T>
+void layer_norm_forward(const T* x, const T* weight, const T* bias, T* y, double* save_mean, double* save_rstd,
+                        const LayerNormShape& shape, double eps);
+/// The three gradients (ops/norm.hpp's rules); the parameter gradients are column sums over the
+/// rows in a fixed order (deterministic). T: float, double.
+template <class T>
+void layer_norm_backward(const T* grad_out, const T* x, const T* weight, const double* save_mean,
+                         const double* save_rstd, const LayerNormShape& shape, T* grad_x, T* grad_weight,
+                         T* grad_bias);
 
 /// Dropout with the CPU op's mask (bit-identical for the same key/base): keep[i] = word i % 4 of
 /// philox4x32(base + i / 4, 0, key) < threshold; y = x · (keep ? scale : 0). T: float, double.
@@ -299,6 +338,49 @@ template <class T>
 void adaptive_max_pool2d_forward(const T* x, T* out, int64_t* indices, const Pool2dShape& shape);
 template <class T>
 void adaptive_max_pool2d_backward(const T* grad_out, const int64_t* indices, T* grad_in, const Pool2dShape& shape);
+
+// ----- resampling (include/seam/ops/resize.hpp, kernels/seam/resize.cuh) -----------------------------
+//
+// Contiguous NCHW device arrays: x, grad_in [N, C, H, W]; out, grad_out [N, C, OH, OW]. The
+// geometry comes as one table per axis, built on the host by the CPU op's own functions, so the
+// indices and weights are the CPU's. The backward is a gather (each grad_in element written once,
+// overwritten: no zeroing needed; no atomics: deterministic).
+
+struct ResizeShape {
+    int64_t N = 0, C = 0, H = 0, W = 0, OH = 0, OW = 0;
+};
+/// One axis (rows: in = H, out = OH; columns: in = W, out = OW), device arrays:
+///   i0, i1 [out]   the input neighbours of each output coordinate (nearest reads i0 only);
+///   w0, w1 [out]   their weights (bilinear only; null for nearest);
+///   readers_begin, readers_end [in]   per input coordinate, a range of output coordinates that
+///                  contains every o with i0[o] or i1[o] equal to it (the backward only).
+template <class T>
+struct ResizeAxis {
+    const int64_t* i0 = nullptr;
+    const int64_t* i1 = nullptr;
+    const T* w0 = nullptr;
+    const T* w1 = nullptr;
+    const int64_t* readers_begin = nullptr;
+    const int64_t* readers_end = nullptr;
+};
+/// out[n, c, oh, ow] = x[n, c, rows.i0[oh], cols.i0[ow]]. T: float, double.
+template <class T>
+void upsample_nearest2d_forward(const T* x, T* out, const ResizeShape& shape, const ResizeAxis<T>& rows,
+                                const ResizeAxis<T>& cols);
+/// grad_in = the sum of the gradients of the outputs that copied each element (the CPU's order of
+/// additions: the same bits). T: float, double.
+template <class T>
+void upsample_nearest2d_backward(const T* grad_out, T* grad_in, const ResizeShape& shape, const ResizeAxis<T>& rows,
+                                 const ResizeAxis<T>& cols);
+/// The separable blend of ops/resize.hpp: each input row blended across, then the two rows blended.
+/// T: float, double.
+template <class T>
+void upsample_bilinear2d_forward(const T* x, T* out, const ResizeShape& shape, const ResizeAxis<T>& rows,
+                                 const ResizeAxis<T>& cols);
+/// Its transpose, in the CPU's order of additions (the same up to fused multiply-adds). T: float, double.
+template <class T>
+void upsample_bilinear2d_backward(const T* grad_out, T* grad_in, const ResizeShape& shape, const ResizeAxis<T>& rows,
+                                  const ResizeAxis<T>& cols);
 
 // ----- 2-D convolution (include/seam/ops/conv.hpp, kernels/seam/conv2d.cuh) ---------------------------
 //

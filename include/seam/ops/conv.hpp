@@ -18,7 +18,9 @@
 // devices) runs kernels/seam/conv2d.cuh through seam/cuda/api.hpp — forward, backward-data,
 // backward-weight and the bias gradient — with the algorithm cuda::conv_algorithm() names when
 // the forward runs (the tiled implicit GEMM by default, the direct kernels on request); output and
-// gradients stay on the device. conv_transpose2d has no CUDA path yet and says so.
+// gradients stay on the device. conv_transpose2d on GPU tensors runs the same kernels by the table
+// above (no kernel of its own); its bias is added by the elementwise add and its bias gradient is
+// conv2d's, on a 1x1 geometry whose output is the transposed convolution's.
 #pragma once
 
 #include <array>
@@ -50,7 +52,8 @@ struct ConvTranspose2dOptions {
 namespace detail {
 
 /// The checks conv2d and conv_transpose2d share: ranks, hyper-parameters, device. With
-/// cuda_allowed (conv2d in a CUDA build) GPU tensors pass when input and weight share a device.
+/// cuda_allowed (conv2d and conv_transpose2d in a CUDA build) GPU tensors pass when input and
+/// weight share a device; an op without a CUDA path passes false and refuses them.
 template <class T>
 inline void check_conv_arguments(const char* op, const Tensor<T>& x, const Tensor<T>& w, const char* weight_layout,
                                  std::array<int64_t, 2> stride, std::array<int64_t, 2> padding,
@@ -161,6 +164,82 @@ inline Tensor<T> cuda_conv2d(const Tensor<T>& x, const Tensor<T>& w, const Tenso
     }
     return y;
 }
+
+/// conv_transpose2d on the inputs' GPU, g being the conv2d it is the adjoint of (input = the
+/// transposed convolution's output [N, Cout, Ho, Wo], output = its input [N, Cin, H, W]).
+///
+/// The CUDA conv2d kernels insist that the conv2d output size follows the usual formula. With
+/// output_padding ≥ stride (allowed when dilation > output_padding) that formula gives more
+/// rows/columns than x has; the extra ones correspond to taps that no input reaches on the CPU
+/// (it loops over H x W only), so x is zero-padded at the bottom/right to the formula's size:
+/// zero rows add nothing to the forward and to the weight gradient, and the input gradient is
+/// the top-left H x W corner of the padded one.
+template <class T>
+inline Tensor<T> cuda_conv_transpose2d(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias,
+                                       const cpu::ConvGeometry& g) {
+    const Device device = x.device();
+    SEAM_CHECK(w.device() == device && (!bias.defined() || bias.device() == device),
+               "conv_transpose2d: inputs on different devices (input on ", device.str(), ", weight on ",
+               w.device().str(), bias.defined() ? ", bias on " + bias.device().str() : std::string(),
+               "); move them to one device with .to(...)");
+    cuda::Conv2dShape s;
+    s.N = g.batch, s.C = g.in_channels, s.H = g.in_h, s.W = g.in_w;
+    s.O = g.out_channels, s.KH = g.kernel_h, s.KW = g.kernel_w;
+    s.sh = g.stride_h, s.sw = g.stride_w, s.ph = g.pad_h, s.pw = g.pad_w, s.dh = g.dilation_h, s.dw = g.dilation_w;
+    s.groups = g.groups;
+    s.OH = (s.H + 2 * s.ph - s.dh * (s.KH - 1) - 1) / s.sh + 1;  // >= g.out_h (more with output_padding >= stride)
+    s.OW = (s.W + 2 * s.pw - s.dw * (s.KW - 1) - 1) / s.sw + 1;
+    const bool padded = s.OH != g.out_h || s.OW != g.out_w;
+    const cuda::ConvAlgorithm algorithm = cuda::conv_algorithm();
+    cuda::DeviceGuard guard(device.index);
+    const Tensor<T> wc = w.detach().contiguous();
+    Tensor<T> xc = x.detach().contiguous();
+    if (padded) {
+        Tensor<T> full = empty<T>({s.N, s.O, s.OH, s.OW}, device);
+        full.fill_(T(0));
+        full.narrow(2, 0, g.out_h).narrow(3, 0, g.out_w).copy_(xc);
+        xc = full;
+    }
+    Tensor<T> y = empty<T>({s.N, s.C, s.H, s.W}, device);
+    cuda::conv2d_backward_data<T>(wc.data(), xc.data(), y.data(), s, algorithm);
+    if (bias.defined() && y.numel() > 0) {  // y[n, c, :, :] += bias[c], in place (each element read, then written)
+        const Tensor<T> bc = bias.detach().contiguous();
+        cuda::binary<T>(cuda::BinaryOp::add, y.data(), y.strides(), bc.data(), Shape{0, 1, 0, 0}, y.shape(), y.data());
+    }
+
+    if (needs_graph<T>({&x, &w, &bias})) {
+        const bool gx = x.requires_grad(), gw = w.requires_grad(), gb = bias.defined() && bias.requires_grad();
+        const Tensor<T> xs = gw ? xc : Tensor<T>(), ws = gx ? wc : Tensor<T>();  // xs padded when needed
+        const Shape x_shape = x.shape(), w_shape = w.shape();
+        record<T>("conv_transpose2d", y, {&x, &w, &bias},
+                  [s, algorithm, device, xs, ws, x_shape, w_shape, gx, gw, gb, padded](const Tensor<T>& grad) {
+                      SEAM_CHECK(grad.device() == device, "conv_transpose2d backward: gradient on ",
+                                 grad.device().str(), ", inputs on ", device.str());
+                      cuda::DeviceGuard guard(device.index);
+                      const Tensor<T> gc = grad.detach().contiguous();
+                      Tensor<T> dx, dw, db;
+                      if (gx) {  // the adjoint of the adjoint: conv2d of the output gradient
+                          dx = empty<T>({s.N, s.O, s.OH, s.OW}, device);
+                          cuda::conv2d_forward<T>(gc.data(), ws.data(), nullptr, dx.data(), s, algorithm);
+                          if (padded) dx = dx.narrow(2, 0, x_shape[2]).narrow(3, 0, x_shape[3]).contiguous();
+                      }
+                      if (gw) {  // conv2d's weight gradient with input and output gradient swapped
+                          dw = empty<T>(w_shape, device);
+                          cuda::conv2d_backward_weight<T>(gc.data(), xs.data(), dw.data(), s, algorithm);
+                      }
+                      if (gb) {  // Σ over n, h, w of the output gradient: conv2d's bias gradient of a 1x1
+                                 // convolution whose output is [N, Cout, Ho, Wo]
+                          cuda::Conv2dShape ones;
+                          ones.N = s.N, ones.C = s.C, ones.H = s.H, ones.W = s.W, ones.O = s.C;
+                          ones.OH = s.H, ones.OW = s.W;
+                          db = empty<T>({s.C}, device);
+                          cuda::conv2d_backward_bias<T>(gc.data(), db.data(), ones);
+                      }
+                      return std::vector<Tensor<T>>{dx, dw, db};
+                  });
+    }
+    return y;
+}
 #endif  // SEAM_WITH_CUDA
 
 }  // namespace detail
@@ -230,7 +309,7 @@ inline Tensor<T> conv_transpose2d(const Tensor<T>& x, const Tensor<T>& w, const 
                                   const ConvTranspose2dOptions& opt = {}) {
     static_assert(std::is_floating_point_v<T>, "conv_transpose2d needs float or double tensors");
     detail::check_conv_arguments("conv_transpose2d", x, w, "[in_channels, out_channels/groups, kh, kw]", opt.stride,
-                                 opt.padding, opt.dilation, opt.groups);
+                                 opt.padding, opt.dilation, opt.groups, /*cuda_allowed=*/SEAM_WITH_CUDA != 0);
     const int64_t N = x.size(0), Cin = x.size(1), H = x.size(2), W = x.size(3);
     const int64_t KH = w.size(2), KW = w.size(3), Cout = w.size(1) * opt.groups;
     SEAM_CHECK(w.size(0) == Cin, "conv_transpose2d: input of shape ", shape_str(x.shape()), " has ", Cin,
@@ -257,6 +336,9 @@ inline Tensor<T> conv_transpose2d(const Tensor<T>& x, const Tensor<T>& w, const 
     g.stride_h = opt.stride[0], g.stride_w = opt.stride[1], g.pad_h = opt.padding[0], g.pad_w = opt.padding[1];
     g.dilation_h = opt.dilation[0], g.dilation_w = opt.dilation[1], g.groups = opt.groups;
     g.out_h = H, g.out_w = W;
+#if SEAM_WITH_CUDA
+    if (detail::conv2d_on_cuda(x, w, bias)) return detail::cuda_conv_transpose2d(x, w, bias, g);
+#endif
 
     Tensor<T> xc = x.detach().contiguous(), wc = w.detach().contiguous();
     Tensor<T> y = empty<T>({N, Cout, Ho, Wo});

@@ -18,12 +18,12 @@
 //   * triplet_margin_loss: max(d(a,p) - d(a,n) + margin, 0) with d the p-norm distance of
 //     pairwise_distance (eps added to the difference, as PyTorch) or 1 - cosine_similarity.
 // Class weights, pos_weight and weight are constants: no gradient flows into them.
-// On CUDA tensors (builds with SEAM_WITH_CUDA) cross_entropy runs as fused kernels
-// (kernels/seam/softmax.cuh) with the same semantics; binary_cross_entropy_with_logits, mse_loss
+// On CUDA tensors (builds with SEAM_WITH_CUDA) cross_entropy and nll_loss run as kernels
+// (kernels/seam/softmax.cuh) with the same semantics (class weights, ignore_index, every
+// reduction, the same bad-target error); binary_cross_entropy_with_logits, mse_loss
 // and smooth_l1_loss compose the same formulas and closed-form gradients from the device
 // elementwise ops (one graph node each, as on the CPU); normalize, cosine_similarity,
 // pairwise_distance and triplet_margin_loss are built from ops that all have a CUDA path.
-// nll_loss is CPU only.
 #pragma once
 
 #include <cmath>
@@ -252,6 +252,50 @@ inline Tensor<T> cuda_cross_entropy(const Tensor<T>& logits, const Tensor<int64_
     return out;
 }
 
+/// nll_loss on CUDA tensors (kernels/seam/softmax.cuh): one forward kernel and the reduction on
+/// the device, a backward that reads the saved weight sum on the device. A bad target costs a
+/// copy of the targets to the host, only to name it in the error (as cuda_cross_entropy).
+template <class T>
+inline Tensor<T> cuda_nll_loss(const Tensor<T>& log_probs, const Tensor<int64_t>& target, const NllLossOptions<T>& opt) {
+    const char* op = "nll_loss";
+    const Device device = log_probs.device();
+    SEAM_CHECK(target.device() == device && (!opt.weight.defined() || opt.weight.device() == device), op,
+               ": tensors on different devices (input on ", device.str(), ", target on ", target.device().str(),
+               opt.weight.defined() ? ", weight on " + opt.weight.device().str() : std::string(),
+               "); move them to one device with .to(...)");
+    const ClassLayout l = class_layout(log_probs, target, opt.weight, op, /*cuda_allowed=*/true);
+    cuda::DeviceGuard guard(device.index);
+    const Tensor<T> xc = cuda_dense(log_probs.detach());
+    const Tensor<int64_t> tc = cuda_dense(target.detach());
+    const Tensor<T> wc = opt.weight.defined() ? cuda_dense(opt.weight.detach()) : Tensor<T>();
+    cuda::CrossEntropyShape s;
+    s.batch = l.batch, s.classes = l.classes, s.spatial = l.spatial;
+    s.ignore_index = opt.ignore_index;
+    s.reduction = opt.reduction == Reduction::none ? 0 : (opt.reduction == Reduction::mean ? 1 : 2);
+    Tensor<T> out = empty<T>(opt.reduction == Reduction::none ? target.shape() : Shape{}, device);
+    const Tensor<double> stats = empty<double>({3}, device);
+    const T* w = wc.defined() ? wc.data() : nullptr;
+    const int64_t bad = cuda::nll_loss_forward<T>(xc.data(), tc.data(), w, s, out.data(), stats.data());
+    if (bad >= 0) {  // let the CPU check name the first bad target (position and value)
+        check_class_targets(tc.to(Device::cpu()), l.classes, opt.ignore_index, op);
+        fail(op, ": target at linear position ", bad, " is out of range [0, ", l.classes, ")");  // not reached
+    }
+    if (needs_graph<T>({&log_probs})) {
+        const Shape in_shape = log_probs.shape();
+        record<T>(op, out, {&log_probs}, [tc, wc, stats, s, in_shape, device](const Tensor<T>& g) {
+            SEAM_CHECK(g.device() == device, "nll_loss backward: gradient on ", g.device().str(), ", input on ",
+                       device.str());
+            cuda::DeviceGuard guard(device.index);
+            const Tensor<T> gc = cuda_dense(g.detach());
+            Tensor<T> dx = empty<T>(in_shape, device);
+            cuda::nll_loss_backward<T>(tc.data(), wc.defined() ? wc.data() : nullptr, stats.data(), gc.data(), s,
+                                       dx.data());
+            return std::vector<Tensor<T>>{dx};
+        });
+    }
+    return out;
+}
+
 /// All defined tensors of `tensors` on `device`, or an error naming the op.
 template <class T>
 inline void check_loss_devices(const char* op, Device device, std::initializer_list<const Tensor<T>*> tensors) {
@@ -459,6 +503,11 @@ inline Tensor<T> cross_entropy(const Tensor<T>& logits, const Tensor<int64_t>& t
 template <class T>
 inline Tensor<T> nll_loss(const Tensor<T>& log_probs, const Tensor<int64_t>& target, const NllLossOptions<T>& opt = {}) {
     static_assert(std::is_floating_point_v<T>, "nll_loss needs float or double inputs");
+#if SEAM_WITH_CUDA
+    if (log_probs.device().is_cuda() || target.device().is_cuda() ||
+        (opt.weight.defined() && opt.weight.device().is_cuda()))
+        return detail::cuda_nll_loss(log_probs, target, opt);
+#endif
     using Acc = detail::reduction_acc_t<T>;
     const char* op = "nll_loss";
     const detail::ClassLayout l = detail::class_layout(log_probs, target, opt.weight, op);

@@ -25,9 +25,9 @@
 // [8, 64, 64, 64] float, one thread: forward 1.35 vs 2.56 ms for relu(batch_norm(x)), forward +
 // backward 5.7 vs 7.9 ms, so it pays. The oracles are in cpu/reference/norm.hpp.
 //
-// CUDA tensors (builds with SEAM_WITH_CUDA): batch_norm, batch_norm_relu and dropout run the
-// kernels of kernels/seam/norm.cuh with the same rules; dropout's mask is bit-identical to the CPU
-// mask for the same generator state. layer_norm is CPU only so far.
+// CUDA tensors (builds with SEAM_WITH_CUDA): batch_norm, batch_norm_relu, layer_norm and dropout
+// run the kernels of kernels/seam/norm.cuh with the same rules (statistics in double, two passes);
+// dropout's mask is bit-identical to the CPU mask for the same generator state.
 #pragma once
 
 #include <cmath>
@@ -176,6 +176,46 @@ inline Tensor<T> cuda_batch_norm(const char* op, const Tensor<T>& x, Tensor<T> r
                       cuda::batch_norm_backward<T>(gc.data(), xc.data(), y_saved.defined() ? y_saved.data() : nullptr,
                                                    w.defined() ? w.data() : nullptr, w.defined() ? w.strides()[0] : 1,
                                                    save_mean.data(), save_invstd.data(), shape, training, out_ptr(dx),
+                                                   out_ptr(dw), out_ptr(db));
+                      return std::vector<Tensor<T>>{dx, dw, db};
+                  });
+    }
+    return out;
+}
+
+/// layer_norm on CUDA tensors (kernels/seam/norm.cuh), after layer_norm's checks: x seen as
+/// [rows, cols], the per-row mean and 1/std saved on the device (double) for the backward, every
+/// gradient on the device.
+template <class T>
+inline Tensor<T> cuda_layer_norm(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& bias,
+                                 const Shape& normalized_shape, int64_t rows, int64_t cols, double eps) {
+    const Device device = x.device();
+    cuda::DeviceGuard guard(device.index);
+    const Tensor<T> xc = cuda_dense(x.detach());
+    const Tensor<T> wc = weight.defined() ? cuda_dense(weight.detach()) : Tensor<T>();
+    const Tensor<T> bc = bias.defined() ? cuda_dense(bias.detach()) : Tensor<T>();
+    Tensor<T> out = empty<T>(x.shape(), device);
+    const Tensor<double> save_mean = empty<double>({rows}, device), save_rstd = empty<double>({rows}, device);
+    const cuda::LayerNormShape shape{rows, cols};
+    cuda::layer_norm_forward<T>(xc.data(), wc.defined() ? wc.data() : nullptr, bc.defined() ? bc.data() : nullptr,
+                                out.data(), save_mean.data(), save_rstd.data(), shape, eps);
+    if (needs_graph<T>({&x, &weight, &bias})) {
+        const bool need_x = x.requires_grad(), need_w = weight.defined() && weight.requires_grad(),
+                   need_b = bias.defined() && bias.requires_grad();
+        const Shape x_shape = x.shape(), p_shape = normalized_shape;
+        record<T>("layer_norm", out, {&x, &weight, &bias},
+                  [xc, wc, save_mean, save_rstd, shape, need_x, need_w, need_b, x_shape, p_shape,
+                   device](const Tensor<T>& grad_out) {
+                      SEAM_CHECK(grad_out.device() == device, "layer_norm backward: gradient on ",
+                                 grad_out.device().str(), ", input on ", device.str());
+                      cuda::DeviceGuard guard(device.index);
+                      const Tensor<T> gc = cuda_dense(grad_out.detach());
+                      Tensor<T> dx = need_x ? empty<T>(x_shape, device) : Tensor<T>();
+                      Tensor<T> dw = need_w ? empty<T>(p_shape, device) : Tensor<T>();
+                      Tensor<T> db = need_b ? empty<T>(p_shape, device) : Tensor<T>();
+                      auto out_ptr = [](Tensor<T>& t) { return t.defined() ? t.data() : nullptr; };
+                      cuda::layer_norm_backward<T>(gc.data(), xc.data(), wc.defined() ? wc.data() : nullptr,
+                                                   save_mean.data(), save_rstd.data(), shape, out_ptr(dx),
                                                    out_ptr(dw), out_ptr(db));
                       return std::vector<Tensor<T>>{dx, dw, db};
                   });
@@ -405,7 +445,6 @@ template <class T>
 inline Tensor<T> layer_norm(const Tensor<T>& x, const std::vector<int64_t>& normalized_shape, const Tensor<T>& weight,
                             const Tensor<T>& bias, std::type_identity_t<T> eps = T(1e-5)) {
     static_assert(std::is_floating_point_v<T>, "layer_norm needs float or double tensors");
-    SEAM_CHECK(x.device().is_cpu(), "layer_norm: input is on ", x.device().str(), "; this is the CPU path");
     const int64_t k = static_cast<int64_t>(normalized_shape.size());
     SEAM_CHECK(k >= 1, "layer_norm: normalized_shape must name at least one dimension");
     bool matches = x.dim() >= k;
@@ -416,12 +455,21 @@ inline Tensor<T> layer_norm(const Tensor<T>& x, const std::vector<int64_t>& norm
         if (!p->defined()) continue;
         SEAM_CHECK(p->shape() == normalized_shape, "layer_norm: ", p == &weight ? "weight" : "bias", " has shape ",
                    shape_str(p->shape()), " but normalized_shape is ", shape_str(normalized_shape));
-        SEAM_CHECK(p->device().is_cpu(), "layer_norm: parameters must be on the CPU");
+        if (x.device().is_cpu())
+            SEAM_CHECK(p->device().is_cpu(), "layer_norm: parameters must be on the CPU");
+        else
+            SEAM_CHECK(p->device() == x.device(), "layer_norm: tensors on different devices (input on ",
+                       x.device().str(), ", ", p == &weight ? "weight" : "bias", " on ", p->device().str(),
+                       "); move them to one device with .to(...)");
     }
     SEAM_CHECK(eps >= T(0), "layer_norm: eps must be >= 0, got ", eps);
     const int64_t D = numel_of(normalized_shape);
     SEAM_CHECK(D > 0, "layer_norm: normalized_shape ", shape_str(normalized_shape), " has no elements");
     const int64_t R = x.numel() / D;
+#if SEAM_WITH_CUDA
+    if (x.device().is_cuda()) return detail::cuda_layer_norm<T>(x, weight, bias, normalized_shape, R, D, static_cast<double>(eps));
+#endif
+    SEAM_CHECK(x.device().is_cpu(), "layer_norm: input is on ", x.device().str(), "; this is the CPU path");
 
     const Tensor<T> xc = x.detach().contiguous();
     const Tensor<T> wc = weight.defined() ? weight.detach().contiguous() : Tensor<T>();

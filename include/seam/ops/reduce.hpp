@@ -31,8 +31,9 @@
 // all elements equal to the result (PyTorch's rule for the full reduction).
 //
 // CUDA tensors (builds with SEAM_WITH_CUDA): sum, mean, max/min along a dim (values and indices),
-// argmax and argmin run on the device (kernels/seam/reduce.cuh); var, max(x)/min(x) over
-// everything, topk and vector_norm still refuse CUDA tensors.
+// argmax, argmin and topk (values and indices equal to the CPU's, ties and NaN included) run on the
+// device (kernels/seam/reduce.cuh); var and vector_norm are composed from device ops; max(x)/min(x)
+// over everything still refuse CUDA tensors.
 #pragma once
 
 #include <algorithm>
@@ -723,12 +724,35 @@ template <class T>
 inline std::pair<Tensor<T>, Tensor<int64_t>> topk(const Tensor<T>& x, int64_t k, int64_t dim = -1, bool largest = true,
                                                   bool sorted = true) {
     static_assert(std::is_floating_point_v<T>, "topk needs float or double tensors");
-    SEAM_CHECK(x.device().is_cpu(), "topk on ", x.device().str(), " needs the CUDA backend");
     const int64_t d = wrap_dim(dim, x.dim(), "topk");
     const detail::DimSplit s = detail::split_at_dim(x.shape(), d);
     SEAM_CHECK(k >= 0 && k <= s.n, "topk: k = ", k, " is out of range for dimension ", dim, " of size ", s.n,
                " (input shape ", shape_str(x.shape()), ")");
     const Shape out_shape = detail::replace_dim(x.shape(), d, k, true);
+#if SEAM_WITH_CUDA
+    if (x.device().is_cuda()) {  // the same order and outputs from kernels/seam/reduce.cuh
+        const Device device = x.device();
+        cuda::DeviceGuard guard(device.index);
+        Tensor<T> values = empty<T>(out_shape, device);
+        Tensor<int64_t> indices = empty<int64_t>(out_shape, device);
+        const Tensor<T> xc = detail::cuda_dense(x.detach());
+        cuda::topk<T>(xc.data(), s.outer, s.n, s.inner, k, largest, sorted, values.data(), indices.data());
+        if (needs_graph<T>({&x})) {
+            const Shape in_shape = x.shape();
+            record<T>("topk", values, {&x}, [indices, in_shape, s, k, device](const Tensor<T>& g) {
+                SEAM_CHECK(g.device() == device, "topk backward: gradient on ", g.device().str(), ", input on ",
+                           device.str());
+                cuda::DeviceGuard guard(device.index);
+                const Tensor<T> gc = detail::cuda_dense(g.detach());
+                Tensor<T> dx = empty<T>(in_shape, device);
+                cuda::scatter_along<T>(gc.data(), indices.data(), dx.data(), s.outer, k, s.n, s.inner);
+                return std::vector<Tensor<T>>{dx};
+            });
+        }
+        return {values, indices};
+    }
+#endif
+    SEAM_CHECK(x.device().is_cpu(), "topk on ", x.device().str(), " needs the CUDA backend");
     Tensor<T> values = empty<T>(out_shape);
     Tensor<int64_t> indices = empty<int64_t>(out_shape);
     const Tensor<T> xc = x.detach().contiguous();

@@ -16,6 +16,13 @@
 // constant mode fills with a value and accepts negative pads (cropping); reflect mode mirrors
 // without repeating the edge and needs every pad smaller than its dimension. Both are a gather
 // through one index map per padded dimension; the backward is the matching scatter-add.
+//
+// CUDA tensors (builds with SEAM_WITH_CUDA): both upsampling ops run kernels/seam/resize.cuh,
+// forward and backward. The host builds the index and weight tables above (the same functions,
+// so the same bits), copies them to the device (one or two small synchronous copies per forward
+// call) and the kernels read them; the backward is a deterministic gather (no atomics): the
+// nearest backward equals the CPU's sums bit for bit. pad() has no CUDA path yet and refuses GPU
+// tensors.
 #pragma once
 
 #include <algorithm>
@@ -25,6 +32,9 @@
 #include <vector>
 
 #include "seam/core/tensor.hpp"
+#if SEAM_WITH_CUDA
+#include "seam/cuda/api.hpp"
+#endif
 
 namespace seam {
 
@@ -109,12 +119,118 @@ inline std::array<int64_t, 2> scaled_size(const char* op, const Shape& shape, do
             static_cast<int64_t>(std::floor(static_cast<double>(shape[3]) * sw))};
 }
 
+#if SEAM_WITH_CUDA
+/// For every input coordinate i < in: [begin[i], end[i]) = the smallest range of output
+/// coordinates that holds every o whose tap reads i (through i0 or i1); empty (0, 0) when none
+/// does. The CUDA backward gathers over these ranges.
+template <class T>
+inline void reader_ranges(const std::vector<LinearTap<T>>& taps, int64_t in, std::vector<int64_t>& begin,
+                          std::vector<int64_t>& end) {
+    begin.assign(static_cast<size_t>(in), 0);
+    end.assign(static_cast<size_t>(in), 0);
+    for (int64_t o = 0; o < static_cast<int64_t>(taps.size()); ++o)
+        for (const int64_t i : {taps[o].i0, taps[o].i1}) {
+            if (end[i] == 0) begin[i] = o;  // the first reader: o only grows
+            end[i] = o + 1;
+        }
+}
+
+/// The two axes' tables of one resampling on the device (kernels/seam/resize.cuh's layout):
+/// indices = rows {i0[OH], i1[OH], readers_begin[H], readers_end[H]} then the columns' four;
+/// weights = rows {w0[OH], w1[OH]} then the columns' two (bilinear only). The pointers in
+/// rows/cols point into them, so a copy of this struct keeps them alive.
+template <class T>
+struct CudaResizeTables {
+    Tensor<int64_t> indices;
+    Tensor<T> weights;
+    cuda::ResizeAxis<T> rows, cols;
+};
+
+template <class T>
+inline CudaResizeTables<T> cuda_resize_tables(const std::vector<LinearTap<T>>& h, int64_t H,
+                                              const std::vector<LinearTap<T>>& w, int64_t W, bool bilinear,
+                                              Device device) {
+    std::vector<int64_t> index;
+    std::vector<T> weight;
+    std::vector<int64_t> begin, end;
+    for (const auto* axis : {&h, &w}) {
+        const int64_t in = axis == &h ? H : W;
+        for (const LinearTap<T>& t : *axis) index.push_back(t.i0);
+        for (const LinearTap<T>& t : *axis) index.push_back(t.i1);
+        reader_ranges(*axis, in, begin, end);
+        index.insert(index.end(), begin.begin(), begin.end());
+        index.insert(index.end(), end.begin(), end.end());
+        if (!bilinear) continue;
+        for (const LinearTap<T>& t : *axis) weight.push_back(t.w0);
+        for (const LinearTap<T>& t : *axis) weight.push_back(t.w1);
+    }
+    CudaResizeTables<T> tables;
+    tables.indices = from_vector<int64_t>(index, {static_cast<int64_t>(index.size())}).to(device);
+    if (bilinear) tables.weights = from_vector<T>(weight, {static_cast<int64_t>(weight.size())}).to(device);
+    const int64_t OH = static_cast<int64_t>(h.size()), OW = static_cast<int64_t>(w.size());
+    const int64_t* ip = tables.indices.data();
+    const T* wp = bilinear ? tables.weights.data() : nullptr;
+    auto axis_view = [bilinear](const int64_t* i, const T* wt, int64_t out, int64_t in) {
+        cuda::ResizeAxis<T> a;
+        a.i0 = i, a.i1 = i + out, a.readers_begin = i + 2 * out, a.readers_end = i + 2 * out + in;
+        if (bilinear) a.w0 = wt, a.w1 = wt + out;
+        return a;
+    };
+    tables.rows = axis_view(ip, wp, OH, H);
+    tables.cols = axis_view(ip + 2 * OH + 2 * H, bilinear ? wp + 2 * OH : nullptr, OW, W);
+    return tables;
+}
+
+/// upsample_nearest2d / upsample_bilinear2d on the input's GPU with the CPU op's taps (nearest:
+/// i0 = i1 = the source index), and the backward record (the gradient stays on the device).
+template <class T>
+inline Tensor<T> cuda_upsample2d(const char* op, const Tensor<T>& x, const std::vector<LinearTap<T>>& h,
+                                 const std::vector<LinearTap<T>>& w, bool bilinear) {
+    const Device device = x.device();
+    cuda::DeviceGuard guard(device.index);
+    cuda::ResizeShape s;
+    s.N = x.size(0), s.C = x.size(1), s.H = x.size(2), s.W = x.size(3);
+    s.OH = static_cast<int64_t>(h.size()), s.OW = static_cast<int64_t>(w.size());
+    const CudaResizeTables<T> tables = cuda_resize_tables(h, s.H, w, s.W, bilinear, device);
+    const Tensor<T> xc = x.detach().contiguous();
+    Tensor<T> out = empty<T>({s.N, s.C, s.OH, s.OW}, device);
+    if (bilinear) cuda::upsample_bilinear2d_forward<T>(xc.data(), out.data(), s, tables.rows, tables.cols);
+    else cuda::upsample_nearest2d_forward<T>(xc.data(), out.data(), s, tables.rows, tables.cols);
+    if (needs_graph<T>({&x})) {
+        record<T>(op, out, {&x}, [op, tables, s, bilinear, device](const Tensor<T>& grad) {
+            SEAM_CHECK(grad.device() == device, op, " backward: gradient on ", grad.device().str(), ", input on ",
+                       device.str());
+            cuda::DeviceGuard guard(device.index);
+            const Tensor<T> gc = grad.detach().contiguous();
+            Tensor<T> grad_in = empty<T>({s.N, s.C, s.H, s.W}, device);  // every element written by the gather
+            if (bilinear) cuda::upsample_bilinear2d_backward<T>(gc.data(), grad_in.data(), s, tables.rows, tables.cols);
+            else cuda::upsample_nearest2d_backward<T>(gc.data(), grad_in.data(), s, tables.rows, tables.cols);
+            return std::vector<Tensor<T>>{grad_in};
+        });
+    }
+    return out;
+}
+
+/// Nearest's source indices as taps (i1 = i0, weights 1 and 0), for cuda_upsample2d.
+template <class T>
+inline std::vector<LinearTap<T>> nearest_taps(const std::vector<int64_t>& src) {
+    std::vector<LinearTap<T>> taps(src.size());
+    for (size_t o = 0; o < src.size(); ++o) taps[o] = {src[o], src[o], T(1), T(0)};
+    return taps;
+}
+#endif  // SEAM_WITH_CUDA
+
 template <class T>
 inline Tensor<T> upsample_nearest2d_impl(const Tensor<T>& x, std::array<int64_t, 2> size, double sh, double sw) {
     static_assert(std::is_floating_point_v<T>, "upsample_nearest2d needs a float or double tensor");
     require_upsample_input("upsample_nearest2d", x.shape(), size);
     const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3), OH = size[0], OW = size[1];
     const auto hs = nearest_source(OH, H, sh), ws = nearest_source(OW, W, sw);
+#if SEAM_WITH_CUDA
+    if (x.device().is_cuda())
+        return cuda_upsample2d<T>("upsample_nearest2d", x, nearest_taps<T>(hs), nearest_taps<T>(ws), false);
+#endif
+    SEAM_CHECK(x.device().is_cpu(), "upsample_nearest2d: input is on ", x.device().str(), "; this is the CPU path");
     Tensor<T> xc = x.detach().contiguous();
     Tensor<T> out = empty<T>({N, C, OH, OW});
     const T* in = xc.data();
@@ -165,6 +281,11 @@ inline Tensor<T> upsample_bilinear2d_impl(const Tensor<T>& x, std::array<int64_t
     require_upsample_input("upsample_bilinear2d", x.shape(), size);
     const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3), OH = size[0], OW = size[1];
     const auto hs = linear_taps<T>(OH, H, align_corners, sh);
+#if SEAM_WITH_CUDA
+    if (x.device().is_cuda())
+        return cuda_upsample2d<T>("upsample_bilinear2d", x, hs, linear_taps<T>(OW, W, align_corners, sw), true);
+#endif
+    SEAM_CHECK(x.device().is_cpu(), "upsample_bilinear2d: input is on ", x.device().str(), "; this is the CPU path");
     const ColumnTaps<T> ws(linear_taps<T>(OW, W, align_corners, sw));
     Tensor<T> xc = x.detach().contiguous();
     Tensor<T> out = empty<T>({N, C, OH, OW});
@@ -354,6 +475,7 @@ inline Tensor<T> pad(const Tensor<T>& x, const std::vector<int64_t>& pads, PadMo
                      std::type_identity_t<T> value = T(0)) {
     static_assert(std::is_floating_point_v<T>, "pad needs a float or double tensor");
     if (pads.empty()) return x.clone();  // nothing to pad (PyTorch returns a copy too)
+    SEAM_CHECK(x.device().is_cpu(), "pad: runs on the CPU only (no CUDA kernel yet); the input is on ", x.device().str());
     const detail::PadPlan plan = detail::pad_plan(x.shape(), pads, mode);
     Tensor<T> xc = x.detach().contiguous();
     Tensor<T> out = empty<T>(plan.out_shape);
