@@ -9,7 +9,16 @@
 //   * MaxReducer::combine (reduce.cuh): combining the lifted elements in random tree orders gives
 //     exactly the left-to-right scan's answer (NaN wins, first index on ties), i.e. the rule the
 //     kernel's parallel tree relies on is associative and commutative;
-//   * plan_reduce: the chunks partition [0, n) exactly, grid.y and block sizes are legal.
+//   * plan_reduce: the chunks partition [0, n) exactly, grid.y and block sizes are legal;
+//   * topk_before (reduce.cuh): on random columns full of ties, ±0, infinities and NaN, the ranks
+//     the kernel counts with it are the positions in an independently written order (NaN first
+//     when largest, last when smallest; then by value; then by index), and the unsorted
+//     selection (the pivot of rank k-1 and the elements before it) is exactly the first k;
+//   * plan_layer_norm_params (norm.cuh): the row chunks partition [0, rows), grid.y is legal;
+//   * the per-element functions of resize.cuh's kernels (the kernels' own code, host-callable): on
+//     random nearest and bilinear tables, the forward equals the formula, and the backward gather
+//     equals a naive scatter of the output gradient (nearest: bit for bit; bilinear: to rounding),
+//     with tight reader ranges and with ranges that cover everything.
 //
 //   nvcc -std=c++20 -Iinclude -Ikernels tests/cuda/test_cuda_kernel_logic.cu -o logic && ./logic
 #include <algorithm>
@@ -17,10 +26,13 @@
 #include <cstdio>
 #include <limits>
 #include <random>
+#include <tuple>
 #include <vector>
 
 #include "seam/elementwise.cuh"
+#include "seam/norm.cuh"
 #include "seam/reduce.cuh"
+#include "seam/resize.cuh"
 
 namespace {
 
@@ -145,6 +157,172 @@ void check_plans() {
             }
 }
 
+template <class T>
+void check_topk_order(std::mt19937_64& rng) {
+    using seam::kernels::topk_before;
+    const T inf = std::numeric_limits<T>::infinity(), nan = std::numeric_limits<T>::quiet_NaN();
+    const T pool[] = {T(0), -T(0), T(1), T(-1), T(0.5), inf, -inf, nan, T(2)};
+    for (int trial = 0; trial < 600; ++trial) {
+        const int n = 1 + static_cast<int>(rng() % 40);
+        std::vector<T> x(n);
+        for (T& v : x) v = pool[rng() % 9];
+        for (bool largest : {true, false}) {
+            // The reference order, written without topk_before: sort keys (class, value, index),
+            // class 0 before 1; NaN is class 0 when largest, 1 when smallest. -0 and +0 compare
+            // equal as doubles, so they fall back to the index, as they must.
+            std::vector<int> order(n);
+            for (int i = 0; i < n; ++i) order[i] = i;
+            auto key = [&](int i) {
+                const bool is_nan = std::isnan(x[i]);
+                const int cls = largest ? (is_nan ? 0 : 1) : (is_nan ? 1 : 0);
+                const double value = is_nan ? 0.0 : (largest ? -static_cast<double>(x[i]) : static_cast<double>(x[i]));
+                return std::make_tuple(cls, value, i);
+            };
+            std::sort(order.begin(), order.end(), [&](int a, int b) { return key(a) < key(b); });
+            // The kernel's ranks: how many elements come before each.
+            std::vector<int> rank(n, 0);
+            for (int u = 0; u < n; ++u)
+                for (int v = 0; v < n; ++v) rank[u] += topk_before(x[v], v, x[u], u, largest);
+            for (int t = 0; t < n; ++t) expect(rank[order[t]] == t, "topk rank = reference position", order[t], t);
+            // sorted = false: the pivot (rank k-1) and the elements before it are the first k.
+            const int k = 1 + static_cast<int>(rng() % n);
+            int pivot = -1;
+            for (int u = 0; u < n; ++u)
+                if (rank[u] == k - 1) pivot = u;
+            expect(pivot >= 0, "topk pivot exists", k, n);
+            if (pivot < 0) continue;
+            std::vector<int> chosen, first_k(order.begin(), order.begin() + k);
+            for (int u = 0; u < n; ++u)
+                if (u == pivot || topk_before(x[u], u, x[pivot], pivot, largest)) chosen.push_back(u);
+            std::sort(first_k.begin(), first_k.end());
+            expect(chosen == first_k, "topk unsorted selection = the first k, in index order", k, n);
+        }
+    }
+}
+
+void check_layer_norm_plans() {
+    using seam::kernels::plan_layer_norm_params;
+    const int64_t rows_list[] = {0, 1, 2, 15, 16, 17, 255, 4096, 5000, 100003, 50000000};
+    const int64_t cols_list[] = {1, 6, 255, 256, 257, 768, 100000};
+    for (int64_t rows : rows_list)
+        for (int64_t cols : cols_list) {
+            const auto p = plan_layer_norm_params(rows, cols);
+            expect(p.chunks >= 1 && p.chunks <= 65535, "layer_norm grid.y in range", p.chunks);
+            expect(seam::kernels::layer_norm_param_workspace_bytes(rows, cols) ==
+                       static_cast<size_t>(2 * p.chunks * cols) * sizeof(double),
+                   "layer_norm workspace = two [chunks, cols] doubles", rows, cols);
+            if (rows == 0) {
+                expect(p.chunks == 1 && p.rows_per_chunk == 0, "no rows: one empty chunk", p.chunks, p.rows_per_chunk);
+                continue;
+            }
+            int64_t covered = 0;
+            for (int64_t c = 0; c < p.chunks; ++c) {
+                const int64_t begin = c * p.rows_per_chunk, end = std::min(rows, begin + p.rows_per_chunk);
+                expect(begin == covered && end > begin, "layer_norm row chunks partition the rows", begin, end);
+                covered = end;
+            }
+            expect(covered == rows, "layer_norm chunks cover the rows", covered, rows);
+        }
+}
+
+/// One axis of a random resampling, built here from PyTorch's formulas (in double), with the
+/// reader ranges either tight or covering every output coordinate.
+template <class T>
+struct HostAxis {
+    std::vector<int64_t> i0, i1, begin, end;
+    std::vector<T> w0, w1;
+    seam::kernels::ResizeAxis<T> view() const {
+        seam::kernels::ResizeAxis<T> a;
+        a.i0 = i0.data(), a.i1 = i1.data(), a.w0 = w0.data(), a.w1 = w1.data();
+        a.readers_begin = begin.data(), a.readers_end = end.data();
+        return a;
+    }
+};
+
+template <class T>
+HostAxis<T> random_axis(int64_t out, int64_t in, bool linear, bool tight) {
+    HostAxis<T> a;
+    const double scale = static_cast<double>(in) / static_cast<double>(out);
+    for (int64_t o = 0; o < out; ++o) {
+        if (!linear) {
+            const int64_t i = std::min(static_cast<int64_t>(std::floor(o * scale)), in - 1);
+            a.i0.push_back(i), a.i1.push_back(i), a.w0.push_back(T(1)), a.w1.push_back(T(0));
+            continue;
+        }
+        const double src = std::max(0.0, (o + 0.5) * scale - 0.5);
+        const int64_t i = std::min(static_cast<int64_t>(std::floor(src)), in - 1);
+        const double frac = std::min(std::max(src - static_cast<double>(i), 0.0), 1.0);
+        a.i0.push_back(i), a.i1.push_back(std::min(i + 1, in - 1));
+        a.w0.push_back(static_cast<T>(1.0 - frac)), a.w1.push_back(static_cast<T>(frac));
+    }
+    a.begin.assign(static_cast<size_t>(in), 0);
+    a.end.assign(static_cast<size_t>(in), tight ? 0 : out);
+    if (tight) {
+        for (int64_t i = 0; i < in; ++i) {
+            int64_t first = -1, last = -1;
+            for (int64_t o = 0; o < out; ++o)
+                if (a.i0[o] == i || a.i1[o] == i) last = o, first = first < 0 ? o : first;
+            if (first >= 0) a.begin[i] = first, a.end[i] = last + 1;
+        }
+    }
+    return a;
+}
+
+template <class T>
+void check_resize_elements(std::mt19937_64& rng) {
+    namespace k = seam::kernels;
+    std::uniform_int_distribution<int> size(1, 11);
+    std::uniform_real_distribution<double> value(-2.0, 2.0);
+    for (int trial = 0; trial < 400; ++trial) {
+        k::ResizeShape s;
+        s.N = 1 + trial % 2, s.C = 1 + trial % 3, s.H = size(rng), s.W = size(rng), s.OH = size(rng), s.OW = size(rng);
+        const bool linear = trial % 2 == 1, tight = trial % 4 < 2;
+        const HostAxis<T> rows = random_axis<T>(s.OH, s.H, linear, tight), cols = random_axis<T>(s.OW, s.W, linear, tight);
+        const k::ResizeAxis<T> r = rows.view(), c = cols.view();
+        const int64_t planes = s.N * s.C;
+        std::vector<T> x(static_cast<size_t>(planes * s.H * s.W)), g(static_cast<size_t>(planes * s.OH * s.OW));
+        for (T& v : x) v = static_cast<T>(value(rng));
+        for (T& v : g) v = static_cast<T>(value(rng));
+        // Forward: the formula, element by element.
+        for (int64_t e = 0; e < static_cast<int64_t>(g.size()); ++e) {
+            const int64_t ow = e % s.OW, oh = (e / s.OW) % s.OH, p = e / (s.OW * s.OH);
+            auto at = [&](int64_t ih, int64_t iw) { return static_cast<double>(x[(p * s.H + ih) * s.W + iw]); };
+            const double want =
+                linear ? double(rows.w0[oh]) * (at(rows.i0[oh], cols.i0[ow]) * double(cols.w0[ow]) +
+                                                at(rows.i0[oh], cols.i1[ow]) * double(cols.w1[ow])) +
+                             double(rows.w1[oh]) * (at(rows.i1[oh], cols.i0[ow]) * double(cols.w0[ow]) +
+                                                    at(rows.i1[oh], cols.i1[ow]) * double(cols.w1[ow]))
+                       : at(rows.i0[oh], cols.i0[ow]);
+            const double got = linear ? double(k::bilinear_forward_at(x.data(), s, r, c, e))
+                                      : double(k::nearest_forward_at(x.data(), s, r, c, e));
+            expect(std::abs(got - want) <= 1e-5 * (1 + std::abs(want)), "resize forward element", trial, e);
+        }
+        // Backward: a naive scatter of g through the same taps (output order: rows, then columns).
+        std::vector<T> scatter(x.size(), T(0));
+        for (int64_t e = 0; e < static_cast<int64_t>(g.size()); ++e) {
+            const int64_t ow = e % s.OW, oh = (e / s.OW) % s.OH, p = e / (s.OW * s.OH);
+            T* plane = scatter.data() + p * s.H * s.W;
+            if (!linear) {
+                plane[rows.i0[oh] * s.W + cols.i0[ow]] += g[e];
+                continue;
+            }
+            const int64_t hs[2] = {rows.i0[oh], rows.i1[oh]}, ws[2] = {cols.i0[ow], cols.i1[ow]};
+            const T hw[2] = {rows.w0[oh], rows.w1[oh]}, ww[2] = {cols.w0[ow], cols.w1[ow]};
+            for (int a = 0; a < 2; ++a)
+                for (int b = 0; b < 2; ++b) plane[hs[a] * s.W + ws[b]] += g[e] * hw[a] * ww[b];
+        }
+        for (int64_t e = 0; e < static_cast<int64_t>(x.size()); ++e) {
+            const double got = linear ? double(k::bilinear_backward_at(g.data(), s, r, c, e))
+                                      : double(k::nearest_backward_at(g.data(), s, r, c, e));
+            const double want = scatter[e];
+            if (linear)
+                expect(std::abs(got - want) <= 1e-5 * (1 + std::abs(want)), "bilinear backward element", trial, e);
+            else
+                expect(got == want, "nearest backward element (same order: exact)", trial, e);
+        }
+    }
+}
+
 }  // namespace
 
 int main() {
@@ -153,6 +331,11 @@ int main() {
     check_max_rule<float>(rng);
     check_max_rule<double>(rng);
     check_plans();
+    check_topk_order<float>(rng);
+    check_topk_order<double>(rng);
+    check_layer_norm_plans();
+    check_resize_elements<float>(rng);
+    check_resize_elements<double>(rng);
     if (failures) {
         std::printf("test_cuda_kernel_logic: %d FAILED\n", failures);
         return 1;
