@@ -42,7 +42,9 @@
 //                    dW into a workspace, and a second kernel adds the S partials in order, in
 //                    double. Deterministic: no atomics anywhere, the same bits on every run and GPU.
 //                    double runs the same kernels with 64 x 128 tiles and double accumulation.
-//   (a TF32 tensor-core variant is not written yet.)
+//   3 implicit_gemm_tf32  The same three GEMMs on the tensor cores in TF32 (fp32 accumulation),
+//                    for float only, opt-in: kernels/seam/conv2d_tf32.cuh (which reuses the problem
+//                    structs below, so its index arithmetic is this version's).
 //   backward-bias    one block per channel, a fixed-order tree reduction in double.
 // Speed of every version: not yet measured: no GPU so far. bench/bench_conv_pool_cuda.cu times
 // versions 2 against cuDNN (IMPLICIT_GEMM forced, and its fastest algorithm) on the VGG-16 and
@@ -238,9 +240,16 @@ struct Accumulator {
     using type = T;  // fp32 for float (as cuDNN's fp32 algorithms), double for double
 };
 
+/// A read through the read-only data cache on the GPU; a plain read in host code (the problem
+/// structs below are host-callable so that tests/cuda/test_cuda_kernel_logic.cu can run their
+/// index arithmetic on the CPU).
 template <class T>
-__device__ inline T read_only(const T* p) {
+__host__ __device__ inline T read_only(const T* p) {
+#if defined(__CUDA_ARCH__)
     return __ldg(p);
+#else
+    return *p;
+#endif
 }
 
 /// Four consecutive shared-memory values (16-byte aligned) into registers.
@@ -300,18 +309,18 @@ struct ForwardProblem {
         const T* bias;
     };
 
-    __device__ Row a_row(int g, int m) const {
+    __host__ __device__ Row a_row(int g, int m) const {
         return {w + (int64_t(g) * d.Og + (m < M ? m : 0)) * int64_t(K), m < M};
     }
-    __device__ T a(const Row& r, int k) const { return r.valid ? read_only(r.p + k) : T(0); }
+    __host__ __device__ T a(const Row& r, int k) const { return r.valid ? read_only(r.p + k) : T(0); }
 
-    __device__ Col b_col(int g, int n) const {
+    __host__ __device__ Col b_col(int g, int n) const {
         if (n >= N) return {x, 0, 0, false};
         const int img = n / d.out_pixels, pix = n - img * d.out_pixels;
         const int oh = pix / d.OW, ow = pix - oh * d.OW;
         return {x + (int64_t(img) * d.C + int64_t(g) * d.Cg) * d.in_pixels, oh * d.sh - d.ph, ow * d.sw - d.pw, true};
     }
-    __device__ T b(const Col& c, int k) const {
+    __host__ __device__ T b(const Col& c, int k) const {
         if (!c.valid) return T(0);
         const int ch = k / d.taps, tap = k - ch * d.taps;
         const int ki = tap / d.KW, kj = tap - ki * d.KW;
@@ -320,12 +329,12 @@ struct ForwardProblem {
         return read_only(c.base + int64_t(ch) * d.in_pixels + ih * d.W + iw);
     }
 
-    __device__ Out c_col(int g, int, int n) const {
+    __host__ __device__ Out c_col(int g, int, int n) const {
         const int img = n / d.out_pixels, pix = n - img * d.out_pixels;
         return {y + (int64_t(img) * d.O + int64_t(g) * d.Og) * d.out_pixels + pix, bias ? bias + int64_t(g) * d.Og : nullptr};
     }
     template <class Acc>
-    __device__ void c_store(const Out& o, int m, Acc v) const {
+    __host__ __device__ void c_store(const Out& o, int m, Acc v) const {
         o.p[int64_t(m) * d.out_pixels] = static_cast<T>(o.bias ? v + static_cast<Acc>(o.bias[m]) : v);
     }
 };
@@ -353,22 +362,22 @@ struct BackwardDataProblem {
         T* p;  // dx at (n, g·Cg, h, w); row m at p[m·H·W]
     };
 
-    __device__ Row a_row(int g, int m) const {
+    __host__ __device__ Row a_row(int g, int m) const {
         return {w + (int64_t(g) * d.Og * d.Cg + (m < M ? m : 0)) * d.taps, m < M};
     }
-    __device__ T a(const Row& r, int k) const {
+    __host__ __device__ T a(const Row& r, int k) const {
         if (!r.valid) return T(0);
         const int o = k / d.taps, tap = k - o * d.taps;
         return read_only(r.p + int64_t(o) * d.Cg * d.taps + tap);
     }
 
-    __device__ Col b_col(int g, int n) const {
+    __host__ __device__ Col b_col(int g, int n) const {
         if (n >= N) return {dy, 0, 0, false};
         const int img = n / d.in_pixels, pix = n - img * d.in_pixels;
         const int h = pix / d.W, w_ = pix - h * d.W;
         return {dy + (int64_t(img) * d.O + int64_t(g) * d.Og) * d.out_pixels, h + d.ph, w_ + d.pw, true};
     }
-    __device__ T b(const Col& c, int k) const {
+    __host__ __device__ T b(const Col& c, int k) const {
         if (!c.valid) return T(0);
         const int o = k / d.taps, tap = k - o * d.taps;
         const int ki = tap / d.KW, kj = tap - ki * d.KW;
@@ -386,12 +395,12 @@ struct BackwardDataProblem {
         return read_only(c.base + int64_t(o) * d.out_pixels + oh * d.OW + ow);
     }
 
-    __device__ Out c_col(int g, int, int n) const {
+    __host__ __device__ Out c_col(int g, int, int n) const {
         const int img = n / d.in_pixels, pix = n - img * d.in_pixels;
         return {dx + (int64_t(img) * d.C + int64_t(g) * d.Cg) * d.in_pixels + pix};
     }
     template <class Acc>
-    __device__ void c_store(const Out& o, int m, Acc v) const {
+    __host__ __device__ void c_store(const Out& o, int m, Acc v) const {
         o.p[int64_t(m) * d.in_pixels] = static_cast<T>(v);
     }
 };
@@ -419,22 +428,22 @@ struct BackwardWeightProblem {
         T* p;  // dw (of the slice) at (g·Og, c, ki, kj); row m at p[m·Cg·taps]
     };
 
-    __device__ Row a_row(int g, int m) const {
+    __host__ __device__ Row a_row(int g, int m) const {
         return {dy + (int64_t(g) * d.Og + (m < M ? m : 0)) * d.out_pixels, m < M};
     }
-    __device__ T a(const Row& r, int q) const {
+    __host__ __device__ T a(const Row& r, int q) const {
         if (!r.valid) return T(0);
         const int img = q / d.out_pixels, pix = q - img * d.out_pixels;
         return read_only(r.p + int64_t(img) * d.O * d.out_pixels + pix);
     }
 
-    __device__ Col b_col(int g, int n) const {
+    __host__ __device__ Col b_col(int g, int n) const {
         if (n >= N) return {x, 0, 0, false};
         const int ch = n / d.taps, tap = n - ch * d.taps;
         const int ki = tap / d.KW, kj = tap - ki * d.KW;
         return {x + (int64_t(g) * d.Cg + ch) * d.in_pixels, ki * d.dh - d.ph, kj * d.dw - d.pw, true};
     }
-    __device__ T b(const Col& c, int q) const {
+    __host__ __device__ T b(const Col& c, int q) const {
         if (!c.valid) return T(0);
         const int img = q / d.out_pixels, pix = q - img * d.out_pixels;
         const int oh = pix / d.OW, ow = pix - oh * d.OW;
@@ -443,12 +452,12 @@ struct BackwardWeightProblem {
         return read_only(c.base + int64_t(img) * d.C * d.in_pixels + ih * d.W + iw);
     }
 
-    __device__ Out c_col(int g, int slice, int n) const {
+    __host__ __device__ Out c_col(int g, int slice, int n) const {
         const int64_t per_slice = int64_t(d.O) * N;  // N = Cg·taps: one whole dw per slice
         return {out + slice * per_slice + int64_t(g) * d.Og * N + n};
     }
     template <class Acc>
-    __device__ void c_store(const Out& o, int m, Acc v) const {
+    __host__ __device__ void c_store(const Out& o, int m, Acc v) const {
         o.p[int64_t(m) * N] = static_cast<T>(v);
     }
 };

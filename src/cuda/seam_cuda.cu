@@ -24,6 +24,7 @@
 #include <map>
 #include <mutex>
 #include <tuple>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -31,6 +32,7 @@
 #include "seam/cuda/api.hpp"
 #include "seam/cuda/runtime.hpp"
 #include "seam/conv2d.cuh"
+#include "seam/conv2d_tf32.cuh"
 #include "seam/elementwise.cuh"
 #include "seam/landmark_pool.cuh"
 #include "seam/norm.cuh"
@@ -1078,10 +1080,37 @@ namespace {
 
 std::atomic<int> conv_algorithm_in_use{static_cast<int>(ConvAlgorithm::implicit_gemm)};
 
+void check_conv_algorithm(const char* fn, ConvAlgorithm a) {
+    SEAM_CHECK(a == ConvAlgorithm::direct || a == ConvAlgorithm::implicit_gemm || a == ConvAlgorithm::implicit_gemm_tf32,
+               fn, ": unknown conv algorithm code ", static_cast<int>(a), " (1 direct, 2 implicit_gemm, 3 implicit_gemm_tf32)");
+}
+
+/// The fp32/fp64 kernel version of conv2d.cuh that runs `a` when the TF32 kernels do not (double
+/// tensors: TF32 is a float32 format, so implicit_gemm_tf32 means implicit_gemm for them).
 kernels::ConvAlgo kernel_algo(const char* fn, ConvAlgorithm a) {
-    SEAM_CHECK(a == ConvAlgorithm::direct || a == ConvAlgorithm::implicit_gemm, fn, ": unknown conv algorithm code ",
-               static_cast<int>(a), " (1 direct, 2 implicit_gemm)");
-    return static_cast<kernels::ConvAlgo>(static_cast<int>(a));
+    check_conv_algorithm(fn, a);
+    return a == ConvAlgorithm::direct ? kernels::ConvAlgo::direct : kernels::ConvAlgo::implicit_gemm;
+}
+
+/// Refuses, naming the GPU, a device without TF32 tensor cores (compute capability below 8.0); the
+/// answer is kept per device (0 not asked yet, 1 capable, 2 not).
+void require_tf32_device(const char* fn) {
+    constexpr int kMaxDevices = 64;
+    static std::array<std::atomic<int>, kMaxDevices> capable{};
+    const int device = current_device();
+    std::atomic<int>* cached = device >= 0 && device < kMaxDevices ? &capable[static_cast<size_t>(device)] : nullptr;
+    int state = cached ? cached->load() : 0;
+    if (state == 0) {
+        int major = 0;
+        SEAM_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
+        state = major >= 8 ? 1 : 2;
+        if (cached) cached->store(state);
+    }
+    if (state == 1) return;
+    const DeviceInfo info = device_info(device);
+    throw Error(detail::concat(fn, ": ConvAlgorithm::implicit_gemm_tf32 runs on TF32 tensor cores, which need compute "
+                               "capability 8.0 or newer (Ampere); cuda:", device, " (", info.name, ") is ",
+                               info.compute_major, ".", info.compute_minor, ": use ConvAlgorithm::implicit_gemm"));
 }
 
 /// The kernel's shape struct, checked with messages that name the problem (the launchers would
@@ -1101,7 +1130,7 @@ kernels::Conv2dShape conv2d_kernel_shape(const char* fn, const Conv2dShape& s, C
     SEAM_CHECK(kernels::conv2d_detail::valid(k), fn, ": output ", s.OH, "x", s.OW, " does not match input ", s.H, "x",
                s.W, ", kernel ", s.KH, "x", s.KW, ", stride ", s.sh, "x", s.sw, ", padding ", s.ph, "x", s.pw,
                ", dilation ", s.dh, "x", s.dw, " (or the padded input is smaller than the kernel)");
-    SEAM_CHECK(algorithm != ConvAlgorithm::implicit_gemm || kernels::conv2d_detail::gemm_fits(k), fn,
+    SEAM_CHECK(algorithm == ConvAlgorithm::direct || kernels::conv2d_detail::gemm_fits(k), fn,
                ": the implicit-GEMM kernels index with 32 bits; this convolution (N=", s.N, " C=", s.C, " ", s.H, "x",
                s.W, " O=", s.O, ") is too large for them: split the batch, or use ConvAlgorithm::direct");
     return k;
@@ -1113,12 +1142,13 @@ const char* conv_algorithm_name(ConvAlgorithm algorithm) {
     switch (algorithm) {
         case ConvAlgorithm::direct: return "direct";
         case ConvAlgorithm::implicit_gemm: return "implicit_gemm";
+        case ConvAlgorithm::implicit_gemm_tf32: return "implicit_gemm_tf32";
     }
     return "unknown";
 }
 
 void set_conv_algorithm(ConvAlgorithm algorithm) {
-    kernel_algo("set_conv_algorithm", algorithm);
+    check_conv_algorithm("set_conv_algorithm", algorithm);
     conv_algorithm_in_use.store(static_cast<int>(algorithm));
 }
 
@@ -1126,22 +1156,48 @@ ConvAlgorithm conv_algorithm() { return static_cast<ConvAlgorithm>(conv_algorith
 
 template <class T>
 void conv2d_forward(const T* x, const T* w, const T* bias, T* y, const Conv2dShape& shape, ConvAlgorithm algorithm) {
-    const auto algo = kernel_algo("conv2d_forward", algorithm);
-    const auto s = conv2d_kernel_shape("conv2d_forward", shape, algorithm);
+    const char* fn = "conv2d_forward";
+    const auto algo = kernel_algo(fn, algorithm);
+    const auto s = conv2d_kernel_shape(fn, shape, algorithm);
+    if constexpr (std::is_same_v<T, float>) {
+        if (algorithm == ConvAlgorithm::implicit_gemm_tf32) {
+            require_tf32_device(fn);
+            SEAM_CUDA_CHECK(kernels::conv2d_forward_tf32(x, w, bias, y, s, stream_now()));
+            return;
+        }
+    }
     SEAM_CUDA_CHECK(kernels::conv2d_forward<T>(x, w, bias, y, s, algo, stream_now()));
 }
 
 template <class T>
 void conv2d_backward_data(const T* w, const T* dy, T* dx, const Conv2dShape& shape, ConvAlgorithm algorithm) {
-    const auto algo = kernel_algo("conv2d_backward_data", algorithm);
-    const auto s = conv2d_kernel_shape("conv2d_backward_data", shape, algorithm);
+    const char* fn = "conv2d_backward_data";
+    const auto algo = kernel_algo(fn, algorithm);
+    const auto s = conv2d_kernel_shape(fn, shape, algorithm);
+    if constexpr (std::is_same_v<T, float>) {
+        if (algorithm == ConvAlgorithm::implicit_gemm_tf32) {
+            require_tf32_device(fn);
+            SEAM_CUDA_CHECK(kernels::conv2d_backward_data_tf32(w, dy, dx, s, stream_now()));
+            return;
+        }
+    }
     SEAM_CUDA_CHECK(kernels::conv2d_backward_data<T>(w, dy, dx, s, algo, stream_now()));
 }
 
 template <class T>
 void conv2d_backward_weight(const T* x, const T* dy, T* dw, const Conv2dShape& shape, ConvAlgorithm algorithm) {
-    const auto algo = kernel_algo("conv2d_backward_weight", algorithm);
-    const auto s = conv2d_kernel_shape("conv2d_backward_weight", shape, algorithm);
+    const char* fn = "conv2d_backward_weight";
+    const auto algo = kernel_algo(fn, algorithm);
+    const auto s = conv2d_kernel_shape(fn, shape, algorithm);
+    if constexpr (std::is_same_v<T, float>) {
+        if (algorithm == ConvAlgorithm::implicit_gemm_tf32) {
+            require_tf32_device(fn);
+            const size_t bytes = kernels::conv2d_backward_weight_tf32_workspace_bytes(s);
+            Workspace workspace(bytes);
+            SEAM_CUDA_CHECK(kernels::conv2d_backward_weight_tf32(x, dy, dw, s, workspace.ptr, bytes, stream_now()));
+            return;
+        }
+    }
     const size_t bytes = kernels::conv2d_backward_weight_workspace_bytes<T>(s, algo);
     Workspace workspace(bytes);
     SEAM_CUDA_CHECK(kernels::conv2d_backward_weight<T>(x, dy, dw, s, algo, workspace.ptr, bytes, stream_now()));

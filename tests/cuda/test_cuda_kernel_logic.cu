@@ -18,17 +18,31 @@
 //   * the per-element functions of resize.cuh's kernels (the kernels' own code, host-callable): on
 //     random nearest and bilinear tables, the forward equals the formula, and the backward gather
 //     equals a naive scatter of the output gradient (nearest: bit for bit; bilinear: to rounding),
-//     with tight reader ranges and with ranges that cover everything.
+//     with tight reader ranges and with ranges that cover everything;
+//   * the TF32 implicit-GEMM conv2d (conv2d_tf32.cuh), emulated block by block, warp by warp and
+//     lane by lane on the CPU with the kernel's own staging, warp and epilogue mappings (Tf32Tile)
+//     and the problem structs' own gathers and stores (conv2d.cuh, host-callable): every staged
+//     shared-memory cell is written exactly once per K-tile (cells start as NaN, so a fragment
+//     reading an unstaged cell poisons the result), every output element is written (outputs start
+//     as NaN), and forward, backward-data and backward-weight (split-K included) equal naive
+//     convolution loops on TF32-rounded inputs, on awkward shapes (odd maps, stride, padding,
+//     dilation, groups, 1x1, M above one 128-row tile). The tensor-core arithmetic itself
+//     (wmma fragments, __float_to_tf32) is not emulated: the emulation multiplies the staged
+//     values in double, so this checks what is multiplied with what, not the hardware.
 //
 //   nvcc -std=c++20 -Iinclude -Ikernels tests/cuda/test_cuda_kernel_logic.cu -o logic && ./logic
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <random>
+#include <string>
 #include <tuple>
 #include <vector>
 
+#include "seam/conv2d_tf32.cuh"
 #include "seam/elementwise.cuh"
 #include "seam/norm.cuh"
 #include "seam/reduce.cuh"
@@ -323,7 +337,222 @@ void check_resize_elements(std::mt19937_64& rng) {
     }
 }
 
+// ----- the TF32 conv2d kernel's tiling, emulated on the CPU ------------------------------------
+
+/// Round to TF32 as cvt.rna.tf32.f32 does: to a 10-bit mantissa, to nearest, ties away from zero.
+float tf32_round(float v) {
+    uint32_t bits;
+    std::memcpy(&bits, &v, sizeof bits);
+    if ((bits & 0x7f800000u) == 0x7f800000u) return v;  // inf, NaN
+    bits = (bits + 0x1000u) & 0xffffe000u;              // on the magnitude: ties go away from zero
+    std::memcpy(&v, &bits, sizeof v);
+    return v;
+}
+
+/// The TF32 kernel's work for one problem, emulated: the same grid, the same thread -> element
+/// staging, the same warp tiles, the same epilogue lanes. Products summed in double per fragment.
+template <int BM, class Problem>
+void emulate_tf32_gemm(const Problem& p, int groups, int slices, int k_slice, const char* what) {
+    namespace d = seam::kernels::conv2d_tf32_detail;
+    using Cfg = d::Tf32Tile<BM>;
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    const int grid_n = (p.N + Cfg::BN - 1) / Cfg::BN, grid_m = (p.M + BM - 1) / BM;
+    std::vector<float> As(Cfg::A_SIZE), Bs(Cfg::B_SIZE);
+    std::vector<int> a_writes(Cfg::A_SIZE), b_writes(Cfg::B_SIZE);
+    constexpr int kWarps = d::kThreads / 32;
+    std::vector<double> acc(size_t(kWarps) * Cfg::FM * Cfg::FN * d::kFrag * d::kFrag);
+    auto acc_at = [&](int warp, int i, int j, int r, int c) -> double& {
+        return acc[((((size_t(warp) * Cfg::FM + i) * Cfg::FN + j) * d::kFrag + r) * d::kFrag) + c];
+    };
+    for (int z = 0; z < groups * slices; ++z)
+        for (int by = 0; by < grid_m; ++by)
+            for (int bx = 0; bx < grid_n; ++bx) {
+                const int g = z / slices, slice = z % slices;
+                const int m0 = by * BM, n0 = bx * Cfg::BN;
+                const int k_begin = slice * k_slice;
+                const int k_end = p.K - k_begin < k_slice ? p.K : k_begin + k_slice;
+                std::fill(acc.begin(), acc.end(), 0.0);
+                for (int k0 = k_begin; k0 < k_end; k0 += Cfg::BK) {
+                    std::fill(As.begin(), As.end(), nan), std::fill(Bs.begin(), Bs.end(), nan);
+                    std::fill(a_writes.begin(), a_writes.end(), 0), std::fill(b_writes.begin(), b_writes.end(), 0);
+                    for (int tid = 0; tid < d::kThreads; ++tid) {
+                        const int a_m = Cfg::a_m(tid), a_k = Cfg::a_k(tid), b_n = Cfg::b_n(tid), b_k = Cfg::b_k(tid);
+                        const auto row = p.a_row(g, m0 + a_m);
+                        const auto col = p.b_col(g, n0 + b_n);
+                        for (int e = 0; e < Cfg::A_PER; ++e) {
+                            const int k = k0 + a_k + e, at = Cfg::a_offset(a_m, a_k + e);
+                            As[size_t(at)] = tf32_round(k < k_end ? p.a(row, k) : 0.0f);
+                            ++a_writes[size_t(at)];
+                        }
+                        for (int e = 0; e < Cfg::B_PER; ++e) {
+                            const int k = k0 + b_k + e, at = Cfg::b_offset(b_k + e, b_n);
+                            Bs[size_t(at)] = tf32_round(k < k_end ? p.b(col, k) : 0.0f);
+                            ++b_writes[size_t(at)];
+                        }
+                    }
+                    // Every cell a fragment reads was staged exactly once (pads are never read).
+                    for (int m = 0; m < BM; ++m)
+                        for (int k = 0; k < Cfg::BK; ++k)
+                            expect(a_writes[size_t(Cfg::a_offset(m, k))] == 1, what, m, k);
+                    for (int k = 0; k < Cfg::BK; ++k)
+                        for (int n = 0; n < Cfg::BN; ++n)
+                            expect(b_writes[size_t(Cfg::b_offset(k, n))] == 1, what, k, n);
+                    for (int warp = 0; warp < kWarps; ++warp) {
+                        const int wr = Cfg::warp_row(warp), wc = Cfg::warp_col(warp);
+                        for (int kk = 0; kk < Cfg::BK; kk += d::kFragK)
+                            for (int i = 0; i < Cfg::FM; ++i)
+                                for (int j = 0; j < Cfg::FN; ++j)
+                                    for (int r = 0; r < d::kFrag; ++r)
+                                        for (int c = 0; c < d::kFrag; ++c) {
+                                            double sum = 0;
+                                            for (int q = 0; q < d::kFragK; ++q)
+                                                sum += double(As[size_t(Cfg::a_offset(wr + i * d::kFrag + r, kk + q))]) *
+                                                       double(Bs[size_t(Cfg::b_offset(kk + q, wc + j * d::kFrag + c))]);
+                                            acc_at(warp, i, j, r, c) += sum;
+                                        }
+                    }
+                }
+                for (int warp = 0; warp < kWarps; ++warp) {
+                    const int wr = Cfg::warp_row(warp), wc = Cfg::warp_col(warp);
+                    for (int j = 0; j < Cfg::FN; ++j)
+                        for (int i = 0; i < Cfg::FM; ++i)
+                            for (int lane = 0; lane < 32; ++lane) {
+                                const int c = Cfg::frag_col(lane), n = n0 + wc + j * d::kFrag + c;
+                                const auto out = p.c_col(g, slice, n < p.N ? n : 0);
+                                if (n >= p.N) continue;
+                                for (int t = 0; t < Cfg::kRowsPerLane; ++t) {
+                                    const int r = Cfg::frag_row(lane, t), m = m0 + wr + i * d::kFrag + r;
+                                    if (m < p.M) p.c_store(out, m, static_cast<float>(acc_at(warp, i, j, r, c)));
+                                }
+                            }
+                }
+            }
+}
+
+template <class Problem>
+void emulate_tf32(const Problem& p, int groups, int slices, int k_slice, const char* what) {
+    if (seam::kernels::conv2d_tf32_detail::block_rows(p.M) == 128) emulate_tf32_gemm<128>(p, groups, slices, k_slice, what);
+    else emulate_tf32_gemm<64>(p, groups, slices, k_slice, what);
+}
+
+/// |got - want| <= 1e-6 · Σ|terms| + 1e-30 (the emulation and the loops differ only in the order of
+/// double sums and the final rounding to float); NaN (an unwritten element) fails.
+void expect_conv_close(const std::vector<float>& got, const std::vector<double>& want, const std::vector<double>& magnitude,
+                       const char* what) {
+    for (size_t i = 0; i < want.size(); ++i) {
+        const double diff = std::abs(double(got[i]) - want[i]);
+        expect(diff <= 1e-6 * magnitude[i] + 1e-30, what, static_cast<long long>(i),
+               static_cast<long long>(std::isnan(got[i]) ? -1 : diff * 1e9));
+    }
+}
+
+void check_tf32_conv_tiling(std::mt19937_64& rng) {
+    namespace k = seam::kernels;
+    namespace d = seam::kernels::conv2d_tf32_detail;
+    // The epilogue's lanes cover a 16 x 16 fragment exactly once.
+    {
+        using Cfg = d::Tf32Tile<64>;
+        std::vector<int> hits(d::kFrag * d::kFrag, 0);
+        for (int lane = 0; lane < 32; ++lane)
+            for (int t = 0; t < Cfg::kRowsPerLane; ++t) ++hits[size_t(Cfg::frag_row(lane, t) * d::kFrag + Cfg::frag_col(lane))];
+        for (int h : hits) expect(h == 1, "tf32 epilogue: a fragment element written once", h);
+    }
+    struct Case {
+        const char* name;
+        int64_t N, C, H, W, O, KH, KW, sh, sw, ph, pw, dh, dw, groups;
+    };
+    const std::vector<Case> cases = {
+        {"3x3 pad 1, odd map, C=3 (K=27)", 2, 3, 7, 9, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+        {"3x3 stride 2 pad 1, C=5, O=7, batch 3", 3, 5, 9, 8, 7, 3, 3, 2, 2, 1, 1, 1, 1, 1},
+        {"3x3 dilation 2 pad 2, groups 2", 2, 6, 8, 7, 4, 3, 3, 1, 1, 2, 2, 2, 2, 2},
+        {"1x1, batch 1 (backward-weight not split)", 1, 5, 6, 9, 7, 1, 1, 1, 1, 0, 0, 1, 1, 1},
+        {"O=130 (128-row tiles, M edge)", 1, 4, 5, 5, 130, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+        {"C=70 stride 2 (backward-data with 128-row tiles)", 1, 70, 5, 6, 3, 3, 3, 2, 2, 1, 1, 1, 1, 1},
+        {"5x3 kernel, dilation 2x3, padding 2x1, stride 1x2", 2, 6, 12, 11, 10, 5, 3, 1, 2, 2, 1, 2, 3, 1},
+        {"batch 3, 19x21 (backward-weight split over K)", 3, 2, 19, 21, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+    };
+    std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+    for (const Case& c : cases) {
+        k::Conv2dShape s;
+        s.N = c.N, s.C = c.C, s.H = c.H, s.W = c.W, s.O = c.O, s.KH = c.KH, s.KW = c.KW, s.sh = c.sh, s.sw = c.sw;
+        s.ph = c.ph, s.pw = c.pw, s.dh = c.dh, s.dw = c.dw, s.groups = c.groups;
+        s.OH = (s.H + 2 * s.ph - s.dh * (s.KH - 1) - 1) / s.sh + 1;
+        s.OW = (s.W + 2 * s.pw - s.dw * (s.KW - 1) - 1) / s.sw + 1;
+        expect(k::conv2d_detail::valid(s) && k::conv2d_detail::gemm_fits(s), c.name);
+        const int64_t Cg = s.C / s.groups, Og = s.O / s.groups;
+        const size_t nx = size_t(s.N * s.C * s.H * s.W), nw = size_t(s.O * Cg * s.KH * s.KW);
+        const size_t ny = size_t(s.N * s.O * s.OH * s.OW);
+        std::vector<float> x(nx), w(nw), b(size_t(s.O)), dy(ny);
+        for (auto* v : {&x, &w, &b, &dy})
+            for (float& e : *v) e = uniform(rng);
+        // Naive loops in double on the TF32-rounded operands (the bias is added in fp32, unrounded).
+        std::vector<double> y_ref(ny, 0), y_mag(ny, 0), dx_ref(nx, 0), dx_mag(nx, 0), dw_ref(nw, 0), dw_mag(nw, 0);
+        for (int64_t n = 0; n < s.N; ++n)
+            for (int64_t o = 0; o < s.O; ++o)
+                for (int64_t oh = 0; oh < s.OH; ++oh)
+                    for (int64_t ow = 0; ow < s.OW; ++ow) {
+                        const int64_t g = o / Og, yi = ((n * s.O + o) * s.OH + oh) * s.OW + ow;
+                        for (int64_t cc = 0; cc < Cg; ++cc)
+                            for (int64_t ki = 0; ki < s.KH; ++ki)
+                                for (int64_t kj = 0; kj < s.KW; ++kj) {
+                                    const int64_t ih = oh * s.sh - s.ph + ki * s.dh, iw = ow * s.sw - s.pw + kj * s.dw;
+                                    if (ih < 0 || ih >= s.H || iw < 0 || iw >= s.W) continue;
+                                    const size_t xi = size_t(((n * s.C + g * Cg + cc) * s.H + ih) * s.W + iw);
+                                    const size_t wi = size_t(((o * Cg + cc) * s.KH + ki) * s.KW + kj);
+                                    const double xv = tf32_round(x[xi]), wv = tf32_round(w[wi]);
+                                    const double gv = tf32_round(dy[size_t(yi)]);
+                                    y_ref[size_t(yi)] += xv * wv, y_mag[size_t(yi)] += std::abs(xv * wv);
+                                    dx_ref[xi] += wv * gv, dx_mag[xi] += std::abs(wv * gv);
+                                    dw_ref[wi] += gv * xv, dw_mag[wi] += std::abs(gv * xv);
+                                }
+                        y_ref[size_t(yi)] += b[size_t(o)], y_mag[size_t(yi)] += std::abs(b[size_t(o)]);
+                    }
+        const float nan = std::numeric_limits<float>::quiet_NaN();
+        char what[160];
+        {
+            std::vector<float> y(ny, nan);
+            const auto p = d::forward_problem(x.data(), w.data(), b.data(), y.data(), s);
+            std::snprintf(what, sizeof what, "tf32 forward: %s", c.name);
+            emulate_tf32(p, int(s.groups), 1, p.K > 0 ? p.K : d::kBK, what);
+            expect_conv_close(y, y_ref, y_mag, what);
+        }
+        {
+            std::vector<float> dx(nx, nan);
+            const auto p = d::backward_data_problem(w.data(), dy.data(), dx.data(), s);
+            std::snprintf(what, sizeof what, "tf32 backward-data: %s", c.name);
+            emulate_tf32(p, int(s.groups), 1, p.K > 0 ? p.K : d::kBK, what);
+            expect_conv_close(dx, dx_ref, dx_mag, what);
+        }
+        {
+            const auto plan = d::backward_weight_slices(s);
+            const int64_t K = s.N * s.OH * s.OW;
+            std::snprintf(what, sizeof what, "tf32 backward-weight plan: %s", c.name);
+            expect(plan.slices >= 1 && plan.k_slice % d::kBK == 0 && int64_t(plan.slices) * plan.k_slice >= K &&
+                       int64_t(plan.slices - 1) * plan.k_slice < std::max<int64_t>(K, 1),
+                   what, plan.slices, plan.k_slice);
+            const size_t bytes = k::conv2d_backward_weight_tf32_workspace_bytes(s);
+            expect(bytes == (plan.slices > 1 ? size_t(plan.slices) * nw * sizeof(float) : 0), what, (long long)bytes);
+            std::vector<float> partial(size_t(plan.slices) * nw, nan), dw(nw, nan);
+            const auto p = d::backward_weight_problem(x.data(), dy.data(), partial.data(), s);
+            std::snprintf(what, sizeof what, "tf32 backward-weight: %s (%d slices)", c.name, plan.slices);
+            emulate_tf32(p, int(s.groups), plan.slices, plan.k_slice, what);
+            for (size_t i = 0; i < nw; ++i) {  // sum_slices_kernel: in slice order, in double
+                double sum = 0;
+                for (int sl = 0; sl < plan.slices; ++sl) sum += double(partial[size_t(sl) * nw + i]);
+                dw[i] = static_cast<float>(sum);
+            }
+            // Each slice's partial was rounded to float: allow that per slice.
+            std::vector<double> tol_mag(dw_mag);
+            for (double& m : tol_mag) m *= plan.slices;
+            expect_conv_close(dw, dw_ref, tol_mag, what);
+            if (std::string(c.name).find("split over K") != std::string::npos) expect(plan.slices > 1, "split case splits", plan.slices);
+            if (s.KH == 1 && s.N == 1) expect(plan.slices == 1, "1x1 batch-1 case is not split", plan.slices);
+        }
+    }
+}
+
 }  // namespace
+
 
 int main() {
     std::mt19937_64 rng(20261126);
@@ -336,6 +565,7 @@ int main() {
     check_layer_norm_plans();
     check_resize_elements<float>(rng);
     check_resize_elements<double>(rng);
+    check_tf32_conv_tiling(rng);
     if (failures) {
         std::printf("test_cuda_kernel_logic: %d FAILED\n", failures);
         return 1;

@@ -390,9 +390,14 @@ void upsample_bilinear2d_backward(const T* grad_out, T* grad_in, const ResizeSha
 // No atomics in any of them: the same inputs give the same bits on every run.
 
 /// The kernel versions of kernels/seam/conv2d.cuh (numbered as there):
-///   direct         one thread per output element, double accumulation: slow, the GPU oracle;
-///   implicit_gemm  shared-memory tiled implicit GEMM, fp32 accumulation for float (the default).
-enum class ConvAlgorithm : int { direct = 1, implicit_gemm = 2 };
+///   direct              one thread per output element, double accumulation: slow, the GPU oracle;
+///   implicit_gemm       shared-memory tiled implicit GEMM, fp32 accumulation for float (the default);
+///   implicit_gemm_tf32  opt-in: for float, the same implicit GEMMs on the tensor cores with TF32
+///                       inputs (10-bit mantissa: ~1e-3 relative error per product) and fp32
+///                       accumulation (kernels/seam/conv2d_tf32.cuh); needs compute capability 8.0
+///                       or newer (refused with a message on older GPUs); for double it runs
+///                       implicit_gemm in double. Independent of set_allow_tf32 (cuBLAS only).
+enum class ConvAlgorithm : int { direct = 1, implicit_gemm = 2, implicit_gemm_tf32 = 3 };
 const char* conv_algorithm_name(ConvAlgorithm algorithm);
 /// The algorithm ops/conv.hpp uses for CUDA tensors (all threads; default implicit_gemm).
 void set_conv_algorithm(ConvAlgorithm algorithm);
