@@ -6,9 +6,13 @@
 //   28x28; seam's implicit GEMM (version 2; the direct version 1 too on the Fashion-MNIST shapes)
 //   against cuDNN with (a) its GEMM algorithm forced — IMPLICIT_GEMM for the forward, ALGO_1 (the
 //   deterministic GEMM-based one) for the two backward passes — and (b) the fastest algorithm
-//   cudnnFind* measures; FMA math only (CUDNN_FMA_MATH: no TF32, the precision seam computes in);
+//   cudnnFind* measures; FMA math (CUDNN_FMA_MATH: no TF32, the precision seam computes in);
 //   max and average pooling 2x2 stride 2 on the VGG-16 and Fashion-MNIST pooling inputs, forward
 //   (seam also writes the int64 indices a training step needs) and backward, against cuDNN pooling.
+//   On a GPU with TF32 tensor cores (compute capability 8.0+), a second conv table per network:
+//   seam's TF32 implicit GEMM (kernels/seam/conv2d_tf32.cuh, version 3) against cuDNN at the same
+//   precision (CUDNN_TENSOR_OP_MATH on float data: TF32 allowed), its GEMM algorithms forced and
+//   its fastest; before timing, seam's TF32 results are checked against seam's fp32 results.
 //
 // A standalone nvcc program (no seam::cuda, no CMake); bench/gpu_check.sh builds it:
 //
@@ -45,6 +49,7 @@
 #include <vector>
 
 #include <seam/conv2d.cuh>
+#include <seam/conv2d_tf32.cuh>
 #include <seam/pool2d.cuh>
 #include <seam/ops/pool.hpp>
 
@@ -129,11 +134,14 @@ struct ConvLayer {
     double flops() const { return 2.0 * double(N) * double(O) * double(H) * double(W) * double(C) * 9.0; }
 };
 
-/// Worst |got - want| relative to 1e-4 · max|want| (<= 1 passes); NaN fails.
-double worst_ratio(const std::vector<float>& got, const std::vector<float>& want) {
+/// The relative tolerance of a TF32 result against an fp32 one: 10 TF32 unit roundoffs (2^-11).
+constexpr double kTf32Tolerance = 10.0 / 2048.0;
+
+/// Worst |got - want| relative to relative_tolerance · max|want| (<= 1 passes); NaN fails.
+double worst_ratio(const std::vector<float>& got, const std::vector<float>& want, double relative_tolerance = 1e-4) {
     double scale = 0;
     for (float w : want) scale = std::max(scale, double(std::abs(w)));
-    const double tol = 1e-4 * scale + 1e-30;
+    const double tol = relative_tolerance * scale + 1e-30;
     double worst = 0;
     for (size_t i = 0; i < want.size(); ++i) {
         const double d = std::abs(double(got[i]) - double(want[i]));
@@ -146,7 +154,7 @@ double worst_ratio(const std::vector<float>& got, const std::vector<float>& want
 // ----- validation on the CPU ------------------------------------------------------------------------
 
 /// seam's implicit GEMM at batch 2 (channels/map reduced without Eigen) against the CPU.
-bool validate_conv(const ConvLayer& layer) {
+bool validate_conv(const ConvLayer& layer, bool with_tf32) {
     ConvLayer v = layer;
     v.N = 2;
 #if !SEAM_BENCH_CPU_OP
@@ -194,6 +202,27 @@ bool validate_conv(const ConvLayer& layer) {
                      "%.3g forward, %.3g backward-data, %.3g backward-weight\n",
                      layer.name, (long long)s.N, (long long)s.C, (long long)s.H, (long long)s.W, (long long)s.O, against,
                      ry, rx, rw);
+        return false;
+    }
+    if (!with_tf32) return true;
+    // The TF32 kernels against the fp32 ones just checked, same inputs: within 10·2^-11 of the
+    // largest value (TF32 keeps 10 mantissa bits: each product is off by up to ~2·2^-11 relative).
+    DeviceArray<float> y_tf32(size_t(want_y.numel())), dx_tf32(size_t(x.numel())), dw_tf32(size_t(w.numel()));
+    const size_t ws_tf32_bytes = sk::conv2d_backward_weight_tf32_workspace_bytes(s);
+    DeviceArray<char> ws_tf32(ws_tf32_bytes);
+    CUDA_OK(sk::conv2d_forward_tf32(dx_in.ptr, dw_in.ptr, db_in.ptr, y_tf32.ptr, s));
+    CUDA_OK(sk::conv2d_backward_data_tf32(dw_in.ptr, dgy.ptr, dx_tf32.ptr, s));
+    CUDA_OK(sk::conv2d_backward_weight_tf32(dx_in.ptr, dgy.ptr, dw_tf32.ptr, s, ws_tf32.ptr, ws_tf32_bytes));
+    CUDA_OK(cudaDeviceSynchronize());
+    const double ty = worst_ratio(y_tf32.download(), y.download(), kTf32Tolerance);
+    const double tx = worst_ratio(dx_tf32.download(), dx.download(), kTf32Tolerance);
+    const double tw = worst_ratio(dw_tf32.download(), dw.download(), kTf32Tolerance);
+    if (ty > 1 || tx > 1 || tw > 1) {
+        std::fprintf(stderr,
+                     "validation of the TF32 kernels on %s (N=%lld C=%lld %lldx%lld O=%lld) against seam's fp32 result "
+                     "FAILED: error / tolerance = %.3g forward, %.3g backward-data, %.3g backward-weight\n",
+                     layer.name, (long long)s.N, (long long)s.C, (long long)s.H, (long long)s.W, (long long)s.O, ty, tx,
+                     tw);
         return false;
     }
     return true;
@@ -301,7 +330,13 @@ struct CudnnConv {
     void* workspace = nullptr;
     size_t workspace_bytes = 0;
 
-    CudnnConv(cudnnHandle_t h, const sk::Conv2dShape& s, cudaStream_t stream) : handle(h) {
+    cudnnMathType_t fwd_fastest_math = CUDNN_DEFAULT_MATH, data_fastest_math = CUDNN_DEFAULT_MATH,
+                    filter_fastest_math = CUDNN_DEFAULT_MATH;  // the math cudnnFind* timed the fastest with
+
+    /// math: CUDNN_FMA_MATH (fp32, seam's default precision) or CUDNN_TENSOR_OP_MATH (float data:
+    /// TF32 tensor cores allowed, the precision of seam's TF32 kernels).
+    CudnnConv(cudnnHandle_t h, const sk::Conv2dShape& s, cudaStream_t stream, cudnnMathType_t math = CUDNN_FMA_MATH)
+        : handle(h) {
         CUDNN_OK(cudnnSetStream(h, stream));
         CUDNN_OK(cudnnCreateTensorDescriptor(&x_desc));
         CUDNN_OK(cudnnCreateTensorDescriptor(&y_desc));
@@ -314,7 +349,7 @@ struct CudnnConv {
         CUDNN_OK(cudnnSetConvolution2dDescriptor(conv, int(s.ph), int(s.pw), int(s.sh), int(s.sw), int(s.dh), int(s.dw),
                                                  CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
         CUDNN_OK(cudnnSetConvolutionGroupCount(conv, int(s.groups)));
-        CUDNN_OK(cudnnSetConvolutionMathType(conv, CUDNN_FMA_MATH));  // no TF32: seam's precision
+        CUDNN_OK(cudnnSetConvolutionMathType(conv, math));  // FMA: no TF32, seam's default precision
     }
     ~CudnnConv() {
         cudaFree(workspace);
@@ -331,17 +366,20 @@ struct CudnnConv {
         CUDNN_OK(cudnnFindConvolutionForwardAlgorithm(handle, x_desc, w_desc, conv, y_desc, CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
                                                       &returned, fp));
         for (int i = 0; i < returned; ++i)
-            if (fp[i].status == CUDNN_STATUS_SUCCESS) { fwd_fastest = fp[i].algo; break; }
+            if (fp[i].status == CUDNN_STATUS_SUCCESS) { fwd_fastest = fp[i].algo, fwd_fastest_math = fp[i].mathType; break; }
         cudnnConvolutionBwdDataAlgoPerf_t dp[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
         CUDNN_OK(cudnnFindConvolutionBackwardDataAlgorithm(handle, w_desc, y_desc, conv, x_desc,
                                                            CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &returned, dp));
         for (int i = 0; i < returned; ++i)
-            if (dp[i].status == CUDNN_STATUS_SUCCESS) { data_fastest = dp[i].algo; break; }
+            if (dp[i].status == CUDNN_STATUS_SUCCESS) { data_fastest = dp[i].algo, data_fastest_math = dp[i].mathType; break; }
         cudnnConvolutionBwdFilterAlgoPerf_t wp[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
         CUDNN_OK(cudnnFindConvolutionBackwardFilterAlgorithm(handle, x_desc, y_desc, conv, w_desc,
                                                              CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &returned, wp));
         for (int i = 0; i < returned; ++i)
-            if (wp[i].status == CUDNN_STATUS_SUCCESS) { filter_fastest = wp[i].algo; break; }
+            if (wp[i].status == CUDNN_STATUS_SUCCESS) {
+                filter_fastest = wp[i].algo, filter_fastest_math = wp[i].mathType;
+                break;
+            }
         (void)x, (void)w, (void)y, (void)dy, (void)dx, (void)dw;
         size_t bytes = 0, need = 0;
         auto take = [&](cudnnStatus_t st, bool* ok) {
@@ -387,10 +425,11 @@ struct ConvRow {
     double flops = 0;
 };
 
-void print_conv_table(const std::vector<ConvRow>& rows, bool with_direct) {
-    std::printf("| layer | pass | seam v2 ms | seam TFLOP/s |%s cuDNN GEMM ms | seam/cuDNN GEMM | cuDNN fastest ms | "
-                "seam/cuDNN fastest | cuDNN fastest algo | agree |\n",
-                with_direct ? " seam v1 (direct) ms |" : "");
+void print_conv_table(const std::vector<ConvRow>& rows, bool with_direct, const char* seam_ms = "seam v2 ms",
+                      const char* seam_tflops = "seam TFLOP/s", const char* cudnn_gemm = "cuDNN GEMM ms",
+                      const char* cudnn_fastest = "cuDNN fastest ms") {
+    std::printf("| layer | pass | %s | %s |%s %s | seam/cuDNN GEMM | %s | seam/cuDNN fastest | cuDNN fastest algo | agree |\n",
+                seam_ms, seam_tflops, with_direct ? " seam v1 (direct) ms |" : "", cudnn_gemm, cudnn_fastest);
     std::printf("|---|---|---|---|%s---|---|---|---|---|---|\n", with_direct ? "---|" : "");
     for (const ConvRow& r : rows) {
         char tf[32];
@@ -425,8 +464,13 @@ int main(int argc, char** argv) {
     std::printf("# Convolution and pooling on the GPU: seam's CUDA kernels vs cuDNN\n\n");
     std::printf("- device: %s (sm_%d%d, %d SMs, L2 %d MiB)\n", prop.name, prop.major, prop.minor, prop.multiProcessorCount,
                 prop.l2CacheSize >> 20);
+    // seam's TF32 kernels need TF32 tensor cores (their launchers refuse below compute capability 8.0).
+    const bool has_tf32 = prop.major >= 8;
+    std::printf("- TF32 tables: %s\n", has_tf32 ? "yes (seam's TF32 kernels vs cuDNN with CUDNN_TENSOR_OP_MATH)"
+                                                 : "no (compute capability below 8.0: no TF32 tensor cores)");
 #if SEAM_BENCH_CUDNN
-    std::printf("- cuDNN: %zu (headers %d.%d.%d), FMA math (no TF32)\n", cudnnGetVersion(), CUDNN_MAJOR, CUDNN_MINOR,
+    std::printf("- cuDNN: %zu (headers %d.%d.%d), FMA math (no TF32) in the fp32 tables, CUDNN_TENSOR_OP_MATH in the TF32 "
+                "tables\n", cudnnGetVersion(), CUDNN_MAJOR, CUDNN_MINOR,
                 CUDNN_PATCHLEVEL);
     cudnnHandle_t cudnn;
     CUDNN_OK(cudnnCreate(&cudnn));
@@ -456,15 +500,16 @@ int main(int argc, char** argv) {
 
     // 1. Validation, before any timing.
     for (const ConvLayer& l : fmnist)
-        if (!validate_conv(l)) return 1;
+        if (!validate_conv(l, has_tf32)) return 1;
     if (!skip_vgg)
         for (const ConvLayer& l : vgg)
-            if (!validate_conv(l)) return 1;
+            if (!validate_conv(l, has_tf32)) return 1;
     for (const PoolInput& p : pools)
         for (bool average : {false, true})
             if (!validate_pool(std::min<int64_t>(p.C, 32), p.H, p.W, average)) return 1;
     std::printf("- validated at batch 2 before timing: every timed conv shape against the %s (forward, backward-data, "
-                "backward-weight within 1e-4 of the largest value), every pooling shape (channels capped at 32) against "
+                "backward-weight within 1e-4 of the largest value; the TF32 kernels against seam's fp32 result within "
+                "10*2^-11 of the largest value), every pooling shape (channels capped at 32) against "
                 "the CPU op (outputs and indices bit for bit, gradients within 1e-4)\n",
                 SEAM_BENCH_CPU_OP ? "CPU op (ops/conv.hpp)" : "naive CPU reference (channels <= 16, map <= 32x32)");
 
@@ -486,7 +531,7 @@ int main(int argc, char** argv) {
                     2.0 * double(bytes) / (t.median_ms * 1e6));
     }
 
-    auto bench_layers = [&](const std::vector<ConvLayer>& layers, bool with_direct) {
+    auto bench_layers = [&](const std::vector<ConvLayer>& layers, bool with_direct, std::vector<ConvRow>& tf32_rows) {
         std::vector<ConvRow> rows;
         for (const ConvLayer& l : layers) {
             const sk::Conv2dShape s = l.shape(l.N);
@@ -536,18 +581,74 @@ int main(int argc, char** argv) {
             if (r > 1) std::fprintf(stderr, "%s: seam's forward differs from cuDNN's (%.3g x tolerance)\n", l.name, r);
 #endif
             rows.push_back(f), rows.push_back(d), rows.push_back(g);
+            if (!has_tf32) continue;
+
+            // TF32: seam's version 3 against cuDNN at the same precision (TF32 allowed).
+            ConvRow tf{l.name, "forward"}, td{l.name, "backward-data"}, tg{l.name, "backward-weight"};
+            tf.flops = td.flops = tg.flops = l.flops();
+            const size_t ws_tf32_bytes = sk::conv2d_backward_weight_tf32_workspace_bytes(s);
+            DeviceArray<char> ws_tf32(ws_tf32_bytes);
+            tf.seam_t = timer.time([&] { CUDA_OK(sk::conv2d_forward_tf32(x.ptr, w.ptr, nullptr, y.ptr, s, stream)); });
+            td.seam_t = timer.time([&] { CUDA_OK(sk::conv2d_backward_data_tf32(w.ptr, dy.ptr, dx.ptr, s, stream)); });
+            tg.seam_t = timer.time([&] {
+                CUDA_OK(sk::conv2d_backward_weight_tf32(x.ptr, dy.ptr, dw.ptr, s, ws_tf32.ptr, ws_tf32_bytes, stream));
+            });
+            tf.agree = td.agree = tg.agree = "-";
+            tf.fastest_name = td.fastest_name = tg.fastest_name = "-";
+#if SEAM_BENCH_CUDNN
+            {
+                CudnnConv t(cudnn, s, stream, CUDNN_TENSOR_OP_MATH);
+                DeviceArray<float> y_ref(ny);
+                t.choose(x.ptr, w.ptr, y_ref.ptr, dy.ptr, dx.ptr, dw.ptr);
+                if (t.fwd_gemm_ok)
+                    tf.gemm_t = timer.time([&] { t.forward(CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, x.ptr, w.ptr, y_ref.ptr); });
+                tf.fastest_t = timer.time([&] { t.forward(t.fwd_fastest, x.ptr, w.ptr, y_ref.ptr); });
+                if (t.data_gemm_ok)
+                    td.gemm_t = timer.time([&] { t.backward_data(CUDNN_CONVOLUTION_BWD_DATA_ALGO_1, w.ptr, dy.ptr, dx.ptr); });
+                td.fastest_t = timer.time([&] { t.backward_data(t.data_fastest, w.ptr, dy.ptr, dx.ptr); });
+                if (t.filter_gemm_ok)
+                    tg.gemm_t =
+                        timer.time([&] { t.backward_filter(CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1, x.ptr, dy.ptr, dw.ptr); });
+                tg.fastest_t = timer.time([&] { t.backward_filter(t.filter_fastest, x.ptr, dy.ptr, dw.ptr); });
+                auto math = [](cudnnMathType_t m) { return m == CUDNN_DEFAULT_MATH || m == CUDNN_FMA_MATH ? " (fp32 FMA)" : " (tensor op)"; };
+                tf.fastest_name = "fwd algo " + std::to_string(int(t.fwd_fastest)) + math(t.fwd_fastest_math);
+                td.fastest_name = "bwd-data algo " + std::to_string(int(t.data_fastest)) + math(t.data_fastest_math);
+                tg.fastest_name = "bwd-filter algo " + std::to_string(int(t.filter_fastest)) + math(t.filter_fastest_math);
+                // seam's TF32 forward against cuDNN's TF32 IMPLICIT_GEMM forward (both off fp32 by TF32 rounding).
+                CUDA_OK(sk::conv2d_forward_tf32(x.ptr, w.ptr, nullptr, y.ptr, s, stream));
+                t.forward(CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, x.ptr, w.ptr, y_ref.ptr);
+                CUDA_OK(cudaStreamSynchronize(stream));
+                const double r = worst_ratio(y.download(), y_ref.download(), kTf32Tolerance);
+                tf.agree = r <= 1 ? "yes" : "NO";
+                if (r > 1) std::fprintf(stderr, "%s: seam's TF32 forward differs from cuDNN's (%.3g x tolerance)\n", l.name, r);
+            }
+#endif
+            tf32_rows.push_back(tf), tf32_rows.push_back(td), tf32_rows.push_back(tg);
         }
         return rows;
     };
+    auto print_tf32 = [&](const char* title, const std::vector<ConvRow>& tf32_rows) {
+        if (!has_tf32) return;
+        std::printf("\n### %s, TF32 (seam version 3 vs cuDNN with CUDNN_TENSOR_OP_MATH)\n\n", title);
+        print_conv_table(tf32_rows, false, "seam TF32 ms", "seam TF32 TFLOP/s", "cuDNN TF32 GEMM ms", "cuDNN TF32 fastest ms");
+    };
 
     std::printf("## conv2d, Fashion-MNIST network (batch 128, 28x28 input; 3x3, padding 1)\n\n");
-    print_conv_table(bench_layers(fmnist, true), true);
+    {
+        std::vector<ConvRow> tf32_rows;
+        print_conv_table(bench_layers(fmnist, true, tf32_rows), true);
+        print_tf32("conv2d, Fashion-MNIST network", tf32_rows);
+    }
     if (!skip_vgg) {
         std::printf("\n## conv2d, VGG-16 (batch 32, 224x224 input; 3x3, padding 1)\n\n");
-        print_conv_table(bench_layers(vgg, false), false);
+        std::vector<ConvRow> tf32_rows;
+        print_conv_table(bench_layers(vgg, false, tf32_rows), false);
+        print_tf32("conv2d, VGG-16", tf32_rows);
     }
     std::printf("\n(cuDNN GEMM: IMPLICIT_GEMM for the forward, ALGO_1 for backward-data and backward-filter; algorithm "
-                "numbers are cuDNN's enum values. agree: seam's forward equals cuDNN's within 1e-4 of the largest value.)\n");
+                "numbers are cuDNN's enum values. agree: seam's forward equals cuDNN's within 1e-4 of the largest value; in "
+                "the TF32 tables, seam's TF32 forward equals cuDNN's TF32 IMPLICIT_GEMM forward within 10*2^-11 of the "
+                "largest value. \"tensor op\" / \"fp32 FMA\": the math cudnnFind reported for the fastest algorithm.)\n");
 
     // Pooling.
     std::printf("\n## Pooling 2x2 stride 2 (max: forward writes values and int64 indices; backward from the indices)\n\n");
