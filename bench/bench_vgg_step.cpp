@@ -24,6 +24,7 @@
 #include <seam/seam.hpp>
 
 #include "bench_common.hpp"
+#include "vgg_trunk.hpp"
 #ifdef SEAM_BENCH_WITH_TORCH
 #include <torch/torch.h>
 #endif
@@ -34,8 +35,6 @@ using Clock = std::chrono::steady_clock;
 double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
 
 constexpr int64_t kBatch = 8, kSize = 64;
-// VGG-16 configuration "D": channel counts, 0 = 2x2 max-pool.
-const std::vector<int64_t> kVggConfig = {64, 64, 0, 128, 128, 0, 256, 256, 256, 0, 512, 512, 512, 0, 512, 512, 512, 0};
 constexpr double kLearningRate = 1e-6, kMomentum = 0.9;
 
 void set_peer_threads(int threads) {
@@ -49,34 +48,9 @@ void set_peer_threads(int threads) {
 }
 
 /// Forward FLOPs of the 13 convolutions (2 per multiply-add).
-double conv_flops() {
-    double flops = 0;
-    int64_t channels = 3, size = kSize;
-    for (int64_t c : kVggConfig) {
-        if (c == 0) {
-            size /= 2;
-            continue;
-        }
-        flops += 2.0 * kBatch * c * size * size * channels * 9;
-        channels = c;
-    }
-    return flops;
-}
+double conv_flops() { return bench::vgg16_trunk_conv_flops(kBatch, kSize); }
 
-std::shared_ptr<seam::nn::Sequential<float>> seam_trunk() {
-    auto net = std::make_shared<seam::nn::Sequential<float>>();
-    int64_t channels = 3;
-    for (int64_t c : kVggConfig) {
-        if (c == 0) {
-            net->add(std::make_shared<seam::nn::MaxPool2d<float>>(2));
-            continue;
-        }
-        net->add(std::make_shared<seam::nn::Conv2d<float>>(channels, c, 3, 1, 1));
-        net->add(std::make_shared<seam::nn::ReLU<float>>());
-        channels = c;
-    }
-    return net;
-}
+std::shared_ptr<seam::nn::Sequential<float>> seam_trunk() { return bench::make_vgg16_trunk<float>(); }
 
 /// Phase times of one step, in ms.
 struct StepTimes {
@@ -110,7 +84,7 @@ struct SeamModel {
 torch::nn::Sequential torch_trunk() {
     torch::nn::Sequential net;
     int64_t channels = 3;
-    for (int64_t c : kVggConfig) {
+    for (int64_t c : bench::kVgg16TrunkConfig) {
         if (c == 0) {
             net->push_back(torch::nn::MaxPool2d(torch::nn::MaxPool2dOptions(2)));
             continue;

@@ -7,11 +7,11 @@
 #   SEAM_GPU_PREBUILT=DIR bash bench/gpu_check.sh
 #
 # DIR receives seam_cuda_tests and the tests/cuda/*.cu programs (CMake build in build-gpu, no
-# -march=native: the GPU machine's processor may differ), bench_elementwise_cuda, bench_landmark_pool_cuda,
-# bench_conv_pool_cuda (with cuDNN when cudnn.h is found here, and a _nocudnn twin), the training
-# examples fashion_mnist and fashionnet linked with seam::cuda (gpu_check.sh trains them with
-# --device cuda), stripped, plus lib/ with this machine's libgomp and libz for an image that lacks
-# them, and BUILT (date, commit).
+# -march=native: the GPU machine's processor may differ), bench_elementwise_cuda, bench_vgg_step_cuda,
+# bench_landmark_pool_cuda, bench_conv_pool_cuda (with cuDNN when cudnn.h is found here, and a
+# _nocudnn twin), the training examples fashion_mnist and fashionnet linked with seam::cuda
+# (gpu_check.sh trains them with --device cuda), stripped, plus lib/ with this machine's libgomp and
+# libz for an image that lacks them, and BUILT (date, commit).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DIR="${1:-$ROOT/build-gpu/prebuilt}"
@@ -40,6 +40,11 @@ fi
 g++ -std=c++20 -O2 -fopenmp -DSEAM_WITH_CUDA=1 -DEIGEN_DONT_PARALLELIZE -I"$ROOT/include" -I/usr/include/eigen3 \
   "$ROOT/bench/bench_elementwise_cuda.cpp" "$ROOT/build-gpu/libseam_cuda.a" -L"$CUDA_HOME/lib64" -lcudart -lcublas \
   -o "$DIR/bench_elementwise_cuda"
+# One VGG-16 trunk training step (gpu_check.sh step 4d; its PyTorch peer bench/vgg_step_torch.py runs
+# from the tree): the same kind of program, validated against seam's CPU path before timing.
+g++ -std=c++20 -O2 -fopenmp -DSEAM_WITH_CUDA=1 -DEIGEN_DONT_PARALLELIZE -I"$ROOT/include" -I"$ROOT/kernels" \
+  -I/usr/include/eigen3 "$ROOT/bench/bench_vgg_step_cuda.cpp" "$ROOT/build-gpu/libseam_cuda.a" -L"$CUDA_HOME/lib64" \
+  -lcudart -lcublas -o "$DIR/bench_vgg_step_cuda"
 strip "$DIR"/seam_cuda_* "$DIR"/bench_* "$DIR"/fashion_mnist "$DIR"/fashionnet 2>/dev/null || true
 for l in libgomp.so.1 libz.so.1; do
   p=$(ldconfig -p | awk -v l="$l" '$1 == l && /x86-64/ {print $NF}' | head -n 1) || true
