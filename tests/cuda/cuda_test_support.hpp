@@ -4,6 +4,7 @@
 // rule for all elements, or a tolerance per element such as conv_tolerance's), and
 // (namespace op_check) what the core-ops and more-ops tests share: exact comparisons, NaN-filled
 // output buffers, seeded inputs and compare_graph, the same graph run on the CPU and on the GPU.
+// What the convolution tests alone share is in conv_test_support.hpp.
 #pragma once
 
 #include <doctest/doctest.h>

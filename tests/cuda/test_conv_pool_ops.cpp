@@ -33,6 +33,7 @@
 #include "seam/ops/conv.hpp"
 #include "seam/ops/pool.hpp"
 
+#include "conv_test_support.hpp"
 #include "cuda_test_support.hpp"
 
 using namespace seam;
@@ -40,6 +41,12 @@ using namespace seam::cuda_test;
 using namespace seam::cuda_test::compare;
 
 namespace {
+
+using conv_check::conv_options;
+using conv_check::ConvAlgorithmScope;
+using conv_check::ConvCase;
+using op_check::nan_buffer;
+using op_check::random_input;
 
 template <class T>
 void expect_same_bits(const Tensor<T>& got, const Tensor<T>& ref, const std::string& what) {
@@ -62,40 +69,10 @@ void expect_same_indices(const Tensor<int64_t>& got_any, const Tensor<int64_t>& 
     CHECK_MESSAGE(bad == 0, what, ": ", bad, " mismatches\n", report.str());
 }
 
-/// A device buffer of `shape` full of NaN: whatever a kernel does not write stays NaN.
-template <class T>
-Tensor<T> nan_buffer(const Shape& shape) {
-    Tensor<T> t = empty<T>(shape, gpu());
-    t.fill_(std::numeric_limits<T>::quiet_NaN());
-    return t;
-}
-
-/// randn values; `ties` rounds them to halves (many equal maxima), `nans` plants a few NaN.
-template <class T>
-Tensor<T> random_input(const Shape& shape, uint64_t seed, bool ties = false, bool nans = false) {
-    Generator gen(seed);
-    Tensor<T> t = randn<T>(shape, gen);
-    T* p = t.data();
-    for (int64_t i = 0; i < t.numel(); ++i) {
-        if (ties) p[i] = std::round(p[i] * T(2)) / T(2);
-        if (nans && i % 11 == 3) p[i] = std::numeric_limits<T>::quiet_NaN();
-    }
-    return t;
-}
-
 template <class T>
 constexpr double pool_tolerance() {
     return std::is_same_v<T, float> ? 1e-6 : 1e-14;
 }
-
-/// Sets the process-wide conv algorithm for a scope.
-struct ConvAlgorithmScope {
-    cuda::ConvAlgorithm saved;
-    explicit ConvAlgorithmScope(cuda::ConvAlgorithm a) : saved(cuda::conv_algorithm()) { cuda::set_conv_algorithm(a); }
-    ~ConvAlgorithmScope() { cuda::set_conv_algorithm(saved); }
-    ConvAlgorithmScope(const ConvAlgorithmScope&) = delete;
-    ConvAlgorithmScope& operator=(const ConvAlgorithmScope&) = delete;
-};
 
 // ===== pooling ====================================================================================
 
@@ -284,22 +261,6 @@ void check_pool_case(const PoolCase& k, uint64_t seed) {
 }
 
 // ===== convolution ================================================================================
-
-struct ConvCase {
-    const char* name;
-    Shape x;  // [N, C, H, W]
-    int64_t O;
-    std::array<int64_t, 2> kernel;
-    Conv2dOptions opt;
-    bool bias;
-};
-
-Conv2dOptions conv_options(std::array<int64_t, 2> s, std::array<int64_t, 2> p, std::array<int64_t, 2> d = {1, 1},
-                           int64_t groups = 1) {
-    Conv2dOptions o;
-    o.stride = s, o.padding = p, o.dilation = d, o.groups = groups;
-    return o;
-}
 
 const std::vector<ConvCase>& conv_cases() {
     static const std::vector<ConvCase> cases = {

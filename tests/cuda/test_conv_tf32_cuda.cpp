@@ -41,6 +41,7 @@
 #include "seam/cuda/runtime.hpp"
 #include "seam/ops/conv.hpp"
 
+#include "conv_test_support.hpp"
 #include "cuda_test_support.hpp"
 
 using namespace seam;
@@ -48,17 +49,11 @@ using namespace seam::cuda_test;
 
 namespace {
 
+using conv_check::conv_options;
+using conv_check::ConvAlgorithmScope;
+using conv_check::ConvCase;
 using op_check::nan_buffer;
 using op_check::random_input;
-
-/// Sets the process-wide conv algorithm for a scope.
-struct ConvAlgorithmScope {
-    cuda::ConvAlgorithm saved;
-    explicit ConvAlgorithmScope(cuda::ConvAlgorithm a) : saved(cuda::conv_algorithm()) { cuda::set_conv_algorithm(a); }
-    ~ConvAlgorithmScope() { cuda::set_conv_algorithm(saved); }
-    ConvAlgorithmScope(const ConvAlgorithmScope&) = delete;
-    ConvAlgorithmScope& operator=(const ConvAlgorithmScope&) = delete;
-};
 
 /// Sets cuBLAS's TF32 switch for a scope.
 struct AllowTf32Scope {
@@ -69,24 +64,8 @@ struct AllowTf32Scope {
     AllowTf32Scope& operator=(const AllowTf32Scope&) = delete;
 };
 
-struct Tf32Case {
-    const char* name;
-    Shape x;  // [N, C, H, W]
-    int64_t O;
-    std::array<int64_t, 2> kernel;
-    Conv2dOptions opt;
-    bool bias;
-};
-
-Conv2dOptions conv_options(std::array<int64_t, 2> s, std::array<int64_t, 2> p, std::array<int64_t, 2> d = {1, 1},
-                           int64_t groups = 1) {
-    Conv2dOptions o;
-    o.stride = s, o.padding = p, o.dilation = d, o.groups = groups;
-    return o;
-}
-
-const std::vector<Tf32Case>& tf32_cases() {
-    static const std::vector<Tf32Case> cases = {
+const std::vector<ConvCase>& tf32_cases() {
+    static const std::vector<ConvCase> cases = {
         {"3x3 pad 1, odd 7x9 map, C=3, O=5 (K=27: not a multiple of 8 or 16)", {2, 3, 7, 9}, 5, {3, 3},
          conv_options({1, 1}, {1, 1}), true},
         {"3x3 stride 2 pad 1, C=19, O=33, batch 3", {3, 19, 15, 14}, 33, {3, 3}, conv_options({2, 2}, {1, 1}), false},
@@ -107,7 +86,7 @@ const std::vector<Tf32Case>& tf32_cases() {
     return cases;
 }
 
-cuda::Conv2dShape conv_shape(const Tf32Case& k) {
+cuda::Conv2dShape conv_shape(const ConvCase& k) {
     cuda::Conv2dShape s;
     s.N = k.x[0], s.C = k.x[1], s.H = k.x[2], s.W = k.x[3];
     s.O = k.O, s.KH = k.kernel[0], s.KW = k.kernel[1];
@@ -153,7 +132,7 @@ struct Tf32Reference {
     DoubleConv value, magnitude, squares;
 };
 
-Tf32Reference tf32_reference(const Tf32Case& k, uint64_t seed) {
+Tf32Reference tf32_reference(const ConvCase& k, uint64_t seed) {
     Tf32Reference r;
     const int64_t Cg = k.x[1] / k.opt.groups;
     r.x = random_input<float>(k.x, seed);
@@ -198,7 +177,7 @@ void expect_same_bits(const Tensor<T>& got, const Tensor<T>& ref, const std::str
 /// True when the current GPU has TF32 tensor cores (compute capability 8.0 or newer).
 bool gpu_has_tf32() { return cuda::device_info(0).compute_major >= 8; }
 
-void check_tf32_case(const Tf32Case& k, uint64_t seed) {
+void check_tf32_case(const ConvCase& k, uint64_t seed) {
     const std::string name = std::string("conv2d TF32: ") + k.name;
     CAPTURE(name);
     const Tf32Reference r = tf32_reference(k, seed);
@@ -272,7 +251,7 @@ TEST_CASE("conv2d TF32 on CUDA: launchers (NaN-prefilled outputs) and the op equ
         const cuda::DeviceInfo info = cuda::device_info(0);
         MESSAGE("GPU ", info.name, " is compute capability ", info.compute_major, ".", info.compute_minor,
                 ": checking that the TF32 algorithm is refused");
-        const Tf32Case& k = tf32_cases().front();
+        const ConvCase& k = tf32_cases().front();
         const cuda::Conv2dShape s = conv_shape(k);
         const Tensor<float> x = random_input<float>(k.x, 1).to(gpu()), w = random_input<float>({5, 3, 3, 3}, 2).to(gpu());
         Tensor<float> y = nan_buffer<float>({s.N, s.O, s.OH, s.OW});
@@ -282,12 +261,12 @@ TEST_CASE("conv2d TF32 on CUDA: launchers (NaN-prefilled outputs) and the op equ
         return;
     }
     uint64_t seed = 7100;
-    for (const Tf32Case& k : tf32_cases()) check_tf32_case(k, seed++);
+    for (const ConvCase& k : tf32_cases()) check_tf32_case(k, seed++);
 }
 
 TEST_CASE("conv2d on CUDA with the flag off runs the fp32 kernels bit for bit; with it on the bits change") {
     REQUIRE(cuda::conv_algorithm() == cuda::ConvAlgorithm::implicit_gemm);
-    const Tf32Case k{"VGG-like 3x3 64 -> 64", {2, 64, 17, 19}, 64, {3, 3}, conv_options({1, 1}, {1, 1}), true};
+    const ConvCase k{"VGG-like 3x3 64 -> 64", {2, 64, 17, 19}, 64, {3, 3}, conv_options({1, 1}, {1, 1}), true};
     const cuda::Conv2dShape s = conv_shape(k);
     const Shape y_shape{s.N, s.O, s.OH, s.OW}, w_shape{64, 64, 3, 3};
     const Tensor<float> x = random_input<float>(k.x, 31), w = random_input<float>(w_shape, 32);
@@ -341,7 +320,7 @@ TEST_CASE("conv2d on CUDA with the flag off runs the fp32 kernels bit for bit; w
 
 TEST_CASE("conv2d TF32 on CUDA is deterministic: the same bits on a second run (split-K backward-weight)") {
     if (!gpu_has_tf32()) return;
-    const Tf32Case k{"determinism", {3, 20, 19, 17}, 24, {3, 3}, conv_options({1, 1}, {1, 1}), false};
+    const ConvCase k{"determinism", {3, 20, 19, 17}, 24, {3, 3}, conv_options({1, 1}, {1, 1}), false};
     const cuda::Conv2dShape s = conv_shape(k);
     const Tensor<float> x = random_input<float>(k.x, 41).to(gpu()), w = random_input<float>({24, 20, 3, 3}, 42).to(gpu());
     const Tensor<float> gy = random_input<float>({3, 24, 19, 17}, 43).to(gpu());
