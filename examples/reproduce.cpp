@@ -143,10 +143,12 @@ int main(int argc, char** argv) {
                         seeds > 1 ? (" (seed " + std::to_string(o.seed) + ")").c_str() : "",
                         100 * (category_top3(sr.runs[0]) - category_top3(sr.runs[1])),
                         100 * (attribute_all_top5(sr.runs[0]) - attribute_all_top5(sr.runs[1])));
-            std::filesystem::create_directories(o.log_dir);
-            std::ofstream md(o.log_dir + "/table2.md"), csv(o.log_dir + "/table2.csv");
-            md << seam::eval::to_markdown(sr.table);
-            csv << seam::eval::to_csv(sr.table);
+            if (seeds > 1) {  // each seed's own table; the one-seed table is the top-level file below
+                std::filesystem::create_directories(o.log_dir);
+                std::ofstream md(o.log_dir + "/table2.md"), csv(o.log_dir + "/table2.csv");
+                md << seam::eval::to_markdown(sr.table);
+                csv << seam::eval::to_csv(sr.table);
+            }
             done.push_back(std::move(sr));
         }
 

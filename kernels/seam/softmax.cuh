@@ -333,12 +333,14 @@ inline size_t cross_entropy_workspace_bytes(const CrossEntropyArgs& a) {
     return static_cast<size_t>(a.batch * a.spatial) * 2 * sizeof(double) + sizeof(unsigned long long);
 }
 
-/// Enqueue the forward; `out` is [B·S] for reduction none, [1] otherwise. first_bad (inside the
-/// workspace, returned through *first_bad_ptr) is ULLONG_MAX unless a target is out of range.
-template <class T>
-inline void cross_entropy_forward(const T* x, const int64_t* target, const T* weight, const CrossEntropyArgs& a, T* out,
-                                  double* lse, double* stats, void* workspace, unsigned long long** first_bad_ptr,
-                                  cudaStream_t stream) {
+/// The frame cross_entropy_forward and nll_forward share: the workspace carved into per-position
+/// losses and weights (double each) and the first-bad-position word (reset to ULLONG_MAX), the
+/// per-position kernel enqueued by `launch(P, losses, weights, per_position_out, first_bad)` when
+/// there are positions (per_position_out is `out` for reduction none, else null), then the
+/// reduction into `out` and `stats`.
+template <class T, class Launch>
+inline void per_position_loss_forward(const T* weight, const CrossEntropyArgs& a, T* out, double* stats, void* workspace,
+                                      unsigned long long** first_bad_ptr, cudaStream_t stream, Launch&& launch) {
     const int64_t P = a.batch * a.spatial;
     auto* losses = static_cast<double*>(workspace);
     double* weights = losses + P;
@@ -346,13 +348,26 @@ inline void cross_entropy_forward(const T* x, const int64_t* target, const T* we
     *first_bad_ptr = first_bad;
     SEAM_CUDA_CHECK(cudaMemsetAsync(first_bad, 0xFF, sizeof(unsigned long long), stream));
     if (P > 0) {
-        cross_entropy_forward_kernel<T><<<grid_for(P), kThreads, 0, stream>>>(x, target, weight, a, lse, losses, weights,
-                                                                              a.reduction == 0 ? out : nullptr, first_bad);
+        launch(P, losses, weights, a.reduction == 0 ? out : nullptr, first_bad);
         SEAM_CUDA_CHECK(cudaGetLastError());
     }
     cross_entropy_reduce_kernel<T><<<1, kThreads, 0, stream>>>(losses, weights, P, weight, a.classes, a.reduction, stats,
                                                                a.reduction == 0 ? nullptr : out);
     SEAM_CUDA_CHECK(cudaGetLastError());
+}
+
+/// Enqueue the forward; `out` is [B·S] for reduction none, [1] otherwise. first_bad (inside the
+/// workspace, returned through *first_bad_ptr) is ULLONG_MAX unless a target is out of range.
+template <class T>
+inline void cross_entropy_forward(const T* x, const int64_t* target, const T* weight, const CrossEntropyArgs& a, T* out,
+                                  double* lse, double* stats, void* workspace, unsigned long long** first_bad_ptr,
+                                  cudaStream_t stream) {
+    per_position_loss_forward<T>(
+        weight, a, out, stats, workspace, first_bad_ptr, stream,
+        [&](int64_t P, double* losses, double* weights, T* per_position_out, unsigned long long* first_bad) {
+            cross_entropy_forward_kernel<T><<<grid_for(P), kThreads, 0, stream>>>(x, target, weight, a, lse, losses,
+                                                                                  weights, per_position_out, first_bad);
+        });
 }
 
 template <class T>
@@ -414,20 +429,12 @@ __global__ void nll_backward_kernel(const int64_t* target, const T* weight, cons
 template <class T>
 inline void nll_forward(const T* x, const int64_t* target, const T* weight, const CrossEntropyArgs& a, T* out,
                         double* stats, void* workspace, unsigned long long** first_bad_ptr, cudaStream_t stream) {
-    const int64_t P = a.batch * a.spatial;
-    auto* losses = static_cast<double*>(workspace);
-    double* weights = losses + P;
-    auto* first_bad = reinterpret_cast<unsigned long long*>(weights + P);
-    *first_bad_ptr = first_bad;
-    SEAM_CUDA_CHECK(cudaMemsetAsync(first_bad, 0xFF, sizeof(unsigned long long), stream));
-    if (P > 0) {
-        nll_forward_kernel<T><<<grid_for(P), kThreads, 0, stream>>>(x, target, weight, a, losses, weights,
-                                                                    a.reduction == 0 ? out : nullptr, first_bad);
-        SEAM_CUDA_CHECK(cudaGetLastError());
-    }
-    cross_entropy_reduce_kernel<T><<<1, kThreads, 0, stream>>>(losses, weights, P, weight, a.classes, a.reduction, stats,
-                                                               a.reduction == 0 ? nullptr : out);
-    SEAM_CUDA_CHECK(cudaGetLastError());
+    per_position_loss_forward<T>(
+        weight, a, out, stats, workspace, first_bad_ptr, stream,
+        [&](int64_t P, double* losses, double* weights, T* per_position_out, unsigned long long* first_bad) {
+            nll_forward_kernel<T><<<grid_for(P), kThreads, 0, stream>>>(x, target, weight, a, losses, weights,
+                                                                        per_position_out, first_bad);
+        });
 }
 
 template <class T>

@@ -9,7 +9,6 @@
 
 #include <cmath>
 #include <functional>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -24,22 +23,12 @@ using namespace seam::cuda_test;
 
 namespace {
 
+/// compare::expect_close with atol = rtol = 1e-5 (float) or 1e-12 (double), on a host copy.
 template <class T>
 void expect_close(const Tensor<T>& got, const Tensor<T>& ref, const std::string& what) {
-    const double atol = std::is_same_v<T, float> ? 1e-5 : 1e-12, rtol = atol;
+    const double tol = std::is_same_v<T, float> ? 1e-5 : 1e-12;
     REQUIRE(got.device().is_cpu());
-    REQUIRE_MESSAGE(got.shape() == ref.shape(), what, ": shape ", shape_str(got.shape()), " vs ", shape_str(ref.shape()));
-    const std::vector<T> g = got.to_vector(), r = ref.to_vector();
-    int64_t bad = 0;
-    std::ostringstream report;
-    for (size_t i = 0; i < g.size(); ++i) {
-        const double gv = g[i], rv = r[i];
-        if ((std::isnan(gv) && std::isnan(rv)) || gv == rv || std::abs(gv - rv) <= atol + rtol * std::abs(rv)) continue;
-        if (++bad <= 8)
-            report << "  " << what << " at " << index_str(static_cast<int64_t>(i), ref.shape()) << ": got " << gv
-                   << ", expected " << rv << "\n";
-    }
-    CHECK_MESSAGE(bad == 0, bad, " mismatches\n", report.str());
+    compare::expect_close(got, ref, tol, tol, what);
 }
 
 template <class T>
