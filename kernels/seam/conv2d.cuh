@@ -37,8 +37,8 @@
 //                    divisions. Backward-data runs the adjoint gather: for stride s > 1, all but
 //                    1/s² of its terms are zeros that it still multiplies (a known waste).
 //                    Backward-weight has a short M·N and a long K (N·OH·OW: 1.6 M for VGG conv1
-//                    at batch 32), so K is split into S slices (S from the shape only: enough
-//                    blocks for a large GPU, at least 256 K per slice): slice s writes its partial
+//                    at batch 32), so K is split into S slices (S from the shape only; the plan
+//                    is described under "tuning" below): slice s writes its partial
 //                    dW into a workspace, and a second kernel adds the S partials in order, in
 //                    double. Deterministic: no atomics anywhere, the same bits on every run and GPU.
 //                    double runs the same kernels with 64 x 128 tiles and double accumulation.
@@ -46,10 +46,26 @@
 //                    for float only, opt-in: kernels/seam/conv2d_tf32.cuh (which reuses the problem
 //                    structs below, so its index arithmetic is this version's).
 //   backward-bias    one block per channel, a fixed-order tree reduction in double.
-// Speed of every version: not yet measured: no GPU so far. bench/bench_conv_pool_cuda.cu times
-// versions 2 against cuDNN (IMPLICIT_GEMM forced, and its fastest algorithm) on the VGG-16 and
-// Fashion-MNIST shapes. Weak spots to look at first: the two divisions per gathered element, the
-// stride-s waste of backward-data, no split-K for the forward of small batches.
+//   Version 2's tuning (Conv2dTuning; the defaults are on, {false, false} is version 2 as first
+//   timed), added after the first H100 run, from its figures:
+//     split-K for all three GEMMs, planned by a time model of a 132-SM GPU from the shape alone
+//                    (conv2d_detail::plan_split_k): the forward and backward-data of small grids
+//                    (Fashion-MNIST conv3: 49 blocks) and backward-weight counted with the tile
+//                    rows that actually run (the first plan counted 64-row tiles for 128-row ones
+//                    and gave VGG conv4/conv5 288 blocks: one wave of 264 plus a tail). Partials go
+//                    to a workspace and are summed in slice order, in double (the forward adds the
+//                    bias there), so results stay deterministic. Without a workspace the forward and
+//                    backward-data run unsplit.
+//     small-channel backward-data: C/groups ≤ 4 (first layers: C = 1 or 3, where a 64-row tile
+//                    had 1 or 3 useful rows) by a direct gather, weights in shared memory.
+// Speed on an NVIDIA H100 (bench/results/gpu-h100-2026-11-27-conv-pool.md, version 2 untuned,
+// fp32, seam time / cuDNN time at cuDNN's GEMM algorithm): forward 0.87-1.5 on VGG-16 (1.52 on
+// conv5: 196 blocks), 1.2-2.2 on Fashion-MNIST (conv3: 2.19, 49 blocks); backward-data 1.2-1.6
+// on VGG except conv1_1 (2.70, C = 3) and 2.0-3.9 on Fashion-MNIST (conv1, C = 1: 3.94);
+// backward-weight 0.3-1.5 except VGG conv4/conv5 (2.1-2.2). Against cuDNN's fastest algorithm
+// (WINOGRAD_NONFUSED on most VGG layers, fp32 math) 1.2-13x slower. The tuned
+// version has NOT yet been timed on a GPU (no GPU since it was written); the bench prints both.
+// Weak spots left: the two divisions per gathered element, the stride-s waste of backward-data.
 //
 // Limits of version 2: per group, M, N and K of every GEMM and the elements of one image must be
 // below 2^31 (32-bit index arithmetic inside the K loop); the launcher returns
@@ -329,9 +345,12 @@ struct ForwardProblem {
         return read_only(c.base + int64_t(ch) * d.in_pixels + ih * d.W + iw);
     }
 
-    __host__ __device__ Out c_col(int g, int, int n) const {
+    /// Slice s > 0 of a split K writes its partial y into the workspace `y` points at, one whole
+    /// [N, O, OH, OW] per slice (the bias is then null: sum_slices_bias adds it once).
+    __host__ __device__ Out c_col(int g, int slice, int n) const {
         const int img = n / d.out_pixels, pix = n - img * d.out_pixels;
-        return {y + (int64_t(img) * d.O + int64_t(g) * d.Og) * d.out_pixels + pix, bias ? bias + int64_t(g) * d.Og : nullptr};
+        return {y + int64_t(slice) * d.O * int64_t(N) + (int64_t(img) * d.O + int64_t(g) * d.Og) * d.out_pixels + pix,
+                bias ? bias + int64_t(g) * d.Og : nullptr};
     }
     template <class Acc>
     __host__ __device__ void c_store(const Out& o, int m, Acc v) const {
@@ -395,9 +414,10 @@ struct BackwardDataProblem {
         return read_only(c.base + int64_t(o) * d.out_pixels + oh * d.OW + ow);
     }
 
-    __host__ __device__ Out c_col(int g, int, int n) const {
+    /// Slice s of a split K writes its partial dx at dx + s·(N·C·H·W) (dx is then the workspace).
+    __host__ __device__ Out c_col(int g, int slice, int n) const {
         const int img = n / d.in_pixels, pix = n - img * d.in_pixels;
-        return {dx + (int64_t(img) * d.C + int64_t(g) * d.Cg) * d.in_pixels + pix};
+        return {dx + int64_t(slice) * d.C * int64_t(N) + (int64_t(img) * d.C + int64_t(g) * d.Cg) * d.in_pixels + pix};
     }
     template <class Acc>
     __host__ __device__ void c_store(const Out& o, int m, Acc v) const {
@@ -554,15 +574,232 @@ SEAM_CONV_UNROLL
         }
 }
 
+/// y[n, o, p] = bias[o] + Σ_{s < slices} partial[s·count + (n·O + o)·P + p], slices in order, in
+/// double (bias 0 when null). Host-callable: the emulation in tests/cuda/test_conv_kernel_logic.cu
+/// runs this very function.
+template <class T>
+__host__ __device__ inline T sum_slices_at(const T* partial, int64_t count, int slices, int64_t i, const T* bias, int o) {
+    double sum = 0.0;
+    for (int s = 0; s < slices; ++s) sum += static_cast<double>(partial[s * count + i]);
+    if (bias) sum += static_cast<double>(bias[o]);
+    return static_cast<T>(sum);
+}
+
 /// dw[i] = Σ_{s < slices} partial[s·count + i], in slice order, in double.
 template <class T>
 __global__ void sum_slices_kernel(const T* __restrict__ partial, T* __restrict__ out, int64_t count, int slices) {
     for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < count;
          i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-        double sum = 0.0;
-        for (int s = 0; s < slices; ++s) sum += static_cast<double>(partial[s * count + i]);
-        out[i] = static_cast<T>(sum);
+        out[i] = sum_slices_at<T>(partial, count, slices, i, nullptr, 0);
     }
+}
+
+/// How a GEMM's K is split: `slices` ranges of k_slice (shape only, so the result's bits do not
+/// depend on the GPU).
+struct SlicePlan {
+    int slices = 1;
+    int k_slice = 0;  // a multiple of kBK
+};
+
+/// The forward's split-K epilogue. Grid: x over the P = OH·OW pixels of one plane, y over output
+/// channels, z over images (both grid-strided past 65535): the channel of an element comes from
+/// the grid, so no thread divides.
+template <class T>
+__global__ void sum_slices_bias_kernel(const T* __restrict__ partial, const T* __restrict__ bias, T* __restrict__ y,
+                                       int64_t count, int slices, int64_t images, int64_t channels, int64_t pixels) {
+    const int64_t p = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+    if (p >= pixels) return;
+    for (int64_t n = blockIdx.z; n < images; n += gridDim.z)
+        for (int64_t o = blockIdx.y; o < channels; o += gridDim.y) {
+            const int64_t i = (n * channels + o) * pixels + p;
+            y[i] = sum_slices_at(partial, count, slices, i, bias, static_cast<int>(o));
+        }
+}
+
+// ----- how a GEMM's K is split (split-K), from the shape only -----------------------------------
+// A GEMM whose output tiles are too few to fill the GPU (Fashion-MNIST's conv3: 49 blocks of
+// 64 x 128 for 132 multiprocessors; VGG conv4/conv5 backward-weight: 288 blocks, one full wave and
+// a 24-block second one) runs K in S slices: S times the blocks, each with 1/S of the K loop,
+// partials summed in slice order by a second kernel. The plan minimises a time model of one
+// H100/H200 — 264 resident blocks (132 SMs x 2 blocks of 256 threads: __launch_bounds__(256, 2)),
+// a wave of 128 x 128 x 8 K-tiles in ~2.8 µs (what the first H100 run measured: 25 TFLOP/s), the
+// partials written once and read once at ~2.5 TB/s, ~4 µs for the summing launch:
+//   time(S) = ceil(blocks·S / 264) · ceil(k_tiles / S) · 2.8 µs · BM/128 + (2S + 1)·|C|·bytes / 2.5 TB/s + 4 µs·[S > 1]
+// It depends on the shape alone (not on the GPU it runs on), so the order of additions, and so
+// every bit of the result, is the same on every run and every GPU; on GPUs with another
+// multiprocessor count the plan is merely less well fitted.
+struct SplitModel {
+    static constexpr double kResidentBlocks = 264;
+    static constexpr double kSecondsPerWaveTile128 = 2.8e-6;
+    static constexpr double kBytesPerSecond = 2.5e12;
+    static constexpr double kSumLaunchSeconds = 4e-6;
+    static constexpr int64_t kMaxSlices = 256;
+    static constexpr int64_t kMaxWorkspaceBytes = int64_t{1} << 30;
+};
+
+/// The modelled time in seconds of a GEMM of `blocks` output tiles (all groups), `k_tiles` K-tiles
+/// deep, split in `slices`, writing `out_elements` elements of `elem_bytes`.
+inline double split_time_model(int64_t blocks, int64_t k_tiles, int64_t slices, int64_t out_elements, int64_t elem_bytes,
+                               int tile_rows) {
+    using M = SplitModel;
+    const double waves = static_cast<double>((blocks * slices + int64_t(M::kResidentBlocks) - 1) / int64_t(M::kResidentBlocks));
+    const double depth = static_cast<double>((k_tiles + slices - 1) / slices);
+    double t = waves * depth * M::kSecondsPerWaveTile128 * tile_rows / 128.0;
+    if (slices > 1)
+        t += static_cast<double>(2 * slices + 1) * static_cast<double>(out_elements * elem_bytes) / M::kBytesPerSecond +
+             M::kSumLaunchSeconds;
+    return t;
+}
+
+/// The split of K that minimises split_time_model (the fewest slices among equal times), with
+/// k_slice a multiple of kBK and no empty slice. `max_slices` bounds grid.z (65535 / groups).
+inline SlicePlan plan_split_k(int64_t blocks, int64_t K, int64_t out_elements, int64_t elem_bytes, int tile_rows,
+                              int64_t max_slices) {
+    using M = SplitModel;
+    const int64_t k_tiles = (K + kBK - 1) / kBK;
+    if (blocks <= 0 || k_tiles <= 1) return {1, kBK};
+    int64_t limit = k_tiles < max_slices ? k_tiles : max_slices;
+    if (limit > M::kMaxSlices) limit = M::kMaxSlices;
+    const int64_t out_bytes = out_elements * elem_bytes;
+    if (out_bytes > 0 && limit > M::kMaxWorkspaceBytes / out_bytes) limit = M::kMaxWorkspaceBytes / out_bytes;
+    int64_t best = 1;
+    double best_time = split_time_model(blocks, k_tiles, 1, out_elements, elem_bytes, tile_rows);
+    for (int64_t slices = 2; slices <= limit; ++slices) {
+        const double t = split_time_model(blocks, k_tiles, slices, out_elements, elem_bytes, tile_rows);
+        if (t < best_time * (1.0 - 1e-9)) best = slices, best_time = t;
+    }
+    const int64_t k_slice = (k_tiles + best - 1) / best * kBK;
+    return {static_cast<int>((K + k_slice - 1) / k_slice), static_cast<int>(k_slice)};
+}
+
+/// Block tile rows of version 2 for a GEMM with M rows: float 128 when M fills them, else 64;
+/// double always 64 (half the registers). launch_gemm_for and the split plans agree through this.
+inline int gemm_tile_rows(int64_t M, int64_t elem_bytes) { return elem_bytes == 4 && M > 64 ? 128 : 64; }
+
+/// Output tiles of one version-2 GEMM over all groups (BN = 128).
+inline int64_t gemm_blocks(int64_t M, int64_t N, int64_t groups, int tile_rows) {
+    return ((N + 127) / 128) * ((M + tile_rows - 1) / tile_rows) * groups;
+}
+
+inline int64_t max_slices_for(int64_t groups) { return 65535 / (groups > 0 ? groups : 1); }
+
+/// The modelled split of the forward GEMM (M = O/g, N = N·OH·OW, K = C/g·KH·KW).
+inline SlicePlan forward_slices(const Conv2dShape& s, int64_t elem_bytes) {
+    const int64_t M = s.Og(), N = s.N * s.OH * s.OW, K = s.Cg() * s.KH * s.KW;
+    const int rows = gemm_tile_rows(M, elem_bytes);
+    return plan_split_k(gemm_blocks(M, N, s.groups, rows), K, s.N * s.O * s.OH * s.OW, elem_bytes, rows,
+                        max_slices_for(s.groups));
+}
+
+/// The modelled split of the backward-data GEMM (M = C/g, N = N·H·W, K = O/g·KH·KW).
+inline SlicePlan backward_data_slices(const Conv2dShape& s, int64_t elem_bytes) {
+    const int64_t M = s.Cg(), N = s.N * s.H * s.W, K = s.Og() * s.KH * s.KW;
+    const int rows = gemm_tile_rows(M, elem_bytes);
+    return plan_split_k(gemm_blocks(M, N, s.groups, rows), K, s.N * s.C * s.H * s.W, elem_bytes, rows,
+                        max_slices_for(s.groups));
+}
+
+/// The modelled split of the backward-weight GEMM (M = O/g, N = C/g·KH·KW, K = N·OH·OW).
+inline SlicePlan backward_weight_slices_modelled(const Conv2dShape& s, int64_t elem_bytes) {
+    const int64_t M = s.Og(), N = s.Cg() * s.KH * s.KW, K = s.N * s.OH * s.OW;
+    const int rows = gemm_tile_rows(M, elem_bytes);
+    return plan_split_k(gemm_blocks(M, N, s.groups, rows), K, s.O * N, elem_bytes, rows, max_slices_for(s.groups));
+}
+
+// ----- backward-data for few input channels: a direct gather ------------------------------------
+// The implicit GEMM of backward-data has M = C/groups rows; the first layer of a network has 1 or
+// 3 (VGG conv1_1: C = 3), so a 64-row block tile computes 3 useful rows of 64 and the first H100
+// run measured 2.7x cuDNN's GEMM time there (3.9x for Fashion-MNIST's C = 1). For C/groups ≤ 4
+// one thread computes the CG input channels of one input pixel:
+//   dx[n, g·CG + c, h, w] = Σ_{o < O/g} Σ_{ki, kj} w[g·O/g + o, c, ki, kj] · dy[n, g·O/g + o, oh, ow]
+//   over the taps with h = oh·sh - ph + ki·dh, w = ow·sw - pw + kj·dw (0 ≤ oh < OH, 0 ≤ ow < OW).
+// The group's weights sit in shared memory as ws[(o·taps + tap)·CG + c] (every thread of a warp
+// reads the same address: a broadcast); neighbouring threads take neighbouring w, so each dy read
+// is coalesced. Sums in o, ki, kj order with T accumulation (fp32 for float, as the GEMM).
+// Grid: x over blocks of 256 pixels of one H·W plane, y over images (grid-strided past 65535),
+// z over groups. Shared memory: O/g·taps·CG·sizeof(T) ≤ 32 KiB (the launcher checks).
+constexpr int kSmallChannels = 4;
+constexpr int64_t kSmallChannelSharedBytes = 32 * 1024;
+
+/// One input pixel (h, w) of image n, group g: the kernel's per-thread work, host-callable. ws is
+/// the group's weights in the layout above; dy_g points at dy[n, g·O/g, 0, 0], dx_g at dx[n, g·CG, 0, 0].
+template <class T, int CG>
+__host__ __device__ inline void small_channel_backward_data_pixel(const T* ws, const T* dy_g, T* dx_g, const Dims& d,
+                                                                  int h, int w) {
+    T acc[CG];
+    for (int c = 0; c < CG; ++c) acc[c] = T(0);
+    for (int o = 0; o < d.Og; ++o) {
+        const T* plane = dy_g + int64_t(o) * d.out_pixels;
+        const T* wo = ws + int64_t(o) * d.taps * CG;
+        for (int ki = 0; ki < d.KH; ++ki) {
+            int oh = h + d.ph - ki * d.dh;
+            if (oh < 0) break;  // ki grows: oh only falls further
+            if (d.sh != 1) {
+                if (oh % d.sh != 0) continue;
+                oh /= d.sh;
+            }
+            if (oh >= d.OH) continue;
+            const T* row = plane + oh * d.OW;
+            for (int kj = 0; kj < d.KW; ++kj) {
+                int ow = w + d.pw - kj * d.dw;
+                if (ow < 0) break;
+                if (d.sw != 1) {
+                    if (ow % d.sw != 0) continue;
+                    ow /= d.sw;
+                }
+                if (ow >= d.OW) continue;
+                const T v = read_only(row + ow);
+                const T* wt = wo + (ki * d.KW + kj) * CG;
+                for (int c = 0; c < CG; ++c) acc[c] += wt[c] * v;
+            }
+        }
+    }
+    for (int c = 0; c < CG; ++c) dx_g[int64_t(c) * d.in_pixels + h * d.W + w] = acc[c];
+}
+
+/// Where shared-memory cell i of group g's weights comes from: ws[(o·taps + tap)·CG + c] =
+/// w[g·O/g + o, c, tap]. Host-callable (the emulation stages the weights with it).
+template <int CG>
+__host__ __device__ inline int64_t small_channel_weight_source(int i, int g, const Dims& d) {
+    const int c = i % CG, rest = i / CG, tap = rest % d.taps, o = rest / d.taps;
+    return (int64_t(g) * d.Og + o) * CG * d.taps + int64_t(c) * d.taps + tap;
+}
+
+template <class T, int CG>
+__global__ void __launch_bounds__(kThreads) small_channel_backward_data_kernel(const T* __restrict__ w,
+                                                                                const T* __restrict__ dy,
+                                                                                T* __restrict__ dx, Dims d, int images) {
+    extern __shared__ __align__(16) unsigned char small_channel_shared[];
+    T* ws = reinterpret_cast<T*>(small_channel_shared);
+    const int g = blockIdx.z;
+    const int per_group = d.Og * d.taps * CG;
+    for (int i = threadIdx.x; i < per_group; i += blockDim.x) ws[i] = w[small_channel_weight_source<CG>(i, g, d)];
+    __syncthreads();
+    const int pix = blockIdx.x * blockDim.x + threadIdx.x;
+    if (pix >= d.in_pixels) return;
+    const int h = pix / d.W, col = pix - h * d.W;
+    for (int n = blockIdx.y; n < images; n += gridDim.y)
+        small_channel_backward_data_pixel<T, CG>(ws, dy + (int64_t(n) * d.O + int64_t(g) * d.Og) * d.out_pixels,
+                                                 dx + (int64_t(n) * d.C + int64_t(g) * CG) * d.in_pixels, d, h, col);
+}
+
+/// Whether backward-data of `s` takes the direct small-channel kernel.
+template <class T>
+inline bool small_channel_backward_data(const Conv2dShape& s) {
+    return s.Cg() >= 1 && s.Cg() <= kSmallChannels &&
+           s.Og() * s.KH * s.KW * s.Cg() * int64_t(sizeof(T)) <= kSmallChannelSharedBytes && s.groups <= 65535;
+}
+
+template <class T, int CG>
+inline cudaError_t launch_small_channel_backward_data(const T* w, const T* dy, T* dx, const Conv2dShape& s,
+                                                      cudaStream_t stream) {
+    const Dims d = dims_of(s);
+    const size_t shared = size_t(s.Og() * s.KH * s.KW) * CG * sizeof(T);
+    const int64_t images = s.N < 65535 ? s.N : 65535;
+    const dim3 grid(static_cast<unsigned>((s.H * s.W + kThreads - 1) / kThreads), static_cast<unsigned>(images),
+                    static_cast<unsigned>(s.groups));
+    small_channel_backward_data_kernel<T, CG><<<grid, kThreads, shared, stream>>>(w, dy, dx, d, int(s.N));
+    return cudaGetLastError();
 }
 
 /// Below 2^31 with room for the K loop's k0 + kBK and tile-edge arithmetic.
@@ -587,21 +824,19 @@ inline cudaError_t launch_gemm(const Problem& p, int groups, int slices, int k_s
     return cudaGetLastError();
 }
 
-/// float: 128-row tiles when M fills them, else 64; double: always 64 (half the registers).
+/// The block tile gemm_tile_rows picks: float 128 rows when M fills them, else 64; double 64.
 template <class T, class Problem>
 inline cudaError_t launch_gemm_for(const Problem& p, int groups, int slices, int k_slice, cudaStream_t stream) {
     if constexpr (sizeof(T) == 4) {
-        if (p.M > 64) return launch_gemm<T, 128, 128>(p, groups, slices, k_slice, stream);
+        if (gemm_tile_rows(p.M, 4) == 128) return launch_gemm<T, 128, 128>(p, groups, slices, k_slice, stream);
     }
     return launch_gemm<T, 64, 128>(p, groups, slices, k_slice, stream);
 }
 
-/// How backward-weight splits K (shape only, so the result's bits do not depend on the GPU).
-struct SlicePlan {
-    int slices = 1;
-    int k_slice = 0;  // a multiple of kBK
-};
-
+/// Backward-weight's first split of K (the version first timed on the H100, kept for the bench's
+/// untuned column and used by the TF32 kernels): about 512 blocks counted with 64-row tiles, at
+/// least 256 K per slice. It counted tiles of 64 rows where float runs 128-row tiles, so VGG's
+/// conv4/conv5 got 288 blocks — one wave of 264 and a 24-block tail (measured 2.1x cuDNN's time).
 inline SlicePlan backward_weight_slices(const Conv2dShape& s) {
     constexpr int64_t kTargetBlocks = 512, kMinSlice = 256;
     const int64_t K = s.N * s.OH * s.OW;
@@ -628,10 +863,33 @@ inline SlicePlan backward_weight_slices(const Conv2dShape& s) {
 
 // ===== host launchers: return the launch error (cudaSuccess when nothing needed launching) =======
 
-/// y [N, O, OH, OW] is overwritten; bias may be null.
+/// Version 2's tuning, for study and for the bench: the defaults are the library's kernels; {false,
+/// false} is version 2 as first timed on an H100 (bench/results/gpu-h100-2026-11-27-conv-pool.md):
+/// no split-K in the forward and backward-data, the first backward-weight split, and backward-data
+/// by the GEMM for every channel count.
+struct Conv2dTuning {
+    bool split_k = true;               // the modelled split-K plans (conv2d_detail::plan_split_k)
+    bool small_channel_direct = true;  // backward-data with C/groups ≤ 4 by the direct gather
+};
+
+/// Bytes of device workspace conv2d_forward can use to split K (0: it will not split). Without the
+/// workspace (null or smaller) the forward runs unsplit: the same result to rounding, maybe slower.
+template <class T>
+inline size_t conv2d_forward_workspace_bytes(const Conv2dShape& s, ConvAlgo algo, Conv2dTuning tuning = {}) {
+    namespace d = conv2d_detail;
+    if (algo != ConvAlgo::implicit_gemm || !tuning.split_k || !d::valid(s) || !d::gemm_fits(s)) return 0;
+    const d::SlicePlan plan = d::forward_slices(s, sizeof(T));
+    if (plan.slices <= 1) return 0;
+    return static_cast<size_t>(plan.slices) * static_cast<size_t>(s.N * s.O * s.OH * s.OW) * sizeof(T);
+}
+
+/// y [N, O, OH, OW] is overwritten; bias may be null. `workspace` (may be null) lets the
+/// implicit GEMM split K when conv2d_forward_workspace_bytes says it would; it must stay valid
+/// until the work on `stream` is done.
 template <class T>
 inline cudaError_t conv2d_forward(const T* x, const T* w, const T* bias, T* y, const Conv2dShape& s, ConvAlgo algo,
-                                  cudaStream_t stream = nullptr) {
+                                  cudaStream_t stream = nullptr, void* workspace = nullptr, size_t workspace_bytes = 0,
+                                  Conv2dTuning tuning = {}) {
     namespace d = conv2d_detail;
     if (!d::valid(s)) return cudaErrorInvalidValue;
     const int64_t total = s.N * s.O * s.OH * s.OW;
@@ -642,13 +900,37 @@ inline cudaError_t conv2d_forward(const T* x, const T* w, const T* bias, T* y, c
     }
     if (algo != ConvAlgo::implicit_gemm || !d::gemm_fits(s)) return cudaErrorInvalidValue;
     d::ForwardProblem<T> p{x, w, bias, y, d::dims_of(s), int(s.Og()), int(s.N * s.OH * s.OW), int(s.Cg() * s.KH * s.KW)};
-    return d::launch_gemm_for<T>(p, int(s.groups), 1, p.K > 0 ? p.K : d::kBK, stream);
+    const size_t needed = conv2d_forward_workspace_bytes<T>(s, algo, tuning);
+    if (needed == 0 || !workspace || workspace_bytes < needed)
+        return d::launch_gemm_for<T>(p, int(s.groups), 1, p.K > 0 ? p.K : d::kBK, stream);
+    const d::SlicePlan plan = d::forward_slices(s, sizeof(T));
+    d::ForwardProblem<T> partial = p;  // slice s writes workspace[s], without the bias
+    partial.y = static_cast<T*>(workspace), partial.bias = nullptr;
+    const cudaError_t status = d::launch_gemm_for<T>(partial, int(s.groups), plan.slices, plan.k_slice, stream);
+    if (status != cudaSuccess) return status;
+    const dim3 grid(static_cast<unsigned>((s.OH * s.OW + d::kThreads - 1) / d::kThreads),
+                    static_cast<unsigned>(s.O < 65535 ? s.O : 65535), static_cast<unsigned>(s.N < 65535 ? s.N : 65535));
+    d::sum_slices_bias_kernel<T><<<grid, d::kThreads, 0, stream>>>(partial.y, bias, y, total, plan.slices, s.N, s.O,
+                                                                   s.OH * s.OW);
+    return cudaGetLastError();
 }
 
-/// dx [N, C, H, W] is overwritten (every element written).
+/// Bytes of device workspace conv2d_backward_data can use to split K (0: it will not split).
+template <class T>
+inline size_t conv2d_backward_data_workspace_bytes(const Conv2dShape& s, ConvAlgo algo, Conv2dTuning tuning = {}) {
+    namespace d = conv2d_detail;
+    if (algo != ConvAlgo::implicit_gemm || !tuning.split_k || !d::valid(s) || !d::gemm_fits(s)) return 0;
+    if (tuning.small_channel_direct && d::small_channel_backward_data<T>(s)) return 0;
+    const d::SlicePlan plan = d::backward_data_slices(s, sizeof(T));
+    if (plan.slices <= 1) return 0;
+    return static_cast<size_t>(plan.slices) * static_cast<size_t>(s.N * s.C * s.H * s.W) * sizeof(T);
+}
+
+/// dx [N, C, H, W] is overwritten (every element written). `workspace`: as for conv2d_forward.
 template <class T>
 inline cudaError_t conv2d_backward_data(const T* w, const T* dy, T* dx, const Conv2dShape& s, ConvAlgo algo,
-                                        cudaStream_t stream = nullptr) {
+                                        cudaStream_t stream = nullptr, void* workspace = nullptr,
+                                        size_t workspace_bytes = 0, Conv2dTuning tuning = {}) {
     namespace d = conv2d_detail;
     if (!d::valid(s)) return cudaErrorInvalidValue;
     const int64_t total = s.N * s.C * s.H * s.W;
@@ -658,26 +940,51 @@ inline cudaError_t conv2d_backward_data(const T* w, const T* dy, T* dx, const Co
         return cudaGetLastError();
     }
     if (algo != ConvAlgo::implicit_gemm || !d::gemm_fits(s)) return cudaErrorInvalidValue;
+    if (tuning.small_channel_direct && d::small_channel_backward_data<T>(s)) {
+        switch (s.Cg()) {
+            case 1: return d::launch_small_channel_backward_data<T, 1>(w, dy, dx, s, stream);
+            case 2: return d::launch_small_channel_backward_data<T, 2>(w, dy, dx, s, stream);
+            case 3: return d::launch_small_channel_backward_data<T, 3>(w, dy, dx, s, stream);
+            default: return d::launch_small_channel_backward_data<T, 4>(w, dy, dx, s, stream);
+        }
+    }
     d::BackwardDataProblem<T> p{w, dy, dx, d::dims_of(s), int(s.Cg()), int(s.N * s.H * s.W), int(s.Og() * s.KH * s.KW)};
-    return d::launch_gemm_for<T>(p, int(s.groups), 1, p.K > 0 ? p.K : d::kBK, stream);
+    const size_t needed = conv2d_backward_data_workspace_bytes<T>(s, algo, tuning);
+    if (needed == 0 || !workspace || workspace_bytes < needed)
+        return d::launch_gemm_for<T>(p, int(s.groups), 1, p.K > 0 ? p.K : d::kBK, stream);
+    const d::SlicePlan plan = d::backward_data_slices(s, sizeof(T));
+    d::BackwardDataProblem<T> partial = p;
+    partial.dx = static_cast<T*>(workspace);
+    const cudaError_t status = d::launch_gemm_for<T>(partial, int(s.groups), plan.slices, plan.k_slice, stream);
+    if (status != cudaSuccess) return status;
+    d::sum_slices_kernel<T><<<d::blocks_for(total), d::kThreads, 0, stream>>>(partial.dx, dx, total, plan.slices);
+    return cudaGetLastError();
+}
+
+/// The backward-weight split in use for `tuning`.
+template <class T>
+inline conv2d_detail::SlicePlan conv2d_backward_weight_plan(const Conv2dShape& s, Conv2dTuning tuning = {}) {
+    return tuning.split_k ? conv2d_detail::backward_weight_slices_modelled(s, sizeof(T))
+                          : conv2d_detail::backward_weight_slices(s);
 }
 
 /// Bytes of device workspace conv2d_backward_weight needs (0: none).
 template <class T>
-inline size_t conv2d_backward_weight_workspace_bytes(const Conv2dShape& s, ConvAlgo algo) {
+inline size_t conv2d_backward_weight_workspace_bytes(const Conv2dShape& s, ConvAlgo algo, Conv2dTuning tuning = {}) {
     namespace d = conv2d_detail;
     if (algo != ConvAlgo::implicit_gemm || !d::valid(s) || !d::gemm_fits(s)) return 0;
-    const d::SlicePlan plan = d::backward_weight_slices(s);
+    const d::SlicePlan plan = conv2d_backward_weight_plan<T>(s, tuning);
     if (plan.slices <= 1) return 0;
     return static_cast<size_t>(plan.slices) * static_cast<size_t>(s.O * s.Cg() * s.KH * s.KW) * sizeof(T);
 }
 
 /// dw [O, C/groups, KH, KW] is overwritten (zeros for an empty batch). `workspace` holds at least
-/// conv2d_backward_weight_workspace_bytes<T>(s, algo) bytes of device memory (may be null when 0)
-/// and must stay valid until the work on `stream` is done.
+/// conv2d_backward_weight_workspace_bytes<T>(s, algo, tuning) bytes of device memory (may be null
+/// when 0) and must stay valid until the work on `stream` is done.
 template <class T>
 inline cudaError_t conv2d_backward_weight(const T* x, const T* dy, T* dw, const Conv2dShape& s, ConvAlgo algo,
-                                          void* workspace, size_t workspace_bytes, cudaStream_t stream = nullptr) {
+                                          void* workspace, size_t workspace_bytes, cudaStream_t stream = nullptr,
+                                          Conv2dTuning tuning = {}) {
     namespace d = conv2d_detail;
     if (!d::valid(s)) return cudaErrorInvalidValue;
     const int64_t total = s.O * s.Cg() * s.KH * s.KW;
@@ -687,9 +994,9 @@ inline cudaError_t conv2d_backward_weight(const T* x, const T* dy, T* dw, const 
         return cudaGetLastError();
     }
     if (algo != ConvAlgo::implicit_gemm || !d::gemm_fits(s)) return cudaErrorInvalidValue;
-    const d::SlicePlan plan = d::backward_weight_slices(s);
+    const d::SlicePlan plan = conv2d_backward_weight_plan<T>(s, tuning);
     const bool split = plan.slices > 1;
-    if (split && (!workspace || workspace_bytes < conv2d_backward_weight_workspace_bytes<T>(s, algo)))
+    if (split && (!workspace || workspace_bytes < conv2d_backward_weight_workspace_bytes<T>(s, algo, tuning)))
         return cudaErrorInvalidValue;
     T* target = split ? static_cast<T*>(workspace) : dw;
     d::BackwardWeightProblem<T> p{x, dy, target, d::dims_of(s), int(s.Og()), int(s.Cg() * s.KH * s.KW),

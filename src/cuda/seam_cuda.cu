@@ -1166,7 +1166,9 @@ void conv2d_forward(const T* x, const T* w, const T* bias, T* y, const Conv2dSha
             return;
         }
     }
-    SEAM_CUDA_CHECK(kernels::conv2d_forward<T>(x, w, bias, y, s, algo, stream_now()));
+    const size_t bytes = kernels::conv2d_forward_workspace_bytes<T>(s, algo);  // 0 unless K is split
+    Workspace workspace(bytes);
+    SEAM_CUDA_CHECK(kernels::conv2d_forward<T>(x, w, bias, y, s, algo, stream_now(), workspace.ptr, bytes));
 }
 
 template <class T>
@@ -1181,7 +1183,9 @@ void conv2d_backward_data(const T* w, const T* dy, T* dx, const Conv2dShape& sha
             return;
         }
     }
-    SEAM_CUDA_CHECK(kernels::conv2d_backward_data<T>(w, dy, dx, s, algo, stream_now()));
+    const size_t bytes = kernels::conv2d_backward_data_workspace_bytes<T>(s, algo);  // 0 unless K is split
+    Workspace workspace(bytes);
+    SEAM_CUDA_CHECK(kernels::conv2d_backward_data<T>(w, dy, dx, s, algo, stream_now(), workspace.ptr, bytes));
 }
 
 template <class T>
