@@ -3,8 +3,10 @@
 // on the same GPU in the same run, float32:
 //   conv2d forward, backward-data and backward-weight on the 13 convolutions of VGG-16 at batch 32,
 //   224x224, and on the Fashion-MNIST network's three (examples/fashion_mnist.cpp) at batch 128,
-//   28x28; seam's implicit GEMM (version 2; the direct version 1 too on the Fashion-MNIST shapes)
-//   against cuDNN with (a) its GEMM algorithm forced — IMPLICIT_GEMM for the forward, ALGO_1 (the
+//   28x28; seam's implicit GEMM (version 2 as the library runs it, and as first timed on an H100 —
+//   Conv2dTuning{false, false}: no split-K in forward and backward-data, the first backward-weight
+//   split, no small-channel backward-data — in column "first-timed"; the direct version 1 too on
+//   the Fashion-MNIST shapes) against cuDNN with (a) its GEMM algorithm forced — IMPLICIT_GEMM for the forward, ALGO_1 (the
 //   deterministic GEMM-based one) for the two backward passes — and (b) the fastest algorithm
 //   cudnnFind* measures; FMA math (CUDNN_FMA_MATH: no TF32, the precision seam computes in);
 //   max and average pooling 2x2 stride 2 on the VGG-16 and Fashion-MNIST pooling inputs, forward
@@ -187,22 +189,30 @@ bool validate_conv(const ConvLayer& layer, bool with_tf32) {
     DeviceArray<float> dx_in(x.to_vector()), dw_in(w.to_vector()), db_in(b.to_vector()), dgy(gy.to_vector());
     DeviceArray<float> y(size_t(want_y.numel())), dx(size_t(x.numel())), dw(size_t(w.numel()));
     const auto algo = sk::ConvAlgo::implicit_gemm;
-    const size_t ws_bytes = sk::conv2d_backward_weight_workspace_bytes<float>(s, algo);
-    DeviceArray<char> ws(ws_bytes);
-    CUDA_OK(sk::conv2d_forward<float>(dx_in.ptr, dw_in.ptr, db_in.ptr, y.ptr, s, algo));
-    CUDA_OK(sk::conv2d_backward_data<float>(dw_in.ptr, dgy.ptr, dx.ptr, s, algo));
-    CUDA_OK(sk::conv2d_backward_weight<float>(dx_in.ptr, dgy.ptr, dw.ptr, s, algo, ws.ptr, ws_bytes));
-    CUDA_OK(cudaDeviceSynchronize());
-    const double ry = worst_ratio(y.download(), want_y.to_vector());
-    const double rx = worst_ratio(dx.download(), want_dx.to_vector());
-    const double rw = worst_ratio(dw.download(), want_dw.to_vector());
-    if (ry > 1 || rx > 1 || rw > 1) {
-        std::fprintf(stderr,
-                     "validation of %s (N=%lld C=%lld %lldx%lld O=%lld) against the %s FAILED: error / tolerance = "
-                     "%.3g forward, %.3g backward-data, %.3g backward-weight\n",
-                     layer.name, (long long)s.N, (long long)s.C, (long long)s.H, (long long)s.W, (long long)s.O, against,
-                     ry, rx, rw);
-        return false;
+    // Both tunings of version 2: the library's (split-K, small-channel backward-data) and the one
+    // first timed on an H100 (Conv2dTuning{false, false}).
+    for (const sk::Conv2dTuning tuning : {sk::Conv2dTuning{}, sk::Conv2dTuning{false, false}}) {
+        const size_t fwd_bytes = sk::conv2d_forward_workspace_bytes<float>(s, algo, tuning);
+        const size_t data_bytes = sk::conv2d_backward_data_workspace_bytes<float>(s, algo, tuning);
+        const size_t ws_bytes = sk::conv2d_backward_weight_workspace_bytes<float>(s, algo, tuning);
+        DeviceArray<char> fwd_ws(fwd_bytes), data_ws(data_bytes), ws(ws_bytes);
+        CUDA_OK(sk::conv2d_forward<float>(dx_in.ptr, dw_in.ptr, db_in.ptr, y.ptr, s, algo, nullptr, fwd_ws.ptr, fwd_bytes,
+                                          tuning));
+        CUDA_OK(sk::conv2d_backward_data<float>(dw_in.ptr, dgy.ptr, dx.ptr, s, algo, nullptr, data_ws.ptr, data_bytes,
+                                                tuning));
+        CUDA_OK(sk::conv2d_backward_weight<float>(dx_in.ptr, dgy.ptr, dw.ptr, s, algo, ws.ptr, ws_bytes, nullptr, tuning));
+        CUDA_OK(cudaDeviceSynchronize());
+        const double ry = worst_ratio(y.download(), want_y.to_vector());
+        const double rx = worst_ratio(dx.download(), want_dx.to_vector());
+        const double rw = worst_ratio(dw.download(), want_dw.to_vector());
+        if (ry > 1 || rx > 1 || rw > 1) {
+            std::fprintf(stderr,
+                         "validation of %s (N=%lld C=%lld %lldx%lld O=%lld, %s tuning) against the %s FAILED: error / "
+                         "tolerance = %.3g forward, %.3g backward-data, %.3g backward-weight\n",
+                         layer.name, (long long)s.N, (long long)s.C, (long long)s.H, (long long)s.W, (long long)s.O,
+                         tuning.split_k ? "library" : "first-timed", against, ry, rx, rw);
+            return false;
+        }
     }
     if (!with_tf32) return true;
     // The TF32 kernels against the fp32 ones just checked, same inputs: within 10·2^-11 of the
@@ -420,22 +430,24 @@ struct CudnnConv {
 
 struct ConvRow {
     std::string layer, pass;
-    Timing seam_t, direct_t, gemm_t, fastest_t;
+    Timing seam_t, first_t, direct_t, gemm_t, fastest_t;  // first_t: version 2 as first timed (untuned)
     std::string fastest_name, agree;
     double flops = 0;
 };
 
 void print_conv_table(const std::vector<ConvRow>& rows, bool with_direct, const char* seam_ms = "seam v2 ms",
                       const char* seam_tflops = "seam TFLOP/s", const char* cudnn_gemm = "cuDNN GEMM ms",
-                      const char* cudnn_fastest = "cuDNN fastest ms") {
-    std::printf("| layer | pass | %s | %s |%s %s | seam/cuDNN GEMM | %s | seam/cuDNN fastest | cuDNN fastest algo | agree |\n",
-                seam_ms, seam_tflops, with_direct ? " seam v1 (direct) ms |" : "", cudnn_gemm, cudnn_fastest);
-    std::printf("|---|---|---|---|%s---|---|---|---|---|---|\n", with_direct ? "---|" : "");
+                      const char* cudnn_fastest = "cuDNN fastest ms", bool with_first = true) {
+    std::printf("| layer | pass | %s | %s |%s%s %s | seam/cuDNN GEMM | %s | seam/cuDNN fastest | cuDNN fastest algo | agree |\n",
+                seam_ms, seam_tflops, with_first ? " seam v2 first-timed ms | first/now |" : "",
+                with_direct ? " seam v1 (direct) ms |" : "", cudnn_gemm, cudnn_fastest);
+    std::printf("|---|---|---|---|%s%s---|---|---|---|---|---|\n", with_first ? "---|---|" : "", with_direct ? "---|" : "");
     for (const ConvRow& r : rows) {
         char tf[32];
         std::snprintf(tf, sizeof tf, "%.1f", std::isnan(r.seam_t.median_ms) ? 0.0 : r.flops / (r.seam_t.median_ms * 1e9));
-        std::printf("| %s | %s | %s | %s |%s%s | %s | %s | %s | %s | %s |\n", r.layer.c_str(), r.pass.c_str(),
-                    ms(r.seam_t).c_str(), tf, with_direct ? (" " + ms(r.direct_t) + " |").c_str() : "",
+        const std::string first = with_first ? " " + ms(r.first_t) + " | " + ratio(r.first_t, r.seam_t) + " |" : "";
+        std::printf("| %s | %s | %s | %s |%s%s%s | %s | %s | %s | %s | %s |\n", r.layer.c_str(), r.pass.c_str(),
+                    ms(r.seam_t).c_str(), tf, first.c_str(), with_direct ? (" " + ms(r.direct_t) + " |").c_str() : "",
                     (" " + ms(r.gemm_t)).c_str(), ratio(r.seam_t, r.gemm_t).c_str(), ms(r.fastest_t).c_str(),
                     ratio(r.seam_t, r.fastest_t).c_str(), r.fastest_name.c_str(), r.agree.c_str());
     }
@@ -539,14 +551,31 @@ int main(int argc, char** argv) {
             DeviceArray<float> x(pattern(nx, 11)), w(pattern(nw, 12)), dy(pattern(ny, 13));
             DeviceArray<float> y(ny), dx(nx), dw(nw);
             const auto v2 = sk::ConvAlgo::implicit_gemm;
-            const size_t ws_bytes = sk::conv2d_backward_weight_workspace_bytes<float>(s, v2);
-            DeviceArray<char> ws(ws_bytes);
+            const sk::Conv2dTuning first_tuning{false, false};  // version 2 as first timed
+            const size_t fwd_bytes = sk::conv2d_forward_workspace_bytes<float>(s, v2);
+            const size_t data_bytes = sk::conv2d_backward_data_workspace_bytes<float>(s, v2);
+            const size_t ws_bytes = std::max(sk::conv2d_backward_weight_workspace_bytes<float>(s, v2),
+                                             sk::conv2d_backward_weight_workspace_bytes<float>(s, v2, first_tuning));
+            DeviceArray<char> fwd_ws(fwd_bytes), data_ws(data_bytes), ws(ws_bytes);
             ConvRow f{l.name, "forward"}, d{l.name, "backward-data"}, g{l.name, "backward-weight"};
             f.flops = d.flops = g.flops = l.flops();
-            f.seam_t = timer.time([&] { CUDA_OK(sk::conv2d_forward<float>(x.ptr, w.ptr, nullptr, y.ptr, s, v2, stream)); });
-            d.seam_t = timer.time([&] { CUDA_OK(sk::conv2d_backward_data<float>(w.ptr, dy.ptr, dx.ptr, s, v2, stream)); });
+            f.seam_t = timer.time([&] {
+                CUDA_OK(sk::conv2d_forward<float>(x.ptr, w.ptr, nullptr, y.ptr, s, v2, stream, fwd_ws.ptr, fwd_bytes));
+            });
+            d.seam_t = timer.time([&] {
+                CUDA_OK(sk::conv2d_backward_data<float>(w.ptr, dy.ptr, dx.ptr, s, v2, stream, data_ws.ptr, data_bytes));
+            });
             g.seam_t = timer.time(
                 [&] { CUDA_OK(sk::conv2d_backward_weight<float>(x.ptr, dy.ptr, dw.ptr, s, v2, ws.ptr, ws_bytes, stream)); });
+            f.first_t = timer.time([&] {
+                CUDA_OK(sk::conv2d_forward<float>(x.ptr, w.ptr, nullptr, y.ptr, s, v2, stream, nullptr, 0, first_tuning));
+            });
+            d.first_t = timer.time([&] {
+                CUDA_OK(sk::conv2d_backward_data<float>(w.ptr, dy.ptr, dx.ptr, s, v2, stream, nullptr, 0, first_tuning));
+            });
+            g.first_t = timer.time([&] {
+                CUDA_OK(sk::conv2d_backward_weight<float>(x.ptr, dy.ptr, dw.ptr, s, v2, ws.ptr, ws_bytes, stream, first_tuning));
+            });
             if (with_direct) {
                 const auto v1 = sk::ConvAlgo::direct;
                 f.direct_t = timer.time([&] { CUDA_OK(sk::conv2d_forward<float>(x.ptr, w.ptr, nullptr, y.ptr, s, v1, stream)); });
@@ -573,7 +602,7 @@ int main(int argc, char** argv) {
             d.fastest_name = "bwd-data algo " + std::to_string(int(c.data_fastest));
             g.fastest_name = "bwd-filter algo " + std::to_string(int(c.filter_fastest));
             // Same inputs, same output: seam's forward against cuDNN's (a check on the cuDNN setup too).
-            CUDA_OK(sk::conv2d_forward<float>(x.ptr, w.ptr, nullptr, y.ptr, s, v2, stream));
+            CUDA_OK(sk::conv2d_forward<float>(x.ptr, w.ptr, nullptr, y.ptr, s, v2, stream, fwd_ws.ptr, fwd_bytes));
             c.forward(CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, x.ptr, w.ptr, y_ref.ptr);
             CUDA_OK(cudaStreamSynchronize(stream));
             const double r = worst_ratio(y.download(), y_ref.download());
@@ -630,7 +659,8 @@ int main(int argc, char** argv) {
     auto print_tf32 = [&](const char* title, const std::vector<ConvRow>& tf32_rows) {
         if (!has_tf32) return;
         std::printf("\n### %s, TF32 (seam version 3 vs cuDNN with CUDNN_TENSOR_OP_MATH)\n\n", title);
-        print_conv_table(tf32_rows, false, "seam TF32 ms", "seam TF32 TFLOP/s", "cuDNN TF32 GEMM ms", "cuDNN TF32 fastest ms");
+        print_conv_table(tf32_rows, false, "seam TF32 ms", "seam TF32 TFLOP/s", "cuDNN TF32 GEMM ms", "cuDNN TF32 fastest ms",
+                         false);
     };
 
     std::printf("## conv2d, Fashion-MNIST network (batch 128, 28x28 input; 3x3, padding 1)\n\n");
