@@ -46,8 +46,8 @@
 //                    for float only, opt-in: kernels/seam/conv2d_tf32.cuh (which reuses the problem
 //                    structs below, so its index arithmetic is this version's).
 //   backward-bias    one block per channel, a fixed-order tree reduction in double.
-//   Version 2's tuning (Conv2dTuning; the defaults are on, {false, false} is version 2 as first
-//   timed), added after the first H100 run, from its figures:
+//   Version 2's tuning (Conv2dTuning; the defaults are on, Conv2dTuning::first_timed() is version
+//   2 as first timed), added after the first H100 run, from its figures:
 //     split-K for all three GEMMs, planned by a time model of a 132-SM GPU from the shape alone
 //                    (conv2d_detail::plan_split_k): the forward and backward-data of small grids
 //                    (Fashion-MNIST conv3: 49 blocks) and backward-weight counted with the tile
@@ -58,6 +58,9 @@
 //                    backward-data run unsplit.
 //     small-channel backward-data: C/groups ≤ 4 (first layers: C = 1 or 3, where a 64-row tile
 //                    had 1 or 3 useful rows) by a direct gather, weights in shared memory.
+//     fixed 3x3:     the forward and backward-data problems instantiated for KH = KW = 3, so the
+//                    gathers' divisions by taps and KW (two or three per gathered element, ~20
+//                    instructions each for a runtime divisor) become multiply-and-shift.
 // Speed on an NVIDIA H100 (bench/results/gpu-h100-2026-11-27-conv-pool.md, version 2 untuned,
 // fp32, seam time / cuDNN time at cuDNN's GEMM algorithm): forward 0.87-1.5 on VGG-16 (1.52 on
 // conv5: 196 blocks), 1.2-2.2 on Fashion-MNIST (conv3: 2.19, 49 blocks); backward-data 1.2-1.6
@@ -302,7 +305,8 @@ inline Dims dims_of(const Conv2dShape& s) {
 //   c_col(g, slice, n) / c_store(col, m, v): where C[m, n] goes (n < N and m < M checked by the kernel)
 
 /// Forward: A = w_g [Og, Cg·taps] (rows contiguous), B = the implicit im2col of x [Cg·taps, N·OH·OW].
-template <class T>
+/// FixedKH, FixedKW > 0: instantiated for that kernel size (it must equal d.KH, d.KW).
+template <class T, int FixedKH = 0, int FixedKW = 0>
 struct ForwardProblem {
     const T* x;
     const T* w;
@@ -310,6 +314,17 @@ struct ForwardProblem {
     T* y;
     Dims d;
     int M, N, K;
+
+    // The kernel size, a compile-time constant when the struct is instantiated for it (3x3: the
+    // divisions by taps and KW below become multiply-and-shift), else read from d.
+    __host__ __device__ int kw() const {
+        if constexpr (FixedKW > 0) return FixedKW;
+        else return d.KW;
+    }
+    __host__ __device__ int taps() const {
+        if constexpr (FixedKH > 0 && FixedKW > 0) return FixedKH * FixedKW;
+        else return d.taps;
+    }
 
     struct Row {
         const T* p;
@@ -338,8 +353,8 @@ struct ForwardProblem {
     }
     __host__ __device__ T b(const Col& c, int k) const {
         if (!c.valid) return T(0);
-        const int ch = k / d.taps, tap = k - ch * d.taps;
-        const int ki = tap / d.KW, kj = tap - ki * d.KW;
+        const int ch = k / taps(), tap = k - ch * taps();
+        const int ki = tap / kw(), kj = tap - ki * kw();
         const int ih = c.ih0 + ki * d.dh, iw = c.iw0 + kj * d.dw;
         if (unsigned(ih) >= unsigned(d.H) || unsigned(iw) >= unsigned(d.W)) return T(0);
         return read_only(c.base + int64_t(ch) * d.in_pixels + ih * d.W + iw);
@@ -359,14 +374,26 @@ struct ForwardProblem {
 };
 
 /// Backward-data: A[c, (o, tap)] = w[g·Og + o, c, tap], B[(o, tap), (n, h, w)] = dy at the output
-/// whose tap lands on (h, w) (0 where none does), C = dx_g [Cg, N·H·W].
-template <class T>
+/// whose tap lands on (h, w) (0 where none does), C = dx_g [Cg, N·H·W]. FixedKH, FixedKW: as for
+/// ForwardProblem.
+template <class T, int FixedKH = 0, int FixedKW = 0>
 struct BackwardDataProblem {
     const T* w;
     const T* dy;
     T* dx;
     Dims d;
     int M, N, K;
+
+    // The kernel size, a compile-time constant when the struct is instantiated for it (3x3: the
+    // divisions by taps and KW below become multiply-and-shift), else read from d.
+    __host__ __device__ int kw() const {
+        if constexpr (FixedKW > 0) return FixedKW;
+        else return d.KW;
+    }
+    __host__ __device__ int taps() const {
+        if constexpr (FixedKH > 0 && FixedKW > 0) return FixedKH * FixedKW;
+        else return d.taps;
+    }
 
     struct Row {
         const T* p;  // w at (g·Og, c, 0, 0)
@@ -386,8 +413,8 @@ struct BackwardDataProblem {
     }
     __host__ __device__ T a(const Row& r, int k) const {
         if (!r.valid) return T(0);
-        const int o = k / d.taps, tap = k - o * d.taps;
-        return read_only(r.p + int64_t(o) * d.Cg * d.taps + tap);
+        const int o = k / taps(), tap = k - o * taps();
+        return read_only(r.p + int64_t(o) * d.Cg * taps() + tap);
     }
 
     __host__ __device__ Col b_col(int g, int n) const {
@@ -398,8 +425,8 @@ struct BackwardDataProblem {
     }
     __host__ __device__ T b(const Col& c, int k) const {
         if (!c.valid) return T(0);
-        const int o = k / d.taps, tap = k - o * d.taps;
-        const int ki = tap / d.KW, kj = tap - ki * d.KW;
+        const int o = k / taps(), tap = k - o * taps();
+        const int ki = tap / kw(), kj = tap - ki * kw();
         int oh = c.th - ki * d.dh, ow = c.tw - kj * d.dw;
         if (oh < 0 || ow < 0) return T(0);
         if (d.sh != 1) {
@@ -863,13 +890,16 @@ inline SlicePlan backward_weight_slices(const Conv2dShape& s) {
 
 // ===== host launchers: return the launch error (cudaSuccess when nothing needed launching) =======
 
-/// Version 2's tuning, for study and for the bench: the defaults are the library's kernels; {false,
-/// false} is version 2 as first timed on an H100 (bench/results/gpu-h100-2026-11-27-conv-pool.md):
+/// Version 2's tuning, for study and for the bench: the defaults are the library's kernels;
+/// first_timed() is version 2 as first timed on an H100 (bench/results/gpu-h100-2026-11-27-conv-pool.md):
 /// no split-K in the forward and backward-data, the first backward-weight split, and backward-data
 /// by the GEMM for every channel count.
 struct Conv2dTuning {
     bool split_k = true;               // the modelled split-K plans (conv2d_detail::plan_split_k)
     bool small_channel_direct = true;  // backward-data with C/groups ≤ 4 by the direct gather
+    bool fixed_3x3 = true;             // 3x3 kernels: forward and backward-data GEMMs instantiated for 3x3
+    /// Version 2 as first timed on the H100: every tuning off.
+    static constexpr Conv2dTuning first_timed() { return {false, false, false}; }
 };
 
 /// Bytes of device workspace conv2d_forward can use to split K (0: it will not split). Without the
@@ -882,6 +912,39 @@ inline size_t conv2d_forward_workspace_bytes(const Conv2dShape& s, ConvAlgo algo
     if (plan.slices <= 1) return 0;
     return static_cast<size_t>(plan.slices) * static_cast<size_t>(s.N * s.O * s.OH * s.OW) * sizeof(T);
 }
+
+namespace conv2d_detail {
+/// The forward GEMM, unsplit or split into forward_slices with the bias added by the epilogue.
+template <class T, class Problem>
+inline cudaError_t forward_gemm(Problem p, const Conv2dShape& s, bool split, void* workspace, cudaStream_t stream) {
+    if (!split) return launch_gemm_for<T>(p, int(s.groups), 1, p.K > 0 ? p.K : kBK, stream);
+    const SlicePlan plan = forward_slices(s, sizeof(T));
+    T* y = p.y;
+    const T* bias = p.bias;
+    p.y = static_cast<T*>(workspace), p.bias = nullptr;  // slice s writes workspace[s], without the bias
+    const cudaError_t status = launch_gemm_for<T>(p, int(s.groups), plan.slices, plan.k_slice, stream);
+    if (status != cudaSuccess) return status;
+    const dim3 grid(static_cast<unsigned>((s.OH * s.OW + kThreads - 1) / kThreads),
+                    static_cast<unsigned>(s.O < 65535 ? s.O : 65535), static_cast<unsigned>(s.N < 65535 ? s.N : 65535));
+    sum_slices_bias_kernel<T><<<grid, kThreads, 0, stream>>>(p.y, bias, y, s.N * s.O * s.OH * s.OW, plan.slices, s.N,
+                                                            s.O, s.OH * s.OW);
+    return cudaGetLastError();
+}
+
+/// The backward-data GEMM, unsplit or split into backward_data_slices.
+template <class T, class Problem>
+inline cudaError_t backward_data_gemm(Problem p, const Conv2dShape& s, bool split, void* workspace, cudaStream_t stream) {
+    if (!split) return launch_gemm_for<T>(p, int(s.groups), 1, p.K > 0 ? p.K : kBK, stream);
+    const SlicePlan plan = backward_data_slices(s, sizeof(T));
+    T* dx = p.dx;
+    p.dx = static_cast<T*>(workspace);
+    const cudaError_t status = launch_gemm_for<T>(p, int(s.groups), plan.slices, plan.k_slice, stream);
+    if (status != cudaSuccess) return status;
+    const int64_t total = s.N * s.C * s.H * s.W;
+    sum_slices_kernel<T><<<blocks_for(total), kThreads, 0, stream>>>(p.dx, dx, total, plan.slices);
+    return cudaGetLastError();
+}
+}  // namespace conv2d_detail
 
 /// y [N, O, OH, OW] is overwritten; bias may be null. `workspace` (may be null) lets the
 /// implicit GEMM split K when conv2d_forward_workspace_bytes says it would; it must stay valid
@@ -899,20 +962,13 @@ inline cudaError_t conv2d_forward(const T* x, const T* w, const T* bias, T* y, c
         return cudaGetLastError();
     }
     if (algo != ConvAlgo::implicit_gemm || !d::gemm_fits(s)) return cudaErrorInvalidValue;
-    d::ForwardProblem<T> p{x, w, bias, y, d::dims_of(s), int(s.Og()), int(s.N * s.OH * s.OW), int(s.Cg() * s.KH * s.KW)};
     const size_t needed = conv2d_forward_workspace_bytes<T>(s, algo, tuning);
-    if (needed == 0 || !workspace || workspace_bytes < needed)
-        return d::launch_gemm_for<T>(p, int(s.groups), 1, p.K > 0 ? p.K : d::kBK, stream);
-    const d::SlicePlan plan = d::forward_slices(s, sizeof(T));
-    d::ForwardProblem<T> partial = p;  // slice s writes workspace[s], without the bias
-    partial.y = static_cast<T*>(workspace), partial.bias = nullptr;
-    const cudaError_t status = d::launch_gemm_for<T>(partial, int(s.groups), plan.slices, plan.k_slice, stream);
-    if (status != cudaSuccess) return status;
-    const dim3 grid(static_cast<unsigned>((s.OH * s.OW + d::kThreads - 1) / d::kThreads),
-                    static_cast<unsigned>(s.O < 65535 ? s.O : 65535), static_cast<unsigned>(s.N < 65535 ? s.N : 65535));
-    d::sum_slices_bias_kernel<T><<<grid, d::kThreads, 0, stream>>>(partial.y, bias, y, total, plan.slices, s.N, s.O,
-                                                                   s.OH * s.OW);
-    return cudaGetLastError();
+    const bool split = needed > 0 && workspace && workspace_bytes >= needed;
+    const d::Dims dims = d::dims_of(s);
+    const int M = int(s.Og()), N = int(s.N * s.OH * s.OW), K = int(s.Cg() * s.KH * s.KW);
+    if (tuning.fixed_3x3 && s.KH == 3 && s.KW == 3)
+        return d::forward_gemm<T>(d::ForwardProblem<T, 3, 3>{x, w, bias, y, dims, M, N, K}, s, split, workspace, stream);
+    return d::forward_gemm<T>(d::ForwardProblem<T>{x, w, bias, y, dims, M, N, K}, s, split, workspace, stream);
 }
 
 /// Bytes of device workspace conv2d_backward_data can use to split K (0: it will not split).
@@ -948,17 +1004,14 @@ inline cudaError_t conv2d_backward_data(const T* w, const T* dy, T* dx, const Co
             default: return d::launch_small_channel_backward_data<T, 4>(w, dy, dx, s, stream);
         }
     }
-    d::BackwardDataProblem<T> p{w, dy, dx, d::dims_of(s), int(s.Cg()), int(s.N * s.H * s.W), int(s.Og() * s.KH * s.KW)};
     const size_t needed = conv2d_backward_data_workspace_bytes<T>(s, algo, tuning);
-    if (needed == 0 || !workspace || workspace_bytes < needed)
-        return d::launch_gemm_for<T>(p, int(s.groups), 1, p.K > 0 ? p.K : d::kBK, stream);
-    const d::SlicePlan plan = d::backward_data_slices(s, sizeof(T));
-    d::BackwardDataProblem<T> partial = p;
-    partial.dx = static_cast<T*>(workspace);
-    const cudaError_t status = d::launch_gemm_for<T>(partial, int(s.groups), plan.slices, plan.k_slice, stream);
-    if (status != cudaSuccess) return status;
-    d::sum_slices_kernel<T><<<d::blocks_for(total), d::kThreads, 0, stream>>>(partial.dx, dx, total, plan.slices);
-    return cudaGetLastError();
+    const bool split = needed > 0 && workspace && workspace_bytes >= needed;
+    const d::Dims dims = d::dims_of(s);
+    const int M = int(s.Cg()), N = int(s.N * s.H * s.W), K = int(s.Og() * s.KH * s.KW);
+    if (tuning.fixed_3x3 && s.KH == 3 && s.KW == 3)
+        return d::backward_data_gemm<T>(d::BackwardDataProblem<T, 3, 3>{w, dy, dx, dims, M, N, K}, s, split, workspace,
+                                        stream);
+    return d::backward_data_gemm<T>(d::BackwardDataProblem<T>{w, dy, dx, dims, M, N, K}, s, split, workspace, stream);
 }
 
 /// The backward-weight split in use for `tuning`.

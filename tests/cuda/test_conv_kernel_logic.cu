@@ -14,7 +14,8 @@
 //     then sum_slices_at (the epilogues' own function) adds the partials and the bias. Workspace
 //     and outputs start as NaN, so a partial or an output that nobody writes poisons the result.
 //     Forward, backward-data and backward-weight equal naive loops in double on awkward shapes
-//     (odd maps, stride, padding, dilation, groups, 1x1, M above a 128-row tile). The fp32
+//     (odd maps, stride, padding, dilation, groups, 1x1, M above a 128-row tile), 3x3 kernels also
+//     with the problems instantiated for 3x3 (Conv2dTuning::fixed_3x3). The fp32
 //     kernel's thread mapping is not emulated here (unchanged since it passed on an H100); the
 //     order of additions inside a slice is, so the tolerance is a float rounding bound;
 //   * the small-channel backward-data kernel (C/groups ≤ 4): its weight staging
@@ -39,6 +40,7 @@ namespace k = seam::kernels;
 namespace d = seam::kernels::conv2d_detail;
 
 int failures = 0;
+int fixed_3x3_cases = 0;  // cases that ran the problems instantiated for 3x3
 
 void expect(bool ok, const std::string& what, long long a = 0, long long b = 0) {
     if (ok) return;
@@ -152,16 +154,17 @@ void check_split_gemms(const Case& c, std::mt19937_64& rng, bool force_split) {
     const int groups = int(s.groups);
 
     // Forward: the modelled plan, or (force_split) a plan of about 3 slices, to reach the epilogue
-    // on shapes too small for the model to split.
-    {
+    // on shapes too small for the model to split. Run with the runtime-size problem and, for 3x3
+    // kernels, the one instantiated for 3x3 (Conv2dTuning::fixed_3x3).
+    auto forward = [&]<class Problem>(const char* variant) {
         const int64_t K = Cg * s.KH * s.KW;
         d::SlicePlan plan = d::forward_slices(s, sizeof(T));
         if (force_split && K > d::kBK) plan = d::plan_split_k(1, K, 1, 0, 64, 3);  // free workspace: split
-        const std::string what = std::string(c.name) + " [" + tname + "] forward, " + std::to_string(plan.slices) + " slices";
+        const std::string what = std::string(c.name) + " [" + tname + variant + "] forward, " + std::to_string(plan.slices) + " slices";
         check_plan(s, plan, K, what);
         const size_t ny = dy.size();
         std::vector<T> partial(size_t(plan.slices) * ny, nan), y(ny, nan);
-        d::ForwardProblem<T> p{x.data(), w.data(), nullptr, partial.data(), d::dims_of(s), int(Og), int(s.N * s.OH * s.OW), int(K)};
+        Problem p{x.data(), w.data(), nullptr, partial.data(), d::dims_of(s), int(Og), int(s.N * s.OH * s.OW), int(K)};
         emulate_gemm<T>(p, groups, plan.slices, plan.k_slice);
         // sum_slices_bias_kernel's grid: x over pixels, y over channels, z over images.
         for (int64_t n = 0; n < s.N; ++n)
@@ -173,22 +176,29 @@ void check_split_gemms(const Case& c, std::mt19937_64& rng, bool force_split) {
         std::vector<double> mag(ref.y_mag);
         for (double& m : mag) m *= plan.slices;  // each partial was rounded to T once
         expect_close(y, ref.y, mag, rel, what);
-    }
+    };
     // Backward-data through the GEMM (the small-channel kernel has its own check below).
-    {
+    auto backward_data = [&]<class Problem>(const char* variant) {
         const int64_t K = Og * s.KH * s.KW;
         d::SlicePlan plan = d::backward_data_slices(s, sizeof(T));
         if (force_split && K > d::kBK) plan = d::plan_split_k(1, K, 1, 0, 64, 3);
-        const std::string what = std::string(c.name) + " [" + tname + "] backward-data, " + std::to_string(plan.slices) + " slices";
+        const std::string what = std::string(c.name) + " [" + tname + variant + "] backward-data, " + std::to_string(plan.slices) + " slices";
         check_plan(s, plan, K, what);
         const size_t nx = x.size();
         std::vector<T> partial(size_t(plan.slices) * nx, nan), dx(nx, nan);
-        d::BackwardDataProblem<T> p{w.data(), dy.data(), partial.data(), d::dims_of(s), int(Cg), int(s.N * s.H * s.W), int(K)};
+        Problem p{w.data(), dy.data(), partial.data(), d::dims_of(s), int(Cg), int(s.N * s.H * s.W), int(K)};
         emulate_gemm<T>(p, groups, plan.slices, plan.k_slice);
         for (size_t i = 0; i < nx; ++i) dx[i] = d::sum_slices_at<T>(partial.data(), int64_t(nx), plan.slices, int64_t(i), nullptr, 0);
         std::vector<double> mag(ref.dx_mag);
         for (double& m : mag) m *= plan.slices;
         expect_close(dx, ref.dx, mag, rel, what);
+    };
+    forward.template operator()<d::ForwardProblem<T>>("");
+    backward_data.template operator()<d::BackwardDataProblem<T>>("");
+    if (s.KH == 3 && s.KW == 3) {
+        forward.template operator()<d::ForwardProblem<T, 3, 3>>(", fixed 3x3");
+        backward_data.template operator()<d::BackwardDataProblem<T, 3, 3>>(", fixed 3x3");
+        ++fixed_3x3_cases;
     }
     // Backward-weight with the modelled plan.
     {
@@ -303,7 +313,7 @@ void check_random_plans(std::mt19937_64& rng) {
         const auto fp = d::forward_slices(s, 4);
         expect(fb == (fp.slices > 1 ? size_t(fp.slices) * size_t(s.N * s.O * s.OH * s.OW) * 4 : 0), what + " forward bytes");
         expect(fb <= (size_t(1) << 30), what + " workspace bounded");
-        expect(k::conv2d_forward_workspace_bytes<float>(s, k::ConvAlgo::implicit_gemm, {false, true}) == 0,
+        expect(k::conv2d_forward_workspace_bytes<float>(s, k::ConvAlgo::implicit_gemm, k::Conv2dTuning{false, true, true}) == 0,
                what + " untuned forward never splits");
     }
 }
@@ -344,6 +354,7 @@ int main() {
         check_small_channel<float>(c, rng);
         check_small_channel<double>(c, rng);
     }
+    expect(fixed_3x3_cases >= 10, "the 3x3-instantiated problems ran", fixed_3x3_cases);
     if (failures) {
         std::printf("test_conv_kernel_logic: %d FAILED\n", failures);
         return 1;
