@@ -16,6 +16,12 @@
 // one full wave (multiprocessors × 2048 / 256 blocks), so each thread handles ⌈n / threads-in-grid⌉
 // elements and a huge n needs no huge grid. Not yet measured on a GPU (no GPU was available when
 // this was written); the cap is the usual starting point, to be tuned by bench/.
+//
+// Also here, for the kernels that move dense data 16 bytes at a time: Vec<T, N> (N elements of T
+// in one aligned register group), load_vec / store_vec (one 16-byte load or store on the GPU; on
+// the host, where tests run the kernels' per-thread code, a memcpy that insists on the alignment
+// the GPU would need), and kernel_version, the run-time choice between the versions a kernel file
+// keeps for study (its "Versions tried").
 #pragma once
 
 #include <cuda_runtime.h>
@@ -24,6 +30,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <vector>
 
 #include "seam/core/error.hpp"
@@ -163,6 +171,64 @@ inline StridedIndexer<K> make_indexer(const char* op, const Shape& shape, const 
         for (int k = 0; k < K; ++k) indexer.strides[k][d] = layout.strides[k][d];
     }
     return indexer;
+}
+
+// ----- 16-byte vectors ------------------------------------------------------------------------------
+
+inline constexpr int kWarpSize = 32;
+
+/// N elements of T loaded or stored as one unit (N · sizeof(T) = 16: float4, double2, ...; smaller
+/// units such as 4 uint8 serve the masks that ride along with a vector of floats).
+template <class T, int N>
+struct alignas(sizeof(T) * N) Vec {
+    T v[N];
+};
+
+/// Elements of T in a 16-byte vector.
+template <class T>
+inline constexpr int kVecOf = static_cast<int>(16 / sizeof(T));
+
+/// Is p a multiple of `bytes` (a power of two)? Null counts as aligned (an operand not used).
+SEAM_HOST_DEVICE bool is_aligned(const void* p, size_t bytes) { return reinterpret_cast<uintptr_t>(p) % bytes == 0; }
+
+/// One vector load of p[0 .. N). The GPU needs p aligned to the vector's size; the host copy
+/// checks that, so an emulated kernel that would fault on the GPU fails its test instead.
+template <int N, class T>
+SEAM_HOST_DEVICE Vec<T, N> load_vec(const T* p) {
+#if defined(__CUDA_ARCH__)
+    return *reinterpret_cast<const Vec<T, N>*>(p);
+#else
+    SEAM_CHECK(is_aligned(p, sizeof(Vec<T, N>)), "load_vec: misaligned vector load at ", static_cast<const void*>(p));
+    Vec<T, N> v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+#endif
+}
+
+/// One vector store of v into p[0 .. N) (the same alignment rule as load_vec).
+template <int N, class T>
+SEAM_HOST_DEVICE void store_vec(T* p, const Vec<T, N>& v) {
+#if defined(__CUDA_ARCH__)
+    *reinterpret_cast<Vec<T, N>*>(p) = v;
+#else
+    SEAM_CHECK(is_aligned(p, sizeof(Vec<T, N>)), "store_vec: misaligned vector store at ", static_cast<void*>(p));
+    std::memcpy(p, &v, sizeof v);
+#endif
+}
+
+// ----- kernel versions --------------------------------------------------------------------------------
+
+/// The version of a kernel family to run: `newest` unless the environment variable `variable` asks
+/// for another (1 .. newest; anything else is refused). Read at every launch, so a benchmark can
+/// time the versions a file keeps for study one after the other in one process (setenv between
+/// them, with no kernel of that family in flight from another thread).
+inline int kernel_version(const char* variable, int newest) {
+    const char* v = std::getenv(variable);
+    if (v == nullptr || *v == '\0') return newest;
+    char* end = nullptr;
+    const long k = std::strtol(v, &end, 10);
+    SEAM_CHECK(*end == '\0' && k >= 1 && k <= newest, variable, "=", v, ": the kernel versions are 1 to ", newest);
+    return static_cast<int>(k);
 }
 
 }  // namespace seam::kernels

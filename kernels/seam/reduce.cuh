@@ -12,19 +12,36 @@
 //   indices), so every element is written by one thread at most: no atomics, deterministic.
 //   Launch: one grid-stride pass writing zeros over grad_in, then one thread per grad element.
 //
-// Layouts and launch shapes — two kernels, chosen by where the reduced elements lie:
-//   rows (inner == 1): the n elements of a row are adjacent. One block per row (grid-stride over
-//     rows), 32..256 threads (the power of two ≥ n); thread t combines r = t, t+T, t+2T, ..., then
-//     a tree in shared memory combines the threads (coalesced loads; warp-sized rows waste no
-//     threads on short rows such as softmax over 10 classes).
-//   columns (inner > 1): neighbouring threads take neighbouring j, each walks r = 0..n-1 alone,
-//     so a warp reads 32 adjacent elements per step (coalesced when inner ≥ 32).
+// Layouts and launch shapes — chosen by where the reduced elements lie:
+//   rows (inner == 1): the n elements of a row are adjacent. Version 2 (default), shape-only choice:
+//     * a chunk of at most kWarpRowMax = 1024 elements: `lanes` threads a row, the power of two
+//       ≥ the row's 16-byte groups, at most 32 (10 floats: 3 groups, 4 lanes, 8 rows a warp; 1024
+//       floats: 32 lanes, 8 groups each), 256-thread blocks, grid-stride over rows by warps
+//       (reduce_rows_warp_kernel); no shared memory, no __syncthreads;
+//     * longer: a block of 256 threads a row (reduce_rows_block_kernel): each warp's shuffle tree,
+//       its 8 results through shared memory, warp 0's shuffle tree.
+//     Thread t of the T threads of a row takes the groups g = t, t+T, t+2T, ... of 16 bytes (4
+//     floats, 2 doubles), counted from the row's (chunk's) start, loads 4 groups before combining
+//     them, and combines their elements in index order (accumulate_row); vector loads when the
+//     row start is 16-byte aligned, scalar loads of the same groups when not (e.g. every other
+//     row when n is odd) — the same additions in the same order either way. Then a shuffle tree
+//     (__shfl_down_sync, offsets T/2, ..., 1; lane l combines its value with lane l + offset's).
+//     Version 1: one block per row (grid-stride over rows), 32..256 threads (the power of two ≥
+//     n); thread t combines r = t, t+T, t+2T, ... with scalar loads, then a tree in shared memory
+//     with a __syncthreads per level (reduce_rows_kernel).
+//   columns (inner > 1, both versions): neighbouring threads take neighbouring j, each walks
+//     r = 0..n-1 alone, so a warp reads 32 adjacent elements per step (coalesced when inner ≥ 32).
 // When the output is too small to fill the GPU (a loss reduced to one number, a bias gradient
 // summed over a batch), n is cut into `chunks` (grid.y): a first pass writes one partial result
 // per chunk into a workspace of [outer, chunks, inner] accumulators, and a second launch of the
-// same kernel reduces the partials. The chunking depends on the shape only (a fixed target of 256
-// blocks, not the GPU's multiprocessor count), so the order of additions — and every bit of the
-// result — is the same on every GPU and every run.
+// same kernels reduces the partials. The chunking and every thread's share depend on the shape
+// (and the version) only — a fixed target of 256 blocks, not the GPU's multiprocessor count, and
+// not the pointer's alignment — so the order of additions, and every bit of the result, is the
+// same on every GPU and every run. The two versions add in different orders: their sums may
+// differ in the last bits (both within the rounding bound of the CPU's). Max and min are exact in
+// both. The per-thread work (accumulate_row, accumulate_column, the Output stores) is host-callable:
+// tests/cuda/test_elementwise_kernel_logic.cu runs it for every thread of a launch and replays
+// each shuffle tree lane by lane. SEAM_REDUCE_VERSION=1 in the environment selects version 1.
 //
 // topk (values and indices of the k first elements of each column [o, :, j] in the CPU op's strict
 // total order: NaN first when largest, last when smallest; then by value, larger first when
@@ -42,10 +59,20 @@
 //   a row of 10^5 elements costs 10^10 — a radix select is the fix when that is needed. Any
 //   1 ≤ k ≤ n works; columns with inner > 1 are read with stride inner (uncoalesced).
 //
-// Versions tried: only this one. Nothing here has been timed on a GPU yet. Known weak spots to
-// measure first: columns with a small inner (2..16) read uncoalesced; one warp-shuffle reduction
-// instead of the shared-memory tree; double accumulation of float sums costs on GPUs with slow
-// fp64 (consumer cards), not on sm_80/sm_90.
+// Versions tried (rows kernel; 256 MiB float [65536, 1024] on an NVIDIA H100 80GB HBM3, as a
+// fraction of seam's device copy at 2785 GB/s; bench/results/gpu-h100-2026-11-27-run3.md):
+//   1. block a row, scalar loads, shared-memory tree with a __syncthreads per level: sum over the
+//      last dim 65 % (0.149 ms), max with int64 indices 40 % (0.244 ms: a 16-byte (value, index)
+//      candidate through shared memory at each of the 8 levels). Sum over the first dim (columns
+//      kernel) 81 % (0.118 ms).
+//   2. (default) the warp / block shuffle kernels above: 16-byte loads, 4 in flight per thread,
+//      one shared-memory step (block rows) or none (warp rows), rows of ≤ 1024 elements without
+//      a single __syncthreads, and several short rows a warp. NOT YET TIMED ON A GPU (written
+//      without one; checked by host emulation only) — expected to lift the row sums and the max
+//      towards the copy bandwidth, and short (softmax-sized) rows most of all;
+//      bench/bench_elementwise_cuda.cpp times both versions side by side.
+// Known weak spots to measure: columns with a small inner (2..16) read uncoalesced; double
+// accumulation of float sums costs on GPUs with slow fp64 (consumer cards), not on sm_80/sm_90.
 #pragma once
 
 #include <cmath>
@@ -109,13 +136,13 @@ struct MinReducer {
 template <class T, class Acc>
 struct SumOutput {
     T* out;
-    SEAM_DEVICE void store(int64_t pos, Acc acc) const { out[pos] = static_cast<T>(acc); }
+    SEAM_HOST_DEVICE void store(int64_t pos, Acc acc) const { out[pos] = static_cast<T>(acc); }
 };
 template <class T>
 struct MaxOutput {
     T* values;
     int64_t* indices;  // may be null
-    SEAM_DEVICE void store(int64_t pos, ValueIndex<T> acc) const {
+    SEAM_HOST_DEVICE void store(int64_t pos, ValueIndex<T> acc) const {
         values[pos] = acc.value;
         if (indices) indices[pos] = acc.index;
     }
@@ -124,13 +151,14 @@ struct MaxOutput {
 template <class Acc>
 struct PartialOutput {
     Acc* partial;
-    SEAM_DEVICE void store(int64_t pos, Acc acc) const { partial[pos] = acc; }
+    SEAM_HOST_DEVICE void store(int64_t pos, Acc acc) const { partial[pos] = acc; }
 };
 
 // ----- kernels -----------------------------------------------------------------------------------------
 
-/// inner == 1. Block (row, chunk) combines x[row, chunk·chunk_len .. +chunk_len) and stores at
-/// row · chunks + chunk. blockDim.x is a power of two ≤ kThreads.
+/// inner == 1, version 1 (kept for study; SEAM_REDUCE_VERSION=1). Block (row, chunk) combines
+/// x[row, chunk·chunk_len .. +chunk_len) and stores at row · chunks + chunk. blockDim.x is a power
+/// of two ≤ kThreads.
 template <class R, class In, class Out>
 __global__ void reduce_rows_kernel(const In* x, int64_t rows, int64_t n, int64_t chunk_len, Out out) {
     using Acc = typename R::Acc;
@@ -152,19 +180,157 @@ __global__ void reduce_rows_kernel(const In* x, int64_t rows, int64_t n, int64_t
     }
 }
 
+/// One column's work in reduce_columns_kernel: x[o, begin .. end, j] combined in order (host-callable).
+template <class R, class In>
+SEAM_HOST_DEVICE typename R::Acc accumulate_column(const In* x, int64_t o, int64_t j, int64_t n, int64_t inner,
+                                                   int64_t begin, int64_t end) {
+    using Acc = typename R::Acc;
+    const In* p = x + o * n * inner + j;
+    Acc acc = R::identity();
+    for (int64_t r = begin; r < end; ++r) acc = R::combine(acc, R::lift(p[r * inner], r));
+    return acc;
+}
+
 /// inner > 1. Thread column q = (o, j) combines x[o, chunk range, j] and stores at (o·chunks + chunk)·inner + j.
+/// (Both versions: neighbouring threads read neighbouring j, so a warp's loads are coalesced.)
 template <class R, class In, class Out>
 __global__ void reduce_columns_kernel(const In* x, int64_t outer, int64_t n, int64_t inner, int64_t chunk_len, Out out) {
-    using Acc = typename R::Acc;
     const int64_t columns = outer * inner;
     const int64_t begin = int64_t(blockIdx.y) * chunk_len;
     const int64_t end = begin + chunk_len < n ? begin + chunk_len : n;
     SEAM_GRID_STRIDE_LOOP(q, columns) {
         const int64_t o = q / inner, j = q % inner;
-        const In* p = x + o * n * inner + j;
-        Acc acc = R::identity();
-        for (int64_t r = begin; r < end; ++r) acc = R::combine(acc, R::lift(p[r * inner], r));
-        out.store((o * gridDim.y + blockIdx.y) * inner + j, acc);
+        out.store((o * gridDim.y + blockIdx.y) * inner + j, accumulate_column<R>(x, o, j, n, inner, begin, end));
+    }
+}
+
+// ----- version 2 of the rows kernel: shuffles ----------------------------------------------------------
+// Thread t of the T threads given a row (chunk) [begin, end) takes the groups g = t, t + T, t + 2T,
+// ... of kGroupOf<In> consecutive elements (a 16-byte vector: 4 floats, 2 doubles; the groups are
+// counted from `begin`, so which thread adds which element depends on the shape only), loading
+// kReduceUnroll groups before combining them, and combines every element in increasing order. A
+// row whose start is 16-byte aligned is read with vector loads, any other with scalar loads of
+// the same groups: the same additions in the same order either way. Then the T partial results
+// meet in a shuffle tree: at offsets T/2, ..., 1 lane l combines R::combine(its own, lane
+// l + offset's) — tests/cuda/test_elementwise_kernel_logic.cu replays that tree lane by lane.
+
+/// Elements per group: a 16-byte vector of a plain number type; 1 for the partial results of a
+/// second pass that are (value, index) pairs.
+template <class In>
+inline constexpr int kGroupOf = std::is_arithmetic_v<In> ? kVecOf<In> : 1;
+inline constexpr int kReduceUnroll = 4;               // groups loaded before they are combined
+inline constexpr int kWarps = kThreads / kWarpSize;   // warps of a block
+inline constexpr int64_t kWarpRowMax = 1024;          // a chunk up to this long: at most a warp per row
+
+/// The V elements of one group: one vector load (Vector), else V scalar loads.
+template <bool Vector, int V, class In>
+SEAM_HOST_DEVICE void load_group(const In* p, In (&v)[V]) {
+    if constexpr (Vector) {
+        const Vec<In, V> w = load_vec<V>(p);
+SEAM_UNROLL
+        for (int e = 0; e < V; ++e) v[e] = w.v[e];
+    } else {
+SEAM_UNROLL
+        for (int e = 0; e < V; ++e) v[e] = p[e];
+    }
+}
+
+/// accumulate_row with the loads chosen at compile time (no branch in the loop).
+template <bool Vector, class R, class In>
+SEAM_HOST_DEVICE typename R::Acc accumulate_row_as(const In* row, int64_t begin, int64_t end, int t, int threads) {
+    constexpr int V = kGroupOf<In>;
+    using Acc = typename R::Acc;
+    const In* p = row + begin;
+    const int64_t len = end - begin, whole = len / V, T = threads;
+    Acc acc = R::identity();
+    int64_t g = t;
+    for (; g + (kReduceUnroll - 1) * T < whole; g += kReduceUnroll * T) {
+        In v[kReduceUnroll][V];
+SEAM_UNROLL
+        for (int u = 0; u < kReduceUnroll; ++u) load_group<Vector>(p + (g + u * T) * V, v[u]);
+SEAM_UNROLL
+        for (int u = 0; u < kReduceUnroll; ++u)
+SEAM_UNROLL
+            for (int e = 0; e < V; ++e) acc = R::combine(acc, R::lift(v[u][e], begin + (g + u * T) * V + e));
+    }
+    for (; g < whole; g += T) {
+        In v[V];
+        load_group<Vector>(p + g * V, v);
+SEAM_UNROLL
+        for (int e = 0; e < V; ++e) acc = R::combine(acc, R::lift(v[e], begin + g * V + e));
+    }
+    if (g == whole)  // the partial last group (V > 1 only), if any
+        for (int64_t r = whole * V; r < len; ++r) acc = R::combine(acc, R::lift(p[r], begin + r));
+    return acc;
+}
+
+/// What thread t of `threads` accumulates of row[begin, end) (the order described above): vector
+/// loads when row + begin is 16-byte aligned, scalar loads of the same groups otherwise.
+template <class R, class In>
+SEAM_HOST_DEVICE typename R::Acc accumulate_row(const In* row, int64_t begin, int64_t end, int t, int threads) {
+    constexpr int V = kGroupOf<In>;
+    if constexpr (V > 1)
+        if (is_aligned(row + begin, sizeof(In) * V)) return accumulate_row_as<true, R>(row, begin, end, t, threads);
+    return accumulate_row_as<false, R>(row, begin, end, t, threads);
+}
+
+SEAM_DEVICE float shfl_down(float v, int offset, int width) { return __shfl_down_sync(0xffffffffu, v, offset, width); }
+SEAM_DEVICE double shfl_down(double v, int offset, int width) { return __shfl_down_sync(0xffffffffu, v, offset, width); }
+template <class T>
+SEAM_DEVICE ValueIndex<T> shfl_down(ValueIndex<T> v, int offset, int width) {
+    const long long index = __shfl_down_sync(0xffffffffu, static_cast<long long>(v.index), offset, width);
+    return {shfl_down(v.value, offset, width), static_cast<int64_t>(index)};
+}
+
+/// The shuffle tree over each group of `width` lanes (a power of two ≤ 32; every lane of the warp
+/// takes part): lane 0 of the group ends with the combination of the group's values.
+template <class R>
+SEAM_DEVICE typename R::Acc warp_tree(typename R::Acc acc, int width) {
+    for (int offset = width / 2; offset > 0; offset /= 2) acc = R::combine(acc, shfl_down(acc, offset, width));
+    return acc;
+}
+
+/// Rows (chunks) of at most kWarpRowMax elements: `lanes` threads a row (a power of two ≤ 32),
+/// 32 / lanes rows a warp, kWarps warps a block; warp w of the grid takes rows from
+/// w · (32 / lanes) on, in steps of the grid's warps. No shared memory, no __syncthreads.
+template <class R, class In, class Out>
+__global__ void __launch_bounds__(kThreads) reduce_rows_warp_kernel(const In* x, int64_t rows, int64_t n,
+                                                                    int64_t chunk_len, int lanes, Out out) {
+    using Acc = typename R::Acc;
+    const int lane = threadIdx.x % kWarpSize, warp = threadIdx.x / kWarpSize;
+    const int rows_per_warp = kWarpSize / lanes, t = lane & (lanes - 1);
+    const int64_t begin = int64_t(blockIdx.y) * chunk_len;
+    const int64_t end = begin + chunk_len < n ? begin + chunk_len : n;
+    const int64_t step = int64_t(gridDim.x) * kWarps * rows_per_warp;
+    // The loop bound is the same for the whole warp (the shuffles need every lane).
+    for (int64_t base = (int64_t(blockIdx.x) * kWarps + warp) * rows_per_warp; base < rows; base += step) {
+        const int64_t row = base + lane / lanes;
+        Acc acc = row < rows ? accumulate_row<R>(x + row * n, begin, end, t, lanes) : R::identity();
+        acc = warp_tree<R>(acc, lanes);
+        if (row < rows && t == 0) out.store(row * gridDim.y + blockIdx.y, acc);
+    }
+}
+
+/// Longer rows (chunks): a block of kThreads a row (grid-stride over rows); each warp's shuffle
+/// tree, then warp 0 combines the kWarps warp results (one step through shared memory).
+template <class R, class In, class Out>
+__global__ void __launch_bounds__(kThreads) reduce_rows_block_kernel(const In* x, int64_t rows, int64_t n,
+                                                                     int64_t chunk_len, Out out) {
+    using Acc = typename R::Acc;
+    __shared__ Acc warp_result[kWarps];
+    const int lane = threadIdx.x % kWarpSize, warp = threadIdx.x / kWarpSize;
+    const int64_t begin = int64_t(blockIdx.y) * chunk_len;
+    const int64_t end = begin + chunk_len < n ? begin + chunk_len : n;
+    for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
+        Acc acc = accumulate_row<R>(x + row * n, begin, end, threadIdx.x, kThreads);
+        acc = warp_tree<R>(acc, kWarpSize);
+        if (lane == 0) warp_result[warp] = acc;
+        __syncthreads();
+        if (warp == 0) {
+            acc = warp_tree<R>(lane < kWarps ? warp_result[lane] : R::identity(), kWarps);
+            if (lane == 0) out.store(row * gridDim.y + blockIdx.y, acc);
+        }
+        __syncthreads();  // warp_result[] is rewritten for the next row
     }
 }
 
@@ -207,18 +373,89 @@ inline size_t reduce_workspace_bytes(int64_t outer, int64_t n, int64_t inner) {
     return p.chunks > 1 ? static_cast<size_t>(outer * p.chunks * inner) * sizeof(typename R::Acc) : 0;
 }
 
-template <class R, class In, class Out>
-inline void launch_reduce_pass(const In* x, int64_t outer, int64_t n, int64_t inner, const ReducePlan& p, Out out,
-                               cudaStream_t stream) {
-    if (p.rows) {
-        const dim3 grid(static_cast<unsigned>(std::min<int64_t>(outer, int64_t(1) << 20)), static_cast<unsigned>(p.chunks));
-        reduce_rows_kernel<R, In, Out><<<grid, p.threads, 0, stream>>>(x, outer, n, p.chunk_len, out);
-    } else {
+/// Version 2's launch of the rows kernels for chunks of chunk_len elements of In (shape and type
+/// only): lanes == kThreads: reduce_rows_block_kernel, a block a row; else reduce_rows_warp_kernel
+/// with `lanes` threads a row. Host code.
+struct RowsLaunch {
+    int lanes = kThreads;
+    int64_t blocks = 1;
+};
+template <class In>
+inline RowsLaunch plan_rows_v2(int64_t rows, int64_t chunk_len) {
+    constexpr int64_t kMaxBlocks = int64_t(1) << 20;
+    RowsLaunch l;
+    if (chunk_len > kWarpRowMax) {
+        l.blocks = std::max<int64_t>(1, std::min(rows, kMaxBlocks));
+        return l;
+    }
+    const int64_t groups = ceil_div(chunk_len, kGroupOf<In>);
+    l.lanes = 1;
+    while (l.lanes < kWarpSize && l.lanes < groups) l.lanes *= 2;
+    const int64_t rows_per_block = int64_t(kWarps) * (kWarpSize / l.lanes);
+    l.blocks = std::max<int64_t>(1, std::min(ceil_div(rows, rows_per_block), kMaxBlocks));
+    return l;
+}
+
+/// Where launch_reduce sends its passes on the GPU (the tests send them to a host emulation with
+/// the same members): the version, and the kernels of one pass.
+struct DeviceReduce {
+    cudaStream_t stream;
+    int version = kernel_version("SEAM_REDUCE_VERSION", 2);
+
+    template <class R, class In, class Out>
+    void rows_v1(const In* x, int64_t rows, int64_t n, const ReducePlan& p, Out out) const {
+        const dim3 grid(static_cast<unsigned>(std::min<int64_t>(rows, int64_t(1) << 20)), static_cast<unsigned>(p.chunks));
+        reduce_rows_kernel<R, In, Out><<<grid, p.threads, 0, stream>>>(x, rows, n, p.chunk_len, out);
+        SEAM_CUDA_CHECK(cudaGetLastError());
+    }
+    template <class R, class In, class Out>
+    void rows_v2(const In* x, int64_t rows, int64_t n, const ReducePlan& p, Out out) const {
+        const RowsLaunch l = plan_rows_v2<In>(rows, p.chunk_len);
+        const dim3 grid(static_cast<unsigned>(l.blocks), static_cast<unsigned>(p.chunks));
+        if (l.lanes == kThreads)
+            reduce_rows_block_kernel<R, In, Out><<<grid, kThreads, 0, stream>>>(x, rows, n, p.chunk_len, out);
+        else
+            reduce_rows_warp_kernel<R, In, Out><<<grid, kThreads, 0, stream>>>(x, rows, n, p.chunk_len, l.lanes, out);
+        SEAM_CUDA_CHECK(cudaGetLastError());
+    }
+    template <class R, class In, class Out>
+    void columns(const In* x, int64_t outer, int64_t n, int64_t inner, const ReducePlan& p, Out out) const {
         const int64_t blocks = std::min<int64_t>(ceil_div(outer * inner, kThreads), int64_t(1) << 20);
         const dim3 grid(static_cast<unsigned>(blocks), static_cast<unsigned>(p.chunks));
         reduce_columns_kernel<R, In, Out><<<grid, kThreads, 0, stream>>>(x, outer, n, inner, p.chunk_len, out);
+        SEAM_CUDA_CHECK(cudaGetLastError());
     }
-    SEAM_CUDA_CHECK(cudaGetLastError());
+};
+
+template <class R, class In, class Out, class Exec>
+inline void launch_reduce_pass(const Exec& exec, const In* x, int64_t outer, int64_t n, int64_t inner,
+                               const ReducePlan& p, Out out) {
+    if (!p.rows) exec.template columns<R>(x, outer, n, inner, p, out);
+    else if (exec.version >= 2) exec.template rows_v2<R>(x, outer, n, p, out);
+    else exec.template rows_v1<R>(x, outer, n, p, out);
+}
+
+/// launch_reduce on any executor (DeviceReduce on the GPU; the tests' host emulation).
+template <class R, class T, class Out, class Exec>
+inline void launch_reduce_on(const Exec& exec, const T* x, int64_t outer, int64_t n, int64_t inner, Out out,
+                             void* workspace) {
+    using Acc = typename R::Acc;
+    if (outer == 0 || inner == 0) return;
+    const ReducePlan p = plan_reduce(outer, n, inner);
+    if (p.chunks == 1) {
+        launch_reduce_pass<R>(exec, x, outer, n, inner, p, out);
+        return;
+    }
+    SEAM_CHECK(workspace, "reduce: a workspace of ", reduce_workspace_bytes<R>(outer, n, inner), " bytes is required");
+    Acc* partial = static_cast<Acc*>(workspace);
+    launch_reduce_pass<R>(exec, x, outer, n, inner, p, PartialOutput<Acc>{partial});
+    ReducePlan second;  // the partials [outer, chunks, inner] in one pass
+    second.rows = p.rows;
+    second.threads = 32;
+    while (second.threads < kThreads && second.threads < p.chunks) second.threads *= 2;
+    second.chunks = 1;
+    second.chunk_len = p.chunks;
+    launch_reduce_pass<R>(exec, static_cast<const Acc*>(partial), outer, p.chunks, inner, second, out);
 }
 
 /// Reduce contiguous x [outer, n, inner] with reducer R into `out`. `workspace` holds
@@ -227,23 +464,7 @@ inline void launch_reduce_pass(const In* x, int64_t outer, int64_t n, int64_t in
 template <class R, class T, class Out>
 inline void launch_reduce(const T* x, int64_t outer, int64_t n, int64_t inner, Out out, void* workspace,
                           cudaStream_t stream) {
-    using Acc = typename R::Acc;
-    if (outer == 0 || inner == 0) return;
-    const ReducePlan p = plan_reduce(outer, n, inner);
-    if (p.chunks == 1) {
-        launch_reduce_pass<R>(x, outer, n, inner, p, out, stream);
-        return;
-    }
-    SEAM_CHECK(workspace, "reduce: a workspace of ", reduce_workspace_bytes<R>(outer, n, inner), " bytes is required");
-    Acc* partial = static_cast<Acc*>(workspace);
-    launch_reduce_pass<R>(x, outer, n, inner, p, PartialOutput<Acc>{partial}, stream);
-    ReducePlan second;  // the partials [outer, chunks, inner] in one pass
-    second.rows = p.rows;
-    second.threads = 32;
-    while (second.threads < kThreads && second.threads < p.chunks) second.threads *= 2;
-    second.chunks = 1;
-    second.chunk_len = p.chunks;
-    launch_reduce_pass<R>(static_cast<const Acc*>(partial), outer, p.chunks, inner, second, out, stream);
+    launch_reduce_on<R>(DeviceReduce{stream}, x, outer, n, inner, out, workspace);
 }
 
 // ----- the scatter along a dimension (backward of max/min/topk along a dim) ----------------------------
