@@ -7,12 +7,19 @@
 // Every op runs through the public ops (seam/ops/*.hpp) on CUDA tensors, so what is timed is what a
 // model gets: relu (read 1, write 1), x + y (read 2, write 1), x * 2 + 1 as two ops, sum and max along
 // the last dim of a [rows, 1024] matrix and along the first dim (read 1, write 1/1024), and seam's
-// own device copy (copy_: read 1, write 1). Each is first checked against the same op on the CPU on
-// a small input (exact for relu, add and max; sums within 1e-5 relative), then timed: R runs after a
-// warm-up, the device synchronised before and after, the median of the per-run times. GB/s counts
-// the bytes each op must move (inputs read once, outputs written once); "% of copy" divides by
-// copy_'s GB/s in the same run. Needs a CUDA build of seam (SEAM_WITH_CUDA); without one, or without a
-// usable GPU, it says so and exits 77.
+// own device copy (copy_: read 1, write 1). Rows added with version 2 of the kernels (they show its
+// new paths): x + bias with a [1024] bias broadcast over the rows (the dense kernel with a channel
+// operand), and sum and max along the last dim of [rows', 10] (softmax-sized rows: several a warp);
+// for these the GB/s also count the outputs written (4 bytes a row, + 8 for max's int64 index).
+// Each op is first checked against the same op on the CPU on small inputs, with both kernel
+// versions (exact for relu, add, bias add and max; sums within 1e-5 relative; also a misaligned
+// view, which must take the fallback), then timed: R runs after a warm-up, the device
+// synchronised before and after, the median of the per-run times. GB/s counts the bytes each op
+// must move (inputs read once, outputs written once); "% of copy_" divides by copy_'s GB/s in the
+// same run. Each op is timed with the default kernels (version 2) and again with version 1
+// (SEAM_ELEMENTWISE_VERSION=1 and SEAM_REDUCE_VERSION=1 set in this process between the two; see
+// the "Versions tried" of kernels/seam/elementwise.cuh and reduce.cuh). Needs a CUDA build of seam
+// (SEAM_WITH_CUDA); without one, or without a usable GPU, it says so and exits 77.
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -53,8 +60,18 @@ double time_op(const std::function<void()>& f, int reps) {
     return median(s);
 }
 
-bool check(const char* what, const Tensor<float>& gpu, const Tensor<float>& cpu, double rtol) {
-    const std::vector<float> g = gpu.to(Device::cpu()).contiguous().to_vector(), c = cpu.contiguous().to_vector();
+/// Kernel version of the elementwise and reduction families for the next ops: 2 (the default: the
+/// variables unset) or 1.
+void use_version(int version) {
+    for (const char* variable : {"SEAM_ELEMENTWISE_VERSION", "SEAM_REDUCE_VERSION"}) {
+        if (version == 2) unsetenv(variable);
+        else setenv(variable, std::to_string(version).c_str(), 1);
+    }
+}
+
+template <class V>
+bool check(const char* what, const Tensor<V>& gpu, const Tensor<V>& cpu, double rtol) {
+    const std::vector<V> g = gpu.to(Device::cpu()).contiguous().to_vector(), c = cpu.contiguous().to_vector();
     if (g.size() != c.size()) {
         std::printf("FAILED %s: %zu values on the GPU, %zu on the CPU\n", what, g.size(), c.size());
         return false;
@@ -62,7 +79,8 @@ bool check(const char* what, const Tensor<float>& gpu, const Tensor<float>& cpu,
     for (size_t i = 0; i < g.size(); ++i) {
         const double tol = rtol * std::max(1.0, std::fabs(static_cast<double>(c[i])));
         if (!(std::fabs(static_cast<double>(g[i]) - c[i]) <= tol)) {
-            std::printf("FAILED %s at %zu: GPU %.9g, CPU %.9g\n", what, i, g[i], c[i]);
+            std::printf("FAILED %s at %zu: GPU %.9g, CPU %.9g\n", what, i, static_cast<double>(g[i]),
+                        static_cast<double>(c[i]));
             return false;
         }
     }
@@ -89,41 +107,79 @@ int main(int argc, char** argv) {
     }
     try {
         const Device gpu = Device::cuda(0);
-        // 1. Correctness on a small input with awkward sizes.
+        // 1. Correctness on small inputs with awkward sizes, with both kernel versions.
         Generator gen(7);
         const Tensor<float> xs = randn<float>({37, 1031}, gen), ys = randn<float>({37, 1031}, gen);
-        const Tensor<float> xg = xs.to(gpu), yg = ys.to(gpu);
-        bool ok = check("relu", relu(xg), relu(xs), 0.0);
-        ok = check("add", xg + yg, xs + ys, 0.0) && ok;
-        ok = check("mul-add", xg * 2.0f + 1.0f, xs * 2.0f + 1.0f, 0.0) && ok;
-        ok = check("sum last dim", sum(xg, {1}), sum(xs, {1}), 1e-5) && ok;
-        ok = check("sum first dim", sum(xg, {0}), sum(xs, {0}), 1e-5) && ok;
-        ok = check("max last dim", std::get<0>(max(xg, 1)), std::get<0>(max(xs, 1)), 0.0) && ok;
+        const Tensor<float> bs = randn<float>({1031}, gen), ss = randn<float>({1001, 10}, gen);
+        const Tensor<float> xg = xs.to(gpu), yg = ys.to(gpu), bg = bs.to(gpu), sg = ss.to(gpu);
+        const Tensor<float> xs_view = xs.reshape({37 * 1031}).narrow(0, 1, 37 * 1031 - 1);  // misaligned start
+        const Tensor<float> xg_view = xg.reshape({37 * 1031}).narrow(0, 1, 37 * 1031 - 1);
+        bool ok = true;
+        for (int version : {2, 1}) {
+            use_version(version);
+            ok = check("relu", relu(xg), relu(xs), 0.0) && ok;
+            ok = check("relu of a misaligned view", relu(xg_view), relu(xs_view), 0.0) && ok;
+            ok = check("add", xg + yg, xs + ys, 0.0) && ok;
+            ok = check("bias add", xg + bg, xs + bs, 0.0) && ok;
+            ok = check("mul-add", xg * 2.0f + 1.0f, xs * 2.0f + 1.0f, 0.0) && ok;
+            ok = check("sum last dim", sum(xg, {1}), sum(xs, {1}), 1e-5) && ok;
+            ok = check("sum first dim", sum(xg, {0}), sum(xs, {0}), 1e-5) && ok;
+            ok = check("max last dim", std::get<0>(max(xg, 1)), std::get<0>(max(xs, 1)), 0.0) && ok;
+            ok = check("argmax last dim", std::get<1>(max(xg, 1)), std::get<1>(max(xs, 1)), 0.0) && ok;
+            ok = check("sum of rows of 10", sum(sg, {1}), sum(ss, {1}), 1e-5) && ok;
+            ok = check("max of rows of 10", std::get<0>(max(sg, 1)), std::get<0>(max(ss, 1)), 0.0) && ok;
+            ok = check("argmax of rows of 10", std::get<1>(max(sg, 1)), std::get<1>(max(ss, 1)), 0.0) && ok;
+        }
+        use_version(2);
         if (!ok) return 1;
-        std::printf("- validated against the CPU ops on [37, 1031]: relu, add, mul-add exact; sums within 1e-5; max exact\n");
+        std::printf("- validated against the CPU ops on [37, 1031] (+ a [1031] bias, a misaligned view) and [1001, 10], "
+                    "kernel versions 2 and 1: relu, add, bias add, mul-add exact; sums within 1e-5; max and argmax "
+                    "exact\n");
 
-        // 2. Timing.
-        const int64_t n = mib * 1024 * 1024 / 4, cols = 1024, rows = n / cols;
+        // 2. Timing, version 2 (default) and version 1.
+        const int64_t n = mib * 1024 * 1024 / 4, cols = 1024, rows = n / cols, short_rows = n / 10;
         Tensor<float> x = randn<float>({rows, cols}, gen).to(gpu), y = randn<float>({rows, cols}, gen).to(gpu);
+        Tensor<float> bias = randn<float>({cols}, gen).to(gpu);
+        Tensor<float> x10 = randn<float>({short_rows, 10}, gen).to(gpu);
         Tensor<float> out = empty<float>({rows, cols}, gpu);
         const double bytes = static_cast<double>(rows * cols) * 4.0;
-        struct Row { const char* op; double moved; double seconds; };
-        std::vector<Row> results;
-        results.push_back({"copy_ (seam's copy kernel)", 2 * bytes, time_op([&] { out.copy_(x); }, reps)});
-        results.push_back({"relu", 2 * bytes, time_op([&] { out = relu(x); }, reps)});
-        results.push_back({"x + y", 3 * bytes, time_op([&] { out = x + y; }, reps)});
-        results.push_back({"x * 2 + 1 (two ops)", 4 * bytes, time_op([&] { out = x * 2.0f + 1.0f; }, reps)});
-        results.push_back({"sum over the last dim [rows, 1024]", bytes, time_op([&] { out = sum(x, {1}); }, reps)});
-        results.push_back({"sum over the first dim", bytes, time_op([&] { out = sum(x, {0}); }, reps)});
-        results.push_back({"max over the last dim (values + indices)", bytes, time_op([&] { out = std::get<0>(max(x, 1)); }, reps)});
-        const double copy_gbs = results[0].moved / results[0].seconds / 1e9;
-        std::printf("- %lld MiB float32 tensors ([%lld, %lld]), median of %d runs after a warm-up, host clock around "
-                    "a device synchronisation\n\n",
-                    (long long)mib, (long long)rows, (long long)cols, reps);
-        std::printf("| op | ms | GB/s moved | %% of copy_ |\n|---|---|---|---|\n");
+        const double bytes10 = static_cast<double>(short_rows * 10) * 4.0;
+        struct Row {
+            const char* op;
+            double moved;
+            std::function<void()> run;
+            double seconds[2];  // version 2, version 1
+        };
+        std::vector<Row> results = {
+            {"copy_ (seam's copy kernel)", 2 * bytes, [&] { out.copy_(x); }, {}},
+            {"relu", 2 * bytes, [&] { out = relu(x); }, {}},
+            {"x + y", 3 * bytes, [&] { out = x + y; }, {}},
+            {"x * 2 + 1 (two ops)", 4 * bytes, [&] { out = x * 2.0f + 1.0f; }, {}},
+            {"sum over the last dim [rows, 1024]", bytes, [&] { out = sum(x, {1}); }, {}},
+            {"sum over the first dim", bytes, [&] { out = sum(x, {0}); }, {}},
+            {"max over the last dim (values + indices)", bytes, [&] { out = std::get<0>(max(x, 1)); }, {}},
+            {"x + bias [1024] (broadcast over the rows)", 2 * bytes + cols * 4.0, [&] { out = x + bias; }, {}},
+            {"sum over the last dim [rows', 10]", bytes10 + short_rows * 4.0, [&] { out = sum(x10, {1}); }, {}},
+            {"max over the last dim [rows', 10] (values + indices)", bytes10 + short_rows * 12.0,
+             [&] { out = std::get<0>(max(x10, 1)); }, {}},
+        };
+        for (Row& r : results)
+            for (int v = 0; v < 2; ++v) {
+                use_version(v == 0 ? 2 : 1);
+                r.seconds[v] = time_op(r.run, reps);
+            }
+        use_version(2);
+        const double copy_gbs = results[0].moved / results[0].seconds[0] / 1e9;
+        std::printf("- %lld MiB float32 tensors ([%lld, %lld]; rows' = %lld rows of 10), median of %d runs after a "
+                    "warm-up, host clock around a device synchronisation; version 1 = the kernels before version 2 "
+                    "(copy_ is cudaMemcpyAsync in both)\n\n",
+                    (long long)mib, (long long)rows, (long long)cols, (long long)short_rows, reps);
+        std::printf("| op | ms | GB/s moved | %% of copy_ | version 1: ms | version 1: %% of copy_ |\n"
+                    "|---|---|---|---|---|---|\n");
         for (const Row& r : results) {
-            const double gbs = r.moved / r.seconds / 1e9;
-            std::printf("| %s | %.3f | %.0f | %.0f%% |\n", r.op, 1e3 * r.seconds, gbs, 100.0 * gbs / copy_gbs);
+            const double gbs = r.moved / r.seconds[0] / 1e9, gbs1 = r.moved / r.seconds[1] / 1e9;
+            std::printf("| %s | %.3f | %.0f | %.0f%% | %.3f | %.0f%% |\n", r.op, 1e3 * r.seconds[0], gbs,
+                        100.0 * gbs / copy_gbs, 1e3 * r.seconds[1], 100.0 * gbs1 / copy_gbs);
         }
         return 0;
     } catch (const std::exception& e) {
