@@ -4,13 +4,14 @@
 //   conv2d forward, backward-data and backward-weight on the 13 convolutions of VGG-16 at batch 32,
 //   224x224, and on the Fashion-MNIST network's three (examples/fashion_mnist.cpp) at batch 128,
 //   28x28; seam's implicit GEMM (version 2 as the library runs it, and as first timed on an H100 —
-//   Conv2dTuning{false, false}: no split-K in forward and backward-data, the first backward-weight
+//   Conv2dTuning::first_timed(): no split-K in forward and backward-data, the first backward-weight
 //   split, no small-channel backward-data — in column "first-timed"; the direct version 1 too on
 //   the Fashion-MNIST shapes) against cuDNN with (a) its GEMM algorithm forced — IMPLICIT_GEMM for the forward, ALGO_1 (the
 //   deterministic GEMM-based one) for the two backward passes — and (b) the fastest algorithm
 //   cudnnFind* measures; FMA math (CUDNN_FMA_MATH: no TF32, the precision seam computes in);
 //   max and average pooling 2x2 stride 2 on the VGG-16 and Fashion-MNIST pooling inputs, forward
-//   (seam also writes the int64 indices a training step needs) and backward, against cuDNN pooling.
+//   (seam also writes the int64 indices a training step needs) and backward, against cuDNN pooling:
+//   versions 1 and 2 of kernels/seam/pool2d.cuh, both validated and timed, the ratio for version 2.
 //   On a GPU with TF32 tensor cores (compute capability 8.0+), a second conv table per network:
 //   seam's TF32 implicit GEMM (kernels/seam/conv2d_tf32.cuh, version 3) against cuDNN at the same
 //   precision (CUDNN_TENSOR_OP_MATH on float data: TF32 allowed), its GEMM algorithms forced and
@@ -190,8 +191,8 @@ bool validate_conv(const ConvLayer& layer, bool with_tf32) {
     DeviceArray<float> y(size_t(want_y.numel())), dx(size_t(x.numel())), dw(size_t(w.numel()));
     const auto algo = sk::ConvAlgo::implicit_gemm;
     // Both tunings of version 2: the library's (split-K, small-channel backward-data) and the one
-    // first timed on an H100 (Conv2dTuning{false, false}).
-    for (const sk::Conv2dTuning tuning : {sk::Conv2dTuning{}, sk::Conv2dTuning{false, false}}) {
+    // first timed on an H100 (Conv2dTuning::first_timed()).
+    for (const sk::Conv2dTuning tuning : {sk::Conv2dTuning{}, sk::Conv2dTuning::first_timed()}) {
         const size_t fwd_bytes = sk::conv2d_forward_workspace_bytes<float>(s, algo, tuning);
         const size_t data_bytes = sk::conv2d_backward_data_workspace_bytes<float>(s, algo, tuning);
         const size_t ws_bytes = sk::conv2d_backward_weight_workspace_bytes<float>(s, algo, tuning);
@@ -238,7 +239,9 @@ bool validate_conv(const ConvLayer& layer, bool with_tf32) {
     return true;
 }
 
-bool validate_pool(int64_t C, int64_t H, int64_t W, bool average) {
+/// Pooling version `version` of kernels/seam/pool2d.cuh against the CPU op at batch 2: outputs and
+/// indices bit for bit, the gradient within the tolerance; outputs start as NaN (index -1).
+bool validate_pool(int64_t C, int64_t H, int64_t W, bool average, sk::Pool2dVersion version) {
     const int64_t N = 2;
     seam::Pool2dOptions opt;
     opt.kernel = {2, 2};
@@ -255,22 +258,25 @@ bool validate_pool(int64_t C, int64_t H, int64_t W, bool average) {
     s.N = N, s.C = C, s.H = H, s.W = W, s.OH = H / 2, s.OW = W / 2, s.kh = s.kw = s.sh = s.sw = 2;
     DeviceArray<float> dx(x.to_vector()), dgy(gy.to_vector()), out(size_t(y.numel())), gx(size_t(x.numel()));
     DeviceArray<int64_t> ix(size_t(y.numel()));
+    CUDA_OK(cudaMemset(out.ptr, 0xff, out.count * sizeof(float)));
+    CUDA_OK(cudaMemset(gx.ptr, 0xff, gx.count * sizeof(float)));
+    CUDA_OK(cudaMemset(ix.ptr, 0xff, ix.count * sizeof(int64_t)));
     if (average) {
-        CUDA_OK(sk::avg_pool2d_forward<float>(dx.ptr, out.ptr, s, {}));
-        CUDA_OK(sk::avg_pool2d_backward<float>(dgy.ptr, gx.ptr, s, {}));
+        CUDA_OK(sk::avg_pool2d_forward<float>(dx.ptr, out.ptr, s, {}, nullptr, version));
+        CUDA_OK(sk::avg_pool2d_backward<float>(dgy.ptr, gx.ptr, s, {}, nullptr, version));
     } else {
-        CUDA_OK(sk::max_pool2d_forward<float>(dx.ptr, out.ptr, ix.ptr, s));
-        CUDA_OK(sk::max_pool2d_backward<float>(dgy.ptr, ix.ptr, gx.ptr, s));
+        CUDA_OK(sk::max_pool2d_forward<float>(dx.ptr, out.ptr, ix.ptr, s, nullptr, version));
+        CUDA_OK(sk::max_pool2d_backward<float>(dgy.ptr, ix.ptr, gx.ptr, s, nullptr, version));
     }
     CUDA_OK(cudaDeviceSynchronize());
     const bool same_out = out.download() == y.detach().to_vector();
     const bool same_idx = average || ix.download() == idx.to_vector();
     const double rg = worst_ratio(gx.download(), xl.grad().to_vector());
     if (!same_out || !same_idx || rg > 1) {
-        std::fprintf(stderr, "validation of %s pooling [2, %lld, %lld, %lld] against the CPU op FAILED (output %s, "
-                             "indices %s, gradient %.3g x tolerance)\n",
-                     average ? "average" : "max", (long long)C, (long long)H, (long long)W, same_out ? "ok" : "differs",
-                     same_idx ? "ok" : "differ", rg);
+        std::fprintf(stderr, "validation of %s pooling version %d [2, %lld, %lld, %lld] against the CPU op FAILED (output "
+                             "%s, indices %s, gradient %.3g x tolerance)\n",
+                     average ? "average" : "max", static_cast<int>(version), (long long)C, (long long)H, (long long)W,
+                     same_out ? "ok" : "differs", same_idx ? "ok" : "differ", rg);
         return false;
     }
     return true;
@@ -518,11 +524,12 @@ int main(int argc, char** argv) {
             if (!validate_conv(l, has_tf32)) return 1;
     for (const PoolInput& p : pools)
         for (bool average : {false, true})
-            if (!validate_pool(std::min<int64_t>(p.C, 32), p.H, p.W, average)) return 1;
+            for (sk::Pool2dVersion version : {sk::Pool2dVersion::v1, sk::Pool2dVersion::v2})
+                if (!validate_pool(std::min<int64_t>(p.C, 32), p.H, p.W, average, version)) return 1;
     std::printf("- validated at batch 2 before timing: every timed conv shape against the %s (forward, backward-data, "
                 "backward-weight within 1e-4 of the largest value; the TF32 kernels against seam's fp32 result within "
-                "10*2^-11 of the largest value), every pooling shape (channels capped at 32) against "
-                "the CPU op (outputs and indices bit for bit, gradients within 1e-4)\n",
+                "10*2^-11 of the largest value), every pooling shape (channels capped at 32; pooling versions 1 and 2) "
+                "against the CPU op (outputs and indices bit for bit, gradients within 1e-4)\n",
                 SEAM_BENCH_CPU_OP ? "CPU op (ops/conv.hpp)" : "naive CPU reference (channels <= 16, map <= 32x32)");
 
     // 2. Timing.
@@ -551,7 +558,7 @@ int main(int argc, char** argv) {
             DeviceArray<float> x(pattern(nx, 11)), w(pattern(nw, 12)), dy(pattern(ny, 13));
             DeviceArray<float> y(ny), dx(nx), dw(nw);
             const auto v2 = sk::ConvAlgo::implicit_gemm;
-            const sk::Conv2dTuning first_tuning{false, false};  // version 2 as first timed
+            const sk::Conv2dTuning first_tuning = sk::Conv2dTuning::first_timed();  // version 2 as first timed
             const size_t fwd_bytes = sk::conv2d_forward_workspace_bytes<float>(s, v2);
             const size_t data_bytes = sk::conv2d_backward_data_workspace_bytes<float>(s, v2);
             const size_t ws_bytes = std::max(sk::conv2d_backward_weight_workspace_bytes<float>(s, v2),
@@ -682,8 +689,8 @@ int main(int argc, char** argv) {
 
     // Pooling.
     std::printf("\n## Pooling 2x2 stride 2 (max: forward writes values and int64 indices; backward from the indices)\n\n");
-    std::printf("| input | op | seam fwd ms | seam fwd GB/s | cuDNN fwd ms | seam/cuDNN fwd | seam bwd ms | seam bwd GB/s | "
-                "cuDNN bwd ms | seam/cuDNN bwd |\n|---|---|---|---|---|---|---|---|---|---|\n");
+    std::printf("| input | op | v1 fwd ms | v2 fwd ms | v2 fwd GB/s | cuDNN fwd ms | v2/cuDNN fwd | v1 bwd ms | v2 bwd ms | "
+                "v2 bwd GB/s | cuDNN bwd ms | v2/cuDNN bwd |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (const PoolInput& p : pools)
         for (bool average : {false, true}) {
             sk::Pool2dShape s;
@@ -691,13 +698,20 @@ int main(int argc, char** argv) {
             const size_t nx = size_t(s.N * s.C * s.H * s.W), ny = size_t(s.N * s.C * s.OH * s.OW);
             DeviceArray<float> x(pattern(nx, 21)), y(ny), dy(pattern(ny, 22)), dx(nx);
             DeviceArray<int64_t> ix(average ? 1 : ny);
-            Timing fwd, bwd, cf, cb;
-            if (average) {
-                fwd = timer.time([&] { CUDA_OK(sk::avg_pool2d_forward<float>(x.ptr, y.ptr, s, {}, stream)); });
-                bwd = timer.time([&] { CUDA_OK(sk::avg_pool2d_backward<float>(dy.ptr, dx.ptr, s, {}, stream)); });
-            } else {
-                fwd = timer.time([&] { CUDA_OK(sk::max_pool2d_forward<float>(x.ptr, y.ptr, ix.ptr, s, stream)); });
-                bwd = timer.time([&] { CUDA_OK(sk::max_pool2d_backward<float>(dy.ptr, ix.ptr, dx.ptr, s, stream)); });
+            Timing fwd[2], bwd[2], cf, cb;  // [0]: version 1, [1]: version 2
+            for (int v = 0; v < 2; ++v) {
+                const sk::Pool2dVersion version = v == 0 ? sk::Pool2dVersion::v1 : sk::Pool2dVersion::v2;
+                if (average) {
+                    fwd[v] = timer.time(
+                        [&] { CUDA_OK(sk::avg_pool2d_forward<float>(x.ptr, y.ptr, s, {}, stream, version)); });
+                    bwd[v] = timer.time(
+                        [&] { CUDA_OK(sk::avg_pool2d_backward<float>(dy.ptr, dx.ptr, s, {}, stream, version)); });
+                } else {
+                    fwd[v] = timer.time(
+                        [&] { CUDA_OK(sk::max_pool2d_forward<float>(x.ptr, y.ptr, ix.ptr, s, stream, version)); });
+                    bwd[v] = timer.time(
+                        [&] { CUDA_OK(sk::max_pool2d_backward<float>(dy.ptr, ix.ptr, dx.ptr, s, stream, version)); });
+                }
             }
             // Bytes each kernel must move at least: read x (+ write y, + indices); read dy (+ indices), write dx.
             const double fwd_bytes = 4.0 * double(nx + ny) + (average ? 0.0 : 8.0 * double(ny));
@@ -723,10 +737,11 @@ int main(int argc, char** argv) {
             cudnnDestroyTensorDescriptor(xd);
             cudnnDestroyPoolingDescriptor(pd);
 #endif
-            std::printf("| %s [%lld, %lld, %lld, %lld] | %s | %s | %.0f | %s | %s | %s | %.0f | %s | %s |\n", p.name,
-                        (long long)s.N, (long long)s.C, (long long)s.H, (long long)s.W, average ? "avg" : "max",
-                        ms(fwd).c_str(), fwd_bytes / (fwd.median_ms * 1e6), ms(cf).c_str(), ratio(fwd, cf).c_str(),
-                        ms(bwd).c_str(), bwd_bytes / (bwd.median_ms * 1e6), ms(cb).c_str(), ratio(bwd, cb).c_str());
+            std::printf("| %s [%lld, %lld, %lld, %lld] | %s | %s | %s | %.0f | %s | %s | %s | %s | %.0f | %s | %s |\n",
+                        p.name, (long long)s.N, (long long)s.C, (long long)s.H, (long long)s.W, average ? "avg" : "max",
+                        ms(fwd[0]).c_str(), ms(fwd[1]).c_str(), fwd_bytes / (fwd[1].median_ms * 1e6), ms(cf).c_str(),
+                        ratio(fwd[1], cf).c_str(), ms(bwd[0]).c_str(), ms(bwd[1]).c_str(),
+                        bwd_bytes / (bwd[1].median_ms * 1e6), ms(cb).c_str(), ratio(bwd[1], cb).c_str());
         }
 #if SEAM_BENCH_CUDNN
     cudnnDestroy(cudnn);
