@@ -1,5 +1,6 @@
 // kernels/seam/elementwise.cuh — pointwise kernels: unary and binary math (forward and backward),
-// fill, select (where), and the strided copy behind contiguous() and Tensor::to.
+// fill, select (where), comparisons (uint8 masks), and the strided copy behind contiguous() and
+// Tensor::to.
 //
 // What it computes: the op list of include/seam/ops/elementwise.hpp with the CPU's exact rules
 // (the same formulas and the same derivative conventions: |x|' = 0 at 0, clamp's gradient is 1
@@ -863,6 +864,57 @@ template <class T>
 inline void select(const uint8_t* cond, const Shape& cond_strides, const T* a, const Shape& a_strides, const T* b,
                    const Shape& b_strides, const Shape& shape, T* out, cudaStream_t stream) {
     select_on<T>(DeviceElementwise{stream}, cond, cond_strides, a, a_strides, b, b_strides, shape, out);
+}
+
+// ----- comparisons and mask algebra (seam::eq ... logical_or) ----------------------------------------
+// out = op(a, b) ? 1 : 0 as uint8, IEEE rules (every comparison with a NaN is false except ne);
+// the logical ops read nonzero as true. Masks are small and rarely on a hot path: the strided
+// kernel (version 1) only.
+
+/// One comparison, host-callable (tests/cuda/test_cuda_kernel_logic.cu checks it against C++'s).
+template <class T>
+SEAM_HOST_DEVICE bool compare_values(seam::cuda::CompareOp op, T a, T b) {
+    using Op = seam::cuda::CompareOp;
+    switch (op) {
+        case Op::eq: return a == b;
+        case Op::ne: return a != b;
+        case Op::gt: return a > b;
+        case Op::lt: return a < b;
+        case Op::ge: return a >= b;
+        case Op::le: return a <= b;
+        case Op::logical_and: return a != T(0) && b != T(0);
+        case Op::logical_or: return a != T(0) || b != T(0);
+    }
+    return false;
+}
+
+template <class T>
+struct CompareElement {
+    seam::cuda::CompareOp op;
+    const T* a;
+    const T* b;
+    uint8_t* out;
+    SEAM_HOST_DEVICE void operator()(int64_t, const int64_t (&off)[3]) const {
+        out[off[2]] = compare_values(op, a[off[0]], b[off[1]]) ? uint8_t(1) : uint8_t(0);
+    }
+};
+
+/// out (contiguous over `shape`) = op(a, b) ? 1 : 0, a and b read through their (broadcast) strides.
+template <class T, class Exec>
+inline void compare_on(const Exec& exec, seam::cuda::CompareOp op, const T* a, const Shape& a_strides, const T* b,
+                       const Shape& b_strides, const Shape& shape, uint8_t* out) {
+    const int64_t n = numel_of(shape);
+    if (n == 0) return;
+    Shape out_strides(shape.size(), 1);
+    for (size_t d = shape.size(); d-- > 1;) out_strides[d - 1] = out_strides[d] * shape[d];
+    const auto indexer = make_indexer<3>("compare", shape, {a_strides, b_strides, out_strides});
+    exec.strided(n, indexer, CompareElement<T>{op, a, b, out});
+}
+
+template <class T>
+inline void compare(seam::cuda::CompareOp op, const T* a, const Shape& a_strides, const T* b, const Shape& b_strides,
+                    const Shape& shape, uint8_t* out, cudaStream_t stream) {
+    compare_on<T>(DeviceElementwise{stream}, op, a, a_strides, b, b_strides, shape, out);
 }
 
 }  // namespace seam::kernels

@@ -639,6 +639,12 @@ void copy(const T* src, const Shape& src_strides, T* dst, const Shape& dst_strid
 }
 
 template <class T>
+void compare(CompareOp op, const T* a, const Shape& a_strides, const T* b, const Shape& b_strides, const Shape& shape,
+             uint8_t* out) {
+    kernels::compare<T>(op, a, a_strides, b, b_strides, shape, out, stream_now());
+}
+
+template <class T>
 void where(const uint8_t* cond, const Shape& cond_strides, const T* a, const Shape& a_strides, const T* b,
            const Shape& b_strides, const Shape& shape, T* out) {
     kernels::select<T>(cond, cond_strides, a, a_strides, b, b_strides, shape, out, stream_now());
@@ -1281,6 +1287,7 @@ void conv2d_backward_bias(const T* dy, T* db, const Conv2dShape& shape) {
 #define SEAM_CUDA_INSTANTIATE_DATA(T)                                                  \
     template void fill<T>(T*, const Shape&, const Shape&, T);                          \
     template void copy<T>(const T*, const Shape&, T*, const Shape&, const Shape&);      \
+    template void compare<T>(CompareOp, const T*, const Shape&, const T*, const Shape&, const Shape&, uint8_t*); \
     template void where<T>(const uint8_t*, const Shape&, const T*, const Shape&, const T*, const Shape&, \
                            const Shape&, T*);
 

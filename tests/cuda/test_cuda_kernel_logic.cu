@@ -6,6 +6,8 @@
 //   * StridedIndexer + collapse_dims (elementwise.cuh's addressing): for thousands of random
 //     layouts — broadcast (stride 0), permuted, gapped, size-1 dims — the offset of every operand
 //     at every linear index equals Σ coordinate·stride computed naively;
+//   * compare_values / CompareElement (elementwise.cuh's comparisons): C++'s IEEE rules on NaN, ±0
+//     and ±inf, and a broadcast launch against a naive loop;
 //   * MaxReducer::combine (reduce.cuh): combining the lifted elements in random tree orders gives
 //     exactly the left-to-right scan's answer (NaN wins, first index on ties), i.e. the rule the
 //     kernel's parallel tree relies on is associative and commutative;
@@ -554,9 +556,49 @@ void check_tf32_conv_tiling(std::mt19937_64& rng) {
 }  // namespace
 
 
+/// elementwise.cuh's comparisons: compare_values against C++'s own operators on NaN, ±0, ±inf and
+/// ordinary values, and CompareElement run over a broadcast launch (the strided kernel's loop:
+/// offsets from make_indexer, one functor call per linear index) against a naive double loop.
+template <class T>
+void check_compare_rule() {
+    namespace k = seam::kernels;
+    using Op = seam::cuda::CompareOp;
+    const T nan = std::numeric_limits<T>::quiet_NaN(), inf = std::numeric_limits<T>::infinity();
+    const std::vector<T> values = {T(0), -T(0), T(1), T(-1), T(0.5), inf, -inf, nan};
+    for (T a : values)
+        for (T b : values) {
+            expect(k::compare_values(Op::eq, a, b) == (a == b), "compare eq");
+            expect(k::compare_values(Op::ne, a, b) == (a != b), "compare ne");
+            expect(k::compare_values(Op::gt, a, b) == (a > b), "compare gt");
+            expect(k::compare_values(Op::lt, a, b) == (a < b), "compare lt");
+            expect(k::compare_values(Op::ge, a, b) == (a >= b), "compare ge");
+            expect(k::compare_values(Op::le, a, b) == (a <= b), "compare le");
+            expect(k::compare_values(Op::logical_and, a, b) == (a != T(0) && b != T(0)), "compare and");
+            expect(k::compare_values(Op::logical_or, a, b) == (a != T(0) || b != T(0)), "compare or");
+        }
+    // [4, 1] against [1, 8] broadcast to [4, 8], out contiguous.
+    const seam::Shape shape = {4, 8};
+    std::vector<T> a(4), b(8);
+    for (int i = 0; i < 4; ++i) a[size_t(i)] = values[size_t(i * 2)];
+    for (int j = 0; j < 8; ++j) b[size_t(j)] = values[size_t(j)];
+    std::vector<uint8_t> out(32, 7);
+    const auto indexer = k::make_indexer<3>("compare", shape, {{1, 0}, {0, 1}, {8, 1}});
+    const k::CompareElement<T> f{Op::le, a.data(), b.data(), out.data()};
+    for (int64_t i = 0; i < 32; ++i) {
+        int64_t off[3];
+        indexer.offsets(i, off);
+        f(i, off);
+    }
+    for (int i = 0; i < 4; ++i)
+        for (int j = 0; j < 8; ++j)
+            expect(out[size_t(i * 8 + j)] == (a[size_t(i)] <= b[size_t(j)] ? 1 : 0), "broadcast compare le", i, j);
+}
+
 int main() {
     std::mt19937_64 rng(20261126);
     check_indexer(rng);
+    check_compare_rule<float>();
+    check_compare_rule<double>();
     check_max_rule<float>(rng);
     check_max_rule<double>(rng);
     check_plans();

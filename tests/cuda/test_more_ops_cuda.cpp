@@ -234,8 +234,7 @@ void check_upsample() {
     }
     expect_unchanged(xd, xs, "upsample launcher input");
     expect_unchanged(gd, gy, "upsample launcher grad_out");
-    // pad has no CUDA path and says so (rather than reading device memory on the host).
-    CHECK_THROWS_WITH_AS(pad(xd, {1, 1}), doctest::Contains("pad: runs on the CPU only"), Error);
+    // pad on CUDA: tests/cuda/test_masks_pad_cuda.cpp.
 }
 
 // ===== topk ============================================================================================

@@ -91,6 +91,16 @@ template <class T>
 void where(const uint8_t* cond, const Shape& cond_strides, const T* a, const Shape& a_strides, const T* b,
            const Shape& b_strides, const Shape& shape, T* out);
 
+/// The comparisons and mask algebra of seam::eq ... logical_or (ops/shape_ops.hpp).
+enum class CompareOp { eq, ne, gt, lt, ge, le, logical_and, logical_or };
+
+/// out[i] = op(a[i], b[i]) ? 1 : 0 over `shape`, a and b read through strides already broadcast to
+/// `shape`, out (uint8) contiguous. IEEE rules: a comparison with a NaN is false, except ne; the
+/// logical ops read nonzero as true. T: float, double, int64_t, int32_t, uint8_t.
+template <class T>
+void compare(CompareOp op, const T* a, const Shape& a_strides, const T* b, const Shape& b_strides, const Shape& shape,
+             uint8_t* out);
+
 // ----- reductions along one dimension --------------------------------------------------------------
 //
 // The input is contiguous, seen as [outer, reduce, inner] (reducing dim d of a shape: outer is

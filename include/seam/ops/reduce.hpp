@@ -33,7 +33,7 @@
 // CUDA tensors (builds with SEAM_WITH_CUDA): sum, mean, max/min along a dim (values and indices),
 // argmax, argmin and topk (values and indices equal to the CPU's, ties and NaN included) run on the
 // device (kernels/seam/reduce.cuh); var and vector_norm are composed from device ops; max(x)/min(x)
-// over everything still refuse CUDA tensors.
+// over everything reduce the flattened tensor on the device and share the gradient there.
 #pragma once
 
 #include <algorithm>
@@ -531,6 +531,54 @@ inline std::pair<Tensor<T>, Tensor<int64_t>> cuda_extreme_along(const Tensor<T>&
     }
     return {values, indices};
 }
+
+/// max or min over every element on the GPU: the value is the dim-0 reduction of the flattened
+/// tensor (the CPU's rules: first in row-major order on ties, NaN propagates); the backward shares
+/// the gradient evenly among the elements equal to the result (NaN counting as equal to a NaN
+/// result), PyTorch's rule and the CPU op's, all on the device (no copy to the host).
+template <bool Largest, class T>
+inline Tensor<T> cuda_extreme_all(const Tensor<T>& x, const char* op) {
+    SEAM_CHECK(x.numel() > 0, op, ": the input has no elements (shape ", shape_str(x.shape()),
+               "); there is no maximum or minimum of nothing");
+    const Device device = x.device();
+    cuda::DeviceGuard guard(device.index);
+    const Tensor<T> xc = cuda_dense(x.detach());
+    Tensor<T> out = empty<T>({}, device);
+    Tensor<int64_t> index = empty<int64_t>({}, device);
+    if (Largest) cuda::max_dim<T>(xc.data(), 1, xc.numel(), 1, out.data(), index.data());
+    else cuda::min_dim<T>(xc.data(), 1, xc.numel(), 1, out.data(), index.data());
+    if (needs_graph<T>({&x})) {
+        const Tensor<T> result = out.detach();
+        record<T>(op, out, {&x}, [xc, result, device, op](const Tensor<T>& g) {
+            SEAM_CHECK(g.device() == device, op, " backward: gradient on ", g.device().str(), ", input on ", device.str());
+            cuda::DeviceGuard guard(device.index);
+            const Shape shape = xc.shape(), dense = xc.strides(), scalar_strides(shape.size(), 0);
+            const int64_t n = xc.numel();
+            // tie = (x == r) || (x != x && r != r): the elements the result came from.
+            Tensor<uint8_t> equal = empty<uint8_t>(shape, device), x_nan = empty<uint8_t>(shape, device);
+            Tensor<uint8_t> r_nan = empty<uint8_t>({}, device), both_nan = empty<uint8_t>(shape, device);
+            Tensor<uint8_t> tie = empty<uint8_t>(shape, device);
+            cuda::compare<T>(cuda::CompareOp::eq, xc.data(), dense, result.data(), scalar_strides, shape, equal.data());
+            cuda::compare<T>(cuda::CompareOp::ne, xc.data(), dense, xc.data(), dense, shape, x_nan.data());
+            cuda::compare<T>(cuda::CompareOp::ne, result.data(), {}, result.data(), {}, {}, r_nan.data());
+            cuda::compare<uint8_t>(cuda::CompareOp::logical_and, x_nan.data(), dense, r_nan.data(), scalar_strides, shape,
+                                   both_nan.data());
+            cuda::compare<uint8_t>(cuda::CompareOp::logical_or, equal.data(), dense, both_nan.data(), dense, shape,
+                                   tie.data());
+            // share = g / (number of ties); dx = tie ? share : 0.
+            Tensor<T> one = empty<T>({}, device), zero = empty<T>({}, device);
+            one.fill_(T(1)), zero.fill_(T(0));
+            Tensor<T> counted = empty<T>(shape, device), ties = empty<T>({}, device);
+            cuda::where<T>(tie.data(), dense, one.data(), scalar_strides, zero.data(), scalar_strides, shape, counted.data());
+            cuda::sum_dim<T>(counted.data(), 1, n, 1, ties.data());
+            const Tensor<T> share = div(cuda_dense(g.detach()), ties);
+            Tensor<T> dx = empty<T>(shape, device);
+            cuda::where<T>(tie.data(), dense, share.data(), scalar_strides, zero.data(), scalar_strides, shape, dx.data());
+            return std::vector<Tensor<T>>{dx};
+        });
+    }
+    return out;
+}
 #endif  // SEAM_WITH_CUDA
 
 template <bool Largest, class T>
@@ -559,6 +607,9 @@ inline std::pair<Tensor<T>, Tensor<int64_t>> extreme_along(const Tensor<T>& x, i
 template <bool Largest, class T>
 inline Tensor<T> extreme_all(const Tensor<T>& x, const char* op) {
     static_assert(std::is_floating_point_v<T>, "reductions need float or double tensors");
+#if SEAM_WITH_CUDA
+    if (x.device().is_cuda()) return cuda_extreme_all<Largest>(x, op);
+#endif
     SEAM_CHECK(x.device().is_cpu(), op, " on ", x.device().str(), " needs the CUDA backend");
     SEAM_CHECK(x.numel() > 0, op, ": the input has no elements (shape ", shape_str(x.shape()),
                "); there is no maximum or minimum of nothing");

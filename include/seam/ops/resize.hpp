@@ -21,8 +21,9 @@
 // forward and backward. The host builds the index and weight tables above (the same functions,
 // so the same bits), copies them to the device (one or two small synchronous copies per forward
 // call) and the kernels read them; the backward is a deterministic gather (no atomics): the
-// nearest backward equals the CPU's sums bit for bit. pad() has no CUDA path yet and refuses GPU
-// tensors.
+// nearest backward equals the CPU's sums bit for bit. pad() on CUDA tensors is composed from
+// device ops (cat of a fill slice, then index_select per padded dimension: detail::cuda_pad), so
+// its gradient is theirs; the same values as the CPU's, bit for bit (it only copies).
 #pragma once
 
 #include <algorithm>
@@ -34,6 +35,7 @@
 #include "seam/core/tensor.hpp"
 #if SEAM_WITH_CUDA
 #include "seam/cuda/api.hpp"
+#include "seam/ops/shape_ops.hpp"  // cat, index_select: pad on CUDA tensors
 #endif
 
 namespace seam {
@@ -467,6 +469,41 @@ inline int64_t pad_input_row(const PadPlan& plan, int64_t row) {
     return in_off + row * in_stride;  // what is left of row is the outer (plane) index
 }
 
+#if SEAM_WITH_CUDA
+/// pad on a CUDA tensor, composed from device ops that carry their own gradients: per padded
+/// dimension, the plan's source map (plan.src) becomes an index_select; where it says "fill" (-1),
+/// the map points at one extra slice of `value` appended with cat first. The backward is then
+/// index_select's (an index_add on the device) and cat's; the fill slices are constants.
+template <class T>
+inline Tensor<T> cuda_pad(const Tensor<T>& x, const PadPlan& plan, T value) {
+    const int64_t k = static_cast<int64_t>(plan.src.size()), rank = x.dim();
+    const Device device = x.device();
+    Tensor<T> cur = x;
+    bool changed = false;
+    for (int64_t t = 0; t < k; ++t) {
+        const int64_t d = rank - k + t;
+        std::vector<int64_t> map = plan.src[static_cast<size_t>(t)];
+        const int64_t n = cur.size(d);
+        bool identity = static_cast<int64_t>(map.size()) == n;
+        for (int64_t o = 0; identity && o < n; ++o) identity = map[static_cast<size_t>(o)] == o;
+        if (identity) continue;  // this dimension is not padded
+        if (std::any_of(map.begin(), map.end(), [](int64_t i) { return i < 0; })) {
+            Shape slab_shape = cur.shape();
+            slab_shape[static_cast<size_t>(d)] = 1;
+            Tensor<T> slab = empty<T>(slab_shape, device);
+            slab.fill_(value);
+            for (int64_t& i : map)
+                if (i < 0) i = n;  // the appended slice
+            cur = cat(std::vector<Tensor<T>>{cur, slab}, d);
+        }
+        const Tensor<int64_t> index = from_vector(map, {static_cast<int64_t>(map.size())}).to(device);
+        cur = index_select(cur, d, index);
+        changed = true;
+    }
+    return changed ? cur : x.clone();
+}
+#endif
+
 }  // namespace detail
 
 /// F.pad(x, pads, mode, value). pads lists {before, after} per dimension, the last dimension first.
@@ -475,8 +512,11 @@ inline Tensor<T> pad(const Tensor<T>& x, const std::vector<int64_t>& pads, PadMo
                      std::type_identity_t<T> value = T(0)) {
     static_assert(std::is_floating_point_v<T>, "pad needs a float or double tensor");
     if (pads.empty()) return x.clone();  // nothing to pad (PyTorch returns a copy too)
-    SEAM_CHECK(x.device().is_cpu(), "pad: runs on the CPU only (no CUDA kernel yet); the input is on ", x.device().str());
     const detail::PadPlan plan = detail::pad_plan(x.shape(), pads, mode);
+#if SEAM_WITH_CUDA
+    if (x.device().is_cuda()) return detail::cuda_pad(x, plan, static_cast<T>(value));
+#endif
+    SEAM_CHECK(x.device().is_cpu(), "pad: the input is on ", x.device().str(), ", which needs the CUDA backend");
     Tensor<T> xc = x.detach().contiguous();
     Tensor<T> out = empty<T>(plan.out_shape);
     const int64_t row_out = plan.out_tail.back();

@@ -34,6 +34,7 @@
 
 #include "seam/autograd/grad_mode.hpp"
 #include "seam/core/tensor.hpp"
+#include "seam/cuda/api.hpp"  // CompareOp: plain declarations, compiles without CUDA
 #include "seam/ops/elementwise.hpp"  // add: index_add on a GPU
 
 namespace seam {
@@ -130,9 +131,34 @@ inline int64_t check_gather_shapes(const Tensor<T>& x, int64_t dim, const Tensor
     return dim;
 }
 
-/// out = f(a, b) ? 1 : 0 with broadcasting (comparisons and mask algebra).
+/// A 0-D tensor holding `value` on `device` (the scalar operand of a comparison with a number).
+template <class T>
+inline Tensor<T> scalar_on(T value, Device device) {
+    if (device.is_cpu()) return scalar<T>(value);
+    Tensor<T> t = empty<T>({}, device);
+    t.fill_(value);
+    return t;
+}
+
+/// out = f(a, b) ? 1 : 0 with broadcasting (comparisons and mask algebra); on CUDA tensors the
+/// same rule by kernels/seam/elementwise.cuh's compare (`cop` names it there).
 template <class T, class F>
-inline Tensor<uint8_t> compare_to_mask(const Tensor<T>& a, const Tensor<T>& b, const char* op, F f) {
+inline Tensor<uint8_t> compare_to_mask(const Tensor<T>& a, const Tensor<T>& b, const char* op, cuda::CompareOp cop, F f) {
+#if SEAM_WITH_CUDA
+    if ((a.defined() && a.device().is_cuda()) || (b.defined() && b.device().is_cuda())) {
+        SEAM_CHECK(a.defined() && b.defined(), op, ": an operand is an undefined tensor");
+        SEAM_CHECK(a.device() == b.device(), op, ": operands on ", a.device().str(), " and ", b.device().str(),
+                   "; move them to one device with .to(...)");
+        const Shape shape = broadcast_shapes(a.shape(), b.shape(), op);
+        cuda::DeviceGuard guard(a.device().index);
+        Tensor<uint8_t> out = empty<uint8_t>(shape, a.device());
+        cuda::compare<T>(cop, a.data(), broadcast_strides(a.shape(), a.strides(), shape), b.data(),
+                         broadcast_strides(b.shape(), b.strides(), shape), shape, out.data());
+        return out;
+    }
+#else
+    (void)cop;
+#endif
     require_cpu_operand(a, op, "first operand");
     require_cpu_operand(b, op, "second operand");
     const Shape shape = broadcast_shapes(a.shape(), b.shape(), op);
@@ -542,11 +568,13 @@ inline Tensor<T> masked_fill(const Tensor<T>& x, const Tensor<uint8_t>& mask, st
 #define SEAM_COMPARISON(name, expr)                                                                          \
     template <class T>                                                                                       \
     inline Tensor<uint8_t> name(const Tensor<T>& a, const Tensor<T>& b) {                                    \
-        return detail::compare_to_mask(a, b, #name, [](T x, T y) { return expr; });                                  \
+        return detail::compare_to_mask(a, b, #name, cuda::CompareOp::name, [](T x, T y) { return expr; });   \
     }                                                                                                        \
     template <class T>                                                                                       \
     inline Tensor<uint8_t> name(const Tensor<T>& a, std::type_identity_t<T> value) {                         \
-        return detail::compare_to_mask(a, scalar<T>(value), #name, [](T x, T y) { return expr; });                   \
+        SEAM_CHECK(a.defined(), #name ": the input is an undefined tensor");                                 \
+        return detail::compare_to_mask(a, detail::scalar_on<T>(value, a.device()), #name, cuda::CompareOp::name, \
+                                       [](T x, T y) { return expr; });                                       \
     }
 SEAM_COMPARISON(eq, x == y)
 SEAM_COMPARISON(ne, x != y)
@@ -557,13 +585,18 @@ SEAM_COMPARISON(le, x <= y)
 #undef SEAM_COMPARISON
 
 inline Tensor<uint8_t> logical_and(const Tensor<uint8_t>& a, const Tensor<uint8_t>& b) {
-    return detail::compare_to_mask(a, b, "logical_and", [](uint8_t x, uint8_t y) { return x && y; });
+    return detail::compare_to_mask(a, b, "logical_and", cuda::CompareOp::logical_and,
+                                   [](uint8_t x, uint8_t y) { return x && y; });
 }
 inline Tensor<uint8_t> logical_or(const Tensor<uint8_t>& a, const Tensor<uint8_t>& b) {
-    return detail::compare_to_mask(a, b, "logical_or", [](uint8_t x, uint8_t y) { return x || y; });
+    return detail::compare_to_mask(a, b, "logical_or", cuda::CompareOp::logical_or,
+                                   [](uint8_t x, uint8_t y) { return x || y; });
 }
+/// !a, i.e. a == 0.
 inline Tensor<uint8_t> logical_not(const Tensor<uint8_t>& a) {
-    return detail::compare_to_mask(a, scalar<uint8_t>(0), "logical_not", [](uint8_t x, uint8_t) { return !x; });
+    SEAM_CHECK(a.defined(), "logical_not: the input is an undefined tensor");
+    return detail::compare_to_mask(a, detail::scalar_on<uint8_t>(0, a.device()), "logical_not", cuda::CompareOp::eq,
+                                   [](uint8_t x, uint8_t) { return !x; });
 }
 
 }  // namespace seam
