@@ -61,6 +61,9 @@
 //     fixed 3x3:     the forward and backward-data problems instantiated for KH = KW = 3, so the
 //                    gathers' divisions by taps and KW (two or three per gathered element, ~20
 //                    instructions each for a runtime divisor) become multiply-and-shift.
+//     gather runs:   backward-weight's B gather (k = q, a pixel index) divides once per thread and
+//                    K-tile, then steps through the thread's consecutive q (b_run), where it
+//                    divided twice per element.
 // Speed on an NVIDIA H100 (bench/results/gpu-h100-2026-11-27-conv-pool.md, version 2 untuned,
 // fp32, seam time / cuDNN time at cuDNN's GEMM algorithm): forward 0.87-1.5 on VGG-16 (1.52 on
 // conv5: 196 blocks), 1.2-2.2 on Fashion-MNIST (conv3: 2.19, 49 blocks); backward-data 1.2-1.6
@@ -454,7 +457,9 @@ struct BackwardDataProblem {
 
 /// Backward-weight: A[o, q] = dy[n, g·Og + o, oh, ow] with q = (n, oh, ow), B[q, (c, tap)] = the
 /// implicit im2col of x transposed, C = dw_g [Og, Cg·taps]; slice s of K writes to out + s·O·Cg·taps.
-template <class T>
+/// Runs: provide b_run (Conv2dTuning::gather_runs); without it the kernel gathers element by
+/// element through b(), as first timed.
+template <class T, bool Runs = true>
 struct BackwardWeightProblem {
     const T* x;
     const T* dy;
@@ -499,6 +504,26 @@ struct BackwardWeightProblem {
         return read_only(c.base + int64_t(img) * d.C * d.in_pixels + ih * d.W + iw);
     }
 
+    /// out[e] = b(c, q + e) for e < R (0 from k_end on): two divisions for the run, then the output
+    /// position (oh, ow) steps along its row, to the next row, to the next image.
+    template <int R>
+        requires Runs
+    __host__ __device__ void b_run(const Col& c, int q, int k_end, T (&out)[R]) const {
+        const int img = q / d.out_pixels, pix = q - img * d.out_pixels;
+        int oh = pix / d.OW, ow = pix - oh * d.OW;
+        const T* base = c.base + int64_t(img) * d.C * d.in_pixels;
+SEAM_CONV_UNROLL
+        for (int e = 0; e < R; ++e) {
+            const int ih = oh * d.sh + c.hoff, iw = ow * d.sw + c.woff;
+            const bool inside = unsigned(ih) < unsigned(d.H) && unsigned(iw) < unsigned(d.W);
+            out[e] = c.valid && q + e < k_end && inside ? read_only(base + ih * d.W + iw) : T(0);
+            if (++ow == d.OW) {
+                ow = 0;
+                if (++oh == d.OH) oh = 0, base += int64_t(d.C) * d.in_pixels;
+            }
+        }
+    }
+
     __host__ __device__ Out c_col(int g, int slice, int n) const {
         const int64_t per_slice = int64_t(d.O) * N;  // N = Cg·taps: one whole dw per slice
         return {out + slice * per_slice + int64_t(g) * d.Og * N + n};
@@ -531,16 +556,24 @@ __global__ void __launch_bounds__(kThreads, 2) implicit_gemm_kernel(Problem p, i
     const auto col = p.b_col(g, n0 + b_n);
     T a_next[Cfg::A_PER], b_next[Cfg::B_PER];
 
+    // A thread's B elements of a K-tile are consecutive in k: a problem that can step from one to
+    // the next without dividing again (b_run: backward-weight's k is a pixel index q) gathers them
+    // as one run; the others element by element. (A run for A as well made the 128 x 128 float
+    // kernel spill 32 bytes: ptxas, sm_90; A divides once per element, B twice.)
     auto gather = [&](int k0) {
 SEAM_CONV_UNROLL
         for (int e = 0; e < Cfg::A_PER; ++e) {
             const int k = k0 + a_k + e;
             a_next[e] = k < k_end ? p.a(row, k) : T(0);
         }
+        if constexpr (requires { p.b_run(col, 0, 0, b_next); }) {
+            p.b_run(col, k0 + b_k, k_end, b_next);
+        } else {
 SEAM_CONV_UNROLL
-        for (int e = 0; e < Cfg::B_PER; ++e) {
-            const int k = k0 + b_k + e;
-            b_next[e] = k < k_end ? p.b(col, k) : T(0);
+            for (int e = 0; e < Cfg::B_PER; ++e) {
+                const int k = k0 + b_k + e;
+                b_next[e] = k < k_end ? p.b(col, k) : T(0);
+            }
         }
     };
     auto stash = [&](int buf) {
@@ -898,8 +931,9 @@ struct Conv2dTuning {
     bool split_k = true;               // the modelled split-K plans (conv2d_detail::plan_split_k)
     bool small_channel_direct = true;  // backward-data with C/groups ≤ 4 by the direct gather
     bool fixed_3x3 = true;             // 3x3 kernels: forward and backward-data GEMMs instantiated for 3x3
+    bool gather_runs = true;           // backward-weight's B gather takes each thread's consecutive q as one run
     /// Version 2 as first timed on the H100: every tuning off.
-    static constexpr Conv2dTuning first_timed() { return {false, false, false}; }
+    static constexpr Conv2dTuning first_timed() { return {false, false, false, false}; }
 };
 
 /// Bytes of device workspace conv2d_forward can use to split K (0: it will not split). Without the
@@ -1052,9 +1086,14 @@ inline cudaError_t conv2d_backward_weight(const T* x, const T* dy, T* dw, const 
     if (split && (!workspace || workspace_bytes < conv2d_backward_weight_workspace_bytes<T>(s, algo, tuning)))
         return cudaErrorInvalidValue;
     T* target = split ? static_cast<T*>(workspace) : dw;
-    d::BackwardWeightProblem<T> p{x, dy, target, d::dims_of(s), int(s.Og()), int(s.Cg() * s.KH * s.KW),
-                                  int(s.N * s.OH * s.OW)};
-    const cudaError_t status = d::launch_gemm_for<T>(p, int(s.groups), plan.slices, plan.k_slice, stream);
+    const d::Dims dims = d::dims_of(s);
+    const int M = int(s.Og()), N = int(s.Cg() * s.KH * s.KW), K = int(s.N * s.OH * s.OW);
+    const cudaError_t status =
+        tuning.gather_runs
+            ? d::launch_gemm_for<T>(d::BackwardWeightProblem<T, true>{x, dy, target, dims, M, N, K}, int(s.groups),
+                                    plan.slices, plan.k_slice, stream)
+            : d::launch_gemm_for<T>(d::BackwardWeightProblem<T, false>{x, dy, target, dims, M, N, K}, int(s.groups),
+                                    plan.slices, plan.k_slice, stream);
     if (status != cudaSuccess || !split) return status;
     d::sum_slices_kernel<T><<<d::blocks_for(total), d::kThreads, 0, stream>>>(target, dw, total, plan.slices);
     return cudaGetLastError();

@@ -18,6 +18,9 @@
 //     with the problems instantiated for 3x3 (Conv2dTuning::fixed_3x3). The fp32
 //     kernel's thread mapping is not emulated here (unchanged since it passed on an H100); the
 //     order of additions inside a slice is, so the tolerance is a float rounding bound;
+//   * backward-weight's run gather (b_run, Conv2dTuning::gather_runs) against its element gather,
+//     for every start q, every cut of the K range inside the run, valid and invalid columns, runs
+//     that cross a row and an image boundary;
 //   * the small-channel backward-data kernel (C/groups ≤ 4): its weight staging
 //     (small_channel_weight_source) and its per-pixel function (small_channel_backward_data_pixel)
 //     run for every thread of the launch grid, in float and double, against naive loops.
@@ -41,6 +44,7 @@ namespace d = seam::kernels::conv2d_detail;
 
 int failures = 0;
 int fixed_3x3_cases = 0;  // cases that ran the problems instantiated for 3x3
+int gather_run_checks = 0;  // backward-weight problems whose run gathers were compared
 
 void expect(bool ok, const std::string& what, long long a = 0, long long b = 0) {
     if (ok) return;
@@ -130,6 +134,30 @@ void emulate_gemm(const Problem& p, int groups, int slices, int k_slice) {
     }
 }
 
+/// Backward-weight's run gather (b_run: the kernel's path with Conv2dTuning::gather_runs) equals
+/// the element gather b() for a run of R starting at every q, with the K-range end cut anywhere in
+/// the run, on valid and invalid columns (n = N gives zeros).
+template <class T, int R, class Problem>
+void check_gather_runs(const Problem& p, int groups, const std::string& what) {
+    int bad = 0;
+    for (int g = 0; g < groups; ++g)
+        for (int q = 0; q <= p.K; ++q)
+            for (int cut = 0; cut <= R; ++cut) {
+                const int k_end = std::min(p.K, q + cut);
+                for (int n = 0; n <= p.N; ++n) {
+                    const auto col = p.b_col(g, n);
+                    T run[R];
+                    for (T& v : run) v = std::numeric_limits<T>::quiet_NaN();
+                    p.b_run(col, q, k_end, run);
+                    for (int e = 0; e < R; ++e) {
+                        const T want = q + e < k_end ? p.b(col, q + e) : T(0);
+                        if (!(run[e] == want) && ++bad <= 3) expect(false, what + ": b_run", q, e);
+                    }
+                }
+            }
+    ++gather_run_checks;
+}
+
 void check_plan(const k::Conv2dShape& s, const d::SlicePlan& plan, int64_t K, const std::string& what) {
     expect(plan.slices >= 1 && plan.k_slice % d::kBK == 0 && plan.k_slice > 0, what + ": plan shape", plan.slices, plan.k_slice);
     expect(int64_t(plan.slices) * plan.k_slice >= K, what + ": slices cover K", plan.slices, plan.k_slice);
@@ -214,6 +242,8 @@ void check_split_gemms(const Case& c, std::mt19937_64& rng, bool force_split) {
         T* target = plan.slices > 1 ? partial.data() : dw.data();
         d::BackwardWeightProblem<T> p{x.data(), dy.data(), target, d::dims_of(s), int(Og), int(Cg * s.KH * s.KW), int(K)};
         emulate_gemm<T>(p, groups, plan.slices, plan.k_slice);
+        check_gather_runs<T, 4>(p, groups, what);
+        check_gather_runs<T, 3>(p, groups, what);
         if (plan.slices > 1)
             for (size_t i = 0; i < nw; ++i) dw[i] = d::sum_slices_at<T>(partial.data(), int64_t(nw), plan.slices, int64_t(i), nullptr, 0);
         std::vector<double> mag(ref.dw_mag);
@@ -355,6 +385,7 @@ int main() {
         check_small_channel<double>(c, rng);
     }
     expect(fixed_3x3_cases >= 10, "the 3x3-instantiated problems ran", fixed_3x3_cases);
+    expect(gather_run_checks >= 20, "the run gathers were compared", gather_run_checks);
     if (failures) {
         std::printf("test_conv_kernel_logic: %d FAILED\n", failures);
         return 1;
