@@ -307,6 +307,21 @@ inline Dims dims_of(const Conv2dShape& s) {
 //   b_col(g, n) / b(col, k):  B[k, n], column resolved once per thread
 //   c_col(g, slice, n) / c_store(col, m, v): where C[m, n] goes (n < N and m < M checked by the kernel)
 
+/// The kernel size the gathers divide by: a compile-time constant when a problem is instantiated
+/// for it (FixedKH, FixedKW > 0, e.g. 3x3: the divisions by taps and KW become multiply-and-shift),
+/// else read from the launch's Dims.
+template <int FixedKH, int FixedKW>
+struct KernelSize {
+    __host__ __device__ static int kw(const Dims& d) {
+        if constexpr (FixedKW > 0) return FixedKW;
+        else return d.KW;
+    }
+    __host__ __device__ static int taps(const Dims& d) {
+        if constexpr (FixedKH > 0 && FixedKW > 0) return FixedKH * FixedKW;
+        else return d.taps;
+    }
+};
+
 /// Forward: A = w_g [Og, Cg·taps] (rows contiguous), B = the implicit im2col of x [Cg·taps, N·OH·OW].
 /// FixedKH, FixedKW > 0: instantiated for that kernel size (it must equal d.KH, d.KW).
 template <class T, int FixedKH = 0, int FixedKW = 0>
@@ -318,16 +333,8 @@ struct ForwardProblem {
     Dims d;
     int M, N, K;
 
-    // The kernel size, a compile-time constant when the struct is instantiated for it (3x3: the
-    // divisions by taps and KW below become multiply-and-shift), else read from d.
-    __host__ __device__ int kw() const {
-        if constexpr (FixedKW > 0) return FixedKW;
-        else return d.KW;
-    }
-    __host__ __device__ int taps() const {
-        if constexpr (FixedKH > 0 && FixedKW > 0) return FixedKH * FixedKW;
-        else return d.taps;
-    }
+    __host__ __device__ int kw() const { return KernelSize<FixedKH, FixedKW>::kw(d); }
+    __host__ __device__ int taps() const { return KernelSize<FixedKH, FixedKW>::taps(d); }
 
     struct Row {
         const T* p;
@@ -387,16 +394,8 @@ struct BackwardDataProblem {
     Dims d;
     int M, N, K;
 
-    // The kernel size, a compile-time constant when the struct is instantiated for it (3x3: the
-    // divisions by taps and KW below become multiply-and-shift), else read from d.
-    __host__ __device__ int kw() const {
-        if constexpr (FixedKW > 0) return FixedKW;
-        else return d.KW;
-    }
-    __host__ __device__ int taps() const {
-        if constexpr (FixedKH > 0 && FixedKW > 0) return FixedKH * FixedKW;
-        else return d.taps;
-    }
+    __host__ __device__ int kw() const { return KernelSize<FixedKH, FixedKW>::kw(d); }
+    __host__ __device__ int taps() const { return KernelSize<FixedKH, FixedKW>::taps(d); }
 
     struct Row {
         const T* p;  // w at (g·Og, c, 0, 0)
