@@ -123,18 +123,26 @@ inline int blocks_for(int64_t work) {
     return static_cast<int>(blocks < (int64_t{1} << 20) ? blocks : (int64_t{1} << 20));
 }
 
-/// The max-pooling update rule of the CPU (ops/pool.hpp max_pool_takes).
+/// The max-pooling update rule of the CPU (ops/pool.hpp max_pool_takes): a larger value wins, a
+/// NaN always wins. Host-callable for the emulation in tests/cuda/test_pool_kernel_logic.cu.
 template <class T>
-__device__ inline bool takes(T v, T current) {
+__host__ __device__ inline bool takes(T v, T current) {
+#if defined(__CUDA_ARCH__)
     return v > current || isnan(v);
+#else
+    return v > current || std::isnan(v);
+#endif
 }
 
 template <class T>
-__device__ inline T negative_infinity();
-template <>
-__device__ inline float negative_infinity<float>() { return -__int_as_float(0x7f800000); }
-template <>
-__device__ inline double negative_infinity<double>() { return -__longlong_as_double(0x7ff0000000000000LL); }
+__host__ __device__ inline T negative_infinity() {
+#if defined(__CUDA_ARCH__)
+    if constexpr (sizeof(T) == 4) return -__int_as_float(0x7f800000);
+    else return -__longlong_as_double(0x7ff0000000000000LL);
+#else
+    return -std::numeric_limits<T>::infinity();
+#endif
+}
 
 /// Average pooling's window along one axis (ops/pool.hpp avg_pool_windows): the clipped range
 /// [begin, end) inside the map and the length clipped to the padded map.
@@ -445,24 +453,6 @@ __host__ __device__ inline Split split(uint32_t e, const FastDiv32& by_cols, con
     return {plane, static_cast<int32_t>(r - plane * by_rows.d), static_cast<int32_t>(e - r * by_cols.d)};
 }
 
-/// The CPU's max-pooling rule (ops/pool.hpp max_pool_takes): a larger value wins, a NaN always wins.
-template <class T>
-__host__ __device__ inline bool takes_v2(T v, T current) {
-#if defined(__CUDA_ARCH__)
-    return v > current || isnan(v);
-#else
-    return v > current || std::isnan(v);
-#endif
-}
-
-template <class T>
-__host__ __device__ inline T negative_infinity_v2() {
-#if defined(__CUDA_ARCH__)
-    return negative_infinity<T>();
-#else
-    return -std::numeric_limits<T>::infinity();
-#endif
-}
 
 /// The 2-element vector type of T (8 bytes for float, 16 for double).
 template <class T>
@@ -579,7 +569,7 @@ __host__ __device__ inline void max_pool2d_forward_v2_at(const T* __restrict__ x
     const d::Split at = d::split(o, p.by_OW, p.by_OH);
     const T* in = x + at.plane * p.in_plane;
     const int32_t h0 = at.row * p.sh - p.ph, w0 = at.col * p.sw - p.pw;
-    T best = d::negative_infinity_v2<T>();
+    T best = d::negative_infinity<T>();
     int32_t best_at = -1;
     for (int32_t i = 0; i < p.kh; ++i) {
         const int32_t h = h0 + i * p.dh;
@@ -591,7 +581,7 @@ __host__ __device__ inline void max_pool2d_forward_v2_at(const T* __restrict__ x
             if (w >= p.W) break;
             const int32_t cell = h * p.W + w;
             const T v = in[cell];
-            if (best_at < 0 || d::takes_v2(v, best)) best = v, best_at = cell;
+            if (best_at < 0 || d::takes(v, best)) best = v, best_at = cell;
         }
     }
     out[o] = best;
@@ -613,9 +603,9 @@ __host__ __device__ inline void max_pool2d_forward_2x2_v2_at(const T* __restrict
     d::load_pair<T, Paired>(r0 + p.W, c, e);
     T m = a;
     int32_t k = 0;  // which tap: 0 1 / 2 3
-    if (d::takes_v2(b, m)) m = b, k = 1;
-    if (d::takes_v2(c, m)) m = c, k = 2;
-    if (d::takes_v2(e, m)) m = e, k = 3;
+    if (d::takes(b, m)) m = b, k = 1;
+    if (d::takes(c, m)) m = c, k = 2;
+    if (d::takes(e, m)) m = e, k = 3;
     out[o] = m;
     if (indices) indices[o] = cell + (k >> 1) * p.W + (k & 1);
 }
@@ -809,12 +799,12 @@ __host__ __device__ inline void adaptive_max_pool2d_forward_v2_at(const T* __res
     const T* in = x + at.plane * p.in_plane;
     const int32_t h0 = d::adaptive_begin_v2(at.row, p.H, p.by_OH), h1 = d::adaptive_end_v2(at.row, p.H, p.OH, p.by_OH);
     const int32_t w0 = d::adaptive_begin_v2(at.col, p.W, p.by_OW), w1 = d::adaptive_end_v2(at.col, p.W, p.OW, p.by_OW);
-    T best = d::negative_infinity_v2<T>();
+    T best = d::negative_infinity<T>();
     int32_t best_at = h0 * p.W + w0;  // adaptive windows are never empty (the CPU starts here too)
     for (int32_t h = h0; h < h1; ++h)
         for (int32_t w = w0; w < w1; ++w) {
             const T v = in[h * p.W + w];
-            if (d::takes_v2(v, best)) best = v, best_at = h * p.W + w;
+            if (d::takes(v, best)) best = v, best_at = h * p.W + w;
         }
     out[o] = best;
     if (indices) indices[o] = best_at;
