@@ -13,9 +13,10 @@
 //   (seam also writes the int64 indices a training step needs) and backward, against cuDNN pooling:
 //   versions 1 and 2 of kernels/seam/pool2d.cuh, both validated and timed, the ratio for version 2.
 //   On a GPU with TF32 tensor cores (compute capability 8.0+), a second conv table per network:
-//   seam's TF32 implicit GEMM (kernels/seam/conv2d_tf32.cuh, version 3) against cuDNN at the same
+//   seam's TF32 implicit GEMM (kernels/seam/conv2d_tf32_mma.cuh, version 4, at one block an SM —
+//   the default — and at two; version 3 of conv2d_tf32.cuh beside them) against cuDNN at the same
 //   precision (CUDNN_TENSOR_OP_MATH on float data: TF32 allowed), its GEMM algorithms forced and
-//   its fastest; before timing, seam's TF32 results are checked against seam's fp32 results.
+//   its fastest; before timing, every TF32 version's results are checked against seam's fp32 results.
 //
 // A standalone nvcc program (no seam::cuda, no CMake); bench/gpu_check.sh builds it:
 //
@@ -156,6 +157,15 @@ double worst_ratio(const std::vector<float>& got, const std::vector<float>& want
 
 // ----- validation on the CPU ------------------------------------------------------------------------
 
+const char* tf32_version_name(sk::Tf32Version v) {
+    switch (v) {
+        case sk::Tf32Version::v3_wmma: return "version 3, wmma";
+        case sk::Tf32Version::v4_mma: return "version 4, mma.sync + cp.async, 1 block/SM";
+        case sk::Tf32Version::v4_mma_two_blocks: return "version 4, 2 blocks/SM";
+    }
+    return "?";
+}
+
 /// seam's implicit GEMM at batch 2 (channels/map reduced without Eigen) against the CPU.
 bool validate_conv(const ConvLayer& layer, bool with_tf32) {
     ConvLayer v = layer;
@@ -218,23 +228,28 @@ bool validate_conv(const ConvLayer& layer, bool with_tf32) {
     if (!with_tf32) return true;
     // The TF32 kernels against the fp32 ones just checked, same inputs: within 10·2^-11 of the
     // largest value (TF32 keeps 10 mantissa bits: each product is off by up to ~2·2^-11 relative).
-    DeviceArray<float> y_tf32(size_t(want_y.numel())), dx_tf32(size_t(x.numel())), dw_tf32(size_t(w.numel()));
-    const size_t ws_tf32_bytes = sk::conv2d_backward_weight_tf32_workspace_bytes(s);
-    DeviceArray<char> ws_tf32(ws_tf32_bytes);
-    CUDA_OK(sk::conv2d_forward_tf32(dx_in.ptr, dw_in.ptr, db_in.ptr, y_tf32.ptr, s));
-    CUDA_OK(sk::conv2d_backward_data_tf32(dw_in.ptr, dgy.ptr, dx_tf32.ptr, s));
-    CUDA_OK(sk::conv2d_backward_weight_tf32(dx_in.ptr, dgy.ptr, dw_tf32.ptr, s, ws_tf32.ptr, ws_tf32_bytes));
-    CUDA_OK(cudaDeviceSynchronize());
-    const double ty = worst_ratio(y_tf32.download(), y.download(), kTf32Tolerance);
-    const double tx = worst_ratio(dx_tf32.download(), dx.download(), kTf32Tolerance);
-    const double tw = worst_ratio(dw_tf32.download(), dw.download(), kTf32Tolerance);
-    if (ty > 1 || tx > 1 || tw > 1) {
-        std::fprintf(stderr,
-                     "validation of the TF32 kernels on %s (N=%lld C=%lld %lldx%lld O=%lld) against seam's fp32 result "
-                     "FAILED: error / tolerance = %.3g forward, %.3g backward-data, %.3g backward-weight\n",
-                     layer.name, (long long)s.N, (long long)s.C, (long long)s.H, (long long)s.W, (long long)s.O, ty, tx,
-                     tw);
-        return false;
+    // Every TF32 version the bench times: version 4 (both occupancies) and version 3. The outputs
+    // are NaN-filled first, so an element a version forgets fails.
+    for (const sk::Tf32Version version : {sk::Tf32Version::v4_mma, sk::Tf32Version::v4_mma_two_blocks, sk::Tf32Version::v3_wmma}) {
+        const std::vector<float> nans_y(size_t(want_y.numel()), NAN), nans_x(size_t(x.numel()), NAN), nans_w(size_t(w.numel()), NAN);
+        DeviceArray<float> y_tf32(nans_y), dx_tf32(nans_x), dw_tf32(nans_w);
+        const size_t ws_tf32_bytes = sk::conv2d_backward_weight_tf32_workspace_bytes(s, version);
+        DeviceArray<char> ws_tf32(ws_tf32_bytes);
+        CUDA_OK(sk::conv2d_forward_tf32(dx_in.ptr, dw_in.ptr, db_in.ptr, y_tf32.ptr, s, nullptr, version));
+        CUDA_OK(sk::conv2d_backward_data_tf32(dw_in.ptr, dgy.ptr, dx_tf32.ptr, s, nullptr, version));
+        CUDA_OK(sk::conv2d_backward_weight_tf32(dx_in.ptr, dgy.ptr, dw_tf32.ptr, s, ws_tf32.ptr, ws_tf32_bytes, nullptr, version));
+        CUDA_OK(cudaDeviceSynchronize());
+        const double ty = worst_ratio(y_tf32.download(), y.download(), kTf32Tolerance);
+        const double tx = worst_ratio(dx_tf32.download(), dx.download(), kTf32Tolerance);
+        const double tw = worst_ratio(dw_tf32.download(), dw.download(), kTf32Tolerance);
+        if (ty > 1 || tx > 1 || tw > 1) {
+            std::fprintf(stderr,
+                         "validation of the TF32 kernels (%s) on %s (N=%lld C=%lld %lldx%lld O=%lld) against seam's fp32 "
+                         "result FAILED: error / tolerance = %.3g forward, %.3g backward-data, %.3g backward-weight\n",
+                         tf32_version_name(version), layer.name, (long long)s.N, (long long)s.C, (long long)s.H,
+                         (long long)s.W, (long long)s.O, ty, tx, tw);
+            return false;
+        }
     }
     return true;
 }
@@ -441,12 +456,17 @@ struct ConvRow {
     double flops = 0;
 };
 
+/// Columns first_t ("first") and direct_t ("direct") are labelled by the caller: the fp32 tables use
+/// them for version 2 as first timed and version 1; the TF32 tables for version 3 and version 4 at
+/// two blocks an SM.
 void print_conv_table(const std::vector<ConvRow>& rows, bool with_direct, const char* seam_ms = "seam v2 ms",
                       const char* seam_tflops = "seam TFLOP/s", const char* cudnn_gemm = "cuDNN GEMM ms",
-                      const char* cudnn_fastest = "cuDNN fastest ms", bool with_first = true) {
+                      const char* cudnn_fastest = "cuDNN fastest ms", bool with_first = true,
+                      const char* first_columns = "seam v2 first-timed ms | first/now",
+                      const char* direct_column = "seam v1 (direct) ms") {
     std::printf("| layer | pass | %s | %s |%s%s %s | seam/cuDNN GEMM | %s | seam/cuDNN fastest | cuDNN fastest algo | agree |\n",
-                seam_ms, seam_tflops, with_first ? " seam v2 first-timed ms | first/now |" : "",
-                with_direct ? " seam v1 (direct) ms |" : "", cudnn_gemm, cudnn_fastest);
+                seam_ms, seam_tflops, with_first ? (" " + std::string(first_columns) + " |").c_str() : "",
+                with_direct ? (" " + std::string(direct_column) + " |").c_str() : "", cudnn_gemm, cudnn_fastest);
     std::printf("|---|---|---|---|%s%s---|---|---|---|---|---|\n", with_first ? "---|---|" : "", with_direct ? "---|" : "");
     for (const ConvRow& r : rows) {
         char tf[32];
@@ -619,16 +639,22 @@ int main(int argc, char** argv) {
             rows.push_back(f), rows.push_back(d), rows.push_back(g);
             if (!has_tf32) continue;
 
-            // TF32: seam's version 3 against cuDNN at the same precision (TF32 allowed).
+            // TF32: seam's versions 4 (seam_t: one block an SM; direct_t: two) and 3 (first_t) against
+            // cuDNN at the same precision (TF32 allowed).
             ConvRow tf{l.name, "forward"}, td{l.name, "backward-data"}, tg{l.name, "backward-weight"};
             tf.flops = td.flops = tg.flops = l.flops();
-            const size_t ws_tf32_bytes = sk::conv2d_backward_weight_tf32_workspace_bytes(s);
-            DeviceArray<char> ws_tf32(ws_tf32_bytes);
-            tf.seam_t = timer.time([&] { CUDA_OK(sk::conv2d_forward_tf32(x.ptr, w.ptr, nullptr, y.ptr, s, stream)); });
-            td.seam_t = timer.time([&] { CUDA_OK(sk::conv2d_backward_data_tf32(w.ptr, dy.ptr, dx.ptr, s, stream)); });
-            tg.seam_t = timer.time([&] {
-                CUDA_OK(sk::conv2d_backward_weight_tf32(x.ptr, dy.ptr, dw.ptr, s, ws_tf32.ptr, ws_tf32_bytes, stream));
-            });
+            auto time_tf32 = [&](sk::Tf32Version version, Timing ConvRow::*slot) {
+                const size_t ws_tf32_bytes = sk::conv2d_backward_weight_tf32_workspace_bytes(s, version);
+                DeviceArray<char> ws_tf32(ws_tf32_bytes);
+                tf.*slot = timer.time([&] { CUDA_OK(sk::conv2d_forward_tf32(x.ptr, w.ptr, nullptr, y.ptr, s, stream, version)); });
+                td.*slot = timer.time([&] { CUDA_OK(sk::conv2d_backward_data_tf32(w.ptr, dy.ptr, dx.ptr, s, stream, version)); });
+                tg.*slot = timer.time([&] {
+                    CUDA_OK(sk::conv2d_backward_weight_tf32(x.ptr, dy.ptr, dw.ptr, s, ws_tf32.ptr, ws_tf32_bytes, stream, version));
+                });
+            };
+            time_tf32(sk::Tf32Version::v4_mma, &ConvRow::seam_t);
+            time_tf32(sk::Tf32Version::v4_mma_two_blocks, &ConvRow::direct_t);
+            time_tf32(sk::Tf32Version::v3_wmma, &ConvRow::first_t);
             tf.agree = td.agree = tg.agree = "-";
             tf.fastest_name = td.fastest_name = tg.fastest_name = "-";
 #if SEAM_BENCH_CUDNN
@@ -665,9 +691,10 @@ int main(int argc, char** argv) {
     };
     auto print_tf32 = [&](const char* title, const std::vector<ConvRow>& tf32_rows) {
         if (!has_tf32) return;
-        std::printf("\n### %s, TF32 (seam version 3 vs cuDNN with CUDNN_TENSOR_OP_MATH)\n\n", title);
-        print_conv_table(tf32_rows, false, "seam TF32 ms", "seam TF32 TFLOP/s", "cuDNN TF32 GEMM ms", "cuDNN TF32 fastest ms",
-                         false);
+        std::printf("\n### %s, TF32 (seam version 4 vs cuDNN with CUDNN_TENSOR_OP_MATH; versions 4 at two blocks an SM and 3 "
+                    "beside it)\n\n", title);
+        print_conv_table(tf32_rows, true, "seam TF32 v4 ms", "seam TF32 TFLOP/s", "cuDNN TF32 GEMM ms", "cuDNN TF32 fastest ms",
+                         true, "seam TF32 v3 (wmma) ms | v3/v4", "seam TF32 v4 two-block ms");
     };
 
     std::printf("## conv2d, Fashion-MNIST network (batch 128, 28x28 input; 3x3, padding 1)\n\n");

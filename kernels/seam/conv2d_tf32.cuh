@@ -1,9 +1,25 @@
 // kernels/seam/conv2d_tf32.cuh — 2-D convolution on the tensor cores in TF32: forward,
 // backward-data and backward-weight of float tensors (the bias gradient stays conv2d.cuh's).
-// Version 3 of kernels/seam/conv2d.cuh; raw device pointers and conv2d.cuh's Conv2dShape, no
-// other seam header. It compiles only under nvcc.
+// The launchers of the TF32 versions of kernels/seam/conv2d.cuh, and version 3 itself (wmma); version
+// 4 (mma.sync + cp.async, the default) is in kernels/seam/conv2d_tf32_mma.cuh. Raw device pointers
+// and conv2d.cuh's Conv2dShape, no other seam header. It compiles only under nvcc.
 //
-// What it computes: exactly conv2d.cuh's definitions (cross-correlation, zero padding, stride,
+// Versions (Tf32Version, the launchers' last argument; bench/bench_conv_pool_cuda.cu times all):
+//   3 v3_wmma   this file's kernel, described below. Measured on an NVIDIA H200
+//               (bench/results/gpu-h200-2026-11-27-conv-pool.md, VGG-16 at batch 32): 17-32 TFLOP/s,
+//               no faster than the fp32 kernels; against cuDNN's TF32 at its GEMM algorithm forward
+//               0.70-1.22x cuDNN's time (cuDNN's IMPLICIT_GEMM does not use the tensor cores),
+//               backward-data 7.0-13.3x and backward-weight 1.9-10.7x (ALGO_1, which does): the
+//               tensor cores waited on the register-staged gathers, 16 k per barrier. Fails the
+//               issue's floor (at most 2x cuDNN's time).
+//   4 v4_mma    conv2d_tf32_mma.cuh: cp.async straight to swizzled shared memory, 4 K-tiles of 32
+//               in flight, mma.sync.m16n8k8, gathers by counters; one block of 8 warps an SM (up to
+//               255 registers, no spills). Backward-data with C/groups ≤ 4 goes to conv2d.cuh's
+//               small-channel direct kernel (fp32). The default. NOT YET TIMED ON A GPU.
+//     v4_mma_two_blocks  the same kernel capped at 128 registers (ptxas spills up to 88 bytes) for
+//               two blocks an SM with 3 stages each. NOT YET TIMED ON A GPU.
+//
+// What every version computes: exactly conv2d.cuh's definitions (cross-correlation, zero padding, stride,
 // dilation, groups, bias), as the same three implicit GEMMs, one group per blockIdx.z:
 //   forward          Y[o, q]  = Σ_k W[o, k] · X̂[k, q]    q = (n, oh, ow), k = (c, ki, kj)
 //   backward-data    dX[c, p] = Σ_k Ŵ[c, k] · dŶ[k, p]   p = (n, h, w),   k = (o, ki, kj)
@@ -31,7 +47,7 @@
 // in double (TF32 is a float32 format), decided in src/cuda/seam_cuda.cu; these launchers take
 // float only.
 //
-// Launch shape: block tile BM x 128 x BK = 16 (BM = 128 when the GEMM's M exceeds 64, else 64),
+// Version 3's launch shape: block tile BM x 128 x BK = 16 (BM = 128 when the GEMM's M exceeds 64, else 64),
 // 256 threads = 8 warps as 2 (rows) x 4 (columns); warp tile (BM/2) x 32, i.e. (BM/32) x 2
 // accumulator fragments of 16 x 16 per warp. Shared memory, double-buffered as in version 2:
 // A as [BM][16 + 4] (row-major, m by k), B as [16][128 + 4] (row-major, k by n); the pad of 4
@@ -49,11 +65,9 @@
 // get there: they return cudaErrorNotSupported on a device below compute capability 8.0 or when
 // the binary's code for the device was compiled for a virtual architecture below compute_80.
 //
-// Versions tried: only this one; not yet timed on a GPU (none was available when it was written:
-// it compiles, its tiling and index arithmetic are checked on the CPU by
-// tests/cuda/test_cuda_kernel_logic.cu, and tests/cuda/test_conv_tf32_cuda.cpp is waiting for a GPU).
-// Expected weak spots, as version 2: the two integer divisions per gathered element, scalar
-// shared-memory stores, backward-data's stride-s waste.
+// Version 3's tiling and index arithmetic are checked on the CPU by tests/cuda/test_cuda_kernel_logic.cu,
+// version 4's by tests/cuda/test_tf32_mma_kernel_logic.cu; tests/cuda/test_conv_tf32_cuda.cpp runs
+// the default version on a GPU against the CPU convolution.
 #pragma once
 
 #if defined(__CUDACC__)
@@ -65,6 +79,7 @@
 #include <cstdint>
 
 #include "seam/conv2d.cuh"
+#include "seam/conv2d_tf32_mma.cuh"
 
 namespace seam::kernels {
 
@@ -250,30 +265,13 @@ SEAM_CONV_UNROLL
 #endif
 }
 
-/// cudaSuccess when the current device and the binary's code for it can run the TF32 kernel
-/// `kernel`; cudaErrorNotSupported below compute capability 8.0 or when the code was compiled for a
-/// virtual architecture below compute_80 (whose kernel body is a trap); or the query's own error
-/// (e.g. cudaErrorNoKernelImageForDevice).
-template <class Kernel>
-inline cudaError_t tf32_kernel_usable(Kernel* kernel) {
-    int device = 0, major = 0;
-    cudaError_t status = cudaGetDevice(&device);
-    if (status == cudaSuccess) status = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device);
-    if (status != cudaSuccess) return status;
-    if (major < 8) return cudaErrorNotSupported;
-    cudaFuncAttributes attributes{};
-    status = cudaFuncGetAttributes(&attributes, kernel);
-    if (status != cudaSuccess) return status;
-    return attributes.ptxVersion >= 80 ? cudaSuccess : cudaErrorNotSupported;
-}
-
 template <int BM, class Problem>
 inline cudaError_t launch_tf32(const Problem& p, int groups, int slices, int k_slice, cudaStream_t stream) {
     const int64_t grid_n = (int64_t(p.N) + kBN - 1) / kBN, grid_m = (int64_t(p.M) + BM - 1) / BM;
     if (grid_n == 0 || grid_m == 0) return cudaSuccess;
     if (grid_m > 65535 || int64_t(groups) * slices > 65535) return cudaErrorInvalidConfiguration;
     auto* kernel = implicit_gemm_tf32_kernel<BM, Problem>;
-    const cudaError_t usable = tf32_kernel_usable(kernel);
+    const cudaError_t usable = conv2d_tf32_mma::tf32_kernel_usable(kernel);
     if (usable != cudaSuccess) return usable;
     const dim3 grid(static_cast<unsigned>(grid_n), static_cast<unsigned>(grid_m), static_cast<unsigned>(groups * slices));
     kernel<<<grid, kThreads, 0, stream>>>(p, slices, k_slice);
@@ -290,50 +288,80 @@ inline cudaError_t launch_tf32_for(const Problem& p, int groups, int slices, int
 
 // ===== host launchers (float only): return the launch error (cudaSuccess when nothing needed launching)
 
+/// Which TF32 kernel: version 4 (mma.sync + cp.async, kernels/seam/conv2d_tf32_mma.cuh) at one
+/// block an SM with 4 stages (the default) or at two blocks an SM with 3 stages, or version 3
+/// (wmma, this file). All kept for study and for the bench's side-by-side.
+enum class Tf32Version : int { v3_wmma, v4_mma, v4_mma_two_blocks };
+inline bool is_v4(Tf32Version v) { return v != Tf32Version::v3_wmma; }
+inline int v4_min_blocks(Tf32Version v) { return v == Tf32Version::v4_mma_two_blocks ? 2 : 1; }
+
 /// y [N, O, OH, OW] is overwritten; bias may be null.
 inline cudaError_t conv2d_forward_tf32(const float* x, const float* w, const float* bias, float* y, const Conv2dShape& s,
-                                       cudaStream_t stream = nullptr) {
+                                       cudaStream_t stream = nullptr, Tf32Version version = Tf32Version::v4_mma) {
     namespace d = conv2d_tf32_detail;
     if (!conv2d_detail::valid(s) || !conv2d_detail::gemm_fits(s)) return cudaErrorInvalidValue;
     if (s.N * s.O * s.OH * s.OW == 0) return cudaSuccess;
+    if (is_v4(version)) return conv2d_tf32_mma::forward(x, w, bias, y, s, v4_min_blocks(version), stream);
     const auto p = d::forward_problem(x, w, bias, y, s);
     return d::launch_tf32_for(p, int(s.groups), 1, p.K > 0 ? p.K : d::kBK, stream);
 }
 
 /// dx [N, C, H, W] is overwritten (every element written).
 inline cudaError_t conv2d_backward_data_tf32(const float* w, const float* dy, float* dx, const Conv2dShape& s,
-                                             cudaStream_t stream = nullptr) {
+                                             cudaStream_t stream = nullptr, Tf32Version version = Tf32Version::v4_mma) {
     namespace d = conv2d_tf32_detail;
     if (!conv2d_detail::valid(s) || !conv2d_detail::gemm_fits(s)) return cudaErrorInvalidValue;
     if (s.N * s.C * s.H * s.W == 0) return cudaSuccess;
+    if (is_v4(version)) {
+        // C/groups ≤ 4 (first layers): a tensor-core tile would hold at most 4 useful rows of 64, so
+        // version 4 hands these to conv2d.cuh's small-channel direct kernel (fp32 products: at least
+        // as accurate as TF32; measured in fp32 on an H200 at 1.26 ms for VGG conv1_1, where version 3
+        // took 6.76 ms).
+        if (conv2d_detail::small_channel_backward_data<float>(s))
+            return conv2d_backward_data<float>(w, dy, dx, s, ConvAlgo::implicit_gemm, stream);
+        return conv2d_tf32_mma::backward_data(w, dy, dx, s, v4_min_blocks(version), stream);
+    }
     const auto p = d::backward_data_problem(w, dy, dx, s);
     return d::launch_tf32_for(p, int(s.groups), 1, p.K > 0 ? p.K : d::kBK, stream);
 }
 
+/// Backward-weight's split of K for `version` (shape only).
+inline conv2d_detail::SlicePlan conv2d_backward_weight_tf32_plan(const Conv2dShape& s,
+                                                                 Tf32Version version = Tf32Version::v4_mma) {
+    return is_v4(version) ? conv2d_tf32_mma::backward_weight_slices(s)
+                                          : conv2d_tf32_detail::backward_weight_slices(s);
+}
+
 /// Bytes of device workspace conv2d_backward_weight_tf32 needs (0: none).
-inline size_t conv2d_backward_weight_tf32_workspace_bytes(const Conv2dShape& s) {
+inline size_t conv2d_backward_weight_tf32_workspace_bytes(const Conv2dShape& s, Tf32Version version = Tf32Version::v4_mma) {
     if (!conv2d_detail::valid(s) || !conv2d_detail::gemm_fits(s)) return 0;
-    const conv2d_detail::SlicePlan plan = conv2d_tf32_detail::backward_weight_slices(s);
+    const conv2d_detail::SlicePlan plan = conv2d_backward_weight_tf32_plan(s, version);
     if (plan.slices <= 1) return 0;
     return static_cast<size_t>(plan.slices) * static_cast<size_t>(s.O * s.Cg() * s.KH * s.KW) * sizeof(float);
 }
 
 /// dw [O, C/groups, KH, KW] is overwritten (zeros for an empty batch). `workspace` holds at least
-/// conv2d_backward_weight_tf32_workspace_bytes(s) bytes of device memory (may be null when 0) and
-/// must stay valid until the work on `stream` is done.
+/// conv2d_backward_weight_tf32_workspace_bytes(s, version) bytes of device memory (may be null
+/// when 0) and must stay valid until the work on `stream` is done.
 inline cudaError_t conv2d_backward_weight_tf32(const float* x, const float* dy, float* dw, const Conv2dShape& s,
-                                               void* workspace, size_t workspace_bytes, cudaStream_t stream = nullptr) {
+                                               void* workspace, size_t workspace_bytes, cudaStream_t stream = nullptr,
+                                               Tf32Version version = Tf32Version::v4_mma) {
     namespace d = conv2d_tf32_detail;
     if (!conv2d_detail::valid(s) || !conv2d_detail::gemm_fits(s)) return cudaErrorInvalidValue;
     const int64_t total = s.O * s.Cg() * s.KH * s.KW;
     if (total == 0) return cudaSuccess;
-    const conv2d_detail::SlicePlan plan = d::backward_weight_slices(s);
+    const conv2d_detail::SlicePlan plan = conv2d_backward_weight_tf32_plan(s, version);
     const bool split = plan.slices > 1;
-    if (split && (!workspace || workspace_bytes < conv2d_backward_weight_tf32_workspace_bytes(s)))
+    if (split && (!workspace || workspace_bytes < conv2d_backward_weight_tf32_workspace_bytes(s, version)))
         return cudaErrorInvalidValue;
     float* target = split ? static_cast<float*>(workspace) : dw;
-    const auto p = d::backward_weight_problem(x, dy, target, s);
-    const cudaError_t status = d::launch_tf32_for(p, int(s.groups), plan.slices, plan.k_slice, stream);
+    cudaError_t status;
+    if (is_v4(version)) {
+        status = conv2d_tf32_mma::backward_weight(x, dy, target, s, plan, v4_min_blocks(version), stream);
+    } else {
+        const auto p = d::backward_weight_problem(x, dy, target, s);
+        status = d::launch_tf32_for(p, int(s.groups), plan.slices, plan.k_slice, stream);
+    }
     if (status != cudaSuccess || !split) return status;
     conv2d_detail::sum_slices_kernel<float>
         <<<conv2d_detail::blocks_for(total), conv2d_detail::kThreads, 0, stream>>>(target, dw, total, plan.slices);
