@@ -12,8 +12,21 @@
 //   indices), so every element is written by one thread at most: no atomics, deterministic.
 //   Launch: one grid-stride pass writing zeros over grad_in, then one thread per grad element.
 //
-// Layouts and launch shapes — chosen by where the reduced elements lie:
-//   rows (inner == 1): the n elements of a row are adjacent. Version 2 (default), shape-only choice:
+// Layouts and launch shapes — chosen by where the reduced elements lie (SEAM_REDUCE_VERSION=1|2|3
+// in the environment picks the version, read at every launch; default 3):
+//   rows (inner == 1): the n elements of a row are adjacent.
+//     Version 3 (default):
+//     * short rows, n ≤ 32 and n · sizeof ≤ 128 bytes (32 floats, 16 doubles), one pass:
+//       reduce_rows_short_kernel. A block of 256 threads stages a tile of 256 consecutive rows
+//       (a contiguous span of 256·n elements) in dynamic shared memory with coalesced 16-byte
+//       loads (scalar loads for the ≤ 3 elements before the span's first aligned vector and after
+//       its last), rows n | 1 elements apart (odd: no bank conflicts); after one __syncthreads
+//       thread i folds row i in index order and stores out[row0 + i] (coalesced). Grid-stride
+//       over tiles, ⌈rows / 256⌉ blocks (at most 2^20).
+//     * longer rows (and chunked plans): version 2's warp and block kernels; max and min with
+//       version 3's per-thread loop (accumulate_row_select_as: the winner of each 4 loaded
+//       groups by values only, the int64 index computed once per winning group), sums unchanged.
+//     Version 2, shape-only choice:
 //     * a chunk of at most kWarpRowMax = 1024 elements: `lanes` threads a row, the power of two
 //       ≥ the row's 16-byte groups, at most 32 (10 floats: 3 groups, 4 lanes, 8 rows a warp; 1024
 //       floats: 32 lanes, 8 groups each), 256-thread blocks, grid-stride over rows by warps
@@ -29,19 +42,30 @@
 //     Version 1: one block per row (grid-stride over rows), 32..256 threads (the power of two ≥
 //     n); thread t combines r = t, t+T, t+2T, ... with scalar loads, then a tree in shared memory
 //     with a __syncthreads per level (reduce_rows_kernel).
-//   columns (inner > 1, both versions): neighbouring threads take neighbouring j, each walks
-//     r = 0..n-1 alone, so a warp reads 32 adjacent elements per step (coalesced when inner ≥ 32).
+//   columns (inner > 1):
+//     Version 3 (default): reduce_columns_tile_kernel. A thread takes 4 adjacent float columns (2
+//     doubles) when inner is a multiple of 4 (2), else one column; a block is tx × ty = 256
+//     threads, tx the power of two ≥ one o's column groups (at most 32), so a warp reads 512
+//     contiguous bytes of a row (or, for a narrow inner, several whole consecutive rows); thread
+//     (tx, ty) folds rows ty, ty + ty_count, ... of the chunk, 4 loads in flight (vector loads when
+//     x is 16-byte aligned, scalar loads of the same elements otherwise), then a tree over ty in
+//     shared memory (half = ty_count/2, ..., 1), ty = 0 stores. Chunks (grid.y): aim at 1024
+//     blocks, each chunk ≥ max(64, 4·ty) rows (plan_reduce_v3).
+//     Versions 1 and 2: neighbouring threads take neighbouring j, each walks r = 0..n-1 alone with
+//     scalar loads, so a warp reads 32 adjacent elements per step (coalesced when inner ≥ 32).
 // When the output is too small to fill the GPU (a loss reduced to one number, a bias gradient
 // summed over a batch), n is cut into `chunks` (grid.y): a first pass writes one partial result
 // per chunk into a workspace of [outer, chunks, inner] accumulators, and a second launch of the
-// same kernels reduces the partials. The chunking and every thread's share depend on the shape
-// (and the version) only — a fixed target of 256 blocks, not the GPU's multiprocessor count, and
-// not the pointer's alignment — so the order of additions, and every bit of the result, is the
-// same on every GPU and every run. The two versions add in different orders: their sums may
-// differ in the last bits (both within the rounding bound of the CPU's). Max and min are exact in
-// both. The per-thread work (accumulate_row, accumulate_column, the Output stores) is host-callable:
+// same kernels reduces the partials (reduce_workspace_bytes covers every version's plan). The
+// chunking and every thread's share depend on the shape, the element type and the version only —
+// fixed block targets, not the GPU's multiprocessor count, and not the pointer's alignment — so
+// the order of additions, and every bit of the result, is the same on every GPU and every run.
+// The versions add in different orders: their sums may differ in the last bits (all within the
+// rounding bound of the CPU's; version 3's short rows add left to right, as the CPU does). Max and
+// min are exact in all. The per-thread work (accumulate_row, accumulate_row_for,
+// load_short_tile, reduce_short_row, column_tile_partial, the Output stores) is host-callable:
 // tests/cuda/test_elementwise_kernel_logic.cu runs it for every thread of a launch and replays
-// each shuffle tree lane by lane. SEAM_REDUCE_VERSION=1 in the environment selects version 1.
+// each shuffle tree lane by lane and each shared-memory tree level by level.
 //
 // topk (values and indices of the k first elements of each column [o, :, j] in the CPU op's strict
 // total order: NaN first when largest, last when smallest; then by value, larger first when
@@ -59,19 +83,33 @@
 //   a row of 10^5 elements costs 10^10 — a radix select is the fix when that is needed. Any
 //   1 ≤ k ≤ n works; columns with inner > 1 are read with stride inner (uncoalesced).
 //
-// Versions tried (rows kernel; 256 MiB float [65536, 1024] on an NVIDIA H100 80GB HBM3, as a
-// fraction of seam's device copy at 2785 GB/s; bench/results/gpu-h100-2026-11-27-run3.md):
-//   1. block a row, scalar loads, shared-memory tree with a __syncthreads per level: sum over the
-//      last dim 65 % (0.149 ms), max with int64 indices 40 % (0.244 ms: a 16-byte (value, index)
-//      candidate through shared memory at each of the 8 levels). Sum over the first dim (columns
-//      kernel) 81 % (0.118 ms).
-//   2. (default) the warp / block shuffle kernels above: 16-byte loads, 4 in flight per thread,
-//      one shared-memory step (block rows) or none (warp rows), rows of ≤ 1024 elements without
-//      a single __syncthreads, and several short rows a warp. NOT YET TIMED ON A GPU (written
-//      without one; checked by host emulation only) — expected to lift the row sums and the max
-//      towards the copy bandwidth, and short (softmax-sized) rows most of all;
-//      bench/bench_elementwise_cuda.cpp times both versions side by side.
-// Known weak spots to measure: columns with a small inner (2..16) read uncoalesced; double
+// Versions tried. Measured on an NVIDIA H200 (bench/results/gpu-h200-2026-11-27-run1.md, section
+// "bench_elementwise_cuda"): 256 MiB float32 tensors [65536, 1024], rows' = 6710886 rows of 10,
+// as a share of seam's copy_ at 3850 GB/s in the same run (goal: ≥ 80 %):
+//   | op                                         | v2 ms  | v2 %  | v1 ms  | v1 %  |
+//   | sum over the last dim [rows, 1024]         | 0.082  | 85 %  | 0.151  | 46 %  |
+//   | sum over the first dim (columns)           | 0.099  | 70 %  | 0.097  | 72 %  |
+//   | max over the last dim (values + indices)   | 0.102  | 68 %  | 0.242  | 29 %  |
+//   | sum over the last dim [rows', 10]          | 0.442  | 17 %  | 1.530  |  5 %  |
+//   | max over the last dim [rows', 10] (+ idx)  | 0.694  | 13 %  | 2.378  |  4 %  |
+//   1. block a row, scalar loads, shared-memory tree with a __syncthreads per level (the max moves
+//      a 16-byte (value, index) candidate through shared memory at each of the 8 levels); columns:
+//      a thread a column, scalar loads, the two-pass chunking aimed at 256 blocks.
+//   2. the warp / block shuffle kernels: 16-byte loads, 4 in flight per thread, several short
+//      rows a warp; columns as in version 1. Good for long-row sums (85 %); weak for short rows
+//      (10 floats: 4 lanes a row, every other row misaligned, a shuffle tree longer than the
+//      work), for columns (one scalar load a step per thread, 256 blocks of a quarter occupancy)
+//      and for max/min (an index update with every element).
+//   3. (default) the short-row kernel, the columns tile kernel, and the cheaper index tracking of
+//      max/min described above. Written without a GPU and checked by host emulation; then ONE run
+//      of bench/bench_elementwise_cuda.cpp on an NVIDIA H200 (2026-11-27, validated against the CPU
+//      ops first, versions 3/2/1 in the same run; copy_ at 3801 GB/s; not yet filed in
+//      bench/results), v3 ms and % of copy_ (v2 in that run): sum over the last dim [rows, 1024]
+//      0.079, 90 % (0.078, 90 %); sum over the first dim 0.082, 86 % (0.094, 75 %); max over the
+//      last dim 0.084, 84 % (0.099, 72 %); sum [rows', 10] 0.095, 82 % (0.437, 18 %); max
+//      [rows', 10] 0.113, 81 % (0.689, 13 %). One run, one GPU: not yet repeated, and the GPU
+//      tests of version 3 (tests/cuda/test_elementwise_v2_cuda.cpp) NOT yet run on a GPU.
+// Known weak spots to measure: columns with a small inner (2..16) use a narrow tile; double
 // accumulation of float sums costs on GPUs with slow fp64 (consumer cards), not on sm_80/sm_90.
 #pragma once
 
@@ -85,12 +123,20 @@ namespace seam::kernels {
 
 // ----- reducers: identity, lift (input element -> accumulator), combine -------------------------------
 
+// Version 3's loops also use start (the accumulator of a thread's first element) and step (fold in
+// one more element whose index is larger than every index already folded in), which let max/min
+// skip the index comparison of combine; kSelect marks the reducers whose result is one element.
 template <class T>
 struct SumReducer {
+    using Value = T;
     using Acc = std::conditional_t<std::is_same_v<T, float>, double, T>;
+    static constexpr bool kSelect = false;
     SEAM_HOST_DEVICE static Acc identity() { return Acc(0); }
     SEAM_HOST_DEVICE static Acc lift(Acc v, int64_t) { return v; }  // T converts; a partial is already Acc
     SEAM_HOST_DEVICE static Acc combine(Acc a, Acc b) { return a + b; }
+    // identity() + v, not v: a row of one -0.0 sums to +0.0, as on the CPU and in versions 1 and 2.
+    SEAM_HOST_DEVICE static Acc start(Acc v, int64_t) { return Acc(0) + v; }
+    SEAM_HOST_DEVICE static Acc step(Acc a, Acc v, int64_t) { return a + v; }
 };
 
 template <class T>
@@ -104,8 +150,10 @@ struct ValueIndex {
 /// and commutative, so the tree's shape cannot change the answer.
 template <class T>
 struct MaxReducer {
+    using Value = T;
     using Acc = ValueIndex<T>;
     SEAM_HOST_DEVICE static Acc identity() { return {-static_cast<T>(INFINITY), INT64_MAX}; }  // loses to every element
+    static constexpr bool kSelect = true;
     SEAM_HOST_DEVICE static Acc lift(T v, int64_t r) { return {v, r}; }
     SEAM_HOST_DEVICE static Acc lift(Acc partial, int64_t) { return partial; }
     SEAM_HOST_DEVICE static Acc combine(Acc p, Acc q) {
@@ -114,13 +162,22 @@ struct MaxReducer {
         if (!p_nan && p.value != q.value) return p.value > q.value ? p : q;
         return p.index <= q.index ? p : q;
     }
+    /// Does v, coming after `best` in index order, take its place? Only a NaN over a number, or a
+    /// strictly larger value (so ties and later NaNs keep the earlier element).
+    SEAM_HOST_DEVICE static bool beats(T v, T best) { return v > best || (v != v && best == best); }
+    SEAM_HOST_DEVICE static Acc start(T v, int64_t r) { return {v, r}; }
+    SEAM_HOST_DEVICE static Acc start(Acc partial, int64_t) { return partial; }
+    SEAM_HOST_DEVICE static Acc step(Acc a, T v, int64_t r) { return beats(v, a.value) ? Acc{v, r} : a; }
+    SEAM_HOST_DEVICE static Acc step(Acc a, Acc partial, int64_t) { return combine(a, partial); }
 };
 
 /// MaxReducer's rule with the smaller value winning (NaN still wins, ties to the lower index).
 template <class T>
 struct MinReducer {
+    using Value = T;
     using Acc = ValueIndex<T>;
     SEAM_HOST_DEVICE static Acc identity() { return {static_cast<T>(INFINITY), INT64_MAX}; }
+    static constexpr bool kSelect = true;
     SEAM_HOST_DEVICE static Acc lift(T v, int64_t r) { return {v, r}; }
     SEAM_HOST_DEVICE static Acc lift(Acc partial, int64_t) { return partial; }
     SEAM_HOST_DEVICE static Acc combine(Acc p, Acc q) {
@@ -129,6 +186,13 @@ struct MinReducer {
         if (!p_nan && p.value != q.value) return p.value < q.value ? p : q;
         return p.index <= q.index ? p : q;
     }
+    /// Does v, coming after `best` in index order, take its place? Only a NaN over a number, or a
+    /// strictly smaller value (so ties and later NaNs keep the earlier element).
+    SEAM_HOST_DEVICE static bool beats(T v, T best) { return v < best || (v != v && best == best); }
+    SEAM_HOST_DEVICE static Acc start(T v, int64_t r) { return {v, r}; }
+    SEAM_HOST_DEVICE static Acc start(Acc partial, int64_t) { return partial; }
+    SEAM_HOST_DEVICE static Acc step(Acc a, T v, int64_t r) { return beats(v, a.value) ? Acc{v, r} : a; }
+    SEAM_HOST_DEVICE static Acc step(Acc a, Acc partial, int64_t) { return combine(a, partial); }
 };
 
 // ----- where results go ------------------------------------------------------------------------------
@@ -274,6 +338,70 @@ SEAM_HOST_DEVICE typename R::Acc accumulate_row(const In* row, int64_t begin, in
     return accumulate_row_as<false, R>(row, begin, end, t, threads);
 }
 
+// ----- version 3, max/min along rows: the index only when a group wins ------------------------------
+// The same groups as version 2 (thread t of T: g = t, t + T, ...; kReduceUnroll groups loaded at
+// once), but a select reducer (max, min) first finds the winner among the kReduceUnroll · V values
+// just loaded, comparing values only and remembering a small position (an int), in index order
+// with R::beats (a later element wins only when strictly better, or a NaN over a number); then that
+// one candidate meets the thread's running (value, int64 index) once. A thread's elements come in
+// increasing index order, so the rule gives the first best element of the thread's share — the
+// same (value, index) as version 2's combine of every element, and the same shuffle tree after it.
+
+/// accumulate_row_as for a select reducer (R::kSelect), loads chosen at compile time.
+template <bool Vector, class R, class In>
+SEAM_HOST_DEVICE typename R::Acc accumulate_row_select_as(const In* row, int64_t begin, int64_t end, int t, int threads) {
+    constexpr int V = kGroupOf<In>, K = kReduceUnroll * V;
+    using Acc = typename R::Acc;
+    const In* p = row + begin;
+    const int64_t len = end - begin, whole = len / V, T = threads;
+    Acc acc = R::identity();
+    bool empty = true;  // identity's index must not survive a row of -inf (max) / +inf (min)
+    int64_t g = t;
+    for (; g + (kReduceUnroll - 1) * T < whole; g += kReduceUnroll * T) {
+        In v[kReduceUnroll][V];
+SEAM_UNROLL
+        for (int u = 0; u < kReduceUnroll; ++u) load_group<Vector>(p + (g + u * T) * V, v[u]);
+        In best = v[0][0];
+        int at = 0;
+SEAM_UNROLL
+        for (int k = 1; k < K; ++k)
+            if (R::beats(v[k / V][k % V], best)) best = v[k / V][k % V], at = k;
+        if (empty || R::beats(best, acc.value)) acc = {best, begin + (g + (at / V) * T) * V + at % V};
+        empty = false;
+    }
+    for (; g < whole; g += T) {
+        In v[V];
+        load_group<Vector>(p + g * V, v);
+        In best = v[0];
+        int at = 0;
+SEAM_UNROLL
+        for (int e = 1; e < V; ++e)
+            if (R::beats(v[e], best)) best = v[e], at = e;
+        if (empty || R::beats(best, acc.value)) acc = {best, begin + g * V + at};
+        empty = false;
+    }
+    if (g == whole)  // the partial last group (V > 1 only), if any
+        for (int64_t r = whole * V; r < len; ++r) {
+            if (empty || R::beats(p[r], acc.value)) acc = {p[r], begin + r};
+            empty = false;
+        }
+    return acc;
+}
+
+/// What thread t of `threads` accumulates of row[begin, end) in kernel version `Version`: version
+/// 3 with a select reducer over plain numbers takes accumulate_row_select_as (same result, fewer
+/// instructions); every other case is version 2's accumulate_row.
+template <int Version, class R, class In>
+SEAM_HOST_DEVICE typename R::Acc accumulate_row_for(const In* row, int64_t begin, int64_t end, int t, int threads) {
+    if constexpr (Version >= 3 && R::kSelect && std::is_arithmetic_v<In>) {
+        if (is_aligned(row + begin, sizeof(In) * kGroupOf<In>))
+            return accumulate_row_select_as<true, R>(row, begin, end, t, threads);
+        return accumulate_row_select_as<false, R>(row, begin, end, t, threads);
+    } else {
+        return accumulate_row<R>(row, begin, end, t, threads);
+    }
+}
+
 SEAM_DEVICE float shfl_down(float v, int offset, int width) { return __shfl_down_sync(0xffffffffu, v, offset, width); }
 SEAM_DEVICE double shfl_down(double v, int offset, int width) { return __shfl_down_sync(0xffffffffu, v, offset, width); }
 template <class T>
@@ -293,7 +421,7 @@ SEAM_DEVICE typename R::Acc warp_tree(typename R::Acc acc, int width) {
 /// Rows (chunks) of at most kWarpRowMax elements: `lanes` threads a row (a power of two ≤ 32),
 /// 32 / lanes rows a warp, kWarps warps a block; warp w of the grid takes rows from
 /// w · (32 / lanes) on, in steps of the grid's warps. No shared memory, no __syncthreads.
-template <class R, class In, class Out>
+template <class R, class In, class Out, int Version = 2>
 __global__ void __launch_bounds__(kThreads) reduce_rows_warp_kernel(const In* x, int64_t rows, int64_t n,
                                                                     int64_t chunk_len, int lanes, Out out) {
     using Acc = typename R::Acc;
@@ -305,7 +433,7 @@ __global__ void __launch_bounds__(kThreads) reduce_rows_warp_kernel(const In* x,
     // The loop bound is the same for the whole warp (the shuffles need every lane).
     for (int64_t base = (int64_t(blockIdx.x) * kWarps + warp) * rows_per_warp; base < rows; base += step) {
         const int64_t row = base + lane / lanes;
-        Acc acc = row < rows ? accumulate_row<R>(x + row * n, begin, end, t, lanes) : R::identity();
+        Acc acc = row < rows ? accumulate_row_for<Version, R>(x + row * n, begin, end, t, lanes) : R::identity();
         acc = warp_tree<R>(acc, lanes);
         if (row < rows && t == 0) out.store(row * gridDim.y + blockIdx.y, acc);
     }
@@ -313,7 +441,7 @@ __global__ void __launch_bounds__(kThreads) reduce_rows_warp_kernel(const In* x,
 
 /// Longer rows (chunks): a block of kThreads a row (grid-stride over rows); each warp's shuffle
 /// tree, then warp 0 combines the kWarps warp results (one step through shared memory).
-template <class R, class In, class Out>
+template <class R, class In, class Out, int Version = 2>
 __global__ void __launch_bounds__(kThreads) reduce_rows_block_kernel(const In* x, int64_t rows, int64_t n,
                                                                      int64_t chunk_len, Out out) {
     using Acc = typename R::Acc;
@@ -322,7 +450,7 @@ __global__ void __launch_bounds__(kThreads) reduce_rows_block_kernel(const In* x
     const int64_t begin = int64_t(blockIdx.y) * chunk_len;
     const int64_t end = begin + chunk_len < n ? begin + chunk_len : n;
     for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
-        Acc acc = accumulate_row<R>(x + row * n, begin, end, threadIdx.x, kThreads);
+        Acc acc = accumulate_row_for<Version, R>(x + row * n, begin, end, threadIdx.x, kThreads);
         acc = warp_tree<R>(acc, kWarpSize);
         if (lane == 0) warp_result[warp] = acc;
         __syncthreads();
@@ -331,6 +459,226 @@ __global__ void __launch_bounds__(kThreads) reduce_rows_block_kernel(const In* x
             if (lane == 0) out.store(row * gridDim.y + blockIdx.y, acc);
         }
         __syncthreads();  // warp_result[] is rewritten for the next row
+    }
+}
+
+// ----- version 3, short rows: a block stages 256 rows in shared memory ----------------------------------
+// Rows of n ≤ min(32, kShortRowBytes / sizeof(In)) elements (32 floats, 16 doubles) that need one pass: block
+// b takes the tile of rows [256·b, 256·b + 256) (grid-stride over tiles), a contiguous span of
+// 256·n elements. Load: the span is read with 16-byte vector loads from its first 16-byte aligned
+// element on (thread t takes vectors t, t + 256, ..., 4 loads before their stores), the ≤ V - 1
+// elements before that and the ≤ V - 1 after the last whole vector with scalar loads; element e of
+// the span goes to shared row e / n, column e % n, rows `stride` = n | 1 elements apart (an odd
+// stride: the 32 rows a warp reads next are in 32 different banks for 4-byte elements, 16 pairs
+// for 8-byte ones). e / n is a multiply and a shift (ShortRows::magic). Reduce: after one
+// __syncthreads, thread i folds row i of the tile in index order (R::start, then R::step for
+// r = 1 .. n-1: a sum is the plain left-to-right sum in the accumulator type, max/min the first
+// best element), and stores its result: 256 consecutive outputs, coalesced. Which thread adds
+// what, and in which order, depends on n only; the alignment of the span only moves the
+// boundary between scalar and vector loads of the same elements.
+
+inline constexpr int kShortRowBytes = 128;
+inline constexpr int kShortRowMax = 32;  // elements: keeps e · magic below 2^32 (e < 256 · 32 = 2^13, magic ≤ 2^19)
+
+/// Does version 3's short-row kernel take rows of n elements of In?
+template <class In>
+inline constexpr bool short_rows_fit(int64_t n) {
+    return std::is_arithmetic_v<In> && n >= 1 && n <= kShortRowMax && n * int64_t(sizeof(In)) <= kShortRowBytes;
+}
+
+/// The short-row kernel's shape: row length, the rows' stride in shared memory, and e / n as
+/// (e · magic) >> kShortShift in 32 bits, exact for every e < kThreads · n when n ≤ kShortRowMax
+/// (e · n < 2^18 ≤ 2^19; checked for every such n and e by tests/cuda/test_elementwise_kernel_logic.cu).
+struct ShortRows {
+    int n = 1;
+    int stride = 1;
+    uint32_t magic = 1;
+};
+inline constexpr int kShortShift = 19;
+inline ShortRows plan_short_rows(int64_t n) {
+    ShortRows s;
+    s.n = static_cast<int>(n);
+    s.stride = static_cast<int>(n | 1);
+    s.magic = static_cast<uint32_t>(((int64_t(1) << kShortShift) + n - 1) / n);
+    return s;
+}
+SEAM_HOST_DEVICE uint32_t short_div(uint32_t e, uint32_t magic) { return (e * magic) >> kShortShift; }
+
+/// Shared-memory bytes of a tile of short rows.
+template <class In>
+inline size_t short_tile_bytes(const ShortRows& s) {
+    return size_t(kThreads) * size_t(s.stride) * sizeof(In);
+}
+
+/// Span elements [e, e + count) (consecutive, count ≤ 16) into their rows of the tile.
+template <class In, int Count>
+SEAM_HOST_DEVICE void put_short(In* tile, const ShortRows& s, int e, const In (&v)[Count]) {
+    const int q = static_cast<int>(short_div(static_cast<uint32_t>(e), s.magic));
+    int c = e - q * s.n, at = q * s.stride + c;
+SEAM_UNROLL
+    for (int k = 0; k < Count; ++k) {
+        tile[at] = v[k];
+        ++at;
+        if (++c == s.n) c = 0, at += s.stride - s.n;  // on to the next row
+    }
+}
+
+/// Thread t's share of loading span[0, len) (the tile's rows, len = rows · n) into `tile`.
+template <class In>
+SEAM_HOST_DEVICE void load_short_tile(const In* span, int len, const ShortRows& s, int t, int threads, In* tile) {
+    constexpr int V = kVecOf<In>;
+    const int misalign = static_cast<int>(reinterpret_cast<uintptr_t>(span) % 16) / int(sizeof(In));
+    const int head = misalign == 0 ? 0 : (V - misalign < len ? V - misalign : len);
+    const int vectors = (len - head) / V, tail = head + vectors * V;
+    for (int e = t; e < head; e += threads) put_short<In, 1>(tile, s, e, {span[e]});
+    for (int e = tail + t; e < len; e += threads) put_short<In, 1>(tile, s, e, {span[e]});
+    int k = t;
+    for (; k + (kReduceUnroll - 1) * threads < vectors; k += kReduceUnroll * threads) {
+        Vec<In, V> w[kReduceUnroll];
+SEAM_UNROLL
+        for (int u = 0; u < kReduceUnroll; ++u) w[u] = load_vec<V>(span + head + (k + u * threads) * V);
+SEAM_UNROLL
+        for (int u = 0; u < kReduceUnroll; ++u) put_short<In, V>(tile, s, head + (k + u * threads) * V, w[u].v);
+    }
+    for (; k < vectors; k += threads) put_short<In, V>(tile, s, head + k * V, load_vec<V>(span + head + k * V).v);
+}
+
+/// Row i of the tile folded in index order.
+template <class R, class In>
+SEAM_HOST_DEVICE typename R::Acc reduce_short_row(const In* tile, const ShortRows& s, int i) {
+    const In* p = tile + i * s.stride;
+    typename R::Acc acc = R::start(p[0], 0);
+    for (int r = 1; r < s.n; ++r) acc = R::step(acc, p[r], r);
+    return acc;
+}
+
+/// Rows of short_rows_fit<In>(n) elements, one pass (outputs at row). Dynamic shared memory:
+/// short_tile_bytes<In>(s).
+template <class R, class In, class Out>
+__global__ void __launch_bounds__(kThreads) reduce_rows_short_kernel(const In* x, int64_t rows, ShortRows s, Out out) {
+    extern __shared__ __align__(16) unsigned char short_tile_storage[];
+    In* tile = reinterpret_cast<In*>(short_tile_storage);
+    for (int64_t row0 = int64_t(blockIdx.x) * kThreads; row0 < rows; row0 += int64_t(gridDim.x) * kThreads) {
+        const int count = rows - row0 < kThreads ? static_cast<int>(rows - row0) : kThreads;
+        load_short_tile(x + row0 * s.n, count * s.n, s, threadIdx.x, kThreads, tile);
+        __syncthreads();
+        if (int(threadIdx.x) < count) out.store(row0 + threadIdx.x, reduce_short_row<R>(tile, s, threadIdx.x));
+        __syncthreads();  // the tile is rewritten for the next rows
+    }
+}
+
+// ----- version 3, columns (inner > 1): tiles of adjacent columns, rows split among the block ------------
+// A thread takes `vec` adjacent columns (a 16-byte vector: 4 floats, 2 doubles) when inner is a
+// multiple of that, else one; the block is tx × ty threads (tx the power of two ≥ the column groups
+// of one o, at most 32; ty = 256 / tx). Block tile k covers o = k / tiles_per_o and column groups
+// (k % tiles_per_o) · tx + [0, tx). Thread (tx, ty) folds rows r = begin + ty, begin + ty + ty_count,
+// ... of its columns (R::start, then R::step, kReduceUnroll rows loaded at once: vector loads when x
+// is 16-byte aligned, scalar loads of the same elements otherwise); a warp reads 32 groups of one
+// row, or for a narrow inner several consecutive rows — contiguous memory either way. Then the ty
+// partial results of each column meet in a tree in shared memory (at half = ty/2, ..., 1 thread
+// ty < half combines its own with ty + half's), and ty = 0 stores. The chunking into a second pass
+// (plan_reduce_v3) aims at 1024 blocks with at least max(64, 4·ty) rows a chunk. All of it is set
+// by the shape and the element type; the order of additions never depends on the pointer.
+
+struct ColumnsTile {
+    int vec = 1;               // adjacent columns a thread
+    int tx = 1, ty = kThreads;  // threads across column groups × across rows
+    int64_t groups = 0;        // column groups of one o: inner / vec
+    int64_t tiles_per_o = 0;   // ceil(groups / tx)
+};
+
+template <class In>
+inline ColumnsTile plan_columns_v3(int64_t inner) {
+    ColumnsTile c;
+    c.vec = kGroupOf<In> > 1 && inner % kGroupOf<In> == 0 ? kGroupOf<In> : 1;
+    c.groups = inner / c.vec;
+    while (c.tx < kWarpSize && c.tx < c.groups) c.tx *= 2;
+    c.ty = kThreads / c.tx;
+    c.tiles_per_o = ceil_div(c.groups, c.tx);
+    return c;
+}
+
+/// The Vec columns p[0 .. Vec) (p = x + o·n·inner + first column) folded over rows first, first +
+/// step, ... < end, in that order. Vector loads at compile time (Vector).
+template <bool Vector, class R, int Vec, class In>
+SEAM_HOST_DEVICE void accumulate_columns_as(const In* p, int64_t inner, int64_t first, int64_t end, int64_t step,
+                                            typename R::Acc (&acc)[Vec]) {
+SEAM_UNROLL
+    for (int v = 0; v < Vec; ++v) acc[v] = R::identity();
+    int64_t r = first;
+    if (r >= end) return;
+    {
+        In w[Vec];
+        load_group<Vector>(p + r * inner, w);
+SEAM_UNROLL
+        for (int v = 0; v < Vec; ++v) acc[v] = R::start(w[v], r);
+        r += step;
+    }
+    for (; r + (kReduceUnroll - 1) * step < end; r += kReduceUnroll * step) {
+        In w[kReduceUnroll][Vec];
+SEAM_UNROLL
+        for (int u = 0; u < kReduceUnroll; ++u) load_group<Vector>(p + (r + u * step) * inner, w[u]);
+SEAM_UNROLL
+        for (int u = 0; u < kReduceUnroll; ++u)
+SEAM_UNROLL
+            for (int v = 0; v < Vec; ++v) acc[v] = R::step(acc[v], w[u][v], r + u * step);
+    }
+    for (; r < end; r += step) {
+        In w[Vec];
+        load_group<Vector>(p + r * inner, w);
+SEAM_UNROLL
+        for (int v = 0; v < Vec; ++v) acc[v] = R::step(acc[v], w[v], r);
+    }
+}
+
+/// Thread (tx, ty)'s partial results for block tile `tile` and chunk [begin, end): identity for a
+/// column group past the end of the row (host-callable; the kernel's whole per-thread load work).
+template <class R, int Vec, class In>
+SEAM_HOST_DEVICE void column_tile_partial(const In* x, int64_t n, int64_t inner, const ColumnsTile& c, int64_t tile,
+                                          int tx, int ty, int64_t begin, int64_t end, typename R::Acc (&acc)[Vec]) {
+    const int64_t o = tile / c.tiles_per_o, g = (tile % c.tiles_per_o) * c.tx + tx;
+    if (g >= c.groups) {
+SEAM_UNROLL
+        for (int v = 0; v < Vec; ++v) acc[v] = R::identity();
+        return;
+    }
+    const In* p = x + o * n * inner + g * Vec;
+    if constexpr (Vec > 1)
+        if (is_aligned(x, sizeof(In) * Vec))  // then every p is: inner and g · Vec are multiples of Vec
+            return accumulate_columns_as<true, R, Vec>(p, inner, begin + ty, end, c.ty, acc);
+    accumulate_columns_as<false, R, Vec>(p, inner, begin + ty, end, c.ty, acc);
+}
+
+/// inner > 1, version 3: outputs at (o · chunks + chunk) · inner + column. blockDim.x = kThreads.
+template <class R, int Vec, class In, class Out>
+__global__ void __launch_bounds__(kThreads) reduce_columns_tile_kernel(const In* x, int64_t outer, int64_t n,
+                                                                       int64_t inner, int64_t chunk_len, ColumnsTile c,
+                                                                       Out out) {
+    using Acc = typename R::Acc;
+    __shared__ Acc partial[kThreads * Vec];
+    const int tx = threadIdx.x % c.tx, ty = threadIdx.x / c.tx;
+    const int64_t begin = int64_t(blockIdx.y) * chunk_len;
+    const int64_t end = begin + chunk_len < n ? begin + chunk_len : n;
+    for (int64_t tile = blockIdx.x; tile < outer * c.tiles_per_o; tile += gridDim.x) {
+        Acc acc[Vec];
+        column_tile_partial<R, Vec>(x, n, inner, c, tile, tx, ty, begin, end, acc);
+SEAM_UNROLL
+        for (int v = 0; v < Vec; ++v) partial[threadIdx.x * Vec + v] = acc[v];
+        __syncthreads();
+        for (int half = c.ty / 2; half > 0; half /= 2) {
+            if (ty < half)
+SEAM_UNROLL
+                for (int v = 0; v < Vec; ++v)
+                    partial[threadIdx.x * Vec + v] =
+                        R::combine(partial[threadIdx.x * Vec + v], partial[(threadIdx.x + half * c.tx) * Vec + v]);
+            __syncthreads();
+        }
+        const int64_t o = tile / c.tiles_per_o, g = (tile % c.tiles_per_o) * c.tx + tx;
+        if (ty == 0 && g < c.groups)
+SEAM_UNROLL
+            for (int v = 0; v < Vec; ++v)
+                out.store((o * gridDim.y + blockIdx.y) * inner + g * Vec + v, partial[threadIdx.x * Vec + v]);
+        __syncthreads();  // partial[] is rewritten for the next tile
     }
 }
 
@@ -366,11 +714,42 @@ inline ReducePlan plan_reduce(int64_t outer, int64_t n, int64_t inner) {
     return p;
 }
 
-/// Workspace bytes launch_reduce needs for this shape (0: single pass).
+/// Version 3's plan: the rows as in versions 1 and 2; columns chunked for the tile kernel (shape
+/// and element type only: a fixed target of 1024 blocks of ColumnsTile, each chunk at least
+/// max(64, 4 · ty) rows so that every thread folds several rows and the partials stay small).
+template <class In>
+inline ReducePlan plan_reduce_v3(int64_t outer, int64_t n, int64_t inner) {
+    if (inner == 1) return plan_reduce(outer, n, inner);
+    ReducePlan p;
+    p.rows = false;
+    p.chunk_len = n;
+    if (outer == 0 || inner == 0 || n == 0) return p;
+    constexpr int64_t kTargetBlocks = 1024;
+    const ColumnsTile c = plan_columns_v3<In>(inner);
+    const int64_t tiles = outer * c.tiles_per_o, min_chunk = std::max<int64_t>(64, 4 * c.ty);
+    if (tiles < kTargetBlocks && n >= 2 * min_chunk) p.chunks = std::min(ceil_div(kTargetBlocks, tiles), n / min_chunk);
+    p.chunks = std::min<int64_t>(p.chunks, 65535);  // grid.y limit
+    p.chunk_len = ceil_div(n, p.chunks);
+    p.chunks = ceil_div(n, p.chunk_len);
+    return p;
+}
+
+/// The plan of kernel version `version` (1 and 2 share one).
+template <class In>
+inline ReducePlan plan_reduce_for(int version, int64_t outer, int64_t n, int64_t inner) {
+    return version >= 3 ? plan_reduce_v3<In>(outer, n, inner) : plan_reduce(outer, n, inner);
+}
+
+/// Workspace bytes launch_reduce needs for this shape (0: single pass): the most any kernel version
+/// needs, so the caller need not know which version the environment selects.
 template <class R>
 inline size_t reduce_workspace_bytes(int64_t outer, int64_t n, int64_t inner) {
-    const ReducePlan p = plan_reduce(outer, n, inner);
-    return p.chunks > 1 ? static_cast<size_t>(outer * p.chunks * inner) * sizeof(typename R::Acc) : 0;
+    size_t bytes = 0;
+    for (int version : {2, 3}) {
+        const ReducePlan p = plan_reduce_for<typename R::Value>(version, outer, n, inner);
+        if (p.chunks > 1) bytes = std::max(bytes, static_cast<size_t>(outer * p.chunks * inner) * sizeof(typename R::Acc));
+    }
+    return bytes;
 }
 
 /// Version 2's launch of the rows kernels for chunks of chunk_len elements of In (shape and type
@@ -400,7 +779,7 @@ inline RowsLaunch plan_rows_v2(int64_t rows, int64_t chunk_len) {
 /// the same members): the version, and the kernels of one pass.
 struct DeviceReduce {
     cudaStream_t stream;
-    int version = kernel_version("SEAM_REDUCE_VERSION", 2);
+    int version = kernel_version("SEAM_REDUCE_VERSION", 3);
 
     template <class R, class In, class Out>
     void rows_v1(const In* x, int64_t rows, int64_t n, const ReducePlan& p, Out out) const {
@@ -408,15 +787,29 @@ struct DeviceReduce {
         reduce_rows_kernel<R, In, Out><<<grid, p.threads, 0, stream>>>(x, rows, n, p.chunk_len, out);
         SEAM_CUDA_CHECK(cudaGetLastError());
     }
-    template <class R, class In, class Out>
+    template <class R, class In, class Out, int Version = 2>
     void rows_v2(const In* x, int64_t rows, int64_t n, const ReducePlan& p, Out out) const {
         const RowsLaunch l = plan_rows_v2<In>(rows, p.chunk_len);
         const dim3 grid(static_cast<unsigned>(l.blocks), static_cast<unsigned>(p.chunks));
         if (l.lanes == kThreads)
-            reduce_rows_block_kernel<R, In, Out><<<grid, kThreads, 0, stream>>>(x, rows, n, p.chunk_len, out);
+            reduce_rows_block_kernel<R, In, Out, Version><<<grid, kThreads, 0, stream>>>(x, rows, n, p.chunk_len, out);
         else
-            reduce_rows_warp_kernel<R, In, Out><<<grid, kThreads, 0, stream>>>(x, rows, n, p.chunk_len, l.lanes, out);
+            reduce_rows_warp_kernel<R, In, Out, Version><<<grid, kThreads, 0, stream>>>(x, rows, n, p.chunk_len, l.lanes,
+                                                                                        out);
         SEAM_CUDA_CHECK(cudaGetLastError());
+    }
+    /// Version 3: short rows through shared memory; longer ones by version 2's kernels (with the
+    /// cheaper index tracking of accumulate_row_select_as for max and min).
+    template <class R, class In, class Out>
+    void rows_v3(const In* x, int64_t rows, int64_t n, const ReducePlan& p, Out out) const {
+        if (p.chunks == 1 && short_rows_fit<In>(n)) {
+            const ShortRows s = plan_short_rows(n);
+            const unsigned blocks = static_cast<unsigned>(std::min<int64_t>(ceil_div(rows, kThreads), int64_t(1) << 20));
+            reduce_rows_short_kernel<R, In, Out><<<blocks, kThreads, short_tile_bytes<In>(s), stream>>>(x, rows, s, out);
+            SEAM_CUDA_CHECK(cudaGetLastError());
+            return;
+        }
+        rows_v2<R, In, Out, 3>(x, rows, n, p, out);
     }
     template <class R, class In, class Out>
     void columns(const In* x, int64_t outer, int64_t n, int64_t inner, const ReducePlan& p, Out out) const {
@@ -425,12 +818,27 @@ struct DeviceReduce {
         reduce_columns_kernel<R, In, Out><<<grid, kThreads, 0, stream>>>(x, outer, n, inner, p.chunk_len, out);
         SEAM_CUDA_CHECK(cudaGetLastError());
     }
+    template <class R, class In, class Out>
+    void columns_v3(const In* x, int64_t outer, int64_t n, int64_t inner, const ReducePlan& p, Out out) const {
+        const ColumnsTile c = plan_columns_v3<In>(inner);
+        const dim3 grid(static_cast<unsigned>(std::min<int64_t>(outer * c.tiles_per_o, int64_t(1) << 20)),
+                        static_cast<unsigned>(p.chunks));
+        if (c.vec > 1)
+            reduce_columns_tile_kernel<R, kGroupOf<In>, In, Out><<<grid, kThreads, 0, stream>>>(x, outer, n, inner,
+                                                                                                p.chunk_len, c, out);
+        else
+            reduce_columns_tile_kernel<R, 1, In, Out><<<grid, kThreads, 0, stream>>>(x, outer, n, inner, p.chunk_len, c, out);
+        SEAM_CUDA_CHECK(cudaGetLastError());
+    }
 };
 
 template <class R, class In, class Out, class Exec>
 inline void launch_reduce_pass(const Exec& exec, const In* x, int64_t outer, int64_t n, int64_t inner,
                                const ReducePlan& p, Out out) {
-    if (!p.rows) exec.template columns<R>(x, outer, n, inner, p, out);
+    if (!p.rows) {
+        if (exec.version >= 3) exec.template columns_v3<R>(x, outer, n, inner, p, out);
+        else exec.template columns<R>(x, outer, n, inner, p, out);
+    } else if (exec.version >= 3) exec.template rows_v3<R>(x, outer, n, p, out);
     else if (exec.version >= 2) exec.template rows_v2<R>(x, outer, n, p, out);
     else exec.template rows_v1<R>(x, outer, n, p, out);
 }
@@ -441,7 +849,7 @@ inline void launch_reduce_on(const Exec& exec, const T* x, int64_t outer, int64_
                              void* workspace) {
     using Acc = typename R::Acc;
     if (outer == 0 || inner == 0) return;
-    const ReducePlan p = plan_reduce(outer, n, inner);
+    const ReducePlan p = plan_reduce_for<T>(exec.version, outer, n, inner);
     if (p.chunks == 1) {
         launch_reduce_pass<R>(exec, x, outer, n, inner, p, out);
         return;

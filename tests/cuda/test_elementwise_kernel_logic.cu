@@ -165,14 +165,14 @@ void replay_warp_tree(typename R::Acc (&lanes)[k::kWarpSize], int width) {
 /// Runs launch_reduce's passes on the CPU: the version-2 rows kernels block by block, warp by
 /// warp, lane by lane; the columns kernel column by column.
 struct HostReduce {
-    int version = 2;
-    mutable int warp_launches = 0, block_launches = 0, column_launches = 0;
+    int version = 3;
+    mutable int warp_launches = 0, block_launches = 0, column_launches = 0, short_launches = 0, tile_launches = 0;
 
     template <class R, class In, class Out>
     void rows_v1(const In*, int64_t, int64_t, const k::ReducePlan&, Out) const {
         seam::fail("HostReduce: version 1 is not emulated");
     }
-    template <class R, class In, class Out>
+    template <class R, class In, class Out, int Version = 2>
     void rows_v2(const In* x, int64_t rows, int64_t n, const k::ReducePlan& p, Out out) const {
         using Acc = typename R::Acc;
         const k::RowsLaunch l = k::plan_rows_v2<In>(rows, p.chunk_len);
@@ -186,8 +186,8 @@ struct HostReduce {
                         for (int w = 0; w < k::kWarps; ++w) {
                             Acc lanes[k::kWarpSize];
                             for (int lane = 0; lane < k::kWarpSize; ++lane)
-                                lanes[lane] = k::accumulate_row<R>(x + row * n, begin, end, w * k::kWarpSize + lane,
-                                                                   k::kThreads);
+                                lanes[lane] = k::accumulate_row_for<Version, R>(x + row * n, begin, end,
+                                                                                w * k::kWarpSize + lane, k::kThreads);
                             replay_warp_tree<R>(lanes, k::kWarpSize);
                             warp_result[w] = lanes[0];
                         }
@@ -206,8 +206,8 @@ struct HostReduce {
                             Acc lanes[k::kWarpSize];
                             for (int lane = 0; lane < k::kWarpSize; ++lane) {
                                 const int64_t row = base + lane / l.lanes;
-                                lanes[lane] = row < rows ? k::accumulate_row<R>(x + row * n, begin, end,
-                                                                                lane & (l.lanes - 1), l.lanes)
+                                lanes[lane] = row < rows ? k::accumulate_row_for<Version, R>(x + row * n, begin, end,
+                                                                                             lane & (l.lanes - 1), l.lanes)
                                                          : R::identity();
                             }
                             replay_warp_tree<R>(lanes, l.lanes);
@@ -217,6 +217,68 @@ struct HostReduce {
                             }
                         }
             }
+        }
+    }
+    /// Version 3: reduce_rows_short_kernel tile by tile — every thread's loads into a tile prefilled
+    /// with NaN (a slot no thread writes poisons its row), then every thread's row — else the
+    /// version-2 kernels with version 3's per-thread function.
+    template <class R, class In, class Out>
+    void rows_v3(const In* x, int64_t rows, int64_t n, const k::ReducePlan& p, Out out) const {
+        if (p.chunks == 1 && k::short_rows_fit<In>(n)) {
+            ++short_launches;
+            const k::ShortRows s = k::plan_short_rows(n);
+            const int64_t blocks = std::min<int64_t>((rows + k::kThreads - 1) / k::kThreads, int64_t(1) << 20);
+            std::vector<In> tile(k::short_tile_bytes<In>(s) / sizeof(In));
+            for (int64_t block = 0; block < blocks; ++block)
+                for (int64_t row0 = block * k::kThreads; row0 < rows; row0 += blocks * k::kThreads) {
+                    const int count = static_cast<int>(std::min<int64_t>(rows - row0, k::kThreads));
+                    std::fill(tile.begin(), tile.end(), poison<In>());
+                    for (int t = 0; t < k::kThreads; ++t)
+                        k::load_short_tile(x + row0 * s.n, count * s.n, s, t, k::kThreads, tile.data());
+                    for (int i = 0; i < count; ++i) out.store(row0 + i, k::reduce_short_row<R>(tile.data(), s, i));
+                }
+            return;
+        }
+        rows_v2<R, In, Out, 3>(x, rows, n, p, out);
+    }
+    /// Version 3's reduce_columns_tile_kernel: every thread's column_tile_partial, then the tree over
+    /// ty replayed level by level (thread ty < half takes combine(own, ty + half's)).
+    template <class R, class In, class Out>
+    void columns_v3(const In* x, int64_t outer, int64_t n, int64_t inner, const k::ReducePlan& p, Out out) const {
+        const k::ColumnsTile c = k::plan_columns_v3<In>(inner);
+        if (c.vec > 1) columns_v3_as<R, k::kGroupOf<In>>(x, outer, n, inner, p, c, out);
+        else columns_v3_as<R, 1>(x, outer, n, inner, p, c, out);
+    }
+    template <class R, int Vec, class In, class Out>
+    void columns_v3_as(const In* x, int64_t outer, int64_t n, int64_t inner, const k::ReducePlan& p,
+                       const k::ColumnsTile& c, Out out) const {
+        using Acc = typename R::Acc;
+        ++tile_launches;
+        if (c.tx * c.ty != k::kThreads || (c.tx & (c.tx - 1)) != 0) seam::fail("columns_v3: bad block shape");
+        const int64_t tiles = outer * c.tiles_per_o, blocks = std::min<int64_t>(tiles, int64_t(1) << 20);
+        for (int64_t chunk = 0; chunk < p.chunks; ++chunk) {
+            const int64_t begin = chunk * p.chunk_len, end = std::min(begin + p.chunk_len, n);
+            for (int64_t block = 0; block < blocks; ++block)
+                for (int64_t tile = block; tile < tiles; tile += blocks) {
+                    std::vector<Acc> partial(size_t(k::kThreads) * Vec);
+                    for (int t = 0; t < k::kThreads; ++t) {
+                        Acc acc[Vec];
+                        k::column_tile_partial<R, Vec>(x, n, inner, c, tile, t % c.tx, t / c.tx, begin, end, acc);
+                        for (int v = 0; v < Vec; ++v) partial[size_t(t) * Vec + v] = acc[v];
+                    }
+                    for (int half = c.ty / 2; half > 0; half /= 2)
+                        for (int t = 0; t < half * c.tx; ++t)  // the threads with ty < half
+                            for (int v = 0; v < Vec; ++v)
+                                partial[size_t(t) * Vec + v] =
+                                    R::combine(partial[size_t(t) * Vec + v], partial[size_t(t + half * c.tx) * Vec + v]);
+                    const int64_t o = tile / c.tiles_per_o;
+                    for (int t = 0; t < c.tx; ++t) {
+                        const int64_t g = (tile % c.tiles_per_o) * c.tx + t;
+                        if (g < c.groups)
+                            for (int v = 0; v < Vec; ++v)
+                                out.store((o * p.chunks + chunk) * inner + g * Vec + v, partial[size_t(t) * Vec + v]);
+                    }
+                }
         }
     }
     template <class R, class In, class Out>
@@ -756,19 +818,24 @@ void fill_row_values(T* p, int64_t n, std::mt19937_64& rng, int flavour) {
 }
 
 template <class T>
-void check_rows(std::mt19937_64& rng) {
+void check_rows(std::mt19937_64& rng, int version) {
     struct RowCase {
         int64_t rows, n;
     };
     const std::vector<RowCase> cases = {
         {1, 1},   {7, 1},    {37, 3},  {300, 10}, {5, 31},  {9, 32},    {70, 33},  {3, 1000}, {11, 1024},
         {4, 1031}, {3, 4101}, {1, 100003}, {3, 20000}, {2, 8193}, {1, 0},    {260, 1500}, {1, 2},   {33, 64},
+        // version 3's short rows: tiles of 256 rows, a partial last tile, every n up to the limit
+        {256, 10}, {257, 10}, {1000, 10}, {513, 5}, {600, 7}, {300, 16}, {259, 17}, {520, 32}, {255, 2},
+        {700, 1}, {300, 9}, {257, 31}, {258, 15}, {3, 33},
     };
     for (const RowCase& c : cases)
         for (int mis = 0; mis < 4; ++mis) {
             if (mis > 0 && c.n * c.rows < 2) continue;
             const std::string shape = "<" + std::string(type_name<T>()) + "> [" + std::to_string(c.rows) + ", " +
-                                      std::to_string(c.n) + "] misaligned=" + std::to_string(mis);
+                                      std::to_string(c.n) + "] misaligned=" + std::to_string(mis) + " v" +
+                                      std::to_string(version);
+            const bool short_path = version >= 3 && k::short_rows_fit<T>(c.n) && k::plan_reduce(c.rows, c.n, 1).chunks == 1;
             const int64_t total = c.rows * c.n;
             Buffer<T> xb(total);
             T* x = xb.at(mis);
@@ -781,6 +848,7 @@ void check_rows(std::mt19937_64& rng) {
                 std::vector<T> out(c.rows, poison<T>());
                 std::vector<unsigned char> ws(k::reduce_workspace_bytes<R>(c.rows, c.n, 1) + 16);
                 HostReduce exec;
+                exec.version = version;
                 k::launch_reduce_on<R>(exec, x, c.rows, c.n, 1, k::SumOutput<T, typename R::Acc>{out.data()}, ws.data());
                 bool ok = true;
                 double worst = 0;
@@ -795,17 +863,40 @@ void check_rows(std::mt19937_64& rng) {
                     worst = std::max(worst, err / tol);
                 }
                 expect(ok, "sum" + shape + " (worst error / tolerance " + std::to_string(worst) + ")");
-                expect(p.chunks > 1 ? exec.warp_launches + exec.block_launches == 2 : exec.warp_launches + exec.block_launches == 1,
-                       "sum" + shape + ": passes");
-                if (p.chunks == 1)  // one pass: a warp or less a row up to kWarpRowMax elements, else a block
-                    expect(exec.warp_launches == (c.n <= k::kWarpRowMax ? 1 : 0), "sum" + shape + ": rows kernel");
+                const int launches = exec.warp_launches + exec.block_launches + exec.short_launches;
+                expect(p.chunks > 1 ? launches == 2 : launches == 1, "sum" + shape + ": passes");
+                if (p.chunks == 1)  // one pass: short rows (v3), a warp or less a row up to kWarpRowMax elements, else a block
+                    expect(exec.short_launches == (short_path ? 1 : 0) &&
+                               exec.warp_launches == (!short_path && c.n <= k::kWarpRowMax ? 1 : 0),
+                           "sum" + shape + ": rows kernel");
+                if (short_path) {  // the plain left-to-right sum in the accumulator type, bit for bit
+                    bool same = true;
+                    for (int64_t r = 0; r < c.rows; ++r) {
+                        typename R::Acc acc = 0;
+                        for (int64_t i = 0; i < c.n; ++i) acc += x[r * c.n + i];
+                        same = same && same_bits(out[r], static_cast<T>(acc));
+                    }
+                    expect(same, "sum" + shape + ": short rows sum left to right");
+                } else if (version >= 3 && p.chunks == 1) {
+                    // version 2's kernels and order: the same bits as version 2 (a chunked plan's second
+                    // pass over a few partials takes the short-row kernel, another order)
+                    std::vector<T> out2(c.rows, poison<T>());
+                    HostReduce v2;
+                    v2.version = 2;
+                    k::launch_reduce_on<R>(v2, x, c.rows, c.n, 1, k::SumOutput<T, typename R::Acc>{out2.data()}, ws.data());
+                    bool same = true;
+                    for (int64_t r = 0; r < c.rows; ++r) same = same && same_bits(out[r], out2[r]);
+                    expect(same, "sum" + shape + ": version 3 = version 2 bit for bit past the short rows");
+                }
                 // Bit-identical at every alignment of the same values (the order depends on the shape only).
                 if (mis == 0 && total > 0) {
                     for (int shift = 1; shift < 4; ++shift) {
                         Buffer<T> sb(total);
                         std::copy(x, x + total, sb.at(shift));
                         std::vector<T> out2(c.rows, poison<T>());
-                        k::launch_reduce_on<R>(HostReduce{}, sb.at(shift), c.rows, c.n, 1,
+                        HostReduce shifted;
+                        shifted.version = version;
+                        k::launch_reduce_on<R>(shifted, sb.at(shift), c.rows, c.n, 1,
                                                k::SumOutput<T, typename R::Acc>{out2.data()}, ws.data());
                         bool same = true;
                         for (int64_t r = 0; r < c.rows; ++r) same = same && same_bits(out[r], out2[r]);
@@ -822,6 +913,7 @@ void check_rows(std::mt19937_64& rng) {
                     std::vector<T> values(c.rows, poison<T>());
                     std::vector<int64_t> indices(c.rows, -7);
                     HostReduce exec;
+                    exec.version = version;
                     if (largest) {
                         using R = k::MaxReducer<T>;
                         std::vector<unsigned char> ws(k::reduce_workspace_bytes<R>(c.rows, c.n, 1) + 16);
@@ -843,34 +935,156 @@ void check_rows(std::mt19937_64& rng) {
         }
 }
 
-/// Columns (inner > 1) through the same executor: the unchanged kernel, its per-column function.
+/// Columns (inner > 1) through the same executor, versions 2 (reduce_columns_kernel) and 3 (the tile
+/// kernel): max and min (value bit for bit, index exact) against a scan of each column, sums within
+/// the rounding bound of a long-double sum and bit-identical whatever the alignment of x.
 template <class T>
-void check_columns(std::mt19937_64& rng) {
+void check_columns(std::mt19937_64& rng, int version) {
     struct ColCase {
         int64_t outer, n, inner;
     };
-    for (const ColCase& c : std::vector<ColCase>{{4, 1000, 3}, {7, 5, 300}, {2, 200, 64}, {1, 5000, 2}}) {
-        const int64_t total = c.outer * c.n * c.inner;
-        Buffer<T> xb(total);
-        T* x = xb.at(0);
-        fill_row_values(x, total, rng, 1);
-        using R = k::MaxReducer<T>;
-        std::vector<T> values(c.outer * c.inner, poison<T>());
-        std::vector<int64_t> indices(c.outer * c.inner, -7);
-        std::vector<unsigned char> ws(k::reduce_workspace_bytes<R>(c.outer, c.n, c.inner) + 16);
-        HostReduce exec;
-        k::launch_reduce_on<R>(exec, x, c.outer, c.n, c.inner, k::MaxOutput<T>{values.data(), indices.data()}, ws.data());
-        bool ok = exec.column_launches >= 1;
-        std::vector<T> col(c.n);
-        for (int64_t o = 0; o < c.outer; ++o)
-            for (int64_t j = 0; j < c.inner; ++j) {
-                for (int64_t r = 0; r < c.n; ++r) col[r] = x[(o * c.n + r) * c.inner + j];
-                const int64_t want = ref_extreme(col.data(), c.n, true);
-                ok = ok && indices[o * c.inner + j] == want && same_bits(values[o * c.inner + j], col[want]);
+    const std::vector<ColCase> cases = {
+        {4, 1000, 3}, {7, 5, 300}, {2, 200, 64}, {1, 5000, 2}, {1, 1, 2},   {3, 2, 3},    {1, 700, 4},
+        {5, 33, 5},   {1, 3000, 8}, {2, 129, 1024}, {1, 4100, 1024}, {9, 17, 12}, {1, 600, 1030}, {40, 3, 6},
+        {1, 2000, 16}, {2, 1, 4},  {1, 0, 5},
+    };
+    for (const ColCase& c : cases)
+        for (int mis = 0; mis < 4; ++mis) {
+            const int64_t total = c.outer * c.n * c.inner, outs = c.outer * c.inner;
+            const std::string shape = "<" + std::string(type_name<T>()) + "> [" + std::to_string(c.outer) + ", " +
+                                      std::to_string(c.n) + ", " + std::to_string(c.inner) + "] misaligned=" +
+                                      std::to_string(mis) + " v" + std::to_string(version);
+            Buffer<T> xb(total);
+            T* x = xb.at(mis);
+            // ---- sum
+            {
+                using R = k::SumReducer<T>;
+                fill_row_values(x, total, rng, 0);
+                std::vector<T> out(outs, poison<T>());
+                std::vector<unsigned char> ws(k::reduce_workspace_bytes<R>(c.outer, c.n, c.inner) + 16);
+                HostReduce exec;
+                exec.version = version;
+                k::launch_reduce_on<R>(exec, x, c.outer, c.n, c.inner, k::SumOutput<T, typename R::Acc>{out.data()},
+                                       ws.data());
+                expect(version >= 3 ? exec.tile_launches >= 1 && exec.column_launches == 0
+                                    : exec.column_launches >= 1 && exec.tile_launches == 0,
+                       "sum columns" + shape + ": kernel");
+                bool ok = true;
+                for (int64_t o = 0; o < c.outer; ++o)
+                    for (int64_t j = 0; j < c.inner; ++j) {
+                        long double sum = 0, mag = 0;
+                        for (int64_t r = 0; r < c.n; ++r) {
+                            const T v = x[(o * c.n + r) * c.inner + j];
+                            sum += v, mag += std::fabs((long double)v);
+                        }
+                        const double ref = static_cast<double>(static_cast<T>(sum));
+                        const double tol = double(std::max<int64_t>(c.n, 1)) * std::ldexp(1.0, -53) * double(mag) +
+                                           (std::is_same_v<T, float> ? std::ldexp(std::fabs(ref), -22) : 0.0) + 1e-300;
+                        ok = ok && std::fabs(double(out[o * c.inner + j]) - ref) <= tol;
+                    }
+                expect(ok, "sum columns" + shape);
+                for (int shift = 1; shift < 4 && mis == 0 && total > 0; ++shift) {
+                    Buffer<T> sb(total);
+                    std::copy(x, x + total, sb.at(shift));
+                    std::vector<T> out2(outs, poison<T>());
+                    k::launch_reduce_on<R>(exec, sb.at(shift), c.outer, c.n, c.inner,
+                                           k::SumOutput<T, typename R::Acc>{out2.data()}, ws.data());
+                    bool same = true;
+                    for (int64_t i = 0; i < outs; ++i) same = same && same_bits(out[i], out2[i]);
+                    expect(same, "sum columns" + shape + ": same bits with x shifted by " + std::to_string(shift));
+                }
             }
-        expect(ok, std::string("max columns<") + type_name<T>() + "> [" + std::to_string(c.outer) + ", " +
-                       std::to_string(c.n) + ", " + std::to_string(c.inner) + "]");
+            if (c.n == 0) continue;
+            // ---- max and min
+            for (int flavour : {1, 3, 4, 5, 6})
+                for (bool largest : {true, false}) {
+                    fill_row_values(x, total, rng, flavour);
+                    if (flavour == 5 && total > 2) x[total / 3] = std::numeric_limits<T>::quiet_NaN();  // NaNs mid-column too
+                    std::vector<T> values(outs, poison<T>());
+                    std::vector<int64_t> indices(outs, -7);
+                    HostReduce exec;
+                    exec.version = version;
+                    if (largest) {
+                        using R = k::MaxReducer<T>;
+                        std::vector<unsigned char> ws(k::reduce_workspace_bytes<R>(c.outer, c.n, c.inner) + 16);
+                        k::launch_reduce_on<R>(exec, x, c.outer, c.n, c.inner, k::MaxOutput<T>{values.data(), indices.data()},
+                                               ws.data());
+                    } else {
+                        using R = k::MinReducer<T>;
+                        std::vector<unsigned char> ws(k::reduce_workspace_bytes<R>(c.outer, c.n, c.inner) + 16);
+                        k::launch_reduce_on<R>(exec, x, c.outer, c.n, c.inner, k::MaxOutput<T>{values.data(), indices.data()},
+                                               ws.data());
+                    }
+                    bool ok = true;
+                    std::vector<T> col(c.n);
+                    for (int64_t o = 0; o < c.outer; ++o)
+                        for (int64_t j = 0; j < c.inner; ++j) {
+                            for (int64_t r = 0; r < c.n; ++r) col[r] = x[(o * c.n + r) * c.inner + j];
+                            const int64_t want = ref_extreme(col.data(), c.n, largest);
+                            ok = ok && indices[o * c.inner + j] == want && same_bits(values[o * c.inner + j], col[want]);
+                        }
+                    expect(ok, std::string(largest ? "max" : "min") + " columns" + shape + " flavour " +
+                                   std::to_string(flavour));
+                }
+        }
+}
+
+/// Version 3's plans: the columns tile covers every column once (vec · groups = inner, tx · ty =
+/// 256, tx a power of two ≤ 32), chunks cover n without overlap, the workspace covers both
+/// versions; short rows: e / n by the multiply-shift is exact for every e of a tile, and the
+/// shared-memory stride is odd and ≥ n.
+void check_v3_plans() {
+    for (int64_t n = 1; n <= k::kShortRowMax; ++n) {
+        const k::ShortRows s = k::plan_short_rows(n);
+        bool ok = s.stride >= n && s.stride % 2 == 1;
+        for (uint32_t e = 0; e < uint32_t(k::kThreads * n); ++e) ok = ok && k::short_div(e, s.magic) == e / uint32_t(n);
+        expect(ok, "short rows plan n=" + std::to_string(n));
     }
+    expect(k::short_rows_fit<float>(32) && !k::short_rows_fit<float>(33) && k::short_rows_fit<double>(16) &&
+               !k::short_rows_fit<double>(17) && !k::short_rows_fit<float>(0) && k::short_rows_fit<uint8_t>(32) && !k::short_rows_fit<uint8_t>(33) &&
+               !k::short_rows_fit<k::ValueIndex<float>>(2),
+           "short_rows_fit limits");
+    for (int64_t inner : {2, 3, 4, 5, 8, 12, 64, 100, 128, 129, 1024, 1030})
+        for (int64_t outer : {1, 3, 1000})
+            for (int64_t n : {0, 1, 5, 127, 128, 129, 1000, 65536}) {
+                const k::ColumnsTile c = k::plan_columns_v3<float>(inner);
+                const k::ReducePlan p = k::plan_reduce_v3<float>(outer, n, inner);
+                bool ok = c.vec * c.groups == inner && c.tx * c.ty == k::kThreads && (c.tx & (c.tx - 1)) == 0 &&
+                          c.tx <= 32 && (c.tx >= c.groups || c.tx == 32) && c.tiles_per_o * c.tx >= c.groups &&
+                          !p.rows && p.chunks >= 1 && p.chunks <= 65535 &&
+                          (n == 0 || (p.chunk_len * p.chunks >= n && p.chunk_len * (p.chunks - 1) < n));
+                const size_t ws = k::reduce_workspace_bytes<k::SumReducer<float>>(outer, n, inner);
+                if (p.chunks > 1) ok = ok && ws >= size_t(outer * p.chunks * inner) * sizeof(double);
+                expect(ok, "columns v3 plan outer=" + std::to_string(outer) + " n=" + std::to_string(n) +
+                               " inner=" + std::to_string(inner));
+            }
+}
+
+/// Version 3's per-thread max/min (value first, the index only for a winning group) against version
+/// 2's (combine every element): the same (value, index) for every thread of every launch shape,
+/// including threads with no element (identity) and rows of -inf / +inf only.
+template <class T>
+void check_select_threads(std::mt19937_64& rng) {
+    for (int64_t len : {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 64, 100, 257, 1023, 1024, 1031, 4101})
+        for (int threads : {1, 2, 4, 8, 32, 256})
+            for (int mis = 0; mis < 4; ++mis)
+                for (int flavour = 0; flavour <= 6; ++flavour) {
+                    Buffer<T> xb(len);
+                    T* x = xb.at(mis);
+                    fill_row_values(x, len, rng, flavour);
+                    bool ok = true;
+                    for (int t = 0; t < threads; ++t) {
+                        const auto a = k::accumulate_row_for<3, k::MaxReducer<T>>(x, 0, len, t, threads);
+                        const auto b = k::accumulate_row_for<2, k::MaxReducer<T>>(x, 0, len, t, threads);
+                        const auto c = k::accumulate_row_for<3, k::MinReducer<T>>(x, 0, len, t, threads);
+                        const auto d = k::accumulate_row_for<2, k::MinReducer<T>>(x, 0, len, t, threads);
+                        ok = ok && a.index == b.index && same_bits(a.value, b.value) && c.index == d.index &&
+                             same_bits(c.value, d.value);
+                    }
+                    expect(ok, "select per thread <" + std::string(type_name<T>()) + "> len=" + std::to_string(len) +
+                                   " threads=" + std::to_string(threads) + " misaligned=" + std::to_string(mis) +
+                                   " flavour " + std::to_string(flavour));
+                }
 }
 
 /// The launch shapes of version 2's rows kernels: a power of two of lanes covering the groups
@@ -938,18 +1152,25 @@ int main() {
         check_select<uint8_t>(rng);
     });
     run_check("rows plans", [] { check_rows_plans(); });
-    run_check("rows float", [&] { check_rows<float>(rng); });
-    run_check("rows double", [&] { check_rows<double>(rng); });
-    run_check("columns", [&] {
-        check_columns<float>(rng);
-        check_columns<double>(rng);
+    run_check("v3 plans", [] { check_v3_plans(); });
+    run_check("v3 select per thread", [&] {
+        check_select_threads<float>(rng);
+        check_select_threads<double>(rng);
     });
+    for (int version : {2, 3}) {
+        run_check("rows float", [&] { check_rows<float>(rng, version); });
+        run_check("rows double", [&] { check_rows<double>(rng, version); });
+        run_check("columns", [&] {
+            check_columns<float>(rng, version);
+            check_columns<double>(rng, version);
+        });
+    }
     if (failures) {
         std::printf("test_elementwise_kernel_logic: %d of %d checks FAILED\n", failures, checks);
         return 1;
     }
-    std::printf("test_elementwise_kernel_logic: all %d checks passed (version-2 elementwise and row-reduction kernels "
-                "emulated on the CPU; no GPU used)\n",
+    std::printf("test_elementwise_kernel_logic: all %d checks passed (version-2 elementwise kernels, version-2 and "
+                "version-3 reduction kernels emulated on the CPU; no GPU used)\n",
                 checks);
     return 0;
 }
