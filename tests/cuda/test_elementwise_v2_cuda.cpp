@@ -14,6 +14,10 @@
 // (copies, relu, add, mul, max/min and their indices), sums within the rounding bound
 // n·2^-53·Σ|x| (+ float's last rounding), transcendental ops within the usual float tolerance.
 // Version 1 stays reachable (SEAM_ELEMENTWISE_VERSION / SEAM_REDUCE_VERSION = 1) and is checked too.
+// Reductions version 3 (the default): the same row shapes plus short rows of 1 .. 32 elements in
+// tiles of 256 (the short-row kernel), and columns (inner = 2 .. 1030, outer 1 .. 100, x misaligned
+// by 0..3 elements, chunked and not) for version 3's tile kernel and version 2's columns kernel;
+// version 2's row kernels stay reachable with SEAM_REDUCE_VERSION=2.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -39,14 +43,15 @@ using namespace seam::cuda_test::op_check;
 
 namespace {
 
-/// Sets SEAM_ELEMENTWISE_VERSION and SEAM_REDUCE_VERSION for its lifetime (restores them after).
+/// Sets SEAM_ELEMENTWISE_VERSION and SEAM_REDUCE_VERSION (or only the latter: reduce_only) for its
+/// lifetime (restores them after).
 class KernelVersionScope {
 public:
-    explicit KernelVersionScope(const char* version) {
+    explicit KernelVersionScope(const char* version, bool reduce_only = false) {
         for (int k = 0; k < 2; ++k) {
             const char* old = std::getenv(kNames[k]);
             if (old) saved_[k] = old;
-            setenv(kNames[k], version, 1);
+            if (k == 1 || !reduce_only) setenv(kNames[k], version, 1);
         }
     }
     ~KernelVersionScope() {
@@ -255,6 +260,8 @@ struct Rows {
 const std::vector<Rows> kRowShapes = {
     {1, 1},  {37, 1},  {37, 3},  {1000, 10}, {5, 31},    {9, 32},    {70, 33},  {3, 1000},
     {11, 1024}, {4, 1031}, {3, 4101}, {260, 9000}, {1, 100003}, {3, 20000}, {2, 8193},
+    // version 3's short rows (n ≤ 32 floats, ≤ 16 doubles): tiles of 256 rows, partial last tiles
+    {256, 10}, {257, 5}, {1025, 7}, {513, 16}, {300, 2}, {2000, 1}, {777, 17}, {259, 32},
 };
 
 /// sum/max/min along the last dim through the launchers, the rows starting `off` elements into the buffer.
@@ -310,6 +317,62 @@ void check_rows(int64_t off) {
     }
 }
 
+/// sum/max/min over the middle dim of [outer, n, inner] (inner > 1: the columns kernels) through the
+/// launchers, x starting `off` elements into the buffer: max/min and indices exact, sums within the
+/// rounding bound and the same bits with x one element further in.
+template <class T>
+void check_columns(int64_t off) {
+    struct Cols {
+        int64_t outer, n, inner;
+    };
+    uint64_t seed = 2000 + off;
+    for (const Cols& s : std::vector<Cols>{{1, 65536 / 16, 1024}, {1, 5000, 2}, {3, 1000, 3}, {1, 700, 4}, {5, 33, 5},
+                                           {2, 129, 1024}, {1, 600, 1030}, {40, 3, 6}, {1, 2000, 16}, {7, 1, 8},
+                                           {1, 3000, 8}, {100, 50, 12}}) {
+        const std::string what = std::string("<") + dtype_name<T>() + "> [" + std::to_string(s.outer) + ", " +
+                                 std::to_string(s.n) + ", " + std::to_string(s.inner) + "] offset " + std::to_string(off);
+        const int64_t total = s.outer * s.n * s.inner, outs = s.outer * s.inner;
+        for (bool ties : {false, true}) {
+            Tensor<T> buf = random_input<T>({total + 4}, seed++, ties, false);
+            T* p = buf.data() + off;
+            if (s.n > 3) {  // NaN twice in column 0 (the first wins), +inf twice in the last column
+                p[1 * s.inner] = p[(s.n - 1) * s.inner] = std::numeric_limits<T>::quiet_NaN();
+                p[2 * s.inner + s.inner - 1] = p[3 * s.inner + s.inner - 1] = std::numeric_limits<T>::infinity();
+            }
+            const Tensor<T> x = buf.narrow(0, off, total).reshape({s.outer, s.n, s.inner});
+            const Tensor<T> dev = to_gpu(buf);
+            for (bool largest : {true, false}) {
+                Tensor<T> values = nan_buffer<T>({outs});
+                Tensor<int64_t> indices = empty<int64_t>({outs}, gpu());
+                indices.fill_(int64_t(-7));
+                if (largest) cuda::max_dim<T>(dev.data() + off, s.outer, s.n, s.inner, values.data(), indices.data());
+                else cuda::min_dim<T>(dev.data() + off, s.outer, s.n, s.inner, values.data(), indices.data());
+                const auto [ref_values, ref_indices] = largest ? seam::max(x, 1) : seam::min(x, 1);
+                expect_close(values, ref_values.reshape({outs}), 0.0, 0.0, std::string(largest ? "max" : "min") + what);
+                expect_same(indices, ref_indices.reshape({outs}), std::string(largest ? "argmax" : "argmin") + what);
+            }
+            Tensor<T> clean = random_input<T>({total + 4}, seed++, ties, false);
+            const Tensor<T> cx = clean.narrow(0, off, total).reshape({s.outer, s.n, s.inner});
+            const Tensor<T> cdev = to_gpu(clean);
+            Tensor<T> out = nan_buffer<T>({outs});
+            cuda::sum_dim<T>(cdev.data() + off, s.outer, s.n, s.inner, out.data());
+            const Tensor<T> ref = seam::sum(cx, {1}).reshape({outs});
+            const Tensor<T> mag = seam::sum(compare::abs_copy(cx), {1}).reshape({outs});
+            std::vector<double> tol(outs);
+            for (int64_t i = 0; i < outs; ++i)
+                tol[i] = 2.0 * double(s.n) * std::ldexp(1.0, -53) * double(mag.data()[i]) +
+                         (std::is_same_v<T, float> ? std::ldexp(std::abs(double(ref.data()[i])), -22) : 0.0) + 1e-300;
+            compare::expect_within(out, ref, tol, "sum columns" + what);
+            Tensor<T> shifted = nan_buffer<T>({total + 5});
+            cuda::copy<T>(cdev.data() + off, {1}, shifted.data() + 1, {1}, {total});
+            Tensor<T> out2 = nan_buffer<T>({outs});
+            cuda::sum_dim<T>(shifted.data() + 1, s.outer, s.n, s.inner, out2.data());
+            expect_close(out2, out, 0.0, 0.0, "sum columns, shifted by one element" + what);
+            expect_unchanged(dev, buf, what);
+        }
+    }
+}
+
 }  // namespace
 
 TEST_SUITE("gpu") {
@@ -339,8 +402,26 @@ TEST_CASE("elementwise v2: fill and where on dense and misaligned memory") {
     check_fill_and_where<double>();
 }
 
-TEST_CASE("reduce v2: sum, max and min along rows of 1 to 100003 elements, aligned and misaligned, match the CPU") {
+TEST_CASE("reduce v3 (default): sum, max and min along rows of 1 to 100003 elements, aligned and misaligned, match the CPU") {
     for (int64_t off : {0, 1, 2, 3}) {
+        check_rows<float>(off);
+        check_rows<double>(off);
+    }
+}
+
+TEST_CASE("reduce v3: columns (inner > 1) of 2 to 1030, aligned and misaligned, match the CPU; v2 columns too") {
+    for (int64_t off : {0, 1, 2, 3}) {
+        check_columns<float>(off);
+        check_columns<double>(off);
+    }
+    KernelVersionScope v2("2", true);
+    check_columns<float>(1);
+    check_columns<double>(0);
+}
+
+TEST_CASE("reduce v2 stays reachable: rows (warp and block kernels, no short-row kernel) match the CPU") {
+    KernelVersionScope v2("2", true);
+    for (int64_t off : {0, 1}) {
         check_rows<float>(off);
         check_rows<double>(off);
     }
@@ -358,6 +439,10 @@ TEST_CASE("kernel version 1 stays reachable and right; an unknown version is ref
         KernelVersionScope v3("3");
         CHECK_THROWS_WITH_AS(seam::relu(x), doctest::Contains("SEAM_ELEMENTWISE_VERSION=3"), Error);
         CHECK_THROWS_WITH_AS(seam::sum(x, {0}), doctest::Contains("SEAM_REDUCE_VERSION=3"), Error);
+    }
+    {
+        KernelVersionScope v4("4", true);  // past the newest reduction version (3)
+        CHECK_THROWS_WITH_AS(seam::sum(x, {0}), doctest::Contains("SEAM_REDUCE_VERSION=4"), Error);
     }
     CHECK_NOTHROW(seam::relu(x));
 }
