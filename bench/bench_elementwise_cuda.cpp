@@ -11,14 +11,16 @@
 // new paths): x + bias with a [1024] bias broadcast over the rows (the dense kernel with a channel
 // operand), and sum and max along the last dim of [rows', 10] (softmax-sized rows: several a warp);
 // for these the GB/s also count the outputs written (4 bytes a row, + 8 for max's int64 index).
-// Each op is first checked against the same op on the CPU on small inputs, with both kernel
-// versions (exact for relu, add, bias add and max; sums within 1e-5 relative; also a misaligned
-// view, which must take the fallback), then timed: R runs after a warm-up, the device
+// Each op is first checked against the same op on the CPU on small inputs, with every kernel
+// version (exact for relu, add, bias add and max; sums within 1e-5 relative; also a misaligned
+// view, which must take the fallback; for the reductions also [37, 1031] over the first dim with
+// a misaligned start and a [4099, 8] column case), then timed: R runs after a warm-up, the device
 // synchronised before and after, the median of the per-run times. GB/s counts the bytes each op
 // must move (inputs read once, outputs written once); "% of copy_" divides by copy_'s GB/s in the
-// same run. Each op is timed with the default kernels (version 2) and again with version 1
-// (SEAM_ELEMENTWISE_VERSION=1 and SEAM_REDUCE_VERSION=1 set in this process between the two; see
-// the "Versions tried" of kernels/seam/elementwise.cuh and reduce.cuh). Needs a CUDA build of seam
+// same run. Each op is timed with the default kernels (reductions version 3, elementwise version
+// 2), then with the reductions at version 2 (elementwise unchanged), then with both families at
+// version 1 (SEAM_REDUCE_VERSION / SEAM_ELEMENTWISE_VERSION set in this process between the runs;
+// see the "Versions tried" of kernels/seam/elementwise.cuh and reduce.cuh). Needs a CUDA build of seam
 // (SEAM_WITH_CUDA); without one, or without a usable GPU, it says so and exits 77.
 #include <cstdio>
 #include <cstdlib>
@@ -60,14 +62,17 @@ double time_op(const std::function<void()>& f, int reps) {
     return median(s);
 }
 
-/// Kernel version of the elementwise and reduction families for the next ops: 2 (the default: the
-/// variables unset) or 1.
+/// Kernel versions for the next ops: 3 = the defaults (both variables unset: reductions 3,
+/// elementwise 2), 2 = reductions 2 (elementwise 2), 1 = both families 1.
 void use_version(int version) {
-    for (const char* variable : {"SEAM_ELEMENTWISE_VERSION", "SEAM_REDUCE_VERSION"}) {
-        if (version == 2) unsetenv(variable);
-        else setenv(variable, std::to_string(version).c_str(), 1);
-    }
+    unsetenv("SEAM_ELEMENTWISE_VERSION");
+    unsetenv("SEAM_REDUCE_VERSION");
+    if (version <= 2) setenv("SEAM_REDUCE_VERSION", std::to_string(version).c_str(), 1);
+    if (version <= 1) setenv("SEAM_ELEMENTWISE_VERSION", "1", 1);
 }
+
+/// [36, 1031] starting one element into a [37, 1031] tensor: every row start misaligned.
+Tensor<float> xs_view_rows(const Tensor<float>& x) { return x.reshape({37 * 1031}).narrow(0, 1, 36 * 1031).reshape({36, 1031}); }
 
 template <class V>
 bool check(const char* what, const Tensor<V>& gpu, const Tensor<V>& cpu, double rtol) {
@@ -107,15 +112,17 @@ int main(int argc, char** argv) {
     }
     try {
         const Device gpu = Device::cuda(0);
-        // 1. Correctness on small inputs with awkward sizes, with both kernel versions.
+        // 1. Correctness on small inputs with awkward sizes, with every kernel version.
         Generator gen(7);
         const Tensor<float> xs = randn<float>({37, 1031}, gen), ys = randn<float>({37, 1031}, gen);
         const Tensor<float> bs = randn<float>({1031}, gen), ss = randn<float>({1001, 10}, gen);
-        const Tensor<float> xg = xs.to(gpu), yg = ys.to(gpu), bg = bs.to(gpu), sg = ss.to(gpu);
+        const Tensor<float> cs = randn<float>({4099, 8}, gen);
+        const Tensor<float> xg = xs.to(gpu), yg = ys.to(gpu), bg = bs.to(gpu), sg = ss.to(gpu), cg = cs.to(gpu);
+        const Tensor<float> xs_rows = xs_view_rows(xs), xg_rows = xs_view_rows(xg);  // [36, 1031] from element 1
         const Tensor<float> xs_view = xs.reshape({37 * 1031}).narrow(0, 1, 37 * 1031 - 1);  // misaligned start
         const Tensor<float> xg_view = xg.reshape({37 * 1031}).narrow(0, 1, 37 * 1031 - 1);
         bool ok = true;
-        for (int version : {2, 1}) {
+        for (int version : {3, 2, 1}) {
             use_version(version);
             ok = check("relu", relu(xg), relu(xs), 0.0) && ok;
             ok = check("relu of a misaligned view", relu(xg_view), relu(xs_view), 0.0) && ok;
@@ -129,14 +136,21 @@ int main(int argc, char** argv) {
             ok = check("sum of rows of 10", sum(sg, {1}), sum(ss, {1}), 1e-5) && ok;
             ok = check("max of rows of 10", std::get<0>(max(sg, 1)), std::get<0>(max(ss, 1)), 0.0) && ok;
             ok = check("argmax of rows of 10", std::get<1>(max(sg, 1)), std::get<1>(max(ss, 1)), 0.0) && ok;
+            ok = check("sum first dim, misaligned", sum(xg_rows, {0}), sum(xs_rows, {0}), 1e-5) && ok;
+            ok = check("sum of rows of 1031, misaligned", sum(xg_rows, {1}), sum(xs_rows, {1}), 1e-5) && ok;
+            ok = check("max first dim", std::get<0>(max(xg, 0)), std::get<0>(max(xs, 0)), 0.0) && ok;
+            ok = check("argmax first dim", std::get<1>(max(xg, 0)), std::get<1>(max(xs, 0)), 0.0) && ok;
+            ok = check("sum of [4099, 8] over the first dim", sum(cg, {0}), sum(cs, {0}), 1e-5) && ok;
+            ok = check("argmin of [4099, 8] over the first dim", std::get<1>(min(cg, 0)), std::get<1>(min(cs, 0)), 0.0) &&
+                 ok;
         }
-        use_version(2);
+        use_version(3);
         if (!ok) return 1;
-        std::printf("- validated against the CPU ops on [37, 1031] (+ a [1031] bias, a misaligned view) and [1001, 10], "
-                    "kernel versions 2 and 1: relu, add, bias add, mul-add exact; sums within 1e-5; max and argmax "
-                    "exact\n");
+        std::printf("- validated against the CPU ops on [37, 1031] (+ a [1031] bias, misaligned views), [1001, 10] and "
+                    "[4099, 8], kernel versions 3, 2 and 1: relu, add, bias add, mul-add exact; sums within 1e-5; max, "
+                    "min and their indices exact\n");
 
-        // 2. Timing, version 2 (default) and version 1.
+        // 2. Timing: version 3 (default), 2 and 1.
         const int64_t n = mib * 1024 * 1024 / 4, cols = 1024, rows = n / cols, short_rows = n / 10;
         Tensor<float> x = randn<float>({rows, cols}, gen).to(gpu), y = randn<float>({rows, cols}, gen).to(gpu);
         Tensor<float> bias = randn<float>({cols}, gen).to(gpu);
@@ -148,7 +162,7 @@ int main(int argc, char** argv) {
             const char* op;
             double moved;
             std::function<void()> run;
-            double seconds[2];  // version 2, version 1
+            double seconds[3];  // version 3, 2, 1
         };
         std::vector<Row> results = {
             {"copy_ (seam's copy kernel)", 2 * bytes, [&] { out.copy_(x); }, {}},
@@ -164,22 +178,25 @@ int main(int argc, char** argv) {
              [&] { out = std::get<0>(max(x10, 1)); }, {}},
         };
         for (Row& r : results)
-            for (int v = 0; v < 2; ++v) {
-                use_version(v == 0 ? 2 : 1);
+            for (int v = 0; v < 3; ++v) {
+                use_version(3 - v);
                 r.seconds[v] = time_op(r.run, reps);
             }
-        use_version(2);
+        use_version(3);
         const double copy_gbs = results[0].moved / results[0].seconds[0] / 1e9;
         std::printf("- %lld MiB float32 tensors ([%lld, %lld]; rows' = %lld rows of 10), median of %d runs after a "
-                    "warm-up, host clock around a device synchronisation; version 1 = the kernels before version 2 "
-                    "(copy_ is cudaMemcpyAsync in both)\n\n",
+                    "warm-up, host clock around a device synchronisation; v3 = the defaults (reductions version 3, "
+                    "elementwise version 2), v2 = reductions version 2, v1 = both families version 1 (copy_ is "
+                    "cudaMemcpyAsync in all)\n\n",
                     (long long)mib, (long long)rows, (long long)cols, (long long)short_rows, reps);
-        std::printf("| op | ms | GB/s moved | %% of copy_ | version 1: ms | version 1: %% of copy_ |\n"
-                    "|---|---|---|---|---|---|\n");
+        std::printf("| op | v3 ms | v3 GB/s moved | v3 %% of copy_ | v2 ms | v2 %% of copy_ | v1 ms | v1 %% of copy_ |\n"
+                    "|---|---|---|---|---|---|---|---|\n");
         for (const Row& r : results) {
-            const double gbs = r.moved / r.seconds[0] / 1e9, gbs1 = r.moved / r.seconds[1] / 1e9;
-            std::printf("| %s | %.3f | %.0f | %.0f%% | %.3f | %.0f%% |\n", r.op, 1e3 * r.seconds[0], gbs,
-                        100.0 * gbs / copy_gbs, 1e3 * r.seconds[1], 100.0 * gbs1 / copy_gbs);
+            double gbs[3];
+            for (int v = 0; v < 3; ++v) gbs[v] = r.moved / r.seconds[v] / 1e9;
+            std::printf("| %s | %.3f | %.0f | %.0f%% | %.3f | %.0f%% | %.3f | %.0f%% |\n", r.op, 1e3 * r.seconds[0], gbs[0],
+                        100.0 * gbs[0] / copy_gbs, 1e3 * r.seconds[1], 100.0 * gbs[1] / copy_gbs, 1e3 * r.seconds[2],
+                        100.0 * gbs[2] / copy_gbs);
         }
         return 0;
     } catch (const std::exception& e) {
