@@ -34,6 +34,7 @@
 #include "seam/conv2d.cuh"
 #include "seam/conv2d_tf32.cuh"
 #include "seam/elementwise.cuh"
+#include "seam/gather_scatter.cuh"
 #include "seam/landmark_pool.cuh"
 #include "seam/norm.cuh"
 #include "seam/optim.cuh"
@@ -648,6 +649,18 @@ template <class T>
 void where(const uint8_t* cond, const Shape& cond_strides, const T* a, const Shape& a_strides, const T* b,
            const Shape& b_strides, const Shape& shape, T* out) {
     kernels::select<T>(cond, cond_strides, a, a_strides, b, b_strides, shape, out, stream_now());
+}
+
+template <class T>
+void gather(const T* x, const Shape& x_shape, int64_t dim, const int64_t* index, const Shape& index_shape, T* out,
+            int64_t* bad) {
+    kernels::gather<T>(x, x_shape, dim, index, index_shape, out, bad, stream_now());
+}
+
+template <class T>
+void scatter_add(T* out, const Shape& x_shape, int64_t dim, const int64_t* index, const Shape& index_shape, const T* src,
+                 int64_t* bad) {
+    kernels::scatter_add<T>(out, x_shape, dim, index, index_shape, src, bad, stream_now());
 }
 
 namespace {
@@ -1289,7 +1302,8 @@ void conv2d_backward_bias(const T* dy, T* db, const Conv2dShape& shape) {
     template void copy<T>(const T*, const Shape&, T*, const Shape&, const Shape&);      \
     template void compare<T>(CompareOp, const T*, const Shape&, const T*, const Shape&, const Shape&, uint8_t*); \
     template void where<T>(const uint8_t*, const Shape&, const T*, const Shape&, const T*, const Shape&, \
-                           const Shape&, T*);
+                           const Shape&, T*);                                                              \
+    template void gather<T>(const T*, const Shape&, int64_t, const int64_t*, const Shape&, T*, int64_t*);
 
 SEAM_CUDA_INSTANTIATE_FLOATING(float)
 SEAM_CUDA_INSTANTIATE_FLOATING(double)
@@ -1298,6 +1312,10 @@ SEAM_CUDA_INSTANTIATE_DATA(double)
 SEAM_CUDA_INSTANTIATE_DATA(int64_t)
 SEAM_CUDA_INSTANTIATE_DATA(int32_t)
 SEAM_CUDA_INSTANTIATE_DATA(uint8_t)
+template void scatter_add<float>(float*, const Shape&, int64_t, const int64_t*, const Shape&, const float*, int64_t*);
+template void scatter_add<double>(double*, const Shape&, int64_t, const int64_t*, const Shape&, const double*, int64_t*);
+template void scatter_add<int64_t>(int64_t*, const Shape&, int64_t, const int64_t*, const Shape&, const int64_t*, int64_t*);
+template void scatter_add<int32_t>(int32_t*, const Shape&, int64_t, const int64_t*, const Shape&, const int32_t*, int64_t*);
 
 #undef SEAM_CUDA_INSTANTIATE_FLOATING
 #undef SEAM_CUDA_INSTANTIATE_DATA

@@ -30,7 +30,12 @@
 //     convolution loops on TF32-rounded inputs, on awkward shapes (odd maps, stride, padding,
 //     dilation, groups, 1x1, M above one 128-row tile). The tensor-core arithmetic itself
 //     (wmma fragments, __float_to_tf32) is not emulated: the emulation multiplies the staged
-//     values in double, so this checks what is multiplied with what, not the hardware.
+//     values in double, so this checks what is multiplied with what, not the hardware;
+//   * gather_scatter.cuh's per-element (gather_source) and per-line (scatter_add_line) work, run
+//     for every thread of a launch (lines in reverse order) on random shapes of rank 1..4, index
+//     smaller than x off dim and any length along it, with and without out-of-range values:
+//     gather equals a naive coordinate loop, scatter_add equals the CPU op's row-major loop bit for
+//     bit (float), and the recorded bad position is the first out-of-range one.
 //
 //   nvcc -std=c++20 -Iinclude -Ikernels tests/cuda/test_cuda_kernel_logic.cu -o logic && ./logic
 #include <algorithm>
@@ -46,6 +51,7 @@
 
 #include "seam/conv2d_tf32.cuh"
 #include "seam/elementwise.cuh"
+#include "seam/gather_scatter.cuh"
 #include "seam/norm.cuh"
 #include "seam/reduce.cuh"
 #include "seam/resize.cuh"
@@ -594,6 +600,77 @@ void check_compare_rule() {
             expect(out[size_t(i * 8 + j)] == (a[size_t(i)] <= b[size_t(j)] ? 1 : 0), "broadcast compare le", i, j);
 }
 
+/// gather / scatter_add (gather_scatter.cuh) against naive loops over coordinates.
+void check_gather_scatter(std::mt19937_64& rng) {
+    namespace sk = seam::kernels;
+    int with_bad = 0, clean = 0;
+    for (int trial = 0; trial < 400; ++trial) {
+        const int rank = 1 + int(rng() % 4), dim = int(rng() % uint64_t(rank));
+        seam::Shape xs(static_cast<size_t>(rank)), is(static_cast<size_t>(rank));
+        for (int r = 0; r < rank; ++r) {
+            xs[size_t(r)] = 1 + int64_t(rng() % 5);
+            is[size_t(r)] = r == dim ? int64_t(rng() % 7) : 1 + int64_t(rng() % uint64_t(xs[size_t(r)]));
+        }
+        int64_t nx = 1, ni = 1;
+        for (int r = 0; r < rank; ++r) nx *= xs[size_t(r)], ni *= is[size_t(r)];
+        const bool allow_bad = trial % 3 == 0;
+        std::vector<float> x(static_cast<size_t>(nx)), src(static_cast<size_t>(ni));
+        std::vector<int64_t> idx(static_cast<size_t>(ni));
+        std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+        for (float& v : x) v = uniform(rng);
+        for (float& v : src) v = uniform(rng);
+        const int64_t S = xs[size_t(dim)];
+        for (int64_t& v : idx) v = allow_bad && rng() % 8 == 0 ? (rng() % 2 ? -1 - int64_t(rng() % 3) : S + int64_t(rng() % 3))
+                                                                : int64_t(rng() % uint64_t(S));
+        // Naive: walk the index row-major by coordinates.
+        std::vector<float> want_gather(static_cast<size_t>(ni), 0.0f), want_scatter(x);
+        int64_t first_bad = INT64_MAX;
+        std::vector<int64_t> c(static_cast<size_t>(rank), 0);
+        for (int64_t e = 0; e < ni; ++e) {
+            int64_t rest = e;
+            for (int r = rank - 1; r >= 0; --r) c[size_t(r)] = rest % is[size_t(r)], rest /= is[size_t(r)];
+            const int64_t v = idx[size_t(e)];
+            if (v < 0 || v >= S) {
+                if (first_bad == INT64_MAX) first_bad = e;
+                continue;
+            }
+            int64_t xo = 0;
+            for (int r = 0; r < rank; ++r) xo = xo * xs[size_t(r)] + (r == dim ? v : c[size_t(r)]);
+            want_gather[size_t(e)] = x[size_t(xo)];
+            want_scatter[size_t(xo)] += src[size_t(e)];
+        }
+        first_bad == INT64_MAX ? ++clean : ++with_bad;
+        const sk::GatherGeometry g = sk::gather_geometry(xs, dim, is);
+        // gather: every thread of the launch (the kernel's body: skip and record a bad value).
+        std::vector<float> got(static_cast<size_t>(ni), NAN);
+        int64_t bad = INT64_MAX;
+        for (int64_t e = 0; e < ni; ++e) {
+            const int64_t source = g.gather_source(e, idx[size_t(e)]);
+            if (source < 0) bad = std::min(bad, e), got[size_t(e)] = 0.0f;
+            else got[size_t(e)] = x[size_t(source)];
+        }
+        expect(bad == first_bad, "gather: the recorded bad position is the first out-of-range one", bad, first_bad);
+        for (int64_t e = 0; e < ni; ++e)
+            if (std::memcmp(&got[size_t(e)], &want_gather[size_t(e)], 4) != 0) {
+                expect(false, "gather equals the naive loop", trial, e);
+                break;
+            }
+        // scatter_add: every line, in reverse order (lines are independent).
+        std::vector<float> out(x);
+        int64_t sbad = INT64_MAX;
+        const int64_t lines = is[size_t(dim)] == 0 ? 0 : g.lines();
+        expect(is[size_t(dim)] == 0 || lines * is[size_t(dim)] == ni, "scatter_add: lines x line length = index size", lines, ni);
+        for (int64_t l = lines - 1; l >= 0; --l) sk::scatter_add_line(g, l, out.data(), idx.data(), src.data(), sbad);
+        expect(sbad == first_bad, "scatter_add: the recorded bad position is the first out-of-range one", sbad, first_bad);
+        for (int64_t i = 0; i < nx; ++i)
+            if (std::memcmp(&out[size_t(i)], &want_scatter[size_t(i)], 4) != 0) {
+                expect(false, "scatter_add equals the CPU op's row-major loop bit for bit", trial, i);
+                break;
+            }
+    }
+    expect(with_bad > 50 && clean > 200, "gather/scatter trials with and without out-of-range values", with_bad, clean);
+}
+
 int main() {
     std::mt19937_64 rng(20261126);
     check_indexer(rng);
@@ -608,6 +685,7 @@ int main() {
     check_resize_elements<float>(rng);
     check_resize_elements<double>(rng);
     check_tf32_conv_tiling(rng);
+    check_gather_scatter(rng);
     if (failures) {
         std::printf("test_cuda_kernel_logic: %d FAILED\n", failures);
         return 1;

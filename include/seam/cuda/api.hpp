@@ -101,6 +101,23 @@ template <class T>
 void compare(CompareOp op, const T* a, const Shape& a_strides, const T* b, const Shape& b_strides, const Shape& shape,
              uint8_t* out);
 
+/// seam::gather along `dim`: out[e] = x[.., index[e], ..] for every element e of the index (which
+/// has index_shape, no larger than x_shape off `dim`); x, index and out contiguous, rank ≤
+/// kMaxDims. An index value out of [0, x_shape[dim]) is not followed (out gets 0 there) and the
+/// smallest such position is written to *bad (device memory holding INT64_MAX before the call: an
+/// atomic min). T: float, double, int64_t, int32_t, uint8_t.
+template <class T>
+void gather(const T* x, const Shape& x_shape, int64_t dim, const int64_t* index, const Shape& index_shape, T* out,
+            int64_t* bad);
+
+/// seam::scatter_add along `dim`, in place on out (x_shape, holding the input): out[.., index[e],
+/// ..] += src[e], src with index_shape; each line along `dim` adds in index order (the CPU op's
+/// order, so the same bits). Out-of-range values: skipped, reported through *bad as for gather.
+/// T: float, double, int64_t, int32_t.
+template <class T>
+void scatter_add(T* out, const Shape& x_shape, int64_t dim, const int64_t* index, const Shape& index_shape, const T* src,
+                 int64_t* bad);
+
 // ----- reductions along one dimension --------------------------------------------------------------
 //
 // The input is contiguous, seen as [outer, reduce, inner] (reducing dim d of a shape: outer is

@@ -23,7 +23,10 @@
 // host or on the tensor's device; the index is read on the host (checked there, one small copy)
 // and each selected slice is one strided device copy, or one device add for index_add, in index
 // order: deterministic, and slices are what models select (rows of a batch), so the count of
-// copies stays small. gather, scatter_add, where, masked_fill and the comparisons are CPU only.
+// copies stays small. gather and scatter_add run on a GPU through kernels/seam/gather_scatter.cuh
+// (scatter_add there adds each line along dim in index order: the CPU's bits); their index is
+// checked by the kernels themselves (an out-of-range value is skipped, never followed) and the op
+// raises the CPU op's error after the launch, reading one flag back.
 #pragma once
 
 #include <algorithm>
@@ -440,9 +443,107 @@ inline Tensor<T> index_add(const Tensor<T>& x, int64_t dim, const Tensor<int64_t
 
 // ----- gather / scatter_add --------------------------------------------------------------------
 
+#if SEAM_WITH_CUDA
+namespace detail {
+/// The index of a GPU gather / scatter_add, contiguous on x's device (it may come from the host).
+template <class T>
+inline Tensor<int64_t> device_gather_index(const Tensor<T>& x, const Tensor<int64_t>& index, const char* op) {
+    SEAM_CHECK(index.device().is_cpu() || index.device() == x.device(), op, ": index is on ", index.device().str(),
+               " but the input is on ", x.device().str());
+    SEAM_CHECK(x.dim() <= cuda::kMaxDims, op, ": the input has ", x.dim(), " dimensions; the CUDA kernels handle at most ",
+               cuda::kMaxDims);
+    return index.to(x.device()).contiguous();
+}
+
+/// A device int64 holding INT64_MAX: where the kernels record the first out-of-range index position.
+inline Tensor<int64_t> bad_index_flag(Device device) {
+    Tensor<int64_t> bad = empty<int64_t>({}, device);
+    bad.fill_(INT64_MAX);
+    return bad;
+}
+
+/// Reads the flag back (waiting for the kernel) and raises the CPU op's error when it was set.
+inline void check_bad_index_flag(const Tensor<int64_t>& bad, const Tensor<int64_t>& index, int64_t size, const char* op,
+                                 int64_t dim, const Shape& input_shape) {
+    const int64_t at = bad.to(Device::cpu()).data()[0];
+    if (at == INT64_MAX) return;
+    const Tensor<int64_t> host = index.to(Device::cpu());
+    fail(op, ": ", index_position(at, index.shape()), " = ", host.data()[at], " is out of range for dimension ", dim,
+         " of size ", size, " (input shape ", shape_str(input_shape), ")");
+}
+
+/// out (contiguous, on the GPU) += src scattered along dim by the device index ic; `check`: read the
+/// flag back and raise on an out-of-range value (off for an index already checked: no wait).
+template <class T>
+inline void cuda_scatter_add_into(Tensor<T>& out, int64_t dim, const Tensor<int64_t>& ic, const Tensor<T>& src, bool check) {
+    if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double> || std::is_same_v<T, int64_t> ||
+                  std::is_same_v<T, int32_t>) {
+        const Tensor<T> sc = src.detach().contiguous();
+        Tensor<int64_t> bad = bad_index_flag(out.device());
+        cuda::scatter_add<T>(out.data(), out.shape(), dim, ic.data(), ic.shape(), sc.data(), bad.data());
+        if (check) check_bad_index_flag(bad, ic, out.size(dim), "scatter_add", dim, out.shape());
+    } else {
+        fail("scatter_add: this element type on ", out.device().str(),
+             " is not supported (float, double, int64, int32 are); move the tensors to the CPU");
+    }
+}
+
+template <class T>
+inline Tensor<T> cuda_gather(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& index) {
+    const Device device = x.device();
+    cuda::DeviceGuard guard(device.index);
+    const Tensor<int64_t> ic = device_gather_index(x, index, "gather");
+    Tensor<T> out = empty<T>(ic.shape(), device);
+    if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double> || std::is_same_v<T, int64_t> ||
+                  std::is_same_v<T, int32_t> || std::is_same_v<T, uint8_t>) {
+        const Tensor<T> xc = x.detach().contiguous();
+        Tensor<int64_t> bad = bad_index_flag(device);
+        cuda::gather<T>(xc.data(), xc.shape(), dim, ic.data(), ic.shape(), out.data(), bad.data());
+        check_bad_index_flag(bad, ic, x.size(dim), "gather", dim, x.shape());
+    } else {
+        fail("gather: this element type on ", device.str(), " is not supported; move the tensors to the CPU");
+    }
+    if constexpr (std::is_floating_point_v<T>) {
+        const Shape x_shape = x.shape();
+        record<T>("gather", out, {&x}, [ic, dim, x_shape, device](const Tensor<T>& g) {
+            Tensor<T> gx = empty<T>(x_shape, device);
+            gx.fill_(T(0));
+            cuda_scatter_add_into(gx, dim, ic, g, /*check=*/false);
+            return std::vector<Tensor<T>>{gx};
+        });
+    }
+    return out;
+}
+
+template <class T>
+inline Tensor<T> cuda_scatter_add(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& index, const Tensor<T>& src) {
+    const Device device = x.device();
+    SEAM_CHECK(src.device() == device, "scatter_add: the source is on ", src.device().str(), " but the input is on ",
+               device.str(), "; move it with .to(...)");
+    cuda::DeviceGuard guard(device.index);
+    const Tensor<int64_t> ic = device_gather_index(x, index, "scatter_add");
+    Tensor<T> out = empty<T>(x.shape(), device);
+    out.copy_(x.detach());
+    cuda_scatter_add_into(out, dim, ic, src, /*check=*/true);
+    if constexpr (std::is_floating_point_v<T>) {
+        record<T>("scatter_add", out, {&x, &src}, [ic, dim](const Tensor<T>& g) {
+            return std::vector<Tensor<T>>{g, gather(g, dim, ic)};
+        });
+    }
+    return out;
+}
+}  // namespace detail
+#endif  // SEAM_WITH_CUDA
+
 /// out[i][j][k] = x[i][index[i][j][k]][k] (for dim = 1); out has the index's shape.
 template <class T>
 inline Tensor<T> gather(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& index) {
+#if SEAM_WITH_CUDA
+    if (x.defined() && x.device().is_cuda()) {
+        SEAM_CHECK(index.defined(), "gather: index is an undefined tensor");
+        return detail::cuda_gather(x, detail::check_gather_shapes(x, dim, index, "gather"), index);
+    }
+#endif
     detail::require_cpu_operand(x, "gather", "input");
     detail::require_cpu_operand(index, "gather", "index");
     dim = detail::check_gather_shapes(x, dim, index, "gather");
@@ -473,6 +574,16 @@ inline Tensor<T> gather(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& 
 /// out = x, then out[i][index[i][j][k]][k] += src[i][j][k] (for dim = 1); src has the index's shape.
 template <class T>
 inline Tensor<T> scatter_add(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& index, const Tensor<T>& src) {
+#if SEAM_WITH_CUDA
+    if (x.defined() && x.device().is_cuda()) {
+        SEAM_CHECK(index.defined(), "scatter_add: index is an undefined tensor");
+        SEAM_CHECK(src.defined(), "scatter_add: source is an undefined tensor");
+        dim = detail::check_gather_shapes(x, dim, index, "scatter_add");
+        SEAM_CHECK(src.shape() == index.shape(), "scatter_add: source of shape ", shape_str(src.shape()),
+                   " must have the index's shape ", shape_str(index.shape()));
+        return detail::cuda_scatter_add(x, dim, index, src);
+    }
+#endif
     detail::require_cpu_operand(x, "scatter_add", "input");
     detail::require_cpu_operand(index, "scatter_add", "index");
     detail::require_cpu_operand(src, "scatter_add", "source");
