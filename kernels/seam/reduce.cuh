@@ -65,7 +65,9 @@
 // min are exact in all. The per-thread work (accumulate_row, accumulate_row_for,
 // load_short_tile, reduce_short_row, column_tile_partial, the Output stores) is host-callable:
 // tests/cuda/test_elementwise_kernel_logic.cu runs it for every thread of a launch and replays
-// each shuffle tree lane by lane and each shared-memory tree level by level.
+// each shuffle tree lane by lane. The columns tile kernel's shared-memory tree is not replayed from
+// a copy: its schedule (levels, partner, combining order, which thread stores) is ColumnsTree,
+// host-callable, which the kernel calls and the emulation calls for every thread of every level.
 //
 // topk (values and indices of the k first elements of each column [o, :, j] in the CPU op's strict
 // total order: NaN first when largest, last when smallest; then by value, larger first when
@@ -649,6 +651,33 @@ SEAM_UNROLL
     accumulate_columns_as<false, R, Vec>(p, inner, begin + ty, end, c.ty, acc);
 }
 
+/// The schedule of reduce_columns_tile_kernel's tree over ty in shared memory, where slot t · Vec + v
+/// holds thread t's (threadIdx.x's) partial result for its column v. Levels half = ty/2, ty/4, ..., 1
+/// (first, more, next: log2 ty levels); at level `half` thread t with ty_t = t / tx < half folds in
+/// the slot of thread t + half · tx (the same tx, so the same columns) as R::combine(own, partner's)
+/// (step). The slots written at a level (ty_t < half) are not read at it (ty_t ≥ half), so one
+/// __syncthreads a level suffices. After the last level, thread ty = 0 holds its column group's
+/// result and stores it (stores). The kernel runs exactly these functions; the host emulation in
+/// tests/cuda/test_elementwise_kernel_logic.cu calls the same ones for every thread of every level,
+/// so a wrong partner, level count or combining order here changes the emulated result. step reads
+/// `from` and writes `to` (the kernel passes partial for both; the emulation also runs each level
+/// from a snapshot, in place forwards and in place backwards, and requires the same bits: a slot
+/// read and written at the same level makes them differ unless the write left its value unchanged).
+struct ColumnsTree {
+    SEAM_HOST_DEVICE static int first(const ColumnsTile& c) { return c.ty / 2; }
+    SEAM_HOST_DEVICE static bool more(int half) { return half > 0; }
+    SEAM_HOST_DEVICE static int next(int half) { return half / 2; }
+    SEAM_HOST_DEVICE static unsigned partner(const ColumnsTile& c, unsigned t, int half) { return t + half * c.tx; }
+    SEAM_HOST_DEVICE static bool stores(int ty) { return ty == 0; }
+    template <class R, int Vec>
+    SEAM_HOST_DEVICE static void step(const typename R::Acc* from, typename R::Acc* to, const ColumnsTile& c, int half,
+                                      unsigned t, int ty) {
+        if (ty < half)
+SEAM_UNROLL
+            for (int v = 0; v < Vec; ++v) to[t * Vec + v] = R::combine(from[t * Vec + v], from[partner(c, t, half) * Vec + v]);
+    }
+};
+
 /// inner > 1, version 3: outputs at (o · chunks + chunk) · inner + column. blockDim.x = kThreads.
 template <class R, int Vec, class In, class Out>
 __global__ void __launch_bounds__(kThreads) reduce_columns_tile_kernel(const In* x, int64_t outer, int64_t n,
@@ -665,16 +694,12 @@ __global__ void __launch_bounds__(kThreads) reduce_columns_tile_kernel(const In*
 SEAM_UNROLL
         for (int v = 0; v < Vec; ++v) partial[threadIdx.x * Vec + v] = acc[v];
         __syncthreads();
-        for (int half = c.ty / 2; half > 0; half /= 2) {
-            if (ty < half)
-SEAM_UNROLL
-                for (int v = 0; v < Vec; ++v)
-                    partial[threadIdx.x * Vec + v] =
-                        R::combine(partial[threadIdx.x * Vec + v], partial[(threadIdx.x + half * c.tx) * Vec + v]);
+        for (int half = ColumnsTree::first(c); ColumnsTree::more(half); half = ColumnsTree::next(half)) {
+            ColumnsTree::step<R, Vec>(partial, partial, c, half, threadIdx.x, ty);
             __syncthreads();
         }
         const int64_t o = tile / c.tiles_per_o, g = (tile % c.tiles_per_o) * c.tx + tx;
-        if (ty == 0 && g < c.groups)
+        if (ColumnsTree::stores(ty) && g < c.groups)
 SEAM_UNROLL
             for (int v = 0; v < Vec; ++v)
                 out.store((o * gridDim.y + blockIdx.y) * inner + g * Vec + v, partial[threadIdx.x * Vec + v]);

@@ -9,9 +9,14 @@
 // accumulate_row, accumulate_column, the Output stores — and replay each warp's shuffle tree lane
 // by lane in the kernel's order (R::combine(own, lane + offset's), a lane whose partner lies
 // outside its group of `width` lanes combining with itself, as __shfl_down_sync returns its own
-// value there). So the whole launcher runs: layout collapsing, the alignment tests that choose
-// between the dense and the strided kernel, the channel-broadcast detection, the chunk plan and
-// its two passes. The strided kernel (version 1) is emulated as its grid-stride loop, one linear
+// value there). Version 3's columns tile kernel's tree in shared memory is not a copy kept here:
+// replay_columns_tree runs the kernel's own schedule (k::ColumnsTree — its levels, each thread's
+// partner and combining order, which threads store) for every thread of every level, from a
+// snapshot of the level and in place in increasing and decreasing thread order, which must agree
+// bit for bit (a slot read and written at one level would be a race on the GPU); so a wrong partner
+// or level count in the kernel changes the emulated result. So the whole launcher runs: layout
+// collapsing, the alignment tests that choose between the dense and the strided kernel, the
+// channel-broadcast detection, the chunk plan and its two passes. The strided kernel (version 1) is emulated as its grid-stride loop, one linear
 // index after the other. Vector loads and stores check their alignment on the host (load_vec /
 // store_vec), so a misaligned pointer that reached the vector path would fail here as it would
 // fault on the GPU. Outputs start as NaN (or a poison byte), so an element no thread writes fails.
@@ -53,6 +58,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "seam/elementwise.cuh"
@@ -162,6 +168,41 @@ void replay_warp_tree(typename R::Acc (&lanes)[k::kWarpSize], int width) {
     }
 }
 
+template <class Acc>
+bool same_acc(const Acc& a, const Acc& b) {
+    if constexpr (std::is_arithmetic_v<Acc>) return same_bits(a, b);
+    else return same_bits(a.value, b.value) && a.index == b.index;
+}
+
+/// reduce_columns_tile_kernel's tree over ty on the kThreads · Vec slots of its shared memory, run
+/// with the kernel's own schedule (k::ColumnsTree: its levels, each thread's step with the kernel's
+/// partner and combining order), level by level for every thread. Each level is run three ways —
+/// every thread reading the slots as they were before the level (as on the GPU between two
+/// __syncthreads), in place in increasing thread order, in place in decreasing order — and the
+/// three must agree bit for bit: if a slot were written and read at the same level, the GPU's
+/// result would depend on the threads' timing, and here at least one order would differ (unless the
+/// write left the value unchanged). A partner outside the block fails too.
+template <class R, int Vec>
+void replay_columns_tree(std::vector<typename R::Acc>& partial, const k::ColumnsTile& c) {
+    using Acc = typename R::Acc;
+    using Tree = k::ColumnsTree;
+    for (int half = Tree::first(c); Tree::more(half); half = Tree::next(half)) {
+        bool inside = true;
+        for (int t = 0; t < k::kThreads; ++t)
+            if (t / c.tx < half) inside = inside && Tree::partner(c, unsigned(t), half) < unsigned(k::kThreads);
+        if (!inside) return expect(false, "columns tree: a partner outside the block at half=" + std::to_string(half));
+        std::vector<Acc> snapshot = partial, forwards = partial, backwards = partial;
+        for (int t = 0; t < k::kThreads; ++t) Tree::step<R, Vec>(snapshot.data(), partial.data(), c, half, t, t / c.tx);
+        for (int t = 0; t < k::kThreads; ++t) Tree::step<R, Vec>(forwards.data(), forwards.data(), c, half, t, t / c.tx);
+        for (int t = k::kThreads - 1; t >= 0; --t)
+            Tree::step<R, Vec>(backwards.data(), backwards.data(), c, half, t, t / c.tx);
+        bool same = true;
+        for (size_t i = 0; i < partial.size(); ++i)
+            same = same && same_acc(partial[i], forwards[i]) && same_acc(partial[i], backwards[i]);
+        if (!same) expect(false, "columns tree: a slot read and written at level half=" + std::to_string(half));
+    }
+}
+
 /// Runs launch_reduce's passes on the CPU: the version-2 rows kernels block by block, warp by
 /// warp, lane by lane; the columns kernel column by column.
 struct HostReduce {
@@ -242,7 +283,8 @@ struct HostReduce {
         rows_v2<R, In, Out, 3>(x, rows, n, p, out);
     }
     /// Version 3's reduce_columns_tile_kernel: every thread's column_tile_partial, then the tree over
-    /// ty replayed level by level (thread ty < half takes combine(own, ty + half's)).
+    /// ty level by level with the kernel's schedule (replay_columns_tree), then the stores of the
+    /// threads that k::ColumnsTree::stores picks.
     template <class R, class In, class Out>
     void columns_v3(const In* x, int64_t outer, int64_t n, int64_t inner, const k::ReducePlan& p, Out out) const {
         const k::ColumnsTile c = k::plan_columns_v3<In>(inner);
@@ -266,15 +308,11 @@ struct HostReduce {
                         k::column_tile_partial<R, Vec>(x, n, inner, c, tile, t % c.tx, t / c.tx, begin, end, acc);
                         for (int v = 0; v < Vec; ++v) partial[size_t(t) * Vec + v] = acc[v];
                     }
-                    for (int half = c.ty / 2; half > 0; half /= 2)
-                        for (int t = 0; t < half * c.tx; ++t)  // the threads with ty < half
-                            for (int v = 0; v < Vec; ++v)
-                                partial[size_t(t) * Vec + v] =
-                                    R::combine(partial[size_t(t) * Vec + v], partial[size_t(t + half * c.tx) * Vec + v]);
+                    replay_columns_tree<R, Vec>(partial, c);
                     const int64_t o = tile / c.tiles_per_o;
-                    for (int t = 0; t < c.tx; ++t) {
-                        const int64_t g = (tile % c.tiles_per_o) * c.tx + t;
-                        if (g < c.groups)
+                    for (int t = 0; t < k::kThreads; ++t) {
+                        const int64_t g = (tile % c.tiles_per_o) * c.tx + t % c.tx;
+                        if (k::ColumnsTree::stores(t / c.tx) && g < c.groups)
                             for (int v = 0; v < Vec; ++v)
                                 out.store((o * p.chunks + chunk) * inner + g * Vec + v, partial[size_t(t) * Vec + v]);
                     }
@@ -1030,9 +1068,11 @@ void check_columns(std::mt19937_64& rng, int version) {
 }
 
 /// Version 3's plans: the columns tile covers every column once (vec · groups = inner, tx · ty =
-/// 256, tx a power of two ≤ 32), chunks cover n without overlap, the workspace covers both
-/// versions; short rows: e / n by the multiply-shift is exact for every e of a tile, and the
-/// shared-memory stride is odd and ≥ n.
+/// 256, tx a power of two ≤ 32), chunks cover n without overlap and none is empty (n = 4225, inner
+/// ≥ 64: 66 chunks asked, of ⌈4225/66⌉ = 65 rows, so 65 suffice; the recount drops the 66th) and
+/// are at least max(64, 4 · ty) rows long when there are several, the
+/// workspace covers both versions; short rows: e / n by the multiply-shift is exact for every e of a
+/// tile, and the shared-memory stride is odd and ≥ n.
 void check_v3_plans() {
     for (int64_t n = 1; n <= k::kShortRowMax; ++n) {
         const k::ShortRows s = k::plan_short_rows(n);
@@ -1046,13 +1086,14 @@ void check_v3_plans() {
            "short_rows_fit limits");
     for (int64_t inner : {2, 3, 4, 5, 8, 12, 64, 100, 128, 129, 1024, 1030})
         for (int64_t outer : {1, 3, 1000})
-            for (int64_t n : {0, 1, 5, 127, 128, 129, 1000, 65536}) {
+            for (int64_t n : {0, 1, 5, 127, 128, 129, 1000, 4225, 65536}) {
                 const k::ColumnsTile c = k::plan_columns_v3<float>(inner);
                 const k::ReducePlan p = k::plan_reduce_v3<float>(outer, n, inner);
                 bool ok = c.vec * c.groups == inner && c.tx * c.ty == k::kThreads && (c.tx & (c.tx - 1)) == 0 &&
                           c.tx <= 32 && (c.tx >= c.groups || c.tx == 32) && c.tiles_per_o * c.tx >= c.groups &&
                           !p.rows && p.chunks >= 1 && p.chunks <= 65535 &&
-                          (n == 0 || (p.chunk_len * p.chunks >= n && p.chunk_len * (p.chunks - 1) < n));
+                          (n == 0 || (p.chunk_len * p.chunks >= n && p.chunk_len * (p.chunks - 1) < n)) &&
+                          (p.chunks == 1 || p.chunk_len >= std::max<int64_t>(64, 4 * c.ty));
                 const size_t ws = k::reduce_workspace_bytes<k::SumReducer<float>>(outer, n, inner);
                 if (p.chunks > 1) ok = ok && ws >= size_t(outer * p.chunks * inner) * sizeof(double);
                 expect(ok, "columns v3 plan outer=" + std::to_string(outer) + " n=" + std::to_string(n) +
