@@ -4,7 +4,12 @@
 // output, backward, SGD step (lr 1e-6, momentum 0.9) and zero_grad. bench/vgg_step_torch.py is the
 // PyTorch peer: same network, same step, same flags, same table, so bench/gpu_check.sh joins the two.
 //
-//   bench_vgg_step_cuda [--batch 16] [--size 224] [--steps 10] [--warmup 3] [--out FILE.md]
+//   bench_vgg_step_cuda [--batch 16] [--size 224] [--steps 10] [--warmup 3] [--conv implicit_gemm|winograd|both]
+//                       [--out FILE.md]
+//
+// --conv (default both): the convolution algorithm (cuda::set_conv_algorithm): seam's implicit GEMM
+// (the library's default; row "seam"), and/or Winograd F(2x2, 3x3) (kernels/seam/winograd.cuh, opt-in;
+// row "seam winograd": every VGG conv is 3x3, stride 1, padding 1). Each is validated, then timed.
 //
 // Validation before timing: one step of the same network (same weights, same input; batch 2, 32x32)
 // on the CPU and on the GPU; the loss, every output value and every parameter gradient must agree
@@ -36,6 +41,7 @@
 #include <vector>
 
 #include "seam/core/tensor.hpp"
+#include "seam/cuda/api.hpp"
 #include "seam/cuda/runtime.hpp"
 #include "seam/nn/layers.hpp"
 #include "seam/nn/sequential.hpp"
@@ -55,12 +61,14 @@ constexpr int64_t kCheckBatch = 2, kCheckSize = 32;
 struct Options {
     int64_t batch = 16, size = 224;
     int steps = 10, warmup = 3;
+    std::string conv = "both";
     std::string out;
 };
 
 [[noreturn]] void usage(const char* problem) {
     std::fprintf(stderr,
                  "bench_vgg_step_cuda: %s\nusage: bench_vgg_step_cuda [--batch N] [--size S] [--steps N] [--warmup N] "
+                 "[--conv implicit_gemm|winograd|both] "
                  "[--out FILE.md]\n  (S >= 32: the trunk halves the size five times)\n",
                  problem);
     std::exit(2);
@@ -79,11 +87,14 @@ Options parse(int argc, char** argv) {
         else if (a == "--steps") o.steps = std::atoi(value().c_str());
         else if (a == "--warmup") o.warmup = std::atoi(value().c_str());
         else if (a == "--out") o.out = value();
+        else if (a == "--conv") o.conv = value();
         else if (a == "--help" || a == "-h") usage("help");
         else usage(("unknown argument " + a).c_str());
     }
     if (o.batch < 1 || o.size < 32 || o.steps < 1 || o.warmup < 0)
         usage("--batch and --steps must be >= 1, --size >= 32, --warmup >= 0");
+    if (o.conv != "implicit_gemm" && o.conv != "winograd" && o.conv != "both")
+        usage("--conv takes implicit_gemm, winograd or both");
     return o;
 }
 
@@ -190,73 +201,93 @@ int main(int argc, char** argv) {
         const seam::cuda::DeviceInfo info = seam::cuda::device_info(0);
         seam::cuda::set_allow_tf32(false);  // full fp32 everywhere, like the peer with TF32 disabled
 
-        const std::string validation = validate(gpu);
-        if (validation.empty()) return 1;
-        std::fprintf(stderr, "bench_vgg_step_cuda: validated against the CPU; timing batch %lld, %lldx%lld\n",
-                     static_cast<long long>(opt.batch), static_cast<long long>(opt.size), static_cast<long long>(opt.size));
-
-        seam::manual_seed(7);
-        auto net = bench::make_vgg16_trunk<float>();
-        net->to(gpu);
-        seam::optim::SGD<float> sgd(net->parameters(), {kLearningRate, kMomentum});  // after the move: GPU buffers
-        seam::Generator gen(11);
-        const seam::Tensor<float> x = seam::randn<float>({opt.batch, 3, opt.size, opt.size}, gen).to(gpu);
-        const seam::cuda::Stream stream = seam::cuda::Stream::current(gpu.index);
-        seam::cuda::Event started = seam::cuda::Event::create(gpu.index), forwarded = seam::cuda::Event::create(gpu.index),
-                          backwarded = seam::cuda::Event::create(gpu.index), updated = seam::cuda::Event::create(gpu.index);
-
-        auto step = [&]() {
-            StepTimes t;
-            seam::cuda::synchronize(gpu.index);
-            const auto t0 = Clock::now();
-            started.record(stream);
-            seam::Tensor<float> loss;
-            {
-                seam::Tensor<float> y = net->forward(x);
-                loss = seam::sum(y * y);
-            }
-            forwarded.record(stream);
-            loss.backward();
-            backwarded.record(stream);
-            sgd.step();
-            sgd.zero_grad();
-            updated.record(stream);
-            seam::cuda::synchronize(gpu.index);
-            t.total = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-            t.forward = forwarded.elapsed_ms_since(started);
-            t.backward = backwarded.elapsed_ms_since(forwarded);
-            t.update = updated.elapsed_ms_since(backwarded);
-            t.loss = loss.item();  // after the clock: the copy to the host is not part of the step
-            return t;
-        };
-
-        seam::cuda::reset_peak_memory(gpu.index);
-        for (int i = 0; i < opt.warmup; ++i) step();
-        std::vector<StepTimes> steps;
-        for (int i = 0; i < opt.steps; ++i) steps.push_back(step());
-        const seam::cuda::MemoryStats memory = seam::cuda::memory_stats(gpu.index);
-        if (!std::isfinite(steps.back().loss)) {
-            std::printf("bench_vgg_step_cuda: the loss is not finite after the timed steps (%g)\n", steps.back().loss);
-            return 1;
-        }
-
-        auto field = [&](double StepTimes::*f) {
-            std::vector<double> v;
-            for (const StepTimes& s : steps) v.push_back(s.*f);
-            return v;
-        };
-        const std::vector<double> totals = field(&StepTimes::total);
-        const double step_median = median(totals), step_min = *std::min_element(totals.begin(), totals.end());
+        std::vector<std::pair<std::string, seam::cuda::ConvAlgorithm>> algorithms;
+        if (opt.conv != "winograd") algorithms.push_back({"seam", seam::cuda::ConvAlgorithm::implicit_gemm});
+        if (opt.conv != "implicit_gemm") algorithms.push_back({"seam winograd", seam::cuda::ConvAlgorithm::winograd});
         const double flops = bench::vgg16_trunk_conv_flops(opt.batch, opt.size);
         const int64_t out_size = opt.size / 32;
         const double mib = 1024.0 * 1024.0;
+        std::ostringstream rows, notes, validations;
+        for (const auto& [row_name, algorithm] : algorithms) {
+            seam::cuda::set_conv_algorithm(algorithm);
+            const std::string validation = validate(gpu);
+            if (validation.empty()) return 1;
+            validations << "\n  - " << row_name << " (conv " << seam::cuda::conv_algorithm_name(algorithm) << "): " << validation;
+            std::fprintf(stderr, "bench_vgg_step_cuda: %s validated against the CPU; timing batch %lld, %lldx%lld\n",
+                         row_name.c_str(), static_cast<long long>(opt.batch), static_cast<long long>(opt.size),
+                         static_cast<long long>(opt.size));
+
+            seam::manual_seed(7);
+            auto net = bench::make_vgg16_trunk<float>();
+            net->to(gpu);
+            seam::optim::SGD<float> sgd(net->parameters(), {kLearningRate, kMomentum});  // after the move: GPU buffers
+            seam::Generator gen(11);
+            const seam::Tensor<float> x = seam::randn<float>({opt.batch, 3, opt.size, opt.size}, gen).to(gpu);
+            const seam::cuda::Stream stream = seam::cuda::Stream::current(gpu.index);
+            seam::cuda::Event started = seam::cuda::Event::create(gpu.index), forwarded = seam::cuda::Event::create(gpu.index),
+                              backwarded = seam::cuda::Event::create(gpu.index), updated = seam::cuda::Event::create(gpu.index);
+
+            auto step = [&]() {
+                StepTimes t;
+                seam::cuda::synchronize(gpu.index);
+                const auto t0 = Clock::now();
+                started.record(stream);
+                seam::Tensor<float> loss;
+                {
+                    seam::Tensor<float> y = net->forward(x);
+                    loss = seam::sum(y * y);
+                }
+                forwarded.record(stream);
+                loss.backward();
+                backwarded.record(stream);
+                sgd.step();
+                sgd.zero_grad();
+                updated.record(stream);
+                seam::cuda::synchronize(gpu.index);
+                t.total = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+                t.forward = forwarded.elapsed_ms_since(started);
+                t.backward = backwarded.elapsed_ms_since(forwarded);
+                t.update = updated.elapsed_ms_since(backwarded);
+                t.loss = loss.item();  // after the clock: the copy to the host is not part of the step
+                return t;
+            };
+
+            seam::cuda::reset_peak_memory(gpu.index);
+            for (int i = 0; i < opt.warmup; ++i) step();
+            std::vector<StepTimes> steps;
+            for (int i = 0; i < opt.steps; ++i) steps.push_back(step());
+            const seam::cuda::MemoryStats memory = seam::cuda::memory_stats(gpu.index);
+            if (!std::isfinite(steps.back().loss)) {
+                std::printf("bench_vgg_step_cuda: %s: the loss is not finite after the timed steps (%g)\n", row_name.c_str(),
+                            steps.back().loss);
+                return 1;
+            }
+            auto field = [&](double StepTimes::*f) {
+                std::vector<double> v;
+                for (const StepTimes& st : steps) v.push_back(st.*f);
+                return v;
+            };
+            const std::vector<double> totals = field(&StepTimes::total);
+            const double step_median = median(totals), step_min = *std::min_element(totals.begin(), totals.end());
+            rows << "| " << row_name << " | " << opt.batch << " | " << opt.size << " | " << fmt(step_median, 2) << " | "
+                 << fmt(step_min, 2) << " | " << fmt(median(field(&StepTimes::forward)), 2) << " / "
+                 << fmt(median(field(&StepTimes::backward)), 2) << " / " << fmt(median(field(&StepTimes::update)), 2)
+                 << " | " << fmt(3 * flops / (step_median * 1e6), 0) << " | " << fmt(memory.peak_allocated_bytes / mib, 0)
+                 << " |\n";
+            notes << "- " << row_name << ": seam's allocator held " << fmt(memory.reserved_bytes / mib, 0)
+                  << " MiB from cudaMalloc at the end (cache included); loss after the last step: " << steps.back().loss
+                  << "\n";
+        }
+        seam::cuda::set_conv_algorithm(seam::cuda::ConvAlgorithm::implicit_gemm);
 
         std::ostringstream out;
         out << "# VGG-16 conv trunk, one training step on the GPU: seam\n\n"
             << "- device: " << info.name << " (sm_" << info.compute_major << info.compute_minor << ", "
             << info.multiprocessors << " SMs, " << fmt(info.total_memory / mib / 1024.0, 1) << " GiB), CUDA runtime "
             << info.runtime_version << ", driver " << info.driver_version << "\n"
-            << "- seam: its own CUDA kernels (conv2d, pooling, elementwise, SGD), fp32, TF32 off, caching allocator\n"
+            << "- seam: its own CUDA kernels (conv2d, pooling, elementwise, SGD), fp32, TF32 off, caching allocator; "
+               "row \"seam\": conv by implicit GEMM (the default), row \"seam winograd\": conv by Winograd F(2x2, 3x3) "
+               "(transforms by seam, the tile products by cuBLAS in fp32)\n"
             << "- network: 13 conv3x3 (bias) + ReLU, 5 max-pool 2x2; input [" << opt.batch << ", 3, " << opt.size << ", "
             << opt.size << "], output [" << opt.batch << ", 512, " << out_size << ", " << out_size << "]\n"
             << "- step = forward + loss (sum of squares of the output) + backward + SGD step (lr 1e-6, momentum 0.9) "
@@ -264,17 +295,12 @@ int main(int argc, char** argv) {
             << "- timing: " << opt.warmup << " warm-up steps, then " << opt.steps
             << " steps; host clock between device synchronisations; phase split from CUDA events (medians)\n"
             << "- conv FLOPs: " << fmt(flops / 1e9, 1) << " GFLOP forward, x3 per step (GFLOP/s counts only these)\n"
-            << "- validation before timing (CPU vs GPU, same weights and input): " << validation << "\n\n"
+            << "- validation before timing (CPU vs GPU, same weights and input):" << validations.str() << "\n\n"
             << "| implementation | batch | size | step median ms | step min ms | fwd / bwd / update ms | conv GFLOP/s "
                "(median step) | peak memory MiB |\n"
             << "|---|---|---|---|---|---|---|---|\n"
-            << "| seam | " << opt.batch << " | " << opt.size << " | " << fmt(step_median, 2) << " | " << fmt(step_min, 2)
-            << " | " << fmt(median(field(&StepTimes::forward)), 2) << " / " << fmt(median(field(&StepTimes::backward)), 2)
-            << " / " << fmt(median(field(&StepTimes::update)), 2) << " | " << fmt(3 * flops / (step_median * 1e6), 0)
-            << " | " << fmt(memory.peak_allocated_bytes / mib, 0) << " |\n\n"
-            << "Peak memory is seam's allocator peak (allocated blocks, size classes); it held "
-            << fmt(memory.reserved_bytes / mib, 0) << " MiB from cudaMalloc at the end (cache included). Loss after "
-            << "the last step: " << steps.back().loss << "\n";
+            << rows.str() << "\n"
+            << "Peak memory is seam's allocator peak (allocated blocks, size classes).\n" << notes.str();
         const std::string text = out.str();
         std::fputs(text.c_str(), stdout);
         if (!opt.out.empty()) {

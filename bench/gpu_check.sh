@@ -529,6 +529,7 @@ vgg_ratio() {  # seam_ms torch_ms -> seam/torch with two decimals
   awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "n/a" }'
 }
 VGG_SEAM_MS=""
+VGG_WINO_MS=""  # the "seam winograd" row (conv by Winograd F(2x2, 3x3)), when the bench has one
 VGG_RATIO=""
 if [ "$QUICK" = 1 ]; then
   say "Not run: SEAM_GPU_CHECK_QUICK=1."
@@ -545,6 +546,7 @@ else
   [ $RC -ne 0 ] && [ $RC -ne 77 ] && FAILED=1
   { printf '\n'; tail -n 30 "$OUT/logs/vgg_step_seam.log"; printf '\n'; } >> "$REPORT"
   [ $RC -eq 0 ] && VGG_SEAM_MS=$(vgg_step_median "$OUT/logs/vgg_step_seam.log" seam)
+  [ $RC -eq 0 ] && VGG_WINO_MS=$(vgg_step_median "$OUT/logs/vgg_step_seam.log" "seam winograd")
   [ -z "$VGG_SEAM_MS" ] && VGG_RATIO="n/a: bench_vgg_step_cuda gave no step time ($(status_of $RC))"
 fi
 # The PyTorch peer: cudnn.benchmark on first (cuDNN's fastest algorithms, the fair peer), then
@@ -571,6 +573,7 @@ for mode in on off; do
   [ $RC -eq 0 ] && torch_ms=$(vgg_step_median "$OUT/logs/vgg_step_torch_$mode.log" "PyTorch cudnn.benchmark=$mode")
   if [ -n "$VGG_SEAM_MS" ] && [ -n "$torch_ms" ]; then
     VGG_RATIOS+=("$(vgg_ratio "$VGG_SEAM_MS" "$torch_ms") against cudnn.benchmark $mode (seam $VGG_SEAM_MS ms, PyTorch $torch_ms ms)")
+    [ -n "$VGG_WINO_MS" ] && VGG_RATIOS+=("$(vgg_ratio "$VGG_WINO_MS" "$torch_ms") with seam's Winograd conv against cudnn.benchmark $mode (seam $VGG_WINO_MS ms)")
   elif [ -z "$torch_ms" ] && [ -z "$VGG_RATIO" ]; then
     VGG_RATIO="n/a: vgg_step_torch.py ($mode) gave no step time ($(status_of $RC))"
   fi

@@ -41,6 +41,7 @@
 #include "seam/pool2d.cuh"
 #include "seam/reduce.cuh"
 #include "seam/resize.cuh"
+#include "seam/winograd.cuh"
 #include "seam/softmax.cuh"
 
 namespace seam::cuda {
@@ -1100,12 +1101,15 @@ namespace {
 std::atomic<int> conv_algorithm_in_use{static_cast<int>(ConvAlgorithm::implicit_gemm)};
 
 void check_conv_algorithm(const char* fn, ConvAlgorithm a) {
-    SEAM_CHECK(a == ConvAlgorithm::direct || a == ConvAlgorithm::implicit_gemm || a == ConvAlgorithm::implicit_gemm_tf32,
-               fn, ": unknown conv algorithm code ", static_cast<int>(a), " (1 direct, 2 implicit_gemm, 3 implicit_gemm_tf32)");
+    SEAM_CHECK(a == ConvAlgorithm::direct || a == ConvAlgorithm::implicit_gemm || a == ConvAlgorithm::implicit_gemm_tf32 ||
+                   a == ConvAlgorithm::winograd,
+               fn, ": unknown conv algorithm code ", static_cast<int>(a),
+               " (1 direct, 2 implicit_gemm, 3 implicit_gemm_tf32, 4 winograd)");
 }
 
-/// The fp32/fp64 kernel version of conv2d.cuh that runs `a` when the TF32 kernels do not (double
-/// tensors: TF32 is a float32 format, so implicit_gemm_tf32 means implicit_gemm for them).
+/// The fp32/fp64 kernel version of conv2d.cuh that runs `a` when the TF32 or Winograd kernels do not
+/// (double tensors: TF32 is a float32 format, so implicit_gemm_tf32 means implicit_gemm for them;
+/// winograd means implicit_gemm for the convolutions F(2x2, 3x3) does not serve).
 kernels::ConvAlgo kernel_algo(const char* fn, ConvAlgorithm a) {
     check_conv_algorithm(fn, a);
     return a == ConvAlgorithm::direct ? kernels::ConvAlgo::direct : kernels::ConvAlgo::implicit_gemm;
@@ -1162,6 +1166,7 @@ const char* conv_algorithm_name(ConvAlgorithm algorithm) {
         case ConvAlgorithm::direct: return "direct";
         case ConvAlgorithm::implicit_gemm: return "implicit_gemm";
         case ConvAlgorithm::implicit_gemm_tf32: return "implicit_gemm_tf32";
+        case ConvAlgorithm::winograd: return "winograd";
     }
     return "unknown";
 }
@@ -1185,6 +1190,11 @@ void conv2d_forward(const T* x, const T* w, const T* bias, T* y, const Conv2dSha
             return;
         }
     }
+    if (algorithm == ConvAlgorithm::winograd && kernels::winograd_applicable(s)) {
+        Workspace workspace(kernels::winograd_workspace_bytes<T>(s, kernels::WinogradPass::forward));
+        kernels::winograd_forward<T>(cublas_handle(), x, w, bias, y, s, workspace.ptr, stream_now());
+        return;
+    }
     const size_t bytes = kernels::conv2d_forward_workspace_bytes<T>(s, algo);  // 0 unless K is split
     Workspace workspace(bytes);
     SEAM_CUDA_CHECK(kernels::conv2d_forward<T>(x, w, bias, y, s, algo, stream_now(), workspace.ptr, bytes));
@@ -1201,6 +1211,11 @@ void conv2d_backward_data(const T* w, const T* dy, T* dx, const Conv2dShape& sha
             SEAM_CUDA_CHECK(kernels::conv2d_backward_data_tf32(w, dy, dx, s, stream_now()));
             return;
         }
+    }
+    if (algorithm == ConvAlgorithm::winograd && kernels::winograd_applicable(s)) {
+        Workspace workspace(kernels::winograd_workspace_bytes<T>(s, kernels::WinogradPass::backward_data));
+        kernels::winograd_backward_data<T>(cublas_handle(), w, dy, dx, s, workspace.ptr, stream_now());
+        return;
     }
     const size_t bytes = kernels::conv2d_backward_data_workspace_bytes<T>(s, algo);  // 0 unless K is split
     Workspace workspace(bytes);
@@ -1220,6 +1235,11 @@ void conv2d_backward_weight(const T* x, const T* dy, T* dw, const Conv2dShape& s
             SEAM_CUDA_CHECK(kernels::conv2d_backward_weight_tf32(x, dy, dw, s, workspace.ptr, bytes, stream_now()));
             return;
         }
+    }
+    if (algorithm == ConvAlgorithm::winograd && kernels::winograd_applicable(s)) {
+        Workspace workspace(kernels::winograd_workspace_bytes<T>(s, kernels::WinogradPass::backward_weight));
+        kernels::winograd_backward_weight<T>(cublas_handle(), x, dy, dw, s, workspace.ptr, stream_now());
+        return;
     }
     const size_t bytes = kernels::conv2d_backward_weight_workspace_bytes<T>(s, algo);
     Workspace workspace(bytes);

@@ -423,8 +423,14 @@ void upsample_bilinear2d_backward(const T* grad_out, T* grad_in, const ResizeSha
 ///                       inputs (10-bit mantissa: ~1e-3 relative error per product) and fp32
 ///                       accumulation (kernels/seam/conv2d_tf32.cuh); needs compute capability 8.0
 ///                       or newer (refused with a message on older GPUs); for double it runs
-///                       implicit_gemm in double. Independent of set_allow_tf32 (cuBLAS only).
-enum class ConvAlgorithm : int { direct = 1, implicit_gemm = 2, implicit_gemm_tf32 = 3 };
+///                       implicit_gemm in double. Independent of set_allow_tf32 (cuBLAS only);
+///   winograd            opt-in: Winograd F(2x2, 3x3) for 3x3, stride 1, dilation 1, groups 1,
+///                       padding ≤ 2 (kernels/seam/winograd.cuh: transforms here, the 16 tile
+///                       products as one batched cuBLAS GEMM in fp32/fp64, never TF32; a
+///                       workspace of up to 1 GiB from the caching allocator); 2.25x fewer
+///                       multiplications, results within a few ulps of the largest terms of the
+///                       direct sum; other convolutions run implicit_gemm.
+enum class ConvAlgorithm : int { direct = 1, implicit_gemm = 2, implicit_gemm_tf32 = 3, winograd = 4 };
 const char* conv_algorithm_name(ConvAlgorithm algorithm);
 /// The algorithm ops/conv.hpp uses for CUDA tensors (all threads; default implicit_gemm).
 void set_conv_algorithm(ConvAlgorithm algorithm);
