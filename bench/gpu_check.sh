@@ -625,7 +625,8 @@ train_run() {
   tail_block "$OUT/logs/$name.log" "$name output (tail)" 30
 }
 # The real data: SEAM_FASHION_MNIST, else the Debian package's folder (a full epoch), else a copy
-# carried inside the tree at out/fashion-mnist (the first 4096 training images: a short run).
+# carried inside the tree at out/fashion-mnist (the first 4096 training images: a short run; made
+# by bench/fashion_mnist_subset.sh, and carried with the prebuilt programs).
 has_fm() { [ -f "$1/train-images-idx3-ubyte.gz" ] || [ -f "$1/train-images-idx3-ubyte" ]; }
 FM_DATA=""; FM_LIMIT=()
 for d in "${SEAM_FASHION_MNIST:-}" /usr/share/datasets/fashion-mnist; do
