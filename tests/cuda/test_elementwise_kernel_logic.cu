@@ -942,6 +942,20 @@ void check_rows(std::mt19937_64& rng, int version) {
                     }
                 }
             }
+            // ---- a row of -0.0 sums to +0.0, as on the CPU (whose sum starts from +0.0): catches a
+            // reducer that starts from the first element instead of from zero
+            {
+                using R = k::SumReducer<T>;
+                std::fill(x, x + total, -T(0));
+                std::vector<T> out(c.rows, poison<T>());
+                std::vector<unsigned char> ws(k::reduce_workspace_bytes<R>(c.rows, c.n, 1) + 16);
+                HostReduce exec;
+                exec.version = version;
+                k::launch_reduce_on<R>(exec, x, c.rows, c.n, 1, k::SumOutput<T, typename R::Acc>{out.data()}, ws.data());
+                bool ok = true;
+                for (int64_t r = 0; r < c.rows; ++r) ok = ok && same_bits(out[r], T(0));
+                expect(ok, "sum" + shape + ": rows of -0.0 sum to +0.0");
+            }
             if (c.n == 0) continue;
 
             // ---- max and min with indices, every flavour of values
