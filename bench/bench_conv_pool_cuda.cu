@@ -17,11 +17,14 @@
 //   the default — and at two; version 3 of conv2d_tf32.cuh beside them) against cuDNN at the same
 //   precision (CUDNN_TENSOR_OP_MATH on float data: TF32 allowed), its GEMM algorithms forced and
 //   its fastest; before timing, every TF32 version's results are checked against seam's fp32 results.
+//   The fp32 tables also time seam's Winograd F(2x2, 3x3) (kernels/seam/winograd.cuh, opt-in in the
+//   library; its tile products by cuBLAS) on every 3x3 stride-1 layer, against cuDNN's fastest,
+//   after checking it against the CPU (5e-4 of the largest value). Links cuBLAS (-lcublas).
 //
 // A standalone nvcc program (no seam::cuda, no CMake); bench/gpu_check.sh builds it:
 //
 //   nvcc -std=c++20 -O3 -arch=sm_90 -Iinclude -Ikernels [-I/usr/include/eigen3] -Xcompiler -fopenmp
-//        [-DSEAM_BENCH_CUDNN=1 -I<cudnn include> <libcudnn.so>] bench/bench_conv_pool_cuda.cu -lgomp
+//        [-DSEAM_BENCH_CUDNN=1 -I<cudnn include> <libcudnn.so>] bench/bench_conv_pool_cuda.cu -lgomp -lcublas
 //   ./bench_conv_pool_cuda [--reps 5] [--skip-vgg]
 //
 // Without SEAM_BENCH_CUDNN it times seam only (and says so). Before any timing it validates every
@@ -54,6 +57,7 @@
 
 #include <seam/conv2d.cuh>
 #include <seam/conv2d_tf32.cuh>
+#include <seam/winograd.cuh>
 #include <seam/pool2d.cuh>
 #include <seam/ops/pool.hpp>
 
@@ -73,6 +77,9 @@
 #endif
 
 namespace {
+
+/// cuBLAS, for the batched tile products of seam's Winograd convolution (created in main).
+cublasHandle_t g_cublas = nullptr;
 
 namespace sk = seam::kernels;
 using seam::Tensor;
@@ -222,6 +229,30 @@ bool validate_conv(const ConvLayer& layer, bool with_tf32) {
                          "tolerance = %.3g forward, %.3g backward-data, %.3g backward-weight\n",
                          layer.name, (long long)s.N, (long long)s.C, (long long)s.H, (long long)s.W, (long long)s.O,
                          tuning.split_k ? "library" : "first-timed", against, ry, rx, rw);
+            return false;
+        }
+    }
+    // Winograd F(2x2, 3x3) against the CPU, every pass, where it applies: its transforms add and
+    // halve, so it gets 5e-4 of the largest value where the implicit GEMM gets 1e-4.
+    if (sk::winograd_applicable(s)) {
+        size_t bytes = 0;
+        for (auto pass : {sk::WinogradPass::forward, sk::WinogradPass::backward_data, sk::WinogradPass::backward_weight})
+            bytes = std::max(bytes, sk::winograd_workspace_bytes<float>(s, pass));
+        DeviceArray<char> ws(bytes);
+        const std::vector<float> nans_y(size_t(want_y.numel()), NAN), nans_x(size_t(x.numel()), NAN), nans_w(size_t(w.numel()), NAN);
+        DeviceArray<float> y_w(nans_y), dx_w(nans_x), dw_w(nans_w);
+        CUDA_OK(sk::winograd_forward<float>(g_cublas, dx_in.ptr, dw_in.ptr, db_in.ptr, y_w.ptr, s, ws.ptr, nullptr));
+        CUDA_OK(sk::winograd_backward_data<float>(g_cublas, dw_in.ptr, dgy.ptr, dx_w.ptr, s, ws.ptr, nullptr));
+        CUDA_OK(sk::winograd_backward_weight<float>(g_cublas, dx_in.ptr, dgy.ptr, dw_w.ptr, s, ws.ptr, nullptr));
+        CUDA_OK(cudaDeviceSynchronize());
+        const double ry = worst_ratio(y_w.download(), want_y.to_vector(), 5e-4);
+        const double rx = worst_ratio(dx_w.download(), want_dx.to_vector(), 5e-4);
+        const double rw = worst_ratio(dw_w.download(), want_dw.to_vector(), 5e-4);
+        if (ry > 1 || rx > 1 || rw > 1) {
+            std::fprintf(stderr,
+                         "validation of the Winograd convolution on %s against the %s FAILED: error / tolerance = %.3g "
+                         "forward, %.3g backward-data, %.3g backward-weight\n",
+                         layer.name, against, ry, rx, rw);
             return false;
         }
     }
@@ -452,6 +483,7 @@ struct CudnnConv {
 struct ConvRow {
     std::string layer, pass;
     Timing seam_t, first_t, direct_t, gemm_t, fastest_t;  // first_t: version 2 as first timed (untuned)
+    Timing wino_t;  // seam's Winograd F(2x2, 3x3) (kernels/seam/winograd.cuh), where it applies
     std::string fastest_name, agree;
     double flops = 0;
 };
@@ -463,19 +495,23 @@ void print_conv_table(const std::vector<ConvRow>& rows, bool with_direct, const 
                       const char* seam_tflops = "seam TFLOP/s", const char* cudnn_gemm = "cuDNN GEMM ms",
                       const char* cudnn_fastest = "cuDNN fastest ms", bool with_first = true,
                       const char* first_columns = "seam v2 first-timed ms | first/now",
-                      const char* direct_column = "seam v1 (direct) ms") {
-    std::printf("| layer | pass | %s | %s |%s%s %s | seam/cuDNN GEMM | %s | seam/cuDNN fastest | cuDNN fastest algo | agree |\n",
+                      const char* direct_column = "seam v1 (direct) ms", bool with_winograd = false) {
+    std::printf("| layer | pass | %s | %s |%s%s %s | seam/cuDNN GEMM | %s | seam/cuDNN fastest | cuDNN fastest algo | agree |",
                 seam_ms, seam_tflops, with_first ? (" " + std::string(first_columns) + " |").c_str() : "",
                 with_direct ? (" " + std::string(direct_column) + " |").c_str() : "", cudnn_gemm, cudnn_fastest);
-    std::printf("|---|---|---|---|%s%s---|---|---|---|---|---|\n", with_first ? "---|---|" : "", with_direct ? "---|" : "");
+    std::printf("%s\n", with_winograd ? " seam Winograd ms | Winograd/cuDNN fastest |" : "");
+    std::printf("|---|---|---|---|%s%s---|---|---|---|---|---|%s\n", with_first ? "---|---|" : "", with_direct ? "---|" : "",
+                with_winograd ? "---|---|" : "");
     for (const ConvRow& r : rows) {
         char tf[32];
         std::snprintf(tf, sizeof tf, "%.1f", std::isnan(r.seam_t.median_ms) ? 0.0 : r.flops / (r.seam_t.median_ms * 1e9));
         const std::string first = with_first ? " " + ms(r.first_t) + " | " + ratio(r.first_t, r.seam_t) + " |" : "";
-        std::printf("| %s | %s | %s | %s |%s%s%s | %s | %s | %s | %s | %s |\n", r.layer.c_str(), r.pass.c_str(),
+        std::printf("| %s | %s | %s | %s |%s%s%s | %s | %s | %s | %s | %s |", r.layer.c_str(), r.pass.c_str(),
                     ms(r.seam_t).c_str(), tf, first.c_str(), with_direct ? (" " + ms(r.direct_t) + " |").c_str() : "",
                     (" " + ms(r.gemm_t)).c_str(), ratio(r.seam_t, r.gemm_t).c_str(), ms(r.fastest_t).c_str(),
                     ratio(r.seam_t, r.fastest_t).c_str(), r.fastest_name.c_str(), r.agree.c_str());
+        if (with_winograd) std::printf(" %s | %s |", ms(r.wino_t).c_str(), ratio(r.wino_t, r.fastest_t).c_str());
+        std::printf("\n");
     }
 }
 
@@ -499,6 +535,10 @@ int main(int argc, char** argv) {
     }
     cudaDeviceProp prop{};
     CUDA_OK(cudaGetDeviceProperties(&prop, 0));
+    if (cublasCreate(&g_cublas) != CUBLAS_STATUS_SUCCESS) {  // the Winograd convolution's batched products
+        std::fprintf(stderr, "bench_conv_pool_cuda: cuBLAS could not be initialised\n");
+        return 1;
+    }
     std::printf("# Convolution and pooling on the GPU: seam's CUDA kernels vs cuDNN\n\n");
     std::printf("- device: %s (sm_%d%d, %d SMs, L2 %d MiB)\n", prop.name, prop.major, prop.minor, prop.multiProcessorCount,
                 prop.l2CacheSize >> 20);
@@ -558,6 +598,10 @@ int main(int argc, char** argv) {
     timer.flush_bytes = std::max<size_t>(2 * static_cast<size_t>(prop.l2CacheSize), size_t(8) << 20);
     CUDA_OK(cudaMalloc(&timer.flush, timer.flush_bytes));
     CUDA_OK(cudaStreamCreate(&timer.stream));
+    if (cublasSetStream(g_cublas, timer.stream) != CUBLAS_STATUS_SUCCESS) {
+        std::fprintf(stderr, "bench_conv_pool_cuda: cublasSetStream failed\n");
+        return 1;
+    }
     const cudaStream_t stream = timer.stream;
     std::printf("- timing: cudaEvents, median of %d samples after 1 warm-up; L2 flushed (%zu MiB written) before each "
                 "sample; float32. Ratios: seam time / cuDNN time (below 1: seam faster)\n",
@@ -594,6 +638,17 @@ int main(int argc, char** argv) {
             });
             g.seam_t = timer.time(
                 [&] { CUDA_OK(sk::conv2d_backward_weight<float>(x.ptr, dy.ptr, dw.ptr, s, v2, ws.ptr, ws_bytes, stream)); });
+            if (sk::winograd_applicable(s)) {  // seam's Winograd F(2x2, 3x3), beside the implicit GEMM
+                size_t bytes = 0;
+                for (auto pass : {sk::WinogradPass::forward, sk::WinogradPass::backward_data, sk::WinogradPass::backward_weight})
+                    bytes = std::max(bytes, sk::winograd_workspace_bytes<float>(s, pass));
+                DeviceArray<char> wino_ws(bytes);
+                void* wp = wino_ws.ptr;
+                f.wino_t = timer.time([&] { CUDA_OK(sk::winograd_forward<float>(g_cublas, x.ptr, w.ptr, nullptr, y.ptr, s, wp, stream)); });
+                d.wino_t = timer.time([&] { CUDA_OK(sk::winograd_backward_data<float>(g_cublas, w.ptr, dy.ptr, dx.ptr, s, wp, stream)); });
+                g.wino_t =
+                    timer.time([&] { CUDA_OK(sk::winograd_backward_weight<float>(g_cublas, x.ptr, dy.ptr, dw.ptr, s, wp, stream)); });
+            }
             f.first_t = timer.time([&] {
                 CUDA_OK(sk::conv2d_forward<float>(x.ptr, w.ptr, nullptr, y.ptr, s, v2, stream, nullptr, 0, first_tuning));
             });
@@ -700,13 +755,15 @@ int main(int argc, char** argv) {
     std::printf("## conv2d, Fashion-MNIST network (batch 128, 28x28 input; 3x3, padding 1)\n\n");
     {
         std::vector<ConvRow> tf32_rows;
-        print_conv_table(bench_layers(fmnist, true, tf32_rows), true);
+        print_conv_table(bench_layers(fmnist, true, tf32_rows), true, "seam v2 ms", "seam TFLOP/s", "cuDNN GEMM ms",
+                         "cuDNN fastest ms", true, "seam v2 first-timed ms | first/now", "seam v1 (direct) ms", true);
         print_tf32("conv2d, Fashion-MNIST network", tf32_rows);
     }
     if (!skip_vgg) {
         std::printf("\n## conv2d, VGG-16 (batch 32, 224x224 input; 3x3, padding 1)\n\n");
         std::vector<ConvRow> tf32_rows;
-        print_conv_table(bench_layers(vgg, false, tf32_rows), false);
+        print_conv_table(bench_layers(vgg, false, tf32_rows), false, "seam v2 ms", "seam TFLOP/s", "cuDNN GEMM ms",
+                         "cuDNN fastest ms", true, "seam v2 first-timed ms | first/now", "seam v1 (direct) ms", true);
         print_tf32("conv2d, VGG-16", tf32_rows);
     }
     std::printf("\n(cuDNN GEMM: IMPLICIT_GEMM for the forward, ALGO_1 for backward-data and backward-filter; algorithm "

@@ -313,7 +313,7 @@ elif [ -f "$CP_SRC" ]; then
     if [ "$a" = native ]; then CP_FLAGS+=(-arch=native); else CP_FLAGS+=(-gencode "arch=compute_$a,code=sm_$a"); fi
   done
   [ -f /usr/include/eigen3/Eigen/Core ] && CP_FLAGS+=(-I/usr/include/eigen3)  # validation against the CPU op
-  CP_LIBS=(-lgomp)
+  CP_LIBS=(-lgomp -lcublas)
   if [ -n "$CUDNN_LIB" ]; then
     CP_FLAGS+=(-DSEAM_BENCH_CUDNN=1 -I"$CUDNN_INC")
     CP_LIBS+=("$CUDNN_LIB" -Xlinker -rpath -Xlinker "$(dirname "$CUDNN_LIB")")

@@ -33,11 +33,11 @@ CUDA_HOME="$(dirname "$(dirname "$NVCC")")"
 "$NVCC" -std=c++20 -O3 $GEN -I"$ROOT/include" -I"$ROOT/kernels" -Xcompiler -fopenmp \
   "$ROOT/bench/bench_landmark_pool_cuda.cu" -o "$DIR/bench_landmark_pool_cuda" -lgomp
 CP=(-std=c++20 -O3 $GEN -I"$ROOT/include" -I"$ROOT/kernels" -Xcompiler -fopenmp -I/usr/include/eigen3)
-"$NVCC" "${CP[@]}" "$ROOT/bench/bench_conv_pool_cuda.cu" -o "$DIR/bench_conv_pool_cuda_nocudnn" -lgomp
+"$NVCC" "${CP[@]}" "$ROOT/bench/bench_conv_pool_cuda.cu" -o "$DIR/bench_conv_pool_cuda_nocudnn" -lgomp -lcublas
 CUDA_HOME="$(dirname "$(dirname "$NVCC")")"
 if [ -f "$CUDA_HOME/include/cudnn.h" ]; then
   "$NVCC" "${CP[@]}" -DSEAM_BENCH_CUDNN=1 "$ROOT/bench/bench_conv_pool_cuda.cu" -o "$DIR/bench_conv_pool_cuda" \
-    -lgomp -L"$CUDA_HOME/lib64" -lcudnn
+    -lgomp -lcublas -L"$CUDA_HOME/lib64" -lcudnn
 fi
 # Elementwise and reductions against the copy bandwidth: a plain C++ program on the seam::cuda library.
 g++ -std=c++20 -O2 -fopenmp -DSEAM_WITH_CUDA=1 -DEIGEN_DONT_PARALLELIZE -I"$ROOT/include" -I/usr/include/eigen3 \

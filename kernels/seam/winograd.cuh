@@ -30,7 +30,9 @@
 // GPU and run).
 //
 // Launch shapes: every transform is one thread per (channel, tile) or per (o, c), 256-thread
-// blocks, grid-stride; the GEMM is cublasGemmStridedBatchedEx with CUBLAS_COMPUTE_32F_PEDANTIC
+// blocks, grid-stride; the launchers return the first CUDA error (cudaErrorUnknown for a cuBLAS
+// failure), as conv2d.cuh's do, so the file stays usable without seam's runtime. The GEMM is
+// cublasGemmStridedBatchedEx with CUBLAS_COMPUTE_32F_PEDANTIC
 // (fp32: no TF32 whatever the handle's math mode) or CUBLAS_COMPUTE_64F.
 //
 // Versions tried: this first one only; compiled and checked on the CPU (every transform is a
@@ -326,67 +328,72 @@ __global__ void __launch_bounds__(kThreads) weight_transform_kernel(const T* M, 
 /// 16 row-major products C[ξ] (rows x cols) = A[ξ] (rows x k) · B[ξ] (k x cols) (b_transposed: B[ξ]
 /// stored cols x k), C = beta·C + A·B, in cuBLAS's column-major terms.
 template <class T>
-inline void batched_gemm(cublasHandle_t h, const T* A, const T* B, T* C, int64_t rows, int64_t cols, int64_t k,
-                         bool b_transposed, T beta) {
+inline cudaError_t batched_gemm(cublasHandle_t h, const T* A, const T* B, T* C, int64_t rows, int64_t cols, int64_t k,
+                                bool b_transposed, T beta) {
     const T alpha = T(1);
     const cudaDataType_t type = sizeof(T) == 4 ? CUDA_R_32F : CUDA_R_64F;
     const cublasComputeType_t compute = sizeof(T) == 4 ? CUBLAS_COMPUTE_32F_PEDANTIC : CUBLAS_COMPUTE_64F;
     // Row-major C = A·B is column-major Cᵀ = Bᵀ·Aᵀ: the column-major view of B's buffer is Bᵀ
     // (or B itself when B is stored transposed), of A's buffer Aᵀ.
-    SEAM_CUBLAS_CHECK(cublasGemmStridedBatchedEx(
+    const cublasStatus_t status = cublasGemmStridedBatchedEx(
         h, b_transposed ? CUBLAS_OP_T : CUBLAS_OP_N, CUBLAS_OP_N, int(cols), int(rows), int(k), &alpha, B, type,
         int(b_transposed ? k : cols), (long long)(k * cols), A, type, int(k), (long long)(rows * k), &beta, C, type,
-        int(cols), (long long)(rows * cols), 16, compute, CUBLAS_GEMM_DEFAULT));
+        int(cols), (long long)(rows * cols), 16, compute, CUBLAS_GEMM_DEFAULT);
+    // The launchers report in cudaError_t, as conv2d.cuh's do (no seam runtime needed); a cuBLAS
+    // failure has no CUDA code of its own.
+    return status == CUBLAS_STATUS_SUCCESS ? cudaSuccess : cudaErrorUnknown;
 }
 
 }  // namespace winograd_detail
 
 /// y [N, O, OH, OW] = conv(x, w) + bias (bias may be null). workspace: winograd_workspace_bytes(s,
-/// forward) bytes. The caller checks winograd_applicable(s).
+/// forward) bytes. The caller checks winograd_applicable(s). h: a cuBLAS handle on `stream`.
 template <class T>
-inline void winograd_forward(cublasHandle_t h, const T* x, const T* w, const T* bias, T* y, const Conv2dShape& s,
+inline cudaError_t winograd_forward(cublasHandle_t h, const T* x, const T* w, const T* bias, T* y, const Conv2dShape& s,
                              void* workspace, cudaStream_t stream) {
     namespace wd = winograd_detail;
     const WinogradPlan plan = winograd_plan<T>(s, WinogradPass::forward);
     T* U = static_cast<T*>(workspace);
     T* V = U + plan.a_elems;
     T* M = V + plan.b_elems;
-    wd::filter_transform_kernel<T><<<grid_for(s.O * s.C), kThreads, 0, stream>>>(w, s.O, s.C, false, U);
-    SEAM_CUDA_CHECK(cudaGetLastError());
+    wd::filter_transform_kernel<T><<<conv2d_detail::blocks_for(s.O * s.C), kThreads, 0, stream>>>(w, s.O, s.C, false, U);
+    if (cudaError_t e = cudaGetLastError(); e != cudaSuccess) return e;
     for (int64_t n0 = 0; n0 < s.N; n0 += plan.images) {
         const int64_t images = s.N - n0 < plan.images ? s.N - n0 : plan.images, P = images * plan.tl.per_image();
-        wd::input_transform_kernel<T><<<grid_for(s.C * P), kThreads, 0, stream>>>(plan.tl, x, s.C, n0, P, V);
-        SEAM_CUDA_CHECK(cudaGetLastError());
-        wd::batched_gemm<T>(h, U, V, M, s.O, P, s.C, false, T(0));
-        wd::output_transform_kernel<T><<<grid_for(s.O * P), kThreads, 0, stream>>>(plan.tl, M, s.O, n0, P, bias, y);
-        SEAM_CUDA_CHECK(cudaGetLastError());
+        wd::input_transform_kernel<T><<<conv2d_detail::blocks_for(s.C * P), kThreads, 0, stream>>>(plan.tl, x, s.C, n0, P, V);
+        if (cudaError_t e = cudaGetLastError(); e != cudaSuccess) return e;
+        if (cudaError_t e = wd::batched_gemm<T>(h, U, V, M, s.O, P, s.C, false, T(0)); e != cudaSuccess) return e;
+        wd::output_transform_kernel<T><<<conv2d_detail::blocks_for(s.O * P), kThreads, 0, stream>>>(plan.tl, M, s.O, n0, P, bias, y);
+        if (cudaError_t e = cudaGetLastError(); e != cudaSuccess) return e;
     }
+    return cudaSuccess;
 }
 
 /// dx [N, C, H, W] from dy and w (every element written).
 template <class T>
-inline void winograd_backward_data(cublasHandle_t h, const T* w, const T* dy, T* dx, const Conv2dShape& s,
+inline cudaError_t winograd_backward_data(cublasHandle_t h, const T* w, const T* dy, T* dx, const Conv2dShape& s,
                                    void* workspace, cudaStream_t stream) {
     namespace wd = winograd_detail;
     const WinogradPlan plan = winograd_plan<T>(s, WinogradPass::backward_data);
     T* U = static_cast<T*>(workspace);
     T* V = U + plan.a_elems;
     T* M = V + plan.b_elems;
-    wd::filter_transform_kernel<T><<<grid_for(s.C * s.O), kThreads, 0, stream>>>(w, s.C, s.O, true, U);
-    SEAM_CUDA_CHECK(cudaGetLastError());
+    wd::filter_transform_kernel<T><<<conv2d_detail::blocks_for(s.C * s.O), kThreads, 0, stream>>>(w, s.C, s.O, true, U);
+    if (cudaError_t e = cudaGetLastError(); e != cudaSuccess) return e;
     for (int64_t n0 = 0; n0 < s.N; n0 += plan.images) {
         const int64_t images = s.N - n0 < plan.images ? s.N - n0 : plan.images, P = images * plan.tl.per_image();
-        wd::input_transform_kernel<T><<<grid_for(s.O * P), kThreads, 0, stream>>>(plan.tl, dy, s.O, n0, P, V);
-        SEAM_CUDA_CHECK(cudaGetLastError());
-        wd::batched_gemm<T>(h, U, V, M, s.C, P, s.O, false, T(0));
-        wd::output_transform_kernel<T><<<grid_for(s.C * P), kThreads, 0, stream>>>(plan.tl, M, s.C, n0, P, nullptr, dx);
-        SEAM_CUDA_CHECK(cudaGetLastError());
+        wd::input_transform_kernel<T><<<conv2d_detail::blocks_for(s.O * P), kThreads, 0, stream>>>(plan.tl, dy, s.O, n0, P, V);
+        if (cudaError_t e = cudaGetLastError(); e != cudaSuccess) return e;
+        if (cudaError_t e = wd::batched_gemm<T>(h, U, V, M, s.C, P, s.O, false, T(0)); e != cudaSuccess) return e;
+        wd::output_transform_kernel<T><<<conv2d_detail::blocks_for(s.C * P), kThreads, 0, stream>>>(plan.tl, M, s.C, n0, P, nullptr, dx);
+        if (cudaError_t e = cudaGetLastError(); e != cudaSuccess) return e;
     }
+    return cudaSuccess;
 }
 
 /// dw [O, C, 3, 3] from x and dy (overwritten). The chunks' products accumulate in M in chunk order.
 template <class T>
-inline void winograd_backward_weight(cublasHandle_t h, const T* x, const T* dy, T* dw, const Conv2dShape& s,
+inline cudaError_t winograd_backward_weight(cublasHandle_t h, const T* x, const T* dy, T* dw, const Conv2dShape& s,
                                      void* workspace, cudaStream_t stream) {
     namespace wd = winograd_detail;
     const WinogradPlan plan = winograd_plan<T>(s, WinogradPass::backward_weight);
@@ -395,13 +402,14 @@ inline void winograd_backward_weight(cublasHandle_t h, const T* x, const T* dy, 
     T* M = V + plan.b_elems;
     for (int64_t n0 = 0; n0 < s.N; n0 += plan.images) {
         const int64_t images = s.N - n0 < plan.images ? s.N - n0 : plan.images, P = images * plan.tl.per_image();
-        wd::gradient_transform_kernel<T><<<grid_for(s.O * P), kThreads, 0, stream>>>(plan.tl, dy, s.O, n0, P, Ut);
-        wd::input_transform_kernel<T><<<grid_for(s.C * P), kThreads, 0, stream>>>(plan.tl, x, s.C, n0, P, V);
-        SEAM_CUDA_CHECK(cudaGetLastError());
-        wd::batched_gemm<T>(h, Ut, V, M, s.O, s.C, P, true, n0 == 0 ? T(0) : T(1));
+        wd::gradient_transform_kernel<T><<<conv2d_detail::blocks_for(s.O * P), kThreads, 0, stream>>>(plan.tl, dy, s.O, n0, P, Ut);
+        wd::input_transform_kernel<T><<<conv2d_detail::blocks_for(s.C * P), kThreads, 0, stream>>>(plan.tl, x, s.C, n0, P, V);
+        if (cudaError_t e = cudaGetLastError(); e != cudaSuccess) return e;
+        if (cudaError_t e = wd::batched_gemm<T>(h, Ut, V, M, s.O, s.C, P, true, n0 == 0 ? T(0) : T(1)); e != cudaSuccess)
+            return e;
     }
-    wd::weight_transform_kernel<T><<<grid_for(s.O * s.C), kThreads, 0, stream>>>(M, s.O, s.C, dw);
-    SEAM_CUDA_CHECK(cudaGetLastError());
+    wd::weight_transform_kernel<T><<<conv2d_detail::blocks_for(s.O * s.C), kThreads, 0, stream>>>(M, s.O, s.C, dw);
+    return cudaGetLastError();
 }
 
 #endif  // defined(__CUDACC__)

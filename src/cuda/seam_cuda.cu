@@ -1192,7 +1192,7 @@ void conv2d_forward(const T* x, const T* w, const T* bias, T* y, const Conv2dSha
     }
     if (algorithm == ConvAlgorithm::winograd && kernels::winograd_applicable(s)) {
         Workspace workspace(kernels::winograd_workspace_bytes<T>(s, kernels::WinogradPass::forward));
-        kernels::winograd_forward<T>(cublas_handle(), x, w, bias, y, s, workspace.ptr, stream_now());
+        SEAM_CUDA_CHECK(kernels::winograd_forward<T>(cublas_handle(), x, w, bias, y, s, workspace.ptr, stream_now()));
         return;
     }
     const size_t bytes = kernels::conv2d_forward_workspace_bytes<T>(s, algo);  // 0 unless K is split
@@ -1214,7 +1214,7 @@ void conv2d_backward_data(const T* w, const T* dy, T* dx, const Conv2dShape& sha
     }
     if (algorithm == ConvAlgorithm::winograd && kernels::winograd_applicable(s)) {
         Workspace workspace(kernels::winograd_workspace_bytes<T>(s, kernels::WinogradPass::backward_data));
-        kernels::winograd_backward_data<T>(cublas_handle(), w, dy, dx, s, workspace.ptr, stream_now());
+        SEAM_CUDA_CHECK(kernels::winograd_backward_data<T>(cublas_handle(), w, dy, dx, s, workspace.ptr, stream_now()));
         return;
     }
     const size_t bytes = kernels::conv2d_backward_data_workspace_bytes<T>(s, algo);  // 0 unless K is split
@@ -1238,7 +1238,7 @@ void conv2d_backward_weight(const T* x, const T* dy, T* dw, const Conv2dShape& s
     }
     if (algorithm == ConvAlgorithm::winograd && kernels::winograd_applicable(s)) {
         Workspace workspace(kernels::winograd_workspace_bytes<T>(s, kernels::WinogradPass::backward_weight));
-        kernels::winograd_backward_weight<T>(cublas_handle(), x, dy, dw, s, workspace.ptr, stream_now());
+        SEAM_CUDA_CHECK(kernels::winograd_backward_weight<T>(cublas_handle(), x, dy, dw, s, workspace.ptr, stream_now()));
         return;
     }
     const size_t bytes = kernels::conv2d_backward_weight_workspace_bytes<T>(s, algo);
