@@ -288,8 +288,9 @@ inline cudaError_t launch_tf32_for(const Problem& p, int groups, int slices, int
 
 // ===== host launchers (float only): return the launch error (cudaSuccess when nothing needed launching)
 
-/// Which TF32 kernel: version 4 (mma.sync + cp.async, kernels/seam/conv2d_tf32_mma.cuh) at one
-/// block an SM with 4 stages (the default) or at two blocks an SM with 3 stages, or version 3
+/// Which TF32 kernel: version 4 (mma.sync + cp.async, kernels/seam/conv2d_tf32_mma.cuh) at two
+/// blocks an SM with 3 stages (the default: faster on nearly every layer of the first H200 run,
+/// bench/results/gpu-h200-2026-11-27-run2.md) or at one block an SM with 4 stages, or version 3
 /// (wmma, this file). All kept for study and for the bench's side-by-side.
 enum class Tf32Version : int { v3_wmma, v4_mma, v4_mma_two_blocks };
 inline bool is_v4(Tf32Version v) { return v != Tf32Version::v3_wmma; }
@@ -297,7 +298,7 @@ inline int v4_min_blocks(Tf32Version v) { return v == Tf32Version::v4_mma_two_bl
 
 /// y [N, O, OH, OW] is overwritten; bias may be null.
 inline cudaError_t conv2d_forward_tf32(const float* x, const float* w, const float* bias, float* y, const Conv2dShape& s,
-                                       cudaStream_t stream = nullptr, Tf32Version version = Tf32Version::v4_mma) {
+                                       cudaStream_t stream = nullptr, Tf32Version version = Tf32Version::v4_mma_two_blocks) {
     namespace d = conv2d_tf32_detail;
     if (!conv2d_detail::valid(s) || !conv2d_detail::gemm_fits(s)) return cudaErrorInvalidValue;
     if (s.N * s.O * s.OH * s.OW == 0) return cudaSuccess;
@@ -308,7 +309,7 @@ inline cudaError_t conv2d_forward_tf32(const float* x, const float* w, const flo
 
 /// dx [N, C, H, W] is overwritten (every element written).
 inline cudaError_t conv2d_backward_data_tf32(const float* w, const float* dy, float* dx, const Conv2dShape& s,
-                                             cudaStream_t stream = nullptr, Tf32Version version = Tf32Version::v4_mma) {
+                                             cudaStream_t stream = nullptr, Tf32Version version = Tf32Version::v4_mma_two_blocks) {
     namespace d = conv2d_tf32_detail;
     if (!conv2d_detail::valid(s) || !conv2d_detail::gemm_fits(s)) return cudaErrorInvalidValue;
     if (s.N * s.C * s.H * s.W == 0) return cudaSuccess;
@@ -327,13 +328,13 @@ inline cudaError_t conv2d_backward_data_tf32(const float* w, const float* dy, fl
 
 /// Backward-weight's split of K for `version` (shape only).
 inline conv2d_detail::SlicePlan conv2d_backward_weight_tf32_plan(const Conv2dShape& s,
-                                                                 Tf32Version version = Tf32Version::v4_mma) {
+                                                                 Tf32Version version = Tf32Version::v4_mma_two_blocks) {
     return is_v4(version) ? conv2d_tf32_mma::backward_weight_slices(s)
                                           : conv2d_tf32_detail::backward_weight_slices(s);
 }
 
 /// Bytes of device workspace conv2d_backward_weight_tf32 needs (0: none).
-inline size_t conv2d_backward_weight_tf32_workspace_bytes(const Conv2dShape& s, Tf32Version version = Tf32Version::v4_mma) {
+inline size_t conv2d_backward_weight_tf32_workspace_bytes(const Conv2dShape& s, Tf32Version version = Tf32Version::v4_mma_two_blocks) {
     if (!conv2d_detail::valid(s) || !conv2d_detail::gemm_fits(s)) return 0;
     const conv2d_detail::SlicePlan plan = conv2d_backward_weight_tf32_plan(s, version);
     if (plan.slices <= 1) return 0;
@@ -345,7 +346,7 @@ inline size_t conv2d_backward_weight_tf32_workspace_bytes(const Conv2dShape& s, 
 /// when 0) and must stay valid until the work on `stream` is done.
 inline cudaError_t conv2d_backward_weight_tf32(const float* x, const float* dy, float* dw, const Conv2dShape& s,
                                                void* workspace, size_t workspace_bytes, cudaStream_t stream = nullptr,
-                                               Tf32Version version = Tf32Version::v4_mma) {
+                                               Tf32Version version = Tf32Version::v4_mma_two_blocks) {
     namespace d = conv2d_tf32_detail;
     if (!conv2d_detail::valid(s) || !conv2d_detail::gemm_fits(s)) return cudaErrorInvalidValue;
     const int64_t total = s.O * s.Cg() * s.KH * s.KW;

@@ -46,6 +46,11 @@
 // an independent model of the mma instruction. What the CPU cannot check: the pipeline's
 // wait_group/barrier order (argued at the loop), and speed.
 //
+// Measured (NVIDIA H200, bench/results/gpu-h200-2026-11-27-run2.md, VGG-16 at batch 32, two blocks an
+// SM): forward 0.46-2.81 ms (up to 63 TFLOP/s), backward-data 0.79-4.6 ms, backward-weight 0.69-3.6
+// ms — faster than version 3, still far from cuDNN's TF32 (ALGO_1: 3-10x faster on the backward
+// passes); see conv2d_tf32.cuh's version list for what to try next.
+//
 // Architectures: sm_80 and newer (the body is a trap below; the launchers refuse before that).
 // Limits: those of conv2d.cuh's version 2 (32-bit indices inside a group's GEMM).
 #pragma once

@@ -57,6 +57,25 @@ inline bool winograd_applicable(const Conv2dShape& s) {
            s.pw <= 2 && s.ph >= 0 && s.pw >= 0 && s.N > 0 && s.C > 0 && s.O > 0;
 }
 
+enum class WinogradPass { forward, backward_data, backward_weight };
+
+/// Whether the library's winograd algorithm takes `pass` of `s` (else the implicit GEMM runs it), by
+/// the first timing on an NVIDIA H200 (bench/results/gpu-h200-2026-11-27-run2.md, every VGG-16 and
+/// Fashion-MNIST layer): backward-data won on every layer; the forward lost only with C ≤ 3 (VGG
+/// conv1_1: 1.23 vs 0.49 ms; Fashion-MNIST conv1, C = 1); backward-weight lost while O·C < 16384
+/// (VGG conv1_1 13.1 vs 1.3 ms, conv1_2 13.3 vs 6.5, conv2_1 3.5 vs 2.5; Fashion-MNIST conv2 and
+/// conv3), its batched GEMM then being a few skinny products over a very long K, and won from
+/// conv2_2 (O·C = 16384) on. Shape only, so the choice is the same on every GPU.
+inline bool winograd_worthwhile(const Conv2dShape& s, WinogradPass pass) {
+    if (!winograd_applicable(s)) return false;
+    switch (pass) {
+        case WinogradPass::forward: return s.C >= 8;
+        case WinogradPass::backward_data: return true;
+        case WinogradPass::backward_weight: return s.O * s.C >= 16384;
+    }
+    return false;
+}
+
 namespace winograd_detail {
 
 /// Tiles of one pass: input planes of H x W read with padding (ph, pw), output planes of OH x OW in
@@ -255,8 +274,6 @@ struct WinogradPlan {
     size_t a_elems, b_elems, c_elems;
     size_t bytes(size_t elem) const { return (a_elems + b_elems + c_elems) * elem; }
 };
-
-enum class WinogradPass { forward, backward_data, backward_weight };
 
 /// The plan of one pass; cap_bytes: the workspace cap (the launchers use winograd_workspace_cap; the
 /// CPU test passes small ones to exercise the chunking).

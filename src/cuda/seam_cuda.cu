@@ -1190,7 +1190,7 @@ void conv2d_forward(const T* x, const T* w, const T* bias, T* y, const Conv2dSha
             return;
         }
     }
-    if (algorithm == ConvAlgorithm::winograd && kernels::winograd_applicable(s)) {
+    if (algorithm == ConvAlgorithm::winograd && kernels::winograd_worthwhile(s, kernels::WinogradPass::forward)) {
         Workspace workspace(kernels::winograd_workspace_bytes<T>(s, kernels::WinogradPass::forward));
         SEAM_CUDA_CHECK(kernels::winograd_forward<T>(cublas_handle(), x, w, bias, y, s, workspace.ptr, stream_now()));
         return;
@@ -1212,7 +1212,7 @@ void conv2d_backward_data(const T* w, const T* dy, T* dx, const Conv2dShape& sha
             return;
         }
     }
-    if (algorithm == ConvAlgorithm::winograd && kernels::winograd_applicable(s)) {
+    if (algorithm == ConvAlgorithm::winograd && kernels::winograd_worthwhile(s, kernels::WinogradPass::backward_data)) {
         Workspace workspace(kernels::winograd_workspace_bytes<T>(s, kernels::WinogradPass::backward_data));
         SEAM_CUDA_CHECK(kernels::winograd_backward_data<T>(cublas_handle(), w, dy, dx, s, workspace.ptr, stream_now()));
         return;
@@ -1236,7 +1236,7 @@ void conv2d_backward_weight(const T* x, const T* dy, T* dw, const Conv2dShape& s
             return;
         }
     }
-    if (algorithm == ConvAlgorithm::winograd && kernels::winograd_applicable(s)) {
+    if (algorithm == ConvAlgorithm::winograd && kernels::winograd_worthwhile(s, kernels::WinogradPass::backward_weight)) {
         Workspace workspace(kernels::winograd_workspace_bytes<T>(s, kernels::WinogradPass::backward_weight));
         SEAM_CUDA_CHECK(kernels::winograd_backward_weight<T>(cublas_handle(), x, dy, dw, s, workspace.ptr, stream_now()));
         return;

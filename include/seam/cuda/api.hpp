@@ -429,7 +429,9 @@ void upsample_bilinear2d_backward(const T* grad_out, T* grad_in, const ResizeSha
 ///                       products as one batched cuBLAS GEMM in fp32/fp64, never TF32; a
 ///                       workspace of up to 1 GiB from the caching allocator); 2.25x fewer
 ///                       multiplications, results within a few ulps of the largest terms of the
-///                       direct sum; other convolutions run implicit_gemm.
+///                       direct sum; other convolutions, and the passes where it measured slower
+///                       (kernels::winograd_worthwhile: the forward with C < 8, backward-weight
+///                       with O·C < 16384), run implicit_gemm.
 enum class ConvAlgorithm : int { direct = 1, implicit_gemm = 2, implicit_gemm_tf32 = 3, winograd = 4 };
 const char* conv_algorithm_name(ConvAlgorithm algorithm);
 /// The algorithm ops/conv.hpp uses for CUDA tensors (all threads; default implicit_gemm).
