@@ -13,8 +13,8 @@
 //   (seam also writes the int64 indices a training step needs) and backward, against cuDNN pooling:
 //   versions 1 and 2 of kernels/seam/pool2d.cuh, both validated and timed, the ratio for version 2.
 //   On a GPU with TF32 tensor cores (compute capability 8.0+), a second conv table per network:
-//   seam's TF32 implicit GEMM (kernels/seam/conv2d_tf32_mma.cuh, version 4, at one block an SM —
-//   the default — and at two; version 3 of conv2d_tf32.cuh beside them) against cuDNN at the same
+//   seam's TF32 implicit GEMM (kernels/seam/conv2d_tf32_mma.cuh, version 4, at two blocks an SM —
+//   the default — and at one; version 3 of conv2d_tf32.cuh beside them) against cuDNN at the same
 //   precision (CUDNN_TENSOR_OP_MATH on float data: TF32 allowed), its GEMM algorithms forced and
 //   its fastest; before timing, every TF32 version's results are checked against seam's fp32 results.
 //   The fp32 tables also time seam's Winograd F(2x2, 3x3) (kernels/seam/winograd.cuh, opt-in in the
@@ -490,7 +490,7 @@ struct ConvRow {
 
 /// Columns first_t ("first") and direct_t ("direct") are labelled by the caller: the fp32 tables use
 /// them for version 2 as first timed and version 1; the TF32 tables for version 3 and version 4 at
-/// two blocks an SM.
+/// one block an SM.
 void print_conv_table(const std::vector<ConvRow>& rows, bool with_direct, const char* seam_ms = "seam v2 ms",
                       const char* seam_tflops = "seam TFLOP/s", const char* cudnn_gemm = "cuDNN GEMM ms",
                       const char* cudnn_fastest = "cuDNN fastest ms", bool with_first = true,
@@ -694,7 +694,7 @@ int main(int argc, char** argv) {
             rows.push_back(f), rows.push_back(d), rows.push_back(g);
             if (!has_tf32) continue;
 
-            // TF32: seam's versions 4 (seam_t: one block an SM; direct_t: two) and 3 (first_t) against
+            // TF32: seam's versions 4 (seam_t: two blocks an SM, the default; direct_t: one) and 3 (first_t) against
             // cuDNN at the same precision (TF32 allowed).
             ConvRow tf{l.name, "forward"}, td{l.name, "backward-data"}, tg{l.name, "backward-weight"};
             tf.flops = td.flops = tg.flops = l.flops();
@@ -707,8 +707,8 @@ int main(int argc, char** argv) {
                     CUDA_OK(sk::conv2d_backward_weight_tf32(x.ptr, dy.ptr, dw.ptr, s, ws_tf32.ptr, ws_tf32_bytes, stream, version));
                 });
             };
-            time_tf32(sk::Tf32Version::v4_mma, &ConvRow::seam_t);
-            time_tf32(sk::Tf32Version::v4_mma_two_blocks, &ConvRow::direct_t);
+            time_tf32(sk::Tf32Version::v4_mma_two_blocks, &ConvRow::seam_t);  // the default
+            time_tf32(sk::Tf32Version::v4_mma, &ConvRow::direct_t);
             time_tf32(sk::Tf32Version::v3_wmma, &ConvRow::first_t);
             tf.agree = td.agree = tg.agree = "-";
             tf.fastest_name = td.fastest_name = tg.fastest_name = "-";
@@ -746,10 +746,10 @@ int main(int argc, char** argv) {
     };
     auto print_tf32 = [&](const char* title, const std::vector<ConvRow>& tf32_rows) {
         if (!has_tf32) return;
-        std::printf("\n### %s, TF32 (seam version 4 vs cuDNN with CUDNN_TENSOR_OP_MATH; versions 4 at two blocks an SM and 3 "
-                    "beside it)\n\n", title);
+        std::printf("\n### %s, TF32 (seam version 4 at two blocks an SM, the default, vs cuDNN with CUDNN_TENSOR_OP_MATH; "
+                    "version 4 at one block an SM and version 3 beside it)\n\n", title);
         print_conv_table(tf32_rows, true, "seam TF32 v4 ms", "seam TF32 TFLOP/s", "cuDNN TF32 GEMM ms", "cuDNN TF32 fastest ms",
-                         true, "seam TF32 v3 (wmma) ms | v3/v4", "seam TF32 v4 two-block ms");
+                         true, "seam TF32 v3 (wmma) ms | v3/v4", "seam TF32 v4 one-block ms");
     };
 
     std::printf("## conv2d, Fashion-MNIST network (batch 128, 28x28 input; 3x3, padding 1)\n\n");

@@ -235,8 +235,22 @@ void check_plans() {
            double(f.images));
     expect(k::winograd_workspace_bytes<float>(s, k::WinogradPass::backward_weight) == f.bytes(4),
            "backward-weight's workspace equals the forward's (same buffers, other roles)");
+    // The measured choice of passes (winograd_worthwhile), on VGG-16's layers: conv1_1 (C = 3) keeps
+    // the implicit GEMM forward; backward-weight switches to Winograd from conv2_2 (O·C = 16384).
+    {
+        k::Conv2dShape c11 = s, c21 = s, c22 = s;
+        c11.C = 3;
+        c21.C = 64, c21.O = 128, c22.C = c22.O = 128;
+        expect(!k::winograd_worthwhile(c11, k::WinogradPass::forward), "conv1_1 forward: implicit GEMM");
+        expect(k::winograd_worthwhile(c11, k::WinogradPass::backward_data), "conv1_1 backward-data: Winograd");
+        expect(k::winograd_worthwhile(s, k::WinogradPass::forward), "conv1_2 forward: Winograd");
+        expect(!k::winograd_worthwhile(s, k::WinogradPass::backward_weight), "conv1_2 backward-weight: implicit GEMM");
+        expect(!k::winograd_worthwhile(c21, k::WinogradPass::backward_weight), "conv2_1 backward-weight: implicit GEMM");
+        expect(k::winograd_worthwhile(c22, k::WinogradPass::backward_weight), "conv2_2 backward-weight: Winograd");
+    }
     s.sh = 2;
     expect(!k::winograd_applicable(s), "stride 2 is not served");
+    expect(!k::winograd_worthwhile(s, k::WinogradPass::backward_data), "nothing is worthwhile where nothing applies");
     s.sh = 1, s.groups = 2;
     expect(!k::winograd_applicable(s), "groups are not served");
 }
