@@ -15,9 +15,19 @@
 //   4 v4_mma    conv2d_tf32_mma.cuh: cp.async straight to swizzled shared memory, 4 K-tiles of 32
 //               in flight, mma.sync.m16n8k8, gathers by counters; one block of 8 warps an SM (up to
 //               255 registers, no spills). Backward-data with C/groups ≤ 4 goes to conv2d.cuh's
-//               small-channel direct kernel (fp32). The default. NOT YET TIMED ON A GPU.
+//               small-channel direct kernel (fp32). H200 (bench/results/gpu-h200-2026-11-27-conv-pool-run2.md,
+//               VGG-16, batch 32): forward 31-49 TFLOP/s, backward-data 14-31, backward-weight 25-45
+//               (conv1_1 aside); 1.2-2.0x faster than v3 on most layers, slower on conv1_2 and
+//               conv2_1 backward-data.
 //     v4_mma_two_blocks  the same kernel capped at 128 registers (ptxas spills up to 88 bytes) for
-//               two blocks an SM with 3 stages each. NOT YET TIMED ON A GPU.
+//               two blocks an SM with 3 stages each: THE DEFAULT, faster again on nearly every layer
+//               (VGG conv3_2: forward 1.87 vs 2.46 ms, backward-data 2.42 vs 3.86, backward-weight
+//               2.93 vs 3.45). Still up to 6.0x (backward-data; 4-6x from conv2_2 on) and 4.4x
+//               (backward-weight) cuDNN's TF32 ALGO_1 time (gpu-h200-2026-11-27-conv-pool-run3.md;
+//               ALGO_1 runs at 120-250 TFLOP/s there): the issue's floor is NOT met. The 4-byte
+//               gathers and the per-fragment cvt.rna, not the tensor cores (at most 63 TFLOP/s of
+//               about 495), bound it; next to try: 16-byte cp.async for contiguous runs, converting
+//               once per staged element, a wider warp tile, wgmma on sm_90.
 //
 // What every version computes: exactly conv2d.cuh's definitions (cross-correlation, zero padding, stride,
 // dilation, groups, bias), as the same three implicit GEMMs, one group per blockIdx.z:

@@ -54,9 +54,9 @@
 //      (bandwidth × latency ≈ 3.35 TB/s × ~0.6-0.8 µs ≈ 2-3 MB).
 //   2. the dense kernel above (default): 16-byte vectors, four per thread issued before any math,
 //      32-bit indices, no per-element layout branch: 64 bytes in flight per thread per operand.
-//      NOT YET TIMED ON A GPU (written without one; checked by host emulation only) — expected
-//      to approach the copy's bandwidth on the dense ops; bench/bench_elementwise_cuda.cpp times
-//      both versions side by side.
+//      Measured on an NVIDIA H200 (bench/results/gpu-h200-2026-11-27-run1.md and -run3.md, against
+//      seam's copy at 3.82-3.85 TB/s): relu 95 %, x + y 104-105 %, x * 2 + 1 98-99 %, bias add
+//      95 % (version 1 in the same runs: 51-52 %, 64-65 %, 52-53 %, 29 %).
 #pragma once
 
 #include <cstring>

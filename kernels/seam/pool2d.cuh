@@ -72,8 +72,10 @@
 //      divide instruction: each is a sequence of dozens of instructions, a shorter 32-bit one
 //      when nvcc's run-time check finds the operands small), and a backward thread two more per
 //      row tap and per column tap it tries.
-//   2  not yet timed on a GPU (none was available when it was written; the bench times v1 and
-//      v2 side by side). Why it should be faster: finding an element costs two multiply-highs
+//   2  measured on an NVIDIA H200 (bench/results/gpu-h200-2026-11-27-conv-pool.md and
+//      -conv-pool-run3.md): forward 0.64-1.03x and backward 0.32-0.66x cuDNN's time, VGG pool1-
+//      pool3 at 76-97 % of cudaMemcpy's 4.18 TB/s, pool4 64-79 %, the 14x14 maps 27-53 %
+//      (latency-bound); backward 4-13x faster than version 1. Why it is faster: finding an element costs two multiply-highs
 //      instead of four 64-bit divisions and modulos, a backward thread visits only its covering
 //      outputs, and the 2x2 kernels read and write each element once with 2-element vector
 //      accesses, so the passes should be limited by memory bandwidth; the project's goal is

@@ -35,9 +35,16 @@
 // cublasGemmStridedBatchedEx with CUBLAS_COMPUTE_32F_PEDANTIC
 // (fp32: no TF32 whatever the handle's math mode) or CUBLAS_COMPUTE_64F.
 //
-// Versions tried: this first one only; compiled and checked on the CPU (every transform is a
-// __host__ __device__ function that the test runs for every thread, with a CPU GEMM in place of
-// cuBLAS, against naive convolution loops) but NOT YET RUN ON A GPU. Why it exists: on an H200,
+// Versions tried: this first one only; checked on the CPU (every transform is a __host__ __device__
+// function that the test runs for every thread, with a CPU GEMM in place of cuBLAS, against naive
+// convolution loops) and on an H200 (tests/cuda/test_winograd_cuda.cpp; the benches validate it
+// against the CPU before timing). Measured there (bench/results/gpu-h200-2026-11-27-conv-pool-run2.md,
+// VGG-16 at batch 32): forward and backward-data of conv1_2-conv5 in 0.38-2.7 ms, 1.2-1.5x cuDNN's
+// fastest (Winograd) time and 1.6-2.9x faster than seam's implicit GEMM; backward-weight 1.1-2.0x
+// cuDNN's from conv2_2 on, but 10x slower than the implicit GEMM on conv1_1 (its 16 products are
+// skinny GEMMs over a K of P tiles), hence winograd_worthwhile. The VGG-16 training step with it:
+// 32.14 ms against PyTorch eager's 33.82 (cudnn.benchmark on) and 36.92 (off) (-run3.md). Why it
+// exists: on an H200,
 // cuDNN's fastest fp32 algorithms for VGG-16 are Winograd (WINOGRAD_NONFUSED), 1.5-5.1x faster
 // than seam's implicit GEMM (bench/results/gpu-h200-2026-11-27-conv-pool.md), and the training
 // step is 1.65-1.80x PyTorch's; 2.25x fewer multiplications is the lever the GEMM tuning lacks.
