@@ -319,6 +319,10 @@ inline Dims dims_of(const Conv2dShape& s) {
 /// else read from the launch's Dims.
 template <int FixedKH, int FixedKW>
 struct KernelSize {
+    __host__ __device__ static int kh(const Dims& d) {
+        if constexpr (FixedKH > 0) return FixedKH;
+        else return d.KH;
+    }
     __host__ __device__ static int kw(const Dims& d) {
         if constexpr (FixedKW > 0) return FixedKW;
         else return d.KW;

@@ -141,10 +141,7 @@ struct ForwardSource {
     cd::Dims d;
     int M, N, K;
 
-    __host__ __device__ int kh() const {
-        if constexpr (FKH > 0) return FKH;
-        else return d.KH;
-    }
+    __host__ __device__ int kh() const { return cd::KernelSize<FKH, FKW>::kh(d); }
     __host__ __device__ int kw() const { return cd::KernelSize<FKH, FKW>::kw(d); }
     __host__ __device__ int taps() const { return cd::KernelSize<FKH, FKW>::taps(d); }
 
@@ -194,10 +191,7 @@ struct BackwardDataSource {
     cd::Dims d;
     int M, N, K;
 
-    __host__ __device__ int kh() const {
-        if constexpr (FKH > 0) return FKH;
-        else return d.KH;
-    }
+    __host__ __device__ int kh() const { return cd::KernelSize<FKH, FKW>::kh(d); }
     __host__ __device__ int kw() const { return cd::KernelSize<FKH, FKW>::kw(d); }
     __host__ __device__ int taps() const { return cd::KernelSize<FKH, FKW>::taps(d); }
 

@@ -370,49 +370,51 @@ inline cudaError_t batched_gemm(cublasHandle_t h, const T* A, const T* B, T* C, 
 
 }  // namespace winograd_detail
 
-/// y [N, O, OH, OW] = conv(x, w) + bias (bias may be null). workspace: winograd_workspace_bytes(s,
-/// forward) bytes. The caller checks winograd_applicable(s). h: a cuBLAS handle on `stream`.
+namespace winograd_detail {
+
+/// The forward and backward-data passes, which differ only in their operands: out (plan.rows
+/// channels) = the correlation of src (plan.k channels) with w's filters, transposed and flipped
+/// for backward-data, + bias (may be null).
 template <class T>
-inline cudaError_t winograd_forward(cublasHandle_t h, const T* x, const T* w, const T* bias, T* y, const Conv2dShape& s,
-                             void* workspace, cudaStream_t stream) {
-    namespace wd = winograd_detail;
-    const WinogradPlan plan = winograd_plan<T>(s, WinogradPass::forward);
+inline cudaError_t filter_pass(cublasHandle_t h, const WinogradPlan& plan, int64_t N, const T* w, bool backward_data,
+                               const T* src, const T* bias, T* out, void* workspace, cudaStream_t stream) {
+    const int64_t out_channels = plan.rows, in_channels = plan.k;
     T* U = static_cast<T*>(workspace);
     T* V = U + plan.a_elems;
     T* M = V + plan.b_elems;
-    wd::filter_transform_kernel<T><<<conv2d_detail::blocks_for(s.O * s.C), kThreads, 0, stream>>>(w, s.O, s.C, false, U);
+    filter_transform_kernel<T><<<conv2d_detail::blocks_for(out_channels * in_channels), kThreads, 0, stream>>>(
+        w, out_channels, in_channels, backward_data, U);
     if (cudaError_t e = cudaGetLastError(); e != cudaSuccess) return e;
-    for (int64_t n0 = 0; n0 < s.N; n0 += plan.images) {
-        const int64_t images = s.N - n0 < plan.images ? s.N - n0 : plan.images, P = images * plan.tl.per_image();
-        wd::input_transform_kernel<T><<<conv2d_detail::blocks_for(s.C * P), kThreads, 0, stream>>>(plan.tl, x, s.C, n0, P, V);
+    for (int64_t n0 = 0; n0 < N; n0 += plan.images) {
+        const int64_t images = N - n0 < plan.images ? N - n0 : plan.images, P = images * plan.tl.per_image();
+        input_transform_kernel<T><<<conv2d_detail::blocks_for(in_channels * P), kThreads, 0, stream>>>(plan.tl, src, in_channels,
+                                                                                                        n0, P, V);
         if (cudaError_t e = cudaGetLastError(); e != cudaSuccess) return e;
-        if (cudaError_t e = wd::batched_gemm<T>(h, U, V, M, s.O, P, s.C, false, T(0)); e != cudaSuccess) return e;
-        wd::output_transform_kernel<T><<<conv2d_detail::blocks_for(s.O * P), kThreads, 0, stream>>>(plan.tl, M, s.O, n0, P, bias, y);
+        if (cudaError_t e = batched_gemm<T>(h, U, V, M, out_channels, P, in_channels, false, T(0)); e != cudaSuccess) return e;
+        output_transform_kernel<T><<<conv2d_detail::blocks_for(out_channels * P), kThreads, 0, stream>>>(
+            plan.tl, M, out_channels, n0, P, bias, out);
         if (cudaError_t e = cudaGetLastError(); e != cudaSuccess) return e;
     }
     return cudaSuccess;
 }
 
+}  // namespace winograd_detail
+
+/// y [N, O, OH, OW] = conv(x, w) + bias (bias may be null). workspace: winograd_workspace_bytes(s,
+/// forward) bytes. The caller checks winograd_applicable(s). h: a cuBLAS handle on `stream`.
+template <class T>
+inline cudaError_t winograd_forward(cublasHandle_t h, const T* x, const T* w, const T* bias, T* y, const Conv2dShape& s,
+                                    void* workspace, cudaStream_t stream) {
+    return winograd_detail::filter_pass<T>(h, winograd_plan<T>(s, WinogradPass::forward), s.N, w, false, x, bias, y,
+                                           workspace, stream);
+}
+
 /// dx [N, C, H, W] from dy and w (every element written).
 template <class T>
 inline cudaError_t winograd_backward_data(cublasHandle_t h, const T* w, const T* dy, T* dx, const Conv2dShape& s,
-                                   void* workspace, cudaStream_t stream) {
-    namespace wd = winograd_detail;
-    const WinogradPlan plan = winograd_plan<T>(s, WinogradPass::backward_data);
-    T* U = static_cast<T*>(workspace);
-    T* V = U + plan.a_elems;
-    T* M = V + plan.b_elems;
-    wd::filter_transform_kernel<T><<<conv2d_detail::blocks_for(s.C * s.O), kThreads, 0, stream>>>(w, s.C, s.O, true, U);
-    if (cudaError_t e = cudaGetLastError(); e != cudaSuccess) return e;
-    for (int64_t n0 = 0; n0 < s.N; n0 += plan.images) {
-        const int64_t images = s.N - n0 < plan.images ? s.N - n0 : plan.images, P = images * plan.tl.per_image();
-        wd::input_transform_kernel<T><<<conv2d_detail::blocks_for(s.O * P), kThreads, 0, stream>>>(plan.tl, dy, s.O, n0, P, V);
-        if (cudaError_t e = cudaGetLastError(); e != cudaSuccess) return e;
-        if (cudaError_t e = wd::batched_gemm<T>(h, U, V, M, s.C, P, s.O, false, T(0)); e != cudaSuccess) return e;
-        wd::output_transform_kernel<T><<<conv2d_detail::blocks_for(s.C * P), kThreads, 0, stream>>>(plan.tl, M, s.C, n0, P, nullptr, dx);
-        if (cudaError_t e = cudaGetLastError(); e != cudaSuccess) return e;
-    }
-    return cudaSuccess;
+                                          void* workspace, cudaStream_t stream) {
+    return winograd_detail::filter_pass<T>(h, winograd_plan<T>(s, WinogradPass::backward_data), s.N, w, true, dy,
+                                           static_cast<const T*>(nullptr), dx, workspace, stream);
 }
 
 /// dw [O, C, 3, 3] from x and dy (overwritten). The chunks' products accumulate in M in chunk order.

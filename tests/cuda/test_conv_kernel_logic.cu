@@ -37,6 +37,8 @@
 
 #include "seam/conv2d.cuh"
 
+#include "conv_logic_support.hpp"
+
 namespace {
 
 namespace k = seam::kernels;
@@ -51,54 +53,10 @@ void expect(bool ok, const std::string& what, long long a = 0, long long b = 0) 
     if (++failures <= 25) std::printf("FAIL: %s (%lld, %lld)\n", what.c_str(), a, b);
 }
 
-struct Case {
-    const char* name;
-    int64_t N, C, H, W, O, KH, KW, sh, sw, ph, pw, dh, dw, groups;
-};
-
-k::Conv2dShape shape_of(const Case& c) {
-    k::Conv2dShape s;
-    s.N = c.N, s.C = c.C, s.H = c.H, s.W = c.W, s.O = c.O, s.KH = c.KH, s.KW = c.KW, s.sh = c.sh, s.sw = c.sw;
-    s.ph = c.ph, s.pw = c.pw, s.dh = c.dh, s.dw = c.dw, s.groups = c.groups;
-    s.OH = (s.H + 2 * s.ph - s.dh * (s.KH - 1) - 1) / s.sh + 1;
-    s.OW = (s.W + 2 * s.pw - s.dw * (s.KW - 1) - 1) / s.sw + 1;
-    return s;
-}
-
-/// Naive convolution in double: y (with bias), dx and dw, and the sums of |terms| (for tolerances).
-struct Reference {
-    std::vector<double> y, y_mag, dx, dx_mag, dw, dw_mag;
-};
-
-template <class T>
-Reference naive(const k::Conv2dShape& s, const std::vector<T>& x, const std::vector<T>& w, const std::vector<T>& b,
-                const std::vector<T>& dy) {
-    const int64_t Cg = s.C / s.groups, Og = s.O / s.groups;
-    Reference r;
-    r.y.assign(dy.size(), 0), r.y_mag.assign(dy.size(), 0), r.dx.assign(x.size(), 0), r.dx_mag.assign(x.size(), 0);
-    r.dw.assign(w.size(), 0), r.dw_mag.assign(w.size(), 0);
-    for (int64_t n = 0; n < s.N; ++n)
-        for (int64_t o = 0; o < s.O; ++o)
-            for (int64_t oh = 0; oh < s.OH; ++oh)
-                for (int64_t ow = 0; ow < s.OW; ++ow) {
-                    const int64_t g = o / Og;
-                    const size_t yi = size_t(((n * s.O + o) * s.OH + oh) * s.OW + ow);
-                    for (int64_t c = 0; c < Cg; ++c)
-                        for (int64_t ki = 0; ki < s.KH; ++ki)
-                            for (int64_t kj = 0; kj < s.KW; ++kj) {
-                                const int64_t ih = oh * s.sh - s.ph + ki * s.dh, iw = ow * s.sw - s.pw + kj * s.dw;
-                                if (ih < 0 || ih >= s.H || iw < 0 || iw >= s.W) continue;
-                                const size_t xi = size_t(((n * s.C + g * Cg + c) * s.H + ih) * s.W + iw);
-                                const size_t wi = size_t(((o * Cg + c) * s.KH + ki) * s.KW + kj);
-                                const double xv = x[xi], wv = w[wi], gv = dy[yi];
-                                r.y[yi] += xv * wv, r.y_mag[yi] += std::abs(xv * wv);
-                                r.dx[xi] += wv * gv, r.dx_mag[xi] += std::abs(wv * gv);
-                                r.dw[wi] += gv * xv, r.dw_mag[wi] += std::abs(gv * xv);
-                            }
-                    r.y[yi] += double(b[size_t(o)]), r.y_mag[yi] += std::abs(double(b[size_t(o)]));
-                }
-    return r;
-}
+using seam::conv_logic::Case;
+using seam::conv_logic::naive;
+using seam::conv_logic::Reference;
+using seam::conv_logic::shape_of;
 
 template <class T>
 void expect_close(const std::vector<T>& got, const std::vector<double>& want, const std::vector<double>& magnitude,

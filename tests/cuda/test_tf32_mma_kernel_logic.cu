@@ -33,6 +33,8 @@
 
 #include "seam/conv2d_tf32.cuh"
 
+#include "conv_logic_support.hpp"
+
 namespace {
 
 namespace k = seam::kernels;
@@ -233,52 +235,14 @@ void emulate_for(const Source& s, const Store& st, int groups, int slices, int k
         }
 }
 
-struct Case {
-    const char* name;
-    int64_t N, C, H, W, O, KH, KW, sh, sw, ph, pw, dh, dw, groups;
-};
-
-k::Conv2dShape shape_of(const Case& c) {
-    k::Conv2dShape s;
-    s.N = c.N, s.C = c.C, s.H = c.H, s.W = c.W, s.O = c.O, s.KH = c.KH, s.KW = c.KW, s.sh = c.sh, s.sw = c.sw;
-    s.ph = c.ph, s.pw = c.pw, s.dh = c.dh, s.dw = c.dw, s.groups = c.groups;
-    s.OH = (s.H + 2 * s.ph - s.dh * (s.KH - 1) - 1) / s.sh + 1;
-    s.OW = (s.W + 2 * s.pw - s.dw * (s.KW - 1) - 1) / s.sw + 1;
-    return s;
-}
+using seam::conv_logic::Case;
+using seam::conv_logic::Reference;
+using seam::conv_logic::shape_of;
 
 /// Naive convolution in double on TF32-rounded x, w, dy (bias unrounded), with Σ|terms| per output.
-struct Reference {
-    std::vector<double> y, y_mag, dx, dx_mag, dw, dw_mag;
-};
-
 Reference naive(const k::Conv2dShape& s, const std::vector<float>& x, const std::vector<float>& w,
                 const std::vector<float>& b, const std::vector<float>& dy) {
-    const int64_t Cg = s.C / s.groups, Og = s.O / s.groups;
-    Reference r;
-    r.y.assign(dy.size(), 0), r.y_mag.assign(dy.size(), 0), r.dx.assign(x.size(), 0), r.dx_mag.assign(x.size(), 0);
-    r.dw.assign(w.size(), 0), r.dw_mag.assign(w.size(), 0);
-    for (int64_t n = 0; n < s.N; ++n)
-        for (int64_t o = 0; o < s.O; ++o)
-            for (int64_t oh = 0; oh < s.OH; ++oh)
-                for (int64_t ow = 0; ow < s.OW; ++ow) {
-                    const int64_t g = o / Og;
-                    const size_t yi = size_t(((n * s.O + o) * s.OH + oh) * s.OW + ow);
-                    for (int64_t c = 0; c < Cg; ++c)
-                        for (int64_t ki = 0; ki < s.KH; ++ki)
-                            for (int64_t kj = 0; kj < s.KW; ++kj) {
-                                const int64_t ih = oh * s.sh - s.ph + ki * s.dh, iw = ow * s.sw - s.pw + kj * s.dw;
-                                if (ih < 0 || ih >= s.H || iw < 0 || iw >= s.W) continue;
-                                const size_t xi = size_t(((n * s.C + g * Cg + c) * s.H + ih) * s.W + iw);
-                                const size_t wi = size_t(((o * Cg + c) * s.KH + ki) * s.KW + kj);
-                                const double xv = tf32(x[xi]), wv = tf32(w[wi]), gv = tf32(dy[yi]);
-                                r.y[yi] += xv * wv, r.y_mag[yi] += std::abs(xv * wv);
-                                r.dx[xi] += wv * gv, r.dx_mag[xi] += std::abs(wv * gv);
-                                r.dw[wi] += gv * xv, r.dw_mag[wi] += std::abs(gv * xv);
-                            }
-                    r.y[yi] += double(b[size_t(o)]), r.y_mag[yi] += std::abs(double(b[size_t(o)]));
-                }
-    return r;
+    return seam::conv_logic::naive(s, x, w, b, dy, [](float v) { return double(tf32(v)); });
 }
 
 void expect_close(const std::vector<float>& got, const std::vector<double>& want, const std::vector<double>& magnitude,
