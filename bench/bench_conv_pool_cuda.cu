@@ -14,7 +14,8 @@
 //   versions 1 and 2 of kernels/seam/pool2d.cuh, both validated and timed, the ratio for version 2.
 //   On a GPU with TF32 tensor cores (compute capability 8.0+), a second conv table per network:
 //   seam's TF32 implicit GEMM (kernels/seam/conv2d_tf32_mma.cuh, version 4, at two blocks an SM —
-//   the default — and at one; version 3 of conv2d_tf32.cuh beside them) against cuDNN at the same
+//   the default — and at one; version 3 of conv2d_tf32.cuh and version 5, conv2d_tf32_nhwc.cuh with
+//   its staging transforms inside the timed call, beside them) against cuDNN at the same
 //   precision (CUDNN_TENSOR_OP_MATH on float data: TF32 allowed), its GEMM algorithms forced and
 //   its fastest; before timing, every TF32 version's results are checked against seam's fp32 results.
 //   The fp32 tables also time seam's Winograd F(2x2, 3x3) (kernels/seam/winograd.cuh, opt-in in the
@@ -169,9 +170,22 @@ const char* tf32_version_name(sk::Tf32Version v) {
         case sk::Tf32Version::v3_wmma: return "version 3, wmma";
         case sk::Tf32Version::v4_mma: return "version 4, mma.sync + cp.async, 1 block/SM";
         case sk::Tf32Version::v4_mma_two_blocks: return "version 4, 2 blocks/SM";
+        case sk::Tf32Version::v5_nhwc: return "version 5, staged channels-last";
     }
     return "?";
 }
+
+/// The device workspaces one TF32 version needs for one shape, one per pass (version 5 stages its
+/// operands there; versions 3 and 4 need one for split backward-weight only).
+struct Tf32Workspaces {
+    size_t forward_bytes, data_bytes, weight_bytes;
+    DeviceArray<char> forward, data, weight;
+    Tf32Workspaces(const sk::Conv2dShape& s, sk::Tf32Version v)
+        : forward_bytes(sk::conv2d_forward_tf32_workspace_bytes(s, v)),
+          data_bytes(sk::conv2d_backward_data_tf32_workspace_bytes(s, v)),
+          weight_bytes(sk::conv2d_backward_weight_tf32_workspace_bytes(s, v)),
+          forward(forward_bytes), data(data_bytes), weight(weight_bytes) {}
+};
 
 /// seam's implicit GEMM at batch 2 (channels/map reduced without Eigen) against the CPU.
 bool validate_conv(const ConvLayer& layer, bool with_tf32) {
@@ -259,16 +273,18 @@ bool validate_conv(const ConvLayer& layer, bool with_tf32) {
     if (!with_tf32) return true;
     // The TF32 kernels against the fp32 ones just checked, same inputs: within 10·2^-11 of the
     // largest value (TF32 keeps 10 mantissa bits: each product is off by up to ~2·2^-11 relative).
-    // Every TF32 version the bench times: version 4 (both occupancies) and version 3. The outputs
-    // are NaN-filled first, so an element a version forgets fails.
-    for (const sk::Tf32Version version : {sk::Tf32Version::v4_mma, sk::Tf32Version::v4_mma_two_blocks, sk::Tf32Version::v3_wmma}) {
+    // Every TF32 version the bench times: version 4 (both occupancies), version 3 and version 5. The
+    // outputs are NaN-filled first, so an element a version forgets fails.
+    for (const sk::Tf32Version version : {sk::Tf32Version::v4_mma, sk::Tf32Version::v4_mma_two_blocks, sk::Tf32Version::v3_wmma,
+                                          sk::Tf32Version::v5_nhwc}) {
         const std::vector<float> nans_y(size_t(want_y.numel()), NAN), nans_x(size_t(x.numel()), NAN), nans_w(size_t(w.numel()), NAN);
         DeviceArray<float> y_tf32(nans_y), dx_tf32(nans_x), dw_tf32(nans_w);
-        const size_t ws_tf32_bytes = sk::conv2d_backward_weight_tf32_workspace_bytes(s, version);
-        DeviceArray<char> ws_tf32(ws_tf32_bytes);
-        CUDA_OK(sk::conv2d_forward_tf32(dx_in.ptr, dw_in.ptr, db_in.ptr, y_tf32.ptr, s, nullptr, version));
-        CUDA_OK(sk::conv2d_backward_data_tf32(dw_in.ptr, dgy.ptr, dx_tf32.ptr, s, nullptr, version));
-        CUDA_OK(sk::conv2d_backward_weight_tf32(dx_in.ptr, dgy.ptr, dw_tf32.ptr, s, ws_tf32.ptr, ws_tf32_bytes, nullptr, version));
+        Tf32Workspaces ws(s, version);
+        CUDA_OK(sk::conv2d_forward_tf32(dx_in.ptr, dw_in.ptr, db_in.ptr, y_tf32.ptr, s, ws.forward.ptr, ws.forward_bytes,
+                                        nullptr, version));
+        CUDA_OK(sk::conv2d_backward_data_tf32(dw_in.ptr, dgy.ptr, dx_tf32.ptr, s, ws.data.ptr, ws.data_bytes, nullptr, version));
+        CUDA_OK(sk::conv2d_backward_weight_tf32(dx_in.ptr, dgy.ptr, dw_tf32.ptr, s, ws.weight.ptr, ws.weight_bytes, nullptr,
+                                                version));
         CUDA_OK(cudaDeviceSynchronize());
         const double ty = worst_ratio(y_tf32.download(), y.download(), kTf32Tolerance);
         const double tx = worst_ratio(dx_tf32.download(), dx.download(), kTf32Tolerance);
@@ -484,6 +500,7 @@ struct ConvRow {
     std::string layer, pass;
     Timing seam_t, first_t, direct_t, gemm_t, fastest_t;  // first_t: version 2 as first timed (untuned)
     Timing wino_t;  // seam's Winograd F(2x2, 3x3) (kernels/seam/winograd.cuh), where it applies
+    Timing v5_t;    // TF32 tables: version 5 (kernels/seam/conv2d_tf32_nhwc.cuh), staging included
     std::string fastest_name, agree;
     double flops = 0;
 };
@@ -495,13 +512,14 @@ void print_conv_table(const std::vector<ConvRow>& rows, bool with_direct, const 
                       const char* seam_tflops = "seam TFLOP/s", const char* cudnn_gemm = "cuDNN GEMM ms",
                       const char* cudnn_fastest = "cuDNN fastest ms", bool with_first = true,
                       const char* first_columns = "seam v2 first-timed ms | first/now",
-                      const char* direct_column = "seam v1 (direct) ms", bool with_winograd = false) {
+                      const char* direct_column = "seam v1 (direct) ms", bool with_winograd = false, bool with_v5 = false) {
     std::printf("| layer | pass | %s | %s |%s%s %s | seam/cuDNN GEMM | %s | seam/cuDNN fastest | cuDNN fastest algo | agree |",
                 seam_ms, seam_tflops, with_first ? (" " + std::string(first_columns) + " |").c_str() : "",
                 with_direct ? (" " + std::string(direct_column) + " |").c_str() : "", cudnn_gemm, cudnn_fastest);
-    std::printf("%s\n", with_winograd ? " seam Winograd ms | Winograd/cuDNN fastest |" : "");
-    std::printf("|---|---|---|---|%s%s---|---|---|---|---|---|%s\n", with_first ? "---|---|" : "", with_direct ? "---|" : "",
-                with_winograd ? "---|---|" : "");
+    std::printf("%s%s\n", with_winograd ? " seam Winograd ms | Winograd/cuDNN fastest |" : "",
+                with_v5 ? " seam TF32 v5 ms | v5 TFLOP/s | v5/cuDNN GEMM | v5/cuDNN fastest |" : "");
+    std::printf("|---|---|---|---|%s%s---|---|---|---|---|---|%s%s\n", with_first ? "---|---|" : "", with_direct ? "---|" : "",
+                with_winograd ? "---|---|" : "", with_v5 ? "---|---|---|---|" : "");
     for (const ConvRow& r : rows) {
         char tf[32];
         std::snprintf(tf, sizeof tf, "%.1f", std::isnan(r.seam_t.median_ms) ? 0.0 : r.flops / (r.seam_t.median_ms * 1e9));
@@ -511,6 +529,12 @@ void print_conv_table(const std::vector<ConvRow>& rows, bool with_direct, const 
                     (" " + ms(r.gemm_t)).c_str(), ratio(r.seam_t, r.gemm_t).c_str(), ms(r.fastest_t).c_str(),
                     ratio(r.seam_t, r.fastest_t).c_str(), r.fastest_name.c_str(), r.agree.c_str());
         if (with_winograd) std::printf(" %s | %s |", ms(r.wino_t).c_str(), ratio(r.wino_t, r.fastest_t).c_str());
+        if (with_v5) {
+            char tf5[32];
+            std::snprintf(tf5, sizeof tf5, "%.1f", std::isnan(r.v5_t.median_ms) ? 0.0 : r.flops / (r.v5_t.median_ms * 1e9));
+            std::printf(" %s | %s | %s | %s |", ms(r.v5_t).c_str(), tf5, ratio(r.v5_t, r.gemm_t).c_str(),
+                        ratio(r.v5_t, r.fastest_t).c_str());
+        }
         std::printf("\n");
     }
 }
@@ -699,17 +723,21 @@ int main(int argc, char** argv) {
             ConvRow tf{l.name, "forward"}, td{l.name, "backward-data"}, tg{l.name, "backward-weight"};
             tf.flops = td.flops = tg.flops = l.flops();
             auto time_tf32 = [&](sk::Tf32Version version, Timing ConvRow::*slot) {
-                const size_t ws_tf32_bytes = sk::conv2d_backward_weight_tf32_workspace_bytes(s, version);
-                DeviceArray<char> ws_tf32(ws_tf32_bytes);
-                tf.*slot = timer.time([&] { CUDA_OK(sk::conv2d_forward_tf32(x.ptr, w.ptr, nullptr, y.ptr, s, stream, version)); });
-                td.*slot = timer.time([&] { CUDA_OK(sk::conv2d_backward_data_tf32(w.ptr, dy.ptr, dx.ptr, s, stream, version)); });
+                Tf32Workspaces ws(s, version);
+                tf.*slot = timer.time([&] {
+                    CUDA_OK(sk::conv2d_forward_tf32(x.ptr, w.ptr, nullptr, y.ptr, s, ws.forward.ptr, ws.forward_bytes, stream, version));
+                });
+                td.*slot = timer.time([&] {
+                    CUDA_OK(sk::conv2d_backward_data_tf32(w.ptr, dy.ptr, dx.ptr, s, ws.data.ptr, ws.data_bytes, stream, version));
+                });
                 tg.*slot = timer.time([&] {
-                    CUDA_OK(sk::conv2d_backward_weight_tf32(x.ptr, dy.ptr, dw.ptr, s, ws_tf32.ptr, ws_tf32_bytes, stream, version));
+                    CUDA_OK(sk::conv2d_backward_weight_tf32(x.ptr, dy.ptr, dw.ptr, s, ws.weight.ptr, ws.weight_bytes, stream, version));
                 });
             };
             time_tf32(sk::Tf32Version::v4_mma_two_blocks, &ConvRow::seam_t);  // the default
             time_tf32(sk::Tf32Version::v4_mma, &ConvRow::direct_t);
             time_tf32(sk::Tf32Version::v3_wmma, &ConvRow::first_t);
+            time_tf32(sk::Tf32Version::v5_nhwc, &ConvRow::v5_t);
             tf.agree = td.agree = tg.agree = "-";
             tf.fastest_name = td.fastest_name = tg.fastest_name = "-";
 #if SEAM_BENCH_CUDNN
@@ -747,9 +775,9 @@ int main(int argc, char** argv) {
     auto print_tf32 = [&](const char* title, const std::vector<ConvRow>& tf32_rows) {
         if (!has_tf32) return;
         std::printf("\n### %s, TF32 (seam version 4 at two blocks an SM, the default, vs cuDNN with CUDNN_TENSOR_OP_MATH; "
-                    "version 4 at one block an SM and version 3 beside it)\n\n", title);
+                    "version 4 at one block an SM, version 3 and version 5 (staging included) beside it)\n\n", title);
         print_conv_table(tf32_rows, true, "seam TF32 v4 ms", "seam TF32 TFLOP/s", "cuDNN TF32 GEMM ms", "cuDNN TF32 fastest ms",
-                         true, "seam TF32 v3 (wmma) ms | v3/v4", "seam TF32 v4 one-block ms");
+                         true, "seam TF32 v3 (wmma) ms | v3/v4", "seam TF32 v4 one-block ms", false, true);
     };
 
     std::printf("## conv2d, Fashion-MNIST network (batch 128, 28x28 input; 3x3, padding 1)\n\n");

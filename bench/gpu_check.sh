@@ -279,7 +279,7 @@ say ""
 # ---------------------------------------------------------------------------------------------
 # The conv/pool benchmark is a standalone nvcc program: build it in the background while the GPU
 # runs the tests (step 4c collects it). cuDNN is looked for first.
-CONV_POOL_CASES='*pooling on CUDA*,*conv2d on CUDA*,*conv2d and pooling on CUDA*'
+CONV_POOL_CASES='*pooling on CUDA*,*conv2d on CUDA*,*conv2d and pooling on CUDA*,*TF32 version 5*'
 CP_SRC="$ROOT/bench/bench_conv_pool_cuda.cu"
 CP_EXE="$BUILD/direct/bench_conv_pool_cuda"
 CUDA_HOME_DIR="$(dirname "$(dirname "$NVCC")")"

@@ -28,6 +28,15 @@
 //               gathers and the per-fragment cvt.rna, not the tensor cores (at most 63 TFLOP/s of
 //               about 495), bound it; next to try: 16-byte cp.async for contiguous runs, converting
 //               once per staged element, a wider warp tile, wgmma on sm_90.
+//   5 v5_nhwc   conv2d_tf32_nhwc.cuh: those first three ideas. Operands staged once per call into a
+//               workspace, channels-last and TF32-rounded (memory-bound transforms), so every copy
+//               is a 16-byte cp.async and the main loop has no cvt; 128 x 128 x 32 block tiles of 4
+//               warps of 64 x 64 (32 mma per 16 shared loads of 8 bytes, or 8 of 16, against version
+//               4's 16 per 24 of 4); fragments read with vector loads by permuting the mma's k slots
+//               (and rows / columns for backward-weight). Checked by host emulation
+//               (tests/cuda/test_tf32_nhwc_kernel_logic.cu); NOT YET RUN ON A GPU (written 2026-11-27
+//               in a session without one), so version 4 stays the default. Needs a workspace in every
+//               pass: use the launchers that take one.
 //
 // What every version computes: exactly conv2d.cuh's definitions (cross-correlation, zero padding, stride,
 // dilation, groups, bias), as the same three implicit GEMMs, one group per blockIdx.z:
@@ -90,6 +99,7 @@
 
 #include "seam/conv2d.cuh"
 #include "seam/conv2d_tf32_mma.cuh"
+#include "seam/conv2d_tf32_nhwc.cuh"
 
 namespace seam::kernels {
 
@@ -302,24 +312,64 @@ inline cudaError_t launch_tf32_for(const Problem& p, int groups, int slices, int
 /// blocks an SM with 3 stages (the default: faster on nearly every layer of the first H200 run,
 /// bench/results/gpu-h200-2026-11-27-run2.md) or at one block an SM with 4 stages, or version 3
 /// (wmma, this file). All kept for study and for the bench's side-by-side.
-enum class Tf32Version : int { v3_wmma, v4_mma, v4_mma_two_blocks };
-inline bool is_v4(Tf32Version v) { return v != Tf32Version::v3_wmma; }
+/// Version 5 (kernels/seam/conv2d_tf32_nhwc.cuh: operands staged channels-last and TF32-rounded in a
+/// workspace, 16-byte cp.async, 64 x 64 warp tiles, vector fragment loads) needs a workspace for every
+/// pass: call the launchers that take one. Not yet measured on a GPU, so not the default.
+enum class Tf32Version : int { v3_wmma, v4_mma, v4_mma_two_blocks, v5_nhwc };
+inline bool is_v4(Tf32Version v) { return v == Tf32Version::v4_mma || v == Tf32Version::v4_mma_two_blocks; }
 inline int v4_min_blocks(Tf32Version v) { return v == Tf32Version::v4_mma_two_blocks ? 2 : 1; }
+/// The version that runs: version 5 asked of a shape past its limits (a staged tensor of 2^31
+/// elements or more, conv2d_tf32_nhwc::fits) runs version 4 at two blocks an SM instead.
+inline Tf32Version effective_tf32_version(const Conv2dShape& s, Tf32Version v) {
+    return v == Tf32Version::v5_nhwc && !conv2d_tf32_nhwc::fits(s) ? Tf32Version::v4_mma_two_blocks : v;
+}
+
+/// Bytes of device workspace the forward needs (0 for versions 3 and 4; the staged x and weights for 5).
+inline size_t conv2d_forward_tf32_workspace_bytes(const Conv2dShape& s, Tf32Version version = Tf32Version::v4_mma_two_blocks) {
+    version = effective_tf32_version(s, version);
+    if (version != Tf32Version::v5_nhwc || !conv2d_detail::valid(s) || !conv2d_detail::gemm_fits(s)) return 0;
+    return conv2d_tf32_nhwc::forward_workspace_bytes(s);
+}
+
+/// Bytes of device workspace backward-data needs (0 for versions 3 and 4, and for C/groups ≤ 4,
+/// which every version hands to the fp32 small-channel kernel).
+inline size_t conv2d_backward_data_tf32_workspace_bytes(const Conv2dShape& s,
+                                                        Tf32Version version = Tf32Version::v4_mma_two_blocks) {
+    version = effective_tf32_version(s, version);
+    if (version != Tf32Version::v5_nhwc || !conv2d_detail::valid(s) || !conv2d_detail::gemm_fits(s)) return 0;
+    if (conv2d_detail::small_channel_backward_data<float>(s)) return 0;
+    return conv2d_tf32_nhwc::backward_data_workspace_bytes(s);
+}
 
 /// y [N, O, OH, OW] is overwritten; bias may be null.
 inline cudaError_t conv2d_forward_tf32(const float* x, const float* w, const float* bias, float* y, const Conv2dShape& s,
                                        cudaStream_t stream = nullptr, Tf32Version version = Tf32Version::v4_mma_two_blocks) {
+    version = effective_tf32_version(s, version);
     namespace d = conv2d_tf32_detail;
     if (!conv2d_detail::valid(s) || !conv2d_detail::gemm_fits(s)) return cudaErrorInvalidValue;
     if (s.N * s.O * s.OH * s.OW == 0) return cudaSuccess;
+    if (version == Tf32Version::v5_nhwc) return cudaErrorInvalidValue;  // needs a workspace: the overload below
     if (is_v4(version)) return conv2d_tf32_mma::forward(x, w, bias, y, s, v4_min_blocks(version), stream);
     const auto p = d::forward_problem(x, w, bias, y, s);
     return d::launch_tf32_for(p, int(s.groups), 1, p.K > 0 ? p.K : d::kBK, stream);
 }
 
+/// The same with a workspace of conv2d_forward_tf32_workspace_bytes(s, version) bytes (may be null
+/// when that is 0), valid until the work on `stream` is done: any version.
+inline cudaError_t conv2d_forward_tf32(const float* x, const float* w, const float* bias, float* y, const Conv2dShape& s,
+                                       void* workspace, size_t workspace_bytes, cudaStream_t stream,
+                                       Tf32Version version = Tf32Version::v4_mma_two_blocks) {
+    version = effective_tf32_version(s, version);
+    if (version != Tf32Version::v5_nhwc) return conv2d_forward_tf32(x, w, bias, y, s, stream, version);
+    if (!conv2d_detail::valid(s) || !conv2d_detail::gemm_fits(s)) return cudaErrorInvalidValue;
+    if (s.N * s.O * s.OH * s.OW == 0) return cudaSuccess;
+    return conv2d_tf32_nhwc::forward(x, w, bias, y, s, workspace, workspace_bytes, stream);
+}
+
 /// dx [N, C, H, W] is overwritten (every element written).
 inline cudaError_t conv2d_backward_data_tf32(const float* w, const float* dy, float* dx, const Conv2dShape& s,
                                              cudaStream_t stream = nullptr, Tf32Version version = Tf32Version::v4_mma_two_blocks) {
+    version = effective_tf32_version(s, version);
     namespace d = conv2d_tf32_detail;
     if (!conv2d_detail::valid(s) || !conv2d_detail::gemm_fits(s)) return cudaErrorInvalidValue;
     if (s.N * s.C * s.H * s.W == 0) return cudaSuccess;
@@ -332,20 +382,42 @@ inline cudaError_t conv2d_backward_data_tf32(const float* w, const float* dy, fl
             return conv2d_backward_data<float>(w, dy, dx, s, ConvAlgo::implicit_gemm, stream);
         return conv2d_tf32_mma::backward_data(w, dy, dx, s, v4_min_blocks(version), stream);
     }
+    if (version == Tf32Version::v5_nhwc) {  // needs a workspace (the overload below) unless C/groups ≤ 4
+        if (conv2d_detail::small_channel_backward_data<float>(s))
+            return conv2d_backward_data<float>(w, dy, dx, s, ConvAlgo::implicit_gemm, stream);
+        return cudaErrorInvalidValue;
+    }
     const auto p = d::backward_data_problem(w, dy, dx, s);
     return d::launch_tf32_for(p, int(s.groups), 1, p.K > 0 ? p.K : d::kBK, stream);
+}
+
+/// The same with a workspace of conv2d_backward_data_tf32_workspace_bytes(s, version) bytes (may be
+/// null when that is 0), valid until the work on `stream` is done: any version.
+inline cudaError_t conv2d_backward_data_tf32(const float* w, const float* dy, float* dx, const Conv2dShape& s,
+                                             void* workspace, size_t workspace_bytes, cudaStream_t stream,
+                                             Tf32Version version = Tf32Version::v4_mma_two_blocks) {
+    version = effective_tf32_version(s, version);
+    if (version != Tf32Version::v5_nhwc || conv2d_detail::small_channel_backward_data<float>(s))
+        return conv2d_backward_data_tf32(w, dy, dx, s, stream, version);
+    if (!conv2d_detail::valid(s) || !conv2d_detail::gemm_fits(s)) return cudaErrorInvalidValue;
+    if (s.N * s.C * s.H * s.W == 0) return cudaSuccess;
+    return conv2d_tf32_nhwc::backward_data(w, dy, dx, s, workspace, workspace_bytes, stream);
 }
 
 /// Backward-weight's split of K for `version` (shape only).
 inline conv2d_detail::SlicePlan conv2d_backward_weight_tf32_plan(const Conv2dShape& s,
                                                                  Tf32Version version = Tf32Version::v4_mma_two_blocks) {
+    version = effective_tf32_version(s, version);
+    if (version == Tf32Version::v5_nhwc) return conv2d_tf32_nhwc::backward_weight_slices(s);
     return is_v4(version) ? conv2d_tf32_mma::backward_weight_slices(s)
                                           : conv2d_tf32_detail::backward_weight_slices(s);
 }
 
 /// Bytes of device workspace conv2d_backward_weight_tf32 needs (0: none).
 inline size_t conv2d_backward_weight_tf32_workspace_bytes(const Conv2dShape& s, Tf32Version version = Tf32Version::v4_mma_two_blocks) {
+    version = effective_tf32_version(s, version);
     if (!conv2d_detail::valid(s) || !conv2d_detail::gemm_fits(s)) return 0;
+    if (version == Tf32Version::v5_nhwc) return conv2d_tf32_nhwc::backward_weight_workspace_bytes(s);
     const conv2d_detail::SlicePlan plan = conv2d_backward_weight_tf32_plan(s, version);
     if (plan.slices <= 1) return 0;
     return static_cast<size_t>(plan.slices) * static_cast<size_t>(s.O * s.Cg() * s.KH * s.KW) * sizeof(float);
@@ -357,10 +429,13 @@ inline size_t conv2d_backward_weight_tf32_workspace_bytes(const Conv2dShape& s, 
 inline cudaError_t conv2d_backward_weight_tf32(const float* x, const float* dy, float* dw, const Conv2dShape& s,
                                                void* workspace, size_t workspace_bytes, cudaStream_t stream = nullptr,
                                                Tf32Version version = Tf32Version::v4_mma_two_blocks) {
+    version = effective_tf32_version(s, version);
     namespace d = conv2d_tf32_detail;
     if (!conv2d_detail::valid(s) || !conv2d_detail::gemm_fits(s)) return cudaErrorInvalidValue;
     const int64_t total = s.O * s.Cg() * s.KH * s.KW;
     if (total == 0) return cudaSuccess;
+    if (version == Tf32Version::v5_nhwc)
+        return conv2d_tf32_nhwc::backward_weight(x, dy, dw, s, workspace, workspace_bytes, stream);
     const conv2d_detail::SlicePlan plan = conv2d_backward_weight_tf32_plan(s, version);
     const bool split = plan.slices > 1;
     if (split && (!workspace || workspace_bytes < conv2d_backward_weight_tf32_workspace_bytes(s, version)))

@@ -23,6 +23,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <string_view>
 #include <tuple>
 #include <type_traits>
 #include <unordered_map>
@@ -1136,6 +1137,19 @@ void require_tf32_device(const char* fn) {
                                info.compute_major, ".", info.compute_minor, ": use ConvAlgorithm::implicit_gemm"));
 }
 
+/// The TF32 conv kernel version the ops run (kernels/seam/conv2d_tf32.cuh): SEAM_TF32_CONV_VERSION=3
+/// (wmma), 4 (mma.sync at two blocks an SM: the default) or 5 (staged channels-last; not yet
+/// measured on a GPU). Read at every call, like kernel_version, so a bench can switch in one process.
+kernels::Tf32Version tf32_conv_version() {
+    const char* v = std::getenv("SEAM_TF32_CONV_VERSION");
+    if (v == nullptr || *v == '\0') return kernels::Tf32Version::v4_mma_two_blocks;
+    const std::string_view text(v);
+    if (text == "3") return kernels::Tf32Version::v3_wmma;
+    if (text == "4") return kernels::Tf32Version::v4_mma_two_blocks;
+    if (text == "5") return kernels::Tf32Version::v5_nhwc;
+    throw Error(detail::concat("SEAM_TF32_CONV_VERSION=", v, ": the TF32 conv versions are 3, 4 (the default) and 5"));
+}
+
 /// The kernel's shape struct, checked with messages that name the problem (the launchers would
 /// only say "invalid argument"); ops/conv.hpp has checked this already, these guard direct callers.
 kernels::Conv2dShape conv2d_kernel_shape(const char* fn, const Conv2dShape& s, ConvAlgorithm algorithm) {
@@ -1186,7 +1200,10 @@ void conv2d_forward(const T* x, const T* w, const T* bias, T* y, const Conv2dSha
     if constexpr (std::is_same_v<T, float>) {
         if (algorithm == ConvAlgorithm::implicit_gemm_tf32) {
             require_tf32_device(fn);
-            SEAM_CUDA_CHECK(kernels::conv2d_forward_tf32(x, w, bias, y, s, stream_now()));
+            const auto version = tf32_conv_version();
+            const size_t bytes = kernels::conv2d_forward_tf32_workspace_bytes(s, version);
+            Workspace workspace(bytes);
+            SEAM_CUDA_CHECK(kernels::conv2d_forward_tf32(x, w, bias, y, s, workspace.ptr, bytes, stream_now(), version));
             return;
         }
     }
@@ -1208,7 +1225,10 @@ void conv2d_backward_data(const T* w, const T* dy, T* dx, const Conv2dShape& sha
     if constexpr (std::is_same_v<T, float>) {
         if (algorithm == ConvAlgorithm::implicit_gemm_tf32) {
             require_tf32_device(fn);
-            SEAM_CUDA_CHECK(kernels::conv2d_backward_data_tf32(w, dy, dx, s, stream_now()));
+            const auto version = tf32_conv_version();
+            const size_t bytes = kernels::conv2d_backward_data_tf32_workspace_bytes(s, version);
+            Workspace workspace(bytes);
+            SEAM_CUDA_CHECK(kernels::conv2d_backward_data_tf32(w, dy, dx, s, workspace.ptr, bytes, stream_now(), version));
             return;
         }
     }
@@ -1230,9 +1250,10 @@ void conv2d_backward_weight(const T* x, const T* dy, T* dw, const Conv2dShape& s
     if constexpr (std::is_same_v<T, float>) {
         if (algorithm == ConvAlgorithm::implicit_gemm_tf32) {
             require_tf32_device(fn);
-            const size_t bytes = kernels::conv2d_backward_weight_tf32_workspace_bytes(s);
+            const auto version = tf32_conv_version();
+            const size_t bytes = kernels::conv2d_backward_weight_tf32_workspace_bytes(s, version);
             Workspace workspace(bytes);
-            SEAM_CUDA_CHECK(kernels::conv2d_backward_weight_tf32(x, dy, dw, s, workspace.ptr, bytes, stream_now()));
+            SEAM_CUDA_CHECK(kernels::conv2d_backward_weight_tf32(x, dy, dw, s, workspace.ptr, bytes, stream_now(), version));
             return;
         }
     }

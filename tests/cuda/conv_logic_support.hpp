@@ -1,10 +1,12 @@
 // tests/cuda/conv_logic_support.hpp — what the conv kernel-logic emulations
-// (test_conv_kernel_logic.cu, test_tf32_mma_kernel_logic.cu) share: their test shapes and the naive
-// convolution loops they compare against. Plain host C++ on conv2d.cuh's Conv2dShape.
+// (test_conv_kernel_logic.cu, test_tf32_mma_kernel_logic.cu, test_tf32_nhwc_kernel_logic.cu) share:
+// their test shapes, the naive convolution loops they compare against, and the TF32 rounding and
+// mma.m16n8k8 models. Plain host C++ on conv2d.cuh's Conv2dShape.
 #pragma once
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "seam/conv2d.cuh"
@@ -15,6 +17,23 @@ struct Case {
     const char* name;
     int64_t N, C, H, W, O, KH, KW, sh, sw, ph, pw, dh, dw, groups;
 };
+
+/// The awkward shapes the tensor-core kernels' emulations share: odd maps, stride, padding, dilation,
+/// groups, 1x1 and 5x3 kernels, M on both sides of 64, N and K off the tiles.
+inline std::vector<Case> tensor_core_cases() {
+    return {
+        {"3x3 pad 1, odd map, C=3", 2, 3, 7, 9, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+        {"3x3 stride 2 pad 1, C=5, O=7, batch 3", 3, 5, 9, 8, 7, 3, 3, 2, 2, 1, 1, 1, 1, 1},
+        {"3x3 dilation 2 pad 2, groups 2", 2, 6, 8, 7, 4, 3, 3, 1, 1, 2, 2, 2, 2, 2},
+        {"1x1, batch 1", 1, 5, 6, 9, 7, 1, 1, 1, 1, 0, 0, 1, 1, 1},
+        {"O=130, C=20 (128-row tiles, M edge)", 1, 20, 5, 5, 130, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+        {"C=70 stride 2 (backward-data with 128-row tiles)", 1, 70, 5, 6, 3, 3, 3, 2, 2, 1, 1, 1, 1, 1},
+        {"5x3 kernel, dilation 2x3, padding 2x1, stride 1x2", 2, 6, 12, 11, 10, 5, 3, 1, 2, 2, 1, 2, 3, 1},
+        {"batch 4, 7x7, C=O=48 (Fashion-MNIST conv3 in small)", 4, 48, 7, 7, 48, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+        {"groups 3, C=12, O=9, 6x5", 2, 12, 6, 5, 9, 3, 3, 1, 1, 1, 1, 1, 1, 3},
+        {"C=O=72, 12x12, batch 2 (several N tiles, K = 648)", 2, 72, 12, 12, 72, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+    };
+}
 
 inline kernels::Conv2dShape shape_of(const Case& c) {
     kernels::Conv2dShape s;
@@ -66,6 +85,65 @@ template <class T>
 Reference naive(const kernels::Conv2dShape& s, const std::vector<T>& x, const std::vector<T>& w, const std::vector<T>& b,
                 const std::vector<T>& dy) {
     return naive(s, x, w, b, dy, [](T v) { return double(v); });
+}
+
+/// cvt.rna.tf32.f32: round to a 10-bit mantissa, to nearest, ties away from zero (NaN, inf kept).
+inline float tf32(float v) {
+    if (!std::isfinite(v)) return v;
+    uint32_t u;
+    std::memcpy(&u, &v, 4);
+    u += 0x1000u;  // half of the 13 dropped bits: ties go away from zero (magnitude rounds up)
+    u &= 0xffffe000u;
+    float r;
+    std::memcpy(&r, &u, 4);
+    return r;
+}
+
+/// mma.m16n8k8 .tf32 with fp32 accumulation, from the 32 lanes' registers, by CuTe's layouts:
+/// A value (t0, t1, v0, v1) sits at column-major index 16·t0 + t1 + 8·v0 + 64·v1 = m + 16·k of the
+/// 16x8 A (register j = v0 + 2·v1); B (t0, t1, v) at 8·t0 + t1 + 32·v = n + 8·k of the 8x8 B;
+/// C (t0, t1, v0, v1) at 32·t0 + t1 + 16·v0 + 8·v1 = m + 16·n of the 16x8 C; lane = t0 + 4·t1.
+inline void mma_model(const float (&a)[32][4], const float (&b)[32][2], float (&c)[32][4]) {
+    float A[16][8], B[8][8], C[16][8];
+    for (int lane = 0; lane < 32; ++lane) {
+        const int t0 = lane % 4, t1 = lane / 4;
+        for (int v0 = 0; v0 < 2; ++v0)
+            for (int v1 = 0; v1 < 2; ++v1) {
+                const int ai = 16 * t0 + t1 + 8 * v0 + 64 * v1;
+                A[ai % 16][ai / 16] = a[lane][v0 + 2 * v1];
+                const int ci = 32 * t0 + t1 + 16 * v0 + 8 * v1;
+                C[ci % 16][ci / 16] = c[lane][v0 + 2 * v1];
+            }
+        for (int v = 0; v < 2; ++v) {
+            const int bi = 8 * t0 + t1 + 32 * v;
+            B[bi / 8][bi % 8] = b[lane][v];
+        }
+    }
+    for (int m = 0; m < 16; ++m)
+        for (int n = 0; n < 8; ++n) {
+            float s = C[m][n];
+            for (int kk = 0; kk < 8; ++kk) s += A[m][kk] * B[kk][n];
+            C[m][n] = s;
+        }
+    for (int lane = 0; lane < 32; ++lane) {
+        const int t0 = lane % 4, t1 = lane / 4;
+        for (int v0 = 0; v0 < 2; ++v0)
+            for (int v1 = 0; v1 < 2; ++v1) {
+                const int ci = 32 * t0 + t1 + 16 * v0 + 8 * v1;
+                c[lane][v0 + 2 * v1] = C[ci % 16][ci / 16];
+            }
+    }
+}
+
+/// What the tensor core reads of an fp32 register given as a .tf32 operand: the top 19 bits (the low
+/// 13 mantissa bits ignored, i.e. truncated). A kernel that feeds unrounded values gets this, not tf32().
+inline float tf32_as_read(float v) {
+    uint32_t u;
+    std::memcpy(&u, &v, 4);
+    u &= 0xffffe000u;
+    float r;
+    std::memcpy(&r, &u, 4);
+    return r;
 }
 
 }  // namespace seam::conv_logic

@@ -31,7 +31,9 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -318,16 +320,59 @@ TEST_CASE("conv2d on CUDA with the flag off runs the fp32 kernels bit for bit; w
     expect_same_bits(y64_tf32, compare::on_host(y64), "double with implicit_gemm_tf32 = implicit_gemm");
 }
 
-TEST_CASE("conv2d TF32 on CUDA is deterministic: the same bits on a second run (split-K backward-weight)") {
-    if (!gpu_has_tf32()) return;
-    const ConvCase k{"determinism", {3, 20, 19, 17}, 24, {3, 3}, conv_options({1, 1}, {1, 1}), false};
-    const cuda::Conv2dShape s = conv_shape(k);
-    const Tensor<float> x = random_input<float>(k.x, 41).to(gpu()), w = random_input<float>({24, 20, 3, 3}, 42).to(gpu());
-    const Tensor<float> gy = random_input<float>({3, 24, 19, 17}, 43).to(gpu());
+/// A split backward-weight (K = 3·19·17 = 969: several slices) run twice with the TF32 algorithm.
+const ConvCase kDeterminismCase{"determinism", {3, 20, 19, 17}, 24, {3, 3}, conv_options({1, 1}, {1, 1}), false};
+
+void expect_backward_weight_deterministic(uint64_t seed, const std::string& what) {
+    const cuda::Conv2dShape s = conv_shape(kDeterminismCase);
+    const Tensor<float> x = random_input<float>(kDeterminismCase.x, seed).to(gpu());
+    const Tensor<float> w = random_input<float>({24, 20, 3, 3}, seed + 1).to(gpu());
+    const Tensor<float> gy = random_input<float>({3, 24, 19, 17}, seed + 2).to(gpu());
     Tensor<float> dw1 = nan_buffer<float>({24, 20, 3, 3}), dw2 = nan_buffer<float>({24, 20, 3, 3});
     cuda::conv2d_backward_weight<float>(x.data(), gy.data(), dw1.data(), s, cuda::ConvAlgorithm::implicit_gemm_tf32);
     cuda::conv2d_backward_weight<float>(x.data(), gy.data(), dw2.data(), s, cuda::ConvAlgorithm::implicit_gemm_tf32);
-    expect_same_bits(dw2, compare::on_host(dw1), "TF32 backward-weight twice");
+    expect_same_bits(dw2, compare::on_host(dw1), what);
+}
+
+TEST_CASE("conv2d TF32 on CUDA is deterministic: the same bits on a second run (split-K backward-weight)") {
+    if (!gpu_has_tf32()) return;
+    expect_backward_weight_deterministic(41, "TF32 backward-weight twice");
+}
+
+/// Sets SEAM_TF32_CONV_VERSION for a scope (the ops read it at every call), restoring it after.
+struct Tf32VersionScope {
+    std::optional<std::string> saved;
+    explicit Tf32VersionScope(const char* version) {
+        if (const char* v = std::getenv("SEAM_TF32_CONV_VERSION")) saved = v;
+        setenv("SEAM_TF32_CONV_VERSION", version, 1);
+    }
+    ~Tf32VersionScope() {
+        if (saved) setenv("SEAM_TF32_CONV_VERSION", saved->c_str(), 1);
+        else unsetenv("SEAM_TF32_CONV_VERSION");
+    }
+    Tf32VersionScope(const Tf32VersionScope&) = delete;
+    Tf32VersionScope& operator=(const Tf32VersionScope&) = delete;
+};
+
+TEST_CASE("conv2d TF32 version 5 (channels-last staging, SEAM_TF32_CONV_VERSION=5): launchers and the op equal the "
+          "CPU conv2d within TF32 rounding; deterministic; an unknown version is refused") {
+    if (!gpu_has_tf32()) return;
+    {
+        Tf32VersionScope v5("5");
+        uint64_t seed = 7300;
+        for (const ConvCase& k : tf32_cases()) check_tf32_case(k, seed++);
+        // Version 5's own split of backward-weight (K = 969 > 512: several slices): right, and the same bits twice.
+        check_tf32_case(kDeterminismCase, seed++);
+        expect_backward_weight_deterministic(51, "TF32 version 5 backward-weight twice");
+    }
+    Tf32VersionScope bad("7");
+    const ConvCase& k = tf32_cases().front();
+    const cuda::Conv2dShape s = conv_shape(k);
+    const Tensor<float> x = random_input<float>(k.x, 1).to(gpu()), w = random_input<float>({5, 3, 3, 3}, 2).to(gpu());
+    Tensor<float> y = nan_buffer<float>({s.N, s.O, s.OH, s.OW});
+    CHECK_THROWS_WITH_AS(cuda::conv2d_forward<float>(x.data(), w.data(), nullptr, y.data(), s,
+                                                     cuda::ConvAlgorithm::implicit_gemm_tf32),
+                         doctest::Contains("the TF32 conv versions are 3, 4 (the default) and 5"), Error);
 }
 
 }  // TEST_SUITE("gpu")
