@@ -23,7 +23,8 @@
 #   5. trains on the GPU with the examples' --device cuda (each under its own timeout, wall time,
 #      final loss, accuracy lines and peak GPU memory in the report): fashion_mnist two epochs on
 #      the real data (/usr/share/datasets/fashion-mnist, or SEAM_FASHION_MNIST=DIR; without data it
-#      is reported as not run), then fashionnet --profile paper --limit 64 --epochs 1 --batch 16 on
+#      is reported as not run), one epoch of it with --conv tf32 on TF32 conv version 5
+#      (SEAM_TF32_CONV_VERSION=5, the first 4096 images), then fashionnet --profile paper --limit 64 --epochs 1 --batch 16 on
 #      SynthFashion (generated on first use into $BUILD/synthfashion; the run's checkpoint stays in
 #      $BUILD, its plots, log and table are copied to the report folder),
 # and writes one markdown report, $OUT/gpu_check.md (device, driver, date, commit, every step's
@@ -652,6 +653,19 @@ else
   left=$(( FM_END - $(elapsed) ))
   train_run train_fashion_mnist $(( left < FM_CAP ? left : FM_CAP )) "$TRAIN" --device cuda --epochs 2 --data "$FM_DATA" \
     ${FM_LIMIT[@]+"${FM_LIMIT[@]}"} --log-dir "$OUT/fashion_mnist_gpu" --out "$OUT/fashion_mnist_gpu.json"
+fi
+say ""
+say "### 5a'. fashion_mnist --device cuda --conv tf32 --epochs 1 --limit 4096, TF32 conv version 5 (SEAM_TF32_CONV_VERSION=5)"
+say ""
+if [ -z "$TRAIN" ] || [ -z "$FM_DATA" ] || ! grep -q -- '--conv' "$ROOT/examples/fashion_mnist.cpp"; then
+  say "Not run: needs fashion_mnist with --conv and the data (see 5a)."
+elif [ $(( 400 - $(elapsed) )) -lt 20 ]; then
+  say "Not run: time budget spent."
+else
+  left=$(( 400 - $(elapsed) ))
+  train_run train_fashion_mnist_tf32_v5 $(( left < 60 ? left : 60 )) env SEAM_TF32_CONV_VERSION=5 "$TRAIN" --device cuda \
+    --conv tf32 --epochs 1 --limit 4096 --data "$FM_DATA" --log-dir "$OUT/fashion_mnist_gpu_tf32_v5" \
+    --out "$OUT/fashion_mnist_gpu_tf32_v5.json"
 fi
 say ""
 say "### 5b. fashionnet --device cuda --profile paper --limit 64 --epochs 1 --batch 16 (SynthFashion)"

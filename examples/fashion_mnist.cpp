@@ -4,7 +4,7 @@
 //   fashion_mnist [--model cnn|vgg|resnet] [--width-mult M] [--epochs N] [--batch B] [--lr LR]
 //                 [--weight-decay WD] [--augment none|flip|flip+shift] [--threads T] [--seed S]
 //                 [--limit N] [--data DIR] [--log-dir DIR] [--checkpoint-every N] [--resume FILE]
-//                 [--device cpu|cuda[:N]] [--out FILE.json]
+//                 [--device cpu|cuda[:N]] [--conv implicit_gemm|winograd|tf32|direct] [--out FILE.json]
 //
 // Data: /usr/share/datasets/fashion-mnist (Debian package dataset-fashion-mnist), 60,000 training
 // and 10,000 test images of 28x28 grey levels, ten classes of Zalando product photos.
@@ -75,6 +75,7 @@ struct Options {
     int64_t checkpoint_every = 0;  // 0: half an epoch
     std::string resume;
     std::string device = "cpu";  // cpu | cuda | cuda:N
+    std::string conv = "implicit_gemm";  // --conv (examples/common/device.hpp)
     std::string out;
 };
 
@@ -82,7 +83,7 @@ const char* const usage_text =
     "usage: fashion_mnist [--model cnn|vgg|resnet] [--width-mult M] [--epochs N] [--batch B] [--lr LR]\n"
     "                     [--weight-decay WD] [--augment none|flip|flip+shift] [--threads T] [--seed S]\n"
     "                     [--limit N] [--data DIR] [--log-dir DIR] [--checkpoint-every N] [--resume FILE]\n"
-    "                     [--device cpu|cuda[:N]] [--out FILE.json]\n";
+    "                     [--device cpu|cuda[:N]] [--conv implicit_gemm|winograd|tf32|direct] [--out FILE.json]\n";
 
 [[noreturn]] void usage(const std::string& problem) {
     std::fprintf(stderr, "fashion_mnist: %s\n%s", problem.c_str(), usage_text);
@@ -126,6 +127,10 @@ Options parse(int argc, char** argv) {
             else if (a == "--device") {
                 o.device = value();
                 if (!example::is_device_name(o.device)) usage("--device must be cpu, cuda or cuda:N, not " + o.device);
+            } else if (a == "--conv") {
+                o.conv = value();
+                if (!example::is_conv_name(o.conv))
+                    usage("--conv must be implicit_gemm, winograd, tf32 or direct, not " + o.conv);
             } else usage("unknown argument " + a);
         } catch (const std::invalid_argument&) {
             usage("bad number for " + a);
@@ -283,7 +288,8 @@ int main(int argc, char** argv) {
         manual_seed(opt.seed);  // initial weights and dropout masks
         auto net = make_network(opt);
         net->to(device);  // before the optimizer: its state is created on the parameters' device
-        std::printf("device: %s\n", example::device_description(device).c_str());
+        const std::string conv = example::apply_conv(opt.conv, device);
+        std::printf("device: %s, convolution: %s\n", example::device_description(device).c_str(), conv.c_str());
         // The backbones halve the map five times: 28 would end at 0x0, so they see the image framed
         // to 32x32 (32 -> 16 -> 8 -> 4 -> 2 -> 1), as LeNet-5 saw MNIST.
         const int64_t pad = opt.model == "cnn" ? 0 : 2;
@@ -371,7 +377,8 @@ int main(int argc, char** argv) {
         js << "{\"example\":\"fashion_mnist\",\"model\":\"" << opt.model << "\",\"test_accuracy\":" << ev.accuracy
            << ",\"epochs\":" << opt.epochs << ",\"batch\":" << opt.batch << ",\"lr\":" << opt.lr
            << ",\"augment\":\"" << augment_name(opt.augment) << "\",\"seed\":" << opt.seed
-           << ",\"device\":\"" << device.str() << "\",\"peak_device_memory_mib\":" << peak_mib
+           << ",\"device\":\"" << device.str() << "\",\"convolution\":\"" << conv << "\""
+           << ",\"peak_device_memory_mib\":" << peak_mib
            << ",\"threads\":" << num_threads() << ",\"train_images\":" << train.count
            << ",\"train_seconds\":" << train_seconds << ",\"wall_seconds\":" << wall
            << ",\"parameters\":" << net->parameter_count() << ",\"resumed\":" << (opt.resume.empty() ? "false" : "true")

@@ -1,8 +1,13 @@
-// examples/common/device.hpp — the --device flag the training examples share.
+// examples/common/device.hpp — the --device and --conv flags the training examples share.
 //
 //   --device cpu          the default
 //   --device cuda[:N]     GPU N (0 by default): the model is moved there with Module::to, each batch
 //                         is copied there, and predictions come back to the host for scoring.
+//   --conv ALGORITHM      the convolution algorithm for CUDA tensors (cuda::set_conv_algorithm):
+//                         implicit_gemm (the default, fp32), winograd (F(2x2, 3x3) for 3x3 stride-1
+//                         layers, fp32), tf32 (tensor cores, TF32 products: ~1e-3 relative) or direct
+//                         (the slow double-accumulating oracle). The CPU convolution has one
+//                         algorithm: on the CPU the flag is accepted and reported as not applying.
 // A build without the CUDA backend refuses `--device cuda` with seam's own "seam was built without
 // CUDA" error (a seam::Error: the examples print it and exit 1), never a silent CPU run.
 #pragma once
@@ -30,6 +35,30 @@ inline seam::Device resolve_device(const std::string& text) {
     if (text == "cpu") return seam::Device::cpu();
     const int index = text == "cuda" ? 0 : std::stoi(text.substr(5));
     return seam::Device::cuda(index);
+}
+
+/// True when `text` names a --conv algorithm.
+inline bool is_conv_name(const std::string& text) {
+    return text == "implicit_gemm" || text == "winograd" || text == "tf32" || text == "direct";
+}
+
+/// Makes `text` (checked with is_conv_name) the algorithm of CUDA convolutions when `device` is a
+/// GPU; returns what the report and the JSON show: the algorithm's name, or a note that the flag
+/// does not apply on the CPU.
+inline std::string apply_conv(const std::string& text, seam::Device device) {
+#if SEAM_WITH_CUDA
+    if (device.is_cuda()) {
+        using seam::cuda::ConvAlgorithm;
+        const ConvAlgorithm algorithm = text == "winograd" ? ConvAlgorithm::winograd
+                                        : text == "tf32"   ? ConvAlgorithm::implicit_gemm_tf32
+                                        : text == "direct" ? ConvAlgorithm::direct
+                                                           : ConvAlgorithm::implicit_gemm;
+        seam::cuda::set_conv_algorithm(algorithm);
+        return seam::cuda::conv_algorithm_name(seam::cuda::conv_algorithm());
+    }
+#endif
+    (void)device;
+    return text == "implicit_gemm" ? "cpu" : "cpu (--conv " + text + " applies to CUDA tensors only)";
 }
 
 /// "NVIDIA H100 80GB HBM3 (cuda:0)" or "cpu"; for the report's first lines.

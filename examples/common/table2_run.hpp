@@ -48,6 +48,7 @@ struct Options {
     std::string vgg_weights;      // torchvision VGG-16 safetensors for the paper profile
     std::string data_name;        // the data set's name in the table (default: SynthFashion or DeepFashion-C)
     std::string device = "cpu";   // cpu | cuda | cuda:N (example/common/device.hpp)
+    std::string conv = "implicit_gemm";  // --conv: the CUDA convolution algorithm (example/common/device.hpp)
     std::string out;
 };
 
@@ -73,6 +74,7 @@ inline const char* common_usage =
     "  --data-name NAME      the data set's name in the table [SynthFashion when generated or under a\n"
     "                        folder named synth*, else DeepFashion-C]\n"
     "  --device cpu|cuda[:N] train and score on the CPU or a GPU (needs a build with the CUDA backend) [cpu]\n"
+    "  --conv implicit_gemm|winograd|tf32|direct  the convolution algorithm on a GPU [implicit_gemm]\n"
     "  --out FILE.json       the results as JSON\n";
 
 /// Parses one common flag at argv[i] (advancing i past its value); false when it is not one.
@@ -113,6 +115,10 @@ bool parse_common(Options& o, int argc, char** argv, int& i, Fail&& fail) {
         else if (a == "--device") {
             o.device = value();
             if (!example::is_device_name(o.device)) fail("--device must be cpu, cuda or cuda:N, not " + o.device);
+        }
+        else if (a == "--conv") {
+            o.conv = value();
+            if (!example::is_conv_name(o.conv)) fail("--conv must be implicit_gemm, winograd, tf32 or direct, not " + o.conv);
         }
         else return false;
     } catch (const std::invalid_argument&) {
@@ -216,7 +222,12 @@ inline models::FashionNetOptions network_options(const Options& o, const Data& d
 
 /// The --device of a run (throws seam::Error for cuda on a build without CUDA: the mains call it
 /// first, before any data is read or generated).
-inline Device run_device(const Options& o) { return example::resolve_device(o.device); }
+/// It also sets --conv's algorithm for a GPU (idempotent: every call sets the same).
+inline Device run_device(const Options& o) {
+    const Device device = example::resolve_device(o.device);
+    example::apply_conv(o.conv, device);
+    return device;
+}
 
 inline train::CategoryAttributeTraining budget(const Options& o, const std::string& log_dir) {
     train::CategoryAttributeTraining b;
@@ -242,6 +253,7 @@ struct ModelRun {
     double final_loss = std::nan("");   // the last epoch's mean training loss
     double peak_device_memory_mib = 0;  // seam's allocator on the GPU since the run began (0 on the CPU)
     std::string device = "cpu";
+    std::string convolution = "cpu";  // --conv's algorithm on a GPU (example::apply_conv), "cpu" on the CPU
     std::string log_dir, checkpoint;
     bool finished = true;
     std::string stop_message;
@@ -287,6 +299,7 @@ inline ModelRun run_fashionnet(const Options& o, const Data& d, const std::strin
     manual_seed(o.seed);
     const Device device = run_device(o);
     run.device = device.str();
+    run.convolution = example::apply_conv(o.conv, device);
     example::reset_peak_device_memory(device);
     models::FashionNet<float> net(network_options(o, d));
     if (!o.vgg_weights.empty()) {
@@ -318,8 +331,8 @@ inline ModelRun run_fashionnet(const Options& o, const Data& d, const std::strin
                   o.triplet_weight, models::attribute_balance_name(o.attribute_balance), (long long)o.epochs, o.batch,
                   o.lr);
     run.description = description;
-    std::printf("\n== FashionNet: %lld parameters on %s\n   %s\n", (long long)run.parameters,
-                example::device_description(device).c_str(), description);
+    std::printf("\n== FashionNet: %lld parameters on %s (convolution: %s)\n   %s\n", (long long)run.parameters,
+                example::device_description(device).c_str(), run.convolution.c_str(), description);
     train::CategoryAttributeTraining b = budget(o, log_dir);
     b.resume_from = o.resume;
     const auto start = Clock::now();
@@ -364,6 +377,7 @@ inline ModelRun run_vgg_baseline(const Options& o, const Data& d, const std::str
     const models::FashionNetOptions like = network_options(o, d);
     const Device device = run_device(o);
     run.device = device.str();
+    run.convolution = example::apply_conv(o.conv, device);
     example::reset_peak_device_memory(device);
     auto net = train::make_vgg_classifier(like);
     net->to(device);
@@ -417,7 +431,8 @@ inline std::string run_json(const ModelRun& r) {
     js << "{\"model\":" << json_string(r.name) << ",\"description\":" << json_string(r.description)
        << ",\"parameters\":" << r.parameters << ",\"train_seconds\":" << r.train_seconds
        << ",\"train_cpu_seconds\":" << r.train_cpu_seconds << ",\"finished\":" << (r.finished ? "true" : "false")
-       << ",\"device\":" << json_string(r.device) << ",\"peak_device_memory_mib\":" << r.peak_device_memory_mib;
+       << ",\"device\":" << json_string(r.device) << ",\"convolution\":" << json_string(r.convolution)
+       << ",\"peak_device_memory_mib\":" << r.peak_device_memory_mib;
     if (std::isfinite(r.final_loss)) js << ",\"final_loss\":" << r.final_loss;
     js
        << ",\"category_top1\":" << e.category[0] << ",\"category_top3\":" << e.category[1]
