@@ -907,32 +907,26 @@ inline cudaError_t launch_gemm_for(const Problem& p, int groups, int slices, int
 /// untuned column and used by the TF32 kernels): about 512 blocks counted with 64-row tiles, at
 /// least 256 K per slice. It counted tiles of 64 rows where float runs 128-row tiles, so VGG's
 /// conv4/conv5 got 288 blocks — one wave of 264 and a 24-block tail (measured 2.1x cuDNN's time).
-/// A split of K for a grid of `tiles` output tiles (groups included): enough slices for about
-/// target_blocks blocks, none shorter than min_slice, at most 65535/groups (grid z), k_slice a
-/// multiple of k_multiple, no slice empty. Shape-only: the same plan, hence the same bits, on any GPU.
-inline SlicePlan slices_for_blocks(int64_t tiles, int64_t K, int64_t target_blocks, int64_t min_slice, int64_t groups,
-                                   int64_t k_multiple) {
+inline SlicePlan backward_weight_slices(const Conv2dShape& s) {
+    constexpr int64_t kTargetBlocks = 512, kMinSlice = 256;
+    const int64_t K = s.N * s.OH * s.OW;
+    const int64_t N = s.Cg() * s.KH * s.KW, M = s.Og();
+    const int64_t tiles = ((N + 127) / 128) * ((M + 63) / 64) * s.groups;
     int64_t slices = 1;
-    if (tiles < target_blocks && K > min_slice) {
-        slices = (target_blocks + tiles - 1) / tiles;
-        const int64_t most = (K + min_slice - 1) / min_slice;
+    if (tiles < kTargetBlocks && K > kMinSlice) {
+        slices = (kTargetBlocks + tiles - 1) / tiles;
+        const int64_t most = (K + kMinSlice - 1) / kMinSlice;
         if (slices > most) slices = most;
-        const int64_t z_limit = 65535 / groups;
+        const int64_t z_limit = 65535 / s.groups;
         if (slices > z_limit) slices = z_limit;
         if (slices < 1) slices = 1;
     }
     int64_t k_slice = (K + slices - 1) / slices;
-    k_slice = (k_slice + k_multiple - 1) / k_multiple * k_multiple;
-    if (k_slice == 0) k_slice = k_multiple;
+    k_slice = (k_slice + kBK - 1) / kBK * kBK;
+    if (k_slice == 0) k_slice = kBK;
     slices = (K + k_slice - 1) / k_slice;
     if (slices < 1) slices = 1;
     return {static_cast<int>(slices), static_cast<int>(k_slice)};
-}
-
-inline SlicePlan backward_weight_slices(const Conv2dShape& s) {
-    const int64_t N = s.Cg() * s.KH * s.KW, M = s.Og();
-    const int64_t tiles = ((N + 127) / 128) * ((M + 63) / 64) * s.groups;
-    return slices_for_blocks(tiles, s.N * s.OH * s.OW, 512, 256, s.groups, kBK);
 }
 
 }  // namespace conv2d_detail

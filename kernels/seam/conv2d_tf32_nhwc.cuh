@@ -41,8 +41,9 @@
 // The three GEMMs (per group g; the staged operands are named ^):
 //   forward          Y[o, q]  = Σ_k Ŵf[o, k] · X̂[q, k]      q = (n, oh, ow), k = (ki, kj, c)
 //   backward-data    dX[c, p] = Σ_k Ŵb[c, k] · dŶ[p, k]     p = (n, h, w),   k = (ki, kj, o)
-//   backward-weight  dW[o, k] = Σ_q dŶ[q, o] · X̂[q, k]      k = (ki, kj, c)   (K = q split into slices,
-//                                                          partials summed in slice order in double)
+//   backward-weight  dW[o, k] = Σ_q dŶ[q, o] · X̂[q, k]      k = (ki, kj, c)
+//   Any of the three may run its K in slices when its grid is small (split-K, below): the partials
+//   go to the workspace and a second kernel sums them in slice order, in double.
 //   with X̂[q, (ki, kj, c)] = xs[n, oh·sh - ph + ki·dh, ow·sw - pw + kj·dw, g, c] (0 outside the image)
 //   and dŶ[p, (ki, kj, o)] = dys[n, oh, ow, g, o] where oh·sh = h + ph - ki·dh, ow·sw = w + pw - kj·dw
 //   (0 where that has no integral, in-range solution). Forward and backward-data read both
@@ -91,7 +92,9 @@
 
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <climits>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -482,15 +485,17 @@ SEAM_CONV_UNROLL
 
 // ----- where C goes ----------------------------------------------------------------------------------
 
-/// Forward: C[o, q] → y[n, g·Og + o, oh, ow] + bias.
+/// Forward: C[o, q] → y[n, g·Og + o, oh, ow] + bias; split: slice s's partial at y + s·slice_floats
+/// (y then the workspace of partials, bias null: the summing kernel adds it).
 struct ForwardStore {
     float* y;
     const float* bias;
     Dims d;
     int M, N;
-    __host__ __device__ float* col(int g, int /*slice*/, int n) const {
+    int64_t slice_floats;  // N·O·OH·OW when split, else unused
+    __host__ __device__ float* col(int g, int slice, int n) const {
         const int img = n / d.out_pixels, p = n - img * d.out_pixels;
-        return y + (int64_t(img) * d.O + int64_t(g) * d.Og) * d.out_pixels + p;
+        return y + slice * slice_floats + (int64_t(img) * d.O + int64_t(g) * d.Og) * d.out_pixels + p;
     }
     __host__ __device__ void put(float* col, int g, int m, float v) const {
         col[int64_t(m) * d.out_pixels] = v + (bias ? bias[g * d.Og + m] : 0.0f);
@@ -498,14 +503,15 @@ struct ForwardStore {
     __host__ __device__ bool keeps_col(int n) const { return n < N; }
 };
 
-/// Backward-data: C[c, p] → dx[n, g·Cg + c, h, w].
+/// Backward-data: C[c, p] → dx[n, g·Cg + c, h, w]; split: slice s's partial at dx + s·slice_floats.
 struct BackwardDataStore {
     float* dx;
     Dims d;
     int M, N;
-    __host__ __device__ float* col(int g, int /*slice*/, int n) const {
+    int64_t slice_floats;  // N·C·H·W when split, else unused
+    __host__ __device__ float* col(int g, int slice, int n) const {
         const int img = n / d.in_pixels, p = n - img * d.in_pixels;
-        return dx + (int64_t(img) * d.C + int64_t(g) * d.Cg) * d.in_pixels + p;
+        return dx + slice * slice_floats + (int64_t(img) * d.C + int64_t(g) * d.Cg) * d.in_pixels + p;
     }
     __host__ __device__ void put(float* col, int /*g*/, int m, float v) const { col[int64_t(m) * d.in_pixels] = v; }
     __host__ __device__ bool keeps_col(int n) const { return n < N; }
@@ -669,24 +675,77 @@ inline bool fits(const Conv2dShape& s) {
            s.groups * pad4(int(s.Cg())) <= 65535 * 32 && s.groups * pad4(int(s.Og())) <= 65535 * 32;
 }
 
-/// Backward-weight's split of K = N·OH·OW: enough slices for about 4 blocks per SM of a 132-SM GPU
-/// (a shape-only plan, so results do not depend on the device), slices of at least 512 q (16
-/// K-tiles), k_slice a multiple of kBK.
+// ----- split-K -------------------------------------------------------------------------------------
+// Backward-weight's grid is small by nature (O/g x KH·KW·Cgp outputs, K = N·OH·OW deep: VGG conv3_2
+// has 36 blocks), and the forward's and backward-data's can be (VGG conv5 at batch 32: 196 blocks for
+// 264 places; Fashion-MNIST's conv3 at batch 128: 49). The plan picks S slices minimising a time model of one
+// 132-SM H100/H200 running two blocks an SM:
+//   time(S) = ceil(blocks·S / 264) · ceil(k_tiles / S) · t_tile · BM/128
+//             + [S > 1] · ((2S + 1) · |C| · 4 bytes / 2.5 TB/s + 4 µs)
+// with t_tile = 1.85 µs for a wave of 128 x 128 x 32 K-tiles: ASSUMED (150 TFLOP/s), not measured —
+// version 5 has not run on a GPU yet; the first run's timings should replace it. Shape-only, so
+// the summation order, hence every bit, is the same on every GPU. Partials summed in slice order
+// in double (conv2d.cuh's sum_slices kernels), at most 16 slices (64 for backward-weight, whose
+// partials are small) and 1 GiB of partials.
+struct SplitModel {
+    static constexpr double kResidentBlocks = 264, kSecondsPerWaveTile = 1.85e-6, kBytesPerSecond = 2.5e12,
+                            kSumLaunchSeconds = 4e-6;
+    static constexpr int64_t kMaxSlices = 16, kMaxWeightSlices = 64, kMaxPartialBytes = int64_t(1) << 30;
+};
+
+inline double split_time(int64_t blocks, int64_t k_tiles, int64_t slices, int64_t out_elements, int tile_rows) {
+    using M = SplitModel;
+    const double waves = std::ceil(double(blocks * slices) / M::kResidentBlocks);
+    const double depth = double((k_tiles + slices - 1) / slices);
+    double t = waves * depth * M::kSecondsPerWaveTile * tile_rows / 128.0;
+    if (slices > 1) t += double(2 * slices + 1) * double(out_elements) * 4.0 / M::kBytesPerSecond + M::kSumLaunchSeconds;
+    return t;
+}
+
+/// The split of a GEMM with M rows, N columns, K deep (per group) whose output has out_elements.
+inline cd::SlicePlan gemm_slices(int64_t M, int64_t N, int64_t K, int64_t groups, int64_t out_elements,
+                                 int64_t max_slices = SplitModel::kMaxSlices) {
+    const int rows = block_rows(M);
+    const int64_t blocks = ((N + kBN - 1) / kBN) * ((M + rows - 1) / rows) * groups;
+    const int64_t k_tiles = (K + kBK - 1) / kBK;
+    const cd::SlicePlan one{1, int(k_tiles > 0 ? k_tiles * kBK : kBK)};
+    if (blocks <= 0 || k_tiles <= 1) return one;
+    int64_t limit = std::min<int64_t>({k_tiles, max_slices, 65535 / groups});
+    if (out_elements > 0) limit = std::min<int64_t>(limit, SplitModel::kMaxPartialBytes / (out_elements * 4));
+    int64_t best = 1;
+    double best_time = split_time(blocks, k_tiles, 1, out_elements, rows);
+    for (int64_t slices = 2; slices <= limit; ++slices) {
+        const double t = split_time(blocks, k_tiles, slices, out_elements, rows);
+        if (t < best_time * (1.0 - 1e-9)) best = slices, best_time = t;
+    }
+    const int64_t k_slice = (k_tiles + best - 1) / best * kBK;
+    return {static_cast<int>((K + k_slice - 1) / k_slice), static_cast<int>(k_slice)};
+}
+
+inline cd::SlicePlan forward_slices(const Conv2dShape& s) {
+    return gemm_slices(s.Og(), s.N * s.OH * s.OW, s.KH * s.KW * pad4(int(s.Cg())), s.groups, s.N * s.O * s.OH * s.OW);
+}
+inline cd::SlicePlan backward_data_slices(const Conv2dShape& s) {
+    return gemm_slices(s.Cg(), s.N * s.H * s.W, s.KH * s.KW * pad4(int(s.Og())), s.groups, s.N * s.C * s.H * s.W);
+}
 inline cd::SlicePlan backward_weight_slices(const Conv2dShape& s) {
-    const int64_t N = s.KH * s.KW * pad4(int(s.Cg())), M = s.Og();
-    const int64_t tiles = ((N + kBN - 1) / kBN) * ((M + block_rows(M) - 1) / block_rows(M)) * s.groups;
-    return cd::slices_for_blocks(tiles, s.N * s.OH * s.OW, 4 * 132, 512, s.groups, kBK);
+    return gemm_slices(s.Og(), s.KH * s.KW * pad4(int(s.Cg())), s.N * s.OH * s.OW, s.groups, s.O * s.Cg() * s.KH * s.KW,
+                       SplitModel::kMaxWeightSlices);
 }
 
 inline size_t forward_workspace_bytes(const Conv2dShape& s) {
     if (!fits(s)) return 0;
     const Staged n = staged_counts(s);
-    return region_bytes(n.xs) + region_bytes(n.wf);
+    const cd::SlicePlan plan = forward_slices(s);
+    const size_t partial = plan.slices > 1 ? region_bytes(int64_t(plan.slices) * s.N * s.O * s.OH * s.OW) : 0;
+    return region_bytes(n.xs) + region_bytes(n.wf) + partial;
 }
 inline size_t backward_data_workspace_bytes(const Conv2dShape& s) {
     if (!fits(s)) return 0;
     const Staged n = staged_counts(s);
-    return region_bytes(n.dys) + region_bytes(n.wb);
+    const cd::SlicePlan plan = backward_data_slices(s);
+    const size_t partial = plan.slices > 1 ? region_bytes(int64_t(plan.slices) * s.N * s.C * s.H * s.W) : 0;
+    return region_bytes(n.dys) + region_bytes(n.wb) + partial;
 }
 inline size_t backward_weight_workspace_bytes(const Conv2dShape& s) {
     if (!fits(s)) return 0;
@@ -758,10 +817,21 @@ inline cudaError_t forward(const float* x, const float* w, const float* bias, fl
     if ((status = cudaGetLastError()) != cudaSuccess) return status;
     const Dims d = dims_of(s);
     const int M = int(s.Og()), N = int(s.N * s.OH * s.OW), K = taps * Cgp;
-    const ForwardStore store{y, bias, d, M, N};
-    const int k_slice = (K + kBK - 1) / kBK * kBK;  // one slice
-    if (block_rows(M) == 128) return launch<128>(ForwardSource<128>{xs, wf, d, M, N, K, Cgp}, store, int(s.groups), 1, k_slice, stream);
-    return launch<64>(ForwardSource<64>{xs, wf, d, M, N, K, Cgp}, store, int(s.groups), 1, k_slice, stream);
+    const cd::SlicePlan plan = forward_slices(s);
+    const bool split = plan.slices > 1;
+    const int64_t count = s.N * s.O * s.OH * s.OW;
+    float* partial = reinterpret_cast<float*>(region(workspace, region_bytes(n.xs) + region_bytes(n.wf)));
+    const ForwardStore store{split ? partial : y, split ? nullptr : bias, d, M, N, count};
+    if (block_rows(M) == 128)
+        status = launch<128>(ForwardSource<128>{xs, wf, d, M, N, K, Cgp}, store, int(s.groups), plan.slices, plan.k_slice, stream);
+    else
+        status = launch<64>(ForwardSource<64>{xs, wf, d, M, N, K, Cgp}, store, int(s.groups), plan.slices, plan.k_slice, stream);
+    if (status != cudaSuccess || !split) return status;
+    const dim3 grid(static_cast<unsigned>((s.OH * s.OW + cd::kThreads - 1) / cd::kThreads),
+                    static_cast<unsigned>(s.O < 65535 ? s.O : 65535), static_cast<unsigned>(s.N < 65535 ? s.N : 65535));
+    cd::sum_slices_bias_kernel<float><<<grid, cd::kThreads, 0, stream>>>(partial, bias, y, count, plan.slices, s.N, s.O,
+                                                                         s.OH * s.OW);
+    return cudaGetLastError();
 }
 
 /// dx [N, C, H, W] overwritten. workspace: backward_data_workspace_bytes(s) bytes.
@@ -781,11 +851,20 @@ inline cudaError_t backward_data(const float* w, const float* dy, float* dx, con
     if ((status = cudaGetLastError()) != cudaSuccess) return status;
     const Dims d = dims_of(s);
     const int M = int(s.Cg()), N = int(s.N * s.H * s.W), K = taps * Ogp;
-    const BackwardDataStore store{dx, d, M, N};
-    const int k_slice = (K + kBK - 1) / kBK * kBK;  // one slice
+    const cd::SlicePlan plan = backward_data_slices(s);
+    const bool split = plan.slices > 1;
+    const int64_t count = s.N * s.C * s.H * s.W;
+    float* partial = reinterpret_cast<float*>(region(workspace, region_bytes(n.dys) + region_bytes(n.wb)));
+    const BackwardDataStore store{split ? partial : dx, d, M, N, count};
     if (block_rows(M) == 128)
-        return launch<128>(BackwardDataSource<128>{dys, wb, d, M, N, K, Ogp}, store, int(s.groups), 1, k_slice, stream);
-    return launch<64>(BackwardDataSource<64>{dys, wb, d, M, N, K, Ogp}, store, int(s.groups), 1, k_slice, stream);
+        status = launch<128>(BackwardDataSource<128>{dys, wb, d, M, N, K, Ogp}, store, int(s.groups), plan.slices,
+                             plan.k_slice, stream);
+    else
+        status = launch<64>(BackwardDataSource<64>{dys, wb, d, M, N, K, Ogp}, store, int(s.groups), plan.slices,
+                            plan.k_slice, stream);
+    if (status != cudaSuccess || !split) return status;
+    cd::sum_slices_kernel<float><<<cd::blocks_for(count), cd::kThreads, 0, stream>>>(partial, dx, count, plan.slices);
+    return cudaGetLastError();
 }
 
 /// dw [O, C/g, KH, KW] overwritten (zeros for an empty batch). workspace: backward_weight_workspace_bytes(s).

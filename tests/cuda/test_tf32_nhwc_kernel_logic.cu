@@ -399,40 +399,83 @@ void check_case(const Case& c, std::mt19937_64& rng) {
     expect(size_t(counts.xs) == xs.size() && size_t(counts.dys) == dys.size() && size_t(counts.wf) == wf.size() &&
                size_t(counts.wb) == wb.size(),
            name + ": staged_counts match the staged tensors");
-    expect(v5::forward_workspace_bytes(s) >= (xs.size() + wf.size()) * sizeof(float) &&
-               v5::backward_data_workspace_bytes(s) >= (dys.size() + wb.size()) * sizeof(float),
-           name + ": workspaces hold the staged tensors");
+    {
+        const d::SlicePlan fp = v5::forward_slices(s), dp = v5::backward_data_slices(s);
+        const size_t fpart = fp.slices > 1 ? size_t(fp.slices) * dy.size() : 0, dpart = dp.slices > 1 ? size_t(dp.slices) * x.size() : 0;
+        expect(v5::forward_workspace_bytes(s) >= (xs.size() + wf.size() + fpart) * sizeof(float) &&
+                   v5::backward_data_workspace_bytes(s) >= (dys.size() + wb.size() + dpart) * sizeof(float),
+               name + ": workspaces hold the staged tensors and the partials");
+    }
     const Span xs_span{xs.data(), xs.size()}, dys_span{dys.data(), dys.size()}, wf_span{wf.data(), wf.size()},
         wb_span{wb.data(), wb.size()};
 
+    // Forward and backward-data: the launcher's plan and a forced split into about 3 slices; split
+    // partials summed by conv2d.cuh's sum_slices_at (with the bias for the forward).
+    auto plans_for = [](const d::SlicePlan& launcher, int K) {
+        std::vector<d::SlicePlan> plans{launcher};
+        if (K > 2 * v5::kBK) {
+            const int k_slice = ((K + 2) / 3 + v5::kBK - 1) / v5::kBK * v5::kBK;
+            plans.push_back({(K + k_slice - 1) / k_slice, k_slice});
+        }
+        return plans;
+    };
+    auto expect_plan_covers = [](const d::SlicePlan& plan, int K, const std::string& what) {
+        expect(plan.k_slice % v5::kBK == 0 && int64_t(plan.slices - 1) * plan.k_slice < K &&
+                   int64_t(plan.slices) * plan.k_slice >= K,
+               what + ": the slices cover K, none empty", plan.slices, plan.k_slice);
+    };
     {  // forward
         const int M = Og, N = int(s.N * s.OH * s.OW), K = taps * Cgp;
-        std::vector<float> y(dy.size(), nan);
-        const v5::ForwardStore store{y.data(), b.data(), dims, M, N};
+        const int64_t count = int64_t(dy.size()), P = s.OH * s.OW;
         const std::vector<char> all(size_t(M) * N, 1);
-        const std::string what = name + " forward";
-        if (v5::block_rows(M) == 128)
-            emulate_checked<128>(v5::ForwardSource<128>{xs.data(), wf.data(), dims, M, N, K, Cgp}, store, G, 1, (K + v5::kBK - 1) / v5::kBK * v5::kBK, wf_span,
-                                 xs_span, all, what + " [BM 128]");
-        else
-            emulate_checked<64>(v5::ForwardSource<64>{xs.data(), wf.data(), dims, M, N, K, Cgp}, store, G, 1, (K + v5::kBK - 1) / v5::kBK * v5::kBK, wf_span,
-                                xs_span, all, what + " [BM 64]");
-        ++block_rows_seen[v5::block_rows(M) == 128];
-        expect_close(y, ref.y, ref.y_mag, what);
+        for (const d::SlicePlan& plan : plans_for(v5::forward_slices(s), K)) {
+            const std::string what = name + " forward, " + std::to_string(plan.slices) + " slices";
+            expect_plan_covers(plan, K, what);
+            const bool split = plan.slices > 1;
+            std::vector<float> y(dy.size(), nan), partial(split ? size_t(plan.slices) * dy.size() : 0, nan);
+            const v5::ForwardStore store{split ? partial.data() : y.data(), split ? nullptr : b.data(), dims, M, N, count};
+            if (v5::block_rows(M) == 128)
+                emulate_checked<128>(v5::ForwardSource<128>{xs.data(), wf.data(), dims, M, N, K, Cgp}, store, G, plan.slices,
+                                     plan.k_slice, wf_span, xs_span, all, what + " [BM 128]");
+            else
+                emulate_checked<64>(v5::ForwardSource<64>{xs.data(), wf.data(), dims, M, N, K, Cgp}, store, G, plan.slices,
+                                    plan.k_slice, wf_span, xs_span, all, what + " [BM 64]");
+            if (split) {
+                for (int64_t i = 0; i < count; ++i)
+                    y[size_t(i)] = d::sum_slices_at<float>(partial.data(), count, plan.slices, i, b.data(), int((i / P) % s.O));
+                ++split_cases;
+            }
+            ++block_rows_seen[v5::block_rows(M) == 128];
+            std::vector<double> mag(ref.y_mag);
+            for (double& m : mag) m *= plan.slices;
+            expect_close(y, ref.y, mag, what);
+        }
     }
     {  // backward-data
         const int M = Cg, N = int(s.N * s.H * s.W), K = taps * Ogp;
-        std::vector<float> dx(x.size(), nan);
-        const v5::BackwardDataStore store{dx.data(), dims, M, N};
+        const int64_t count = int64_t(x.size());
         const std::vector<char> all(size_t(M) * N, 1);
-        const std::string what = name + " backward-data";
-        if (v5::block_rows(M) == 128)
-            emulate_checked<128>(v5::BackwardDataSource<128>{dys.data(), wb.data(), dims, M, N, K, Ogp}, store, G, 1, (K + v5::kBK - 1) / v5::kBK * v5::kBK,
-                                 wb_span, dys_span, all, what + " [BM 128]");
-        else
-            emulate_checked<64>(v5::BackwardDataSource<64>{dys.data(), wb.data(), dims, M, N, K, Ogp}, store, G, 1, (K + v5::kBK - 1) / v5::kBK * v5::kBK,
-                                wb_span, dys_span, all, what + " [BM 64]");
-        expect_close(dx, ref.dx, ref.dx_mag, what);
+        for (const d::SlicePlan& plan : plans_for(v5::backward_data_slices(s), K)) {
+            const std::string what = name + " backward-data, " + std::to_string(plan.slices) + " slices";
+            expect_plan_covers(plan, K, what);
+            const bool split = plan.slices > 1;
+            std::vector<float> dx(x.size(), nan), partial(split ? size_t(plan.slices) * x.size() : 0, nan);
+            const v5::BackwardDataStore store{split ? partial.data() : dx.data(), dims, M, N, count};
+            if (v5::block_rows(M) == 128)
+                emulate_checked<128>(v5::BackwardDataSource<128>{dys.data(), wb.data(), dims, M, N, K, Ogp}, store, G,
+                                     plan.slices, plan.k_slice, wb_span, dys_span, all, what + " [BM 128]");
+            else
+                emulate_checked<64>(v5::BackwardDataSource<64>{dys.data(), wb.data(), dims, M, N, K, Ogp}, store, G,
+                                    plan.slices, plan.k_slice, wb_span, dys_span, all, what + " [BM 64]");
+            if (split) {
+                for (int64_t i = 0; i < count; ++i)
+                    dx[size_t(i)] = d::sum_slices_at<float>(partial.data(), count, plan.slices, i, nullptr, 0);
+                ++split_cases;
+            }
+            std::vector<double> mag(ref.dx_mag);
+            for (double& m : mag) m *= plan.slices;
+            expect_close(dx, ref.dx, mag, what);
+        }
     }
     // Backward-weight: the launcher's plan, and a forced split into about 3 slices.
     const int M = Og, N = taps * Cgp, K = int(s.N * s.OH * s.OW);
@@ -491,7 +534,23 @@ int main() {
                      1, 1, 1, 1});
     cases.push_back({"3x3 stride 3 pad 0, C=8, O=66", 2, 8, 10, 11, 66, 3, 3, 3, 3, 0, 0, 1, 1, 1});
     for (const Case& c : cases) check_case(c, rng);
-    expect(split_cases >= 6, "backward-weight ran split", split_cases);
+    // The split plans on real layers (shape arithmetic only): a layer whose grid fills the GPU many
+    // times over runs unsplit; Fashion-MNIST's conv3 at batch 128 (49 blocks) is split.
+    {
+        const k::Conv2dShape vgg_conv3 = shape_of({"VGG conv3_2, batch 32", 32, 256, 56, 56, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1});
+        const k::Conv2dShape fmnist_conv3 = shape_of({"Fashion-MNIST conv3, batch 128", 128, 64, 7, 7, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1});
+        expect(v5::forward_slices(vgg_conv3).slices == 1 && v5::backward_data_slices(vgg_conv3).slices == 1,
+               "VGG conv3_2 forward and backward-data unsplit", v5::forward_slices(vgg_conv3).slices);
+        const d::SlicePlan f = v5::forward_slices(fmnist_conv3), b = v5::backward_data_slices(fmnist_conv3);
+        expect(f.slices > 1 && b.slices > 1 && f.slices <= 16, "Fashion-MNIST conv3 forward and backward-data split",
+               f.slices, b.slices);
+        std::printf("split plans: VGG conv3_2 forward %d, backward-data %d, backward-weight %d slices; Fashion-MNIST conv3 "
+                    "forward %d, backward-data %d, backward-weight %d\n",
+                    v5::forward_slices(vgg_conv3).slices, v5::backward_data_slices(vgg_conv3).slices,
+                    v5::backward_weight_slices(vgg_conv3).slices, f.slices, b.slices,
+                    v5::backward_weight_slices(fmnist_conv3).slices);
+    }
+    expect(split_cases >= 20, "backward-weight ran split", split_cases);
     expect(block_rows_seen[0] > 0 && block_rows_seen[1] > 0, "both block heights ran");
     if (failures) {
         std::printf("test_tf32_nhwc_kernel_logic: %d FAILED (of %lld checks)\n", failures, checks);
