@@ -66,7 +66,8 @@
 //   GEMM: 128 threads = 2 x 2 warps, block tile BM x 128 x 32 (BM = 128, or 64 when the GEMM's M
 //   is at most 64), warp tile (BM/2) x 64; grid (⌈N/128⌉, ⌈M/BM⌉, groups·slices). 3 stages of
 //   cp.async in flight: 3 x (BM + 128) x 32 floats = 96 KiB (BM = 128), two blocks an SM on sm_80 /
-//   sm_90 (__launch_bounds__(128, 2): up to 255 registers).
+//   sm_90 (__launch_bounds__(128, 2): up to 255 registers; ptxas of CUDA 13.0 for sm_90 gives the
+//   six instantiations 160-228 registers and no spills). Split passes add conv2d.cuh's summing kernel.
 //
 // Fragments (PTX ISA, mma.m16n8k8 .tf32; lane = 4·gid + tig):
 //   A 16x8 (row):  a0 (gid, tig)  a1 (gid+8, tig)  a2 (gid, tig+4)  a3 (gid+8, tig+4)
