@@ -36,6 +36,7 @@
 #include <string>
 #include <vector>
 
+#include "seam/conv2d_tf32.cuh"
 #include "seam/conv2d_tf32_nhwc.cuh"
 
 #include "conv_logic_support.hpp"
@@ -534,6 +535,31 @@ int main() {
                      1, 1, 1, 1});
     cases.push_back({"3x3 stride 3 pad 0, C=8, O=66", 2, 8, 10, 11, 66, 3, 3, 3, 3, 0, 0, 1, 1, 1});
     for (const Case& c : cases) check_case(c, rng);
+    // The launchers' bookkeeping (conv2d_tf32.cuh, host code): version 5's workspaces and plans are
+    // this file's; versions 3 and 4 need none for the forward and backward-data; C/groups ≤ 4 hands
+    // backward-data to the fp32 small-channel kernel (no workspace); a shape past version 5's
+    // limits runs version 4.
+    {
+        using V = k::Tf32Version;
+        const k::Conv2dShape vgg = shape_of({"VGG conv3_2, batch 2", 2, 256, 56, 56, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1});
+        const k::Conv2dShape rgb = shape_of({"conv1_1, C=3", 2, 3, 32, 32, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1});
+        expect(k::conv2d_forward_tf32_workspace_bytes(vgg, V::v5_nhwc) == v5::forward_workspace_bytes(vgg) &&
+                   k::conv2d_backward_data_tf32_workspace_bytes(vgg, V::v5_nhwc) == v5::backward_data_workspace_bytes(vgg) &&
+                   k::conv2d_backward_weight_tf32_workspace_bytes(vgg, V::v5_nhwc) == v5::backward_weight_workspace_bytes(vgg),
+               "version 5's workspaces through the launchers");
+        expect(k::conv2d_forward_tf32_workspace_bytes(vgg, V::v4_mma_two_blocks) == 0 &&
+                   k::conv2d_backward_data_tf32_workspace_bytes(vgg, V::v3_wmma) == 0,
+               "versions 3 and 4 need no forward or backward-data workspace");
+        expect(k::conv2d_backward_data_tf32_workspace_bytes(rgb, V::v5_nhwc) == 0 && v5::forward_workspace_bytes(rgb) > 0,
+               "C/groups <= 4: backward-data needs no version-5 workspace (fp32 small-channel kernel)");
+        const d::SlicePlan p5 = k::conv2d_backward_weight_tf32_plan(vgg, V::v5_nhwc), own = v5::backward_weight_slices(vgg);
+        expect(p5.slices == own.slices && p5.k_slice == own.k_slice, "version 5's backward-weight plan through the launcher");
+        k::Conv2dShape huge = shape_of({"huge", 1, 8, 8, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1});
+        huge.N = 40000, huge.C = huge.O = 4, huge.H = huge.W = 128, huge.OH = huge.OW = 128;  // 2.6e9 staged floats
+        expect(!v5::fits(huge) && k::effective_tf32_version(huge, V::v5_nhwc) == V::v4_mma_two_blocks &&
+                   k::effective_tf32_version(vgg, V::v5_nhwc) == V::v5_nhwc,
+               "a shape past version 5's limits runs version 4");
+    }
     // The split plans on real layers (shape arithmetic only): a layer whose grid fills the GPU many
     // times over runs unsplit; Fashion-MNIST's conv3 at batch 128 (49 blocks) is split.
     {
