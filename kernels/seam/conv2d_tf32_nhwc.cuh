@@ -34,7 +34,9 @@
 //            wr + 2·MF·gid + 2i + h: a lane's 2·MF rows are adjacent, one 16-byte load per 4;
 //        n:  (N-major B, backward-weight) the mma column gid of n-tile ni is tile column
 //            wc + 8·gid + ni: a lane's 8 columns are adjacent, two 16-byte loads.
-//   4. Shared memory XOR-swizzled at 16-byte granularity so that every copy (8 lanes a phase) and
+//   4. The gathers' per-K-tile divisions (by the padded channel count, KW, OH·OW, OW) are a
+//      multiply-high and a shift (FastDivisor), not ~20-instruction integer divisions.
+//   5. Shared memory XOR-swizzled at 16-byte granularity so that every copy (8 lanes a phase) and
 //      every fragment load (16 lanes a phase for 8-byte loads, 8 for 16-byte ones) hits 32
 //      distinct banks (derivations at KMajor and MnMajor below).
 //
@@ -67,7 +69,7 @@
 //   is at most 64), warp tile (BM/2) x 64; grid (⌈N/128⌉, ⌈M/BM⌉, groups·slices). 3 stages of
 //   cp.async in flight: 3 x (BM + 128) x 32 floats = 96 KiB (BM = 128), two blocks an SM on sm_80 /
 //   sm_90 (__launch_bounds__(128, 2): up to 255 registers; ptxas of CUDA 13.0 for sm_90 gives the
-//   six instantiations 160-228 registers and no spills). Split passes add conv2d.cuh's summing kernel.
+//   six instantiations 156-236 registers and no spills). Split passes add conv2d.cuh's summing kernel.
 //
 // Fragments (PTX ISA, mma.m16n8k8 .tf32; lane = 4·gid + tig):
 //   A 16x8 (row):  a0 (gid, tig)  a1 (gid+8, tig)  a2 (gid, tig+4)  a3 (gid+8, tig+4)
@@ -304,9 +306,39 @@ SEAM_CONV_UNROLL
 
 inline int block_rows(int64_t M) { return M > 64 ? 128 : 64; }
 
-/// conv2d.cuh's Dims plus the number of groups a staged pixel row holds.
+/// Division by a divisor fixed at launch, as a multiply-high and a shift (Granlund and Montgomery;
+/// CUTLASS's FastDivmod): the gathers divide every K-tile, and a 32-bit division costs ~20
+/// instructions where these cost 2. Exact for 0 <= n < 2^31 and divisors 1 .. 2^31 - 1: with
+/// l = ceil(log2 d) and m = ceil(2^(31+l) / d) (which fits 32 bits), floor(n·m / 2^(31+l)) = floor(n/d)
+/// because n·(m·d - 2^(31+l)) / (d·2^(31+l)) < 2^-l <= 1/d can never carry past the next integer.
+struct FastDivisor {
+    int d = 1;
+    uint32_t mul = 0;
+    int shift = 0;  // l - 1
+    FastDivisor() = default;
+    __host__ __device__ FastDivisor(int divisor) : d(divisor) {  // NOLINT: implicit, so sources take an int
+        if (d > 1) {
+            int l = 0;
+            while ((uint64_t(1) << l) < uint64_t(d)) ++l;
+            mul = static_cast<uint32_t>(((uint64_t(1) << (31 + l)) + uint64_t(d) - 1) / uint64_t(d));
+            shift = l - 1;
+        }
+    }
+    __host__ __device__ int div(int n) const {
+        if (d == 1) return n;
+#if defined(__CUDA_ARCH__)
+        return static_cast<int>(__umulhi(static_cast<unsigned>(n), mul) >> shift);
+#else
+        return static_cast<int>(((uint64_t(static_cast<unsigned>(n)) * mul) >> 32) >> shift);
+#endif
+    }
+};
+
+/// conv2d.cuh's Dims plus the number of groups a staged pixel row holds and the divisors the
+/// gathers use every K-tile.
 struct Dims : cd::Dims {
     int groups_staged;
+    FastDivisor kw_div, out_pixels_div, ow_div;  // by KW, OH·OW, OW
 };
 
 // ----- where the operands come from ---------------------------------------------------------------
@@ -330,7 +362,7 @@ struct KMajorSource {
     const float* wt;   // wf or wb
     Dims d;
     int M, N, K;       // forward: Og, N·OH·OW, taps·Cgp; backward-data: Cg, N·H·W, taps·Ogp
-    int chp;           // channels of a group in a staged pixel row: Cgp or Ogp
+    FastDivisor chp;   // channels of a group in a staged pixel row: Cgp or Ogp (chp.d)
 
     struct Copies {
         int tid;
@@ -354,9 +386,9 @@ struct KMajorSource {
     __host__ __device__ void load(const Copies& c, int g, int k0, int k_end, Copy&& copy) const {
         const int kc = (c.tid % 8) * kChunk, k = k0 + kc;
         const bool k_valid = k < k_end;
-        const int tap = k_valid ? k / chp : 0, ch = k - tap * chp;
-        const int ki = tap / d.KW, kj = tap - ki * d.KW;
-        const int64_t row_floats = int64_t(d.groups_staged) * chp, channel = int64_t(g) * chp + ch;
+        const int tap = k_valid ? chp.div(k) : 0, ch = k - tap * chp.d;
+        const int ki = d.kw_div.div(tap), kj = tap - ki * d.KW;
+        const int64_t row_floats = int64_t(d.groups_staged) * chp.d, channel = int64_t(g) * chp.d + ch;
 SEAM_CONV_UNROLL
         for (int i = 0; i < A_ROWS; ++i) {
             const bool valid = k_valid && ((c.a_rows >> i) & 1u);
@@ -469,7 +501,7 @@ SEAM_CONV_UNROLL
         }
         // B: the thread's k rows are B_KROWS consecutive q; (n, oh, ow) by one division, then steps.
         int q = k0 + c.b_k;
-        int img = q / d.out_pixels, p = q - img * d.out_pixels, oh = p / d.OW, ow = p - oh * d.OW;
+        int img = d.out_pixels_div.div(q), p = q - img * d.out_pixels, oh = d.ow_div.div(p), ow = p - oh * d.OW;
 SEAM_CONV_UNROLL
         for (int i = 0; i < B_KROWS; ++i, ++q) {
             const int ih = oh * d.sh + c.hoff, iw = ow * d.sw + c.woff;
@@ -795,6 +827,9 @@ inline Dims dims_of(const Conv2dShape& s) {
     Dims d;
     static_cast<cd::Dims&>(d) = cd::dims_of(s);
     d.groups_staged = int(s.groups);
+    d.kw_div = FastDivisor(d.KW);
+    d.out_pixels_div = FastDivisor(d.out_pixels > 0 ? d.out_pixels : 1);
+    d.ow_div = FastDivisor(d.OW > 0 ? d.OW : 1);
     return d;
 }
 

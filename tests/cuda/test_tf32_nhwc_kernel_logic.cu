@@ -89,6 +89,30 @@ void check_rounding() {
     ++checks;
 }
 
+// ----- the gathers' divisions -----------------------------------------------------------------------
+
+void check_fast_divisor() {
+    std::mt19937_64 rng(31);
+    std::vector<int> divisors;
+    for (int d = 1; d <= 4096; ++d) divisors.push_back(d);
+    for (int d : {12544, 50176, 100352, 65535, 65536, 65537, 1 << 20, (1 << 30) + 3, 2147483647}) divisors.push_back(d);
+    for (int i = 0; i < 200; ++i) divisors.push_back(int(rng() % 2147483646) + 1);
+    for (int d : divisors) {
+        const v5::FastDivisor f(d);
+        std::vector<int> ns = {0, 1, d - 1, d, d + 1, 2147483647, 2147483646};
+        if (d < 1073741823) ns.insert(ns.end(), {2 * d - 1, 2 * d, 2147483647 / d * d, 2147483647 / d * d - 1});
+        for (int i = 0; i < 64; ++i) ns.push_back(int(rng() % 2147483648u));
+        for (int n : ns) {
+            if (n < 0) continue;
+            if (f.div(n) != n / d) {
+                expect(false, "FastDivisor: n / d", n, d);
+                return;
+            }
+        }
+    }
+    ++checks;
+}
+
 // ----- staging ------------------------------------------------------------------------------------
 
 /// The staged activation layout from its definition: [N][P][G][Chp], rounded, pad zero.
@@ -524,6 +548,7 @@ void check_case(const Case& c, std::mt19937_64& rng) {
 int main() {
     std::mt19937_64 rng(20261127);
     check_rounding();
+    check_fast_divisor();
     check_c_maps<v5::Tile<128, true, true>, 128>("K-major, BM 128");
     check_c_maps<v5::Tile<64, true, true>, 64>("K-major, BM 64");
     check_c_maps<v5::Tile<128, false, false>, 128>("M/N-major, BM 128");
