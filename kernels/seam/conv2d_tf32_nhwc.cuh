@@ -766,26 +766,26 @@ inline cd::SlicePlan backward_weight_slices(const Conv2dShape& s) {
                        SplitModel::kMaxWeightSlices);
 }
 
+/// Bytes of the partials of a split pass whose output has out_elements (0 when unsplit).
+inline size_t partial_bytes(const cd::SlicePlan& plan, int64_t out_elements) {
+    return plan.slices > 1 ? region_bytes(int64_t(plan.slices) * out_elements) : 0;
+}
+
+// Workspaces: the staged tensors the pass reads, then its partials (each region 256-byte aligned).
 inline size_t forward_workspace_bytes(const Conv2dShape& s) {
     if (!fits(s)) return 0;
     const Staged n = staged_counts(s);
-    const cd::SlicePlan plan = forward_slices(s);
-    const size_t partial = plan.slices > 1 ? region_bytes(int64_t(plan.slices) * s.N * s.O * s.OH * s.OW) : 0;
-    return region_bytes(n.xs) + region_bytes(n.wf) + partial;
+    return region_bytes(n.xs) + region_bytes(n.wf) + partial_bytes(forward_slices(s), s.N * s.O * s.OH * s.OW);
 }
 inline size_t backward_data_workspace_bytes(const Conv2dShape& s) {
     if (!fits(s)) return 0;
     const Staged n = staged_counts(s);
-    const cd::SlicePlan plan = backward_data_slices(s);
-    const size_t partial = plan.slices > 1 ? region_bytes(int64_t(plan.slices) * s.N * s.C * s.H * s.W) : 0;
-    return region_bytes(n.dys) + region_bytes(n.wb) + partial;
+    return region_bytes(n.dys) + region_bytes(n.wb) + partial_bytes(backward_data_slices(s), s.N * s.C * s.H * s.W);
 }
 inline size_t backward_weight_workspace_bytes(const Conv2dShape& s) {
     if (!fits(s)) return 0;
     const Staged n = staged_counts(s);
-    const cd::SlicePlan plan = backward_weight_slices(s);
-    const size_t partial = plan.slices > 1 ? region_bytes(int64_t(plan.slices) * s.O * s.Cg() * s.KH * s.KW) : 0;
-    return region_bytes(n.xs) + region_bytes(n.dys) + partial;
+    return region_bytes(n.xs) + region_bytes(n.dys) + partial_bytes(backward_weight_slices(s), s.O * s.Cg() * s.KH * s.KW);
 }
 
 inline ActivationStaging activation_staging(const float* src, float* dst, int64_t N, int64_t Ch, int64_t P, int64_t G) {

@@ -18,9 +18,10 @@ struct Case {
     int64_t N, C, H, W, O, KH, KW, sh, sw, ph, pw, dh, dw, groups;
 };
 
-/// The awkward shapes the tensor-core kernels' emulations share: odd maps, stride, padding, dilation,
-/// groups, 1x1 and 5x3 kernels, M on both sides of 64, N and K off the tiles.
-inline std::vector<Case> tensor_core_cases() {
+/// The awkward shapes the implicit-GEMM kernels' emulations share (fp32 version 2, TF32 versions 4
+/// and 5): odd maps, stride, padding, dilation, groups, 1x1 and 5x3 kernels, M on both sides of 64,
+/// N and K off the tiles.
+inline std::vector<Case> gemm_cases() {
     return {
         {"3x3 pad 1, odd map, C=3", 2, 3, 7, 9, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1},
         {"3x3 stride 2 pad 1, C=5, O=7, batch 3", 3, 5, 9, 8, 7, 3, 3, 2, 2, 1, 1, 1, 1, 1},

@@ -312,17 +312,7 @@ int main() {
     std::mt19937_64 rng(20261127);
     check_model_choices();
     check_random_plans(rng);
-    const std::vector<Case> gemm_cases = {
-        {"3x3 pad 1, odd map, C=3", 2, 3, 7, 9, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1},
-        {"3x3 stride 2 pad 1, C=5, O=7, batch 3", 3, 5, 9, 8, 7, 3, 3, 2, 2, 1, 1, 1, 1, 1},
-        {"3x3 dilation 2 pad 2, groups 2", 2, 6, 8, 7, 4, 3, 3, 1, 1, 2, 2, 2, 2, 2},
-        {"1x1, batch 1", 1, 5, 6, 9, 7, 1, 1, 1, 1, 0, 0, 1, 1, 1},
-        {"O=130, C=20 (128-row tiles, M edge)", 1, 20, 5, 5, 130, 3, 3, 1, 1, 1, 1, 1, 1, 1},
-        {"C=70 stride 2 (backward-data with 128-row tiles)", 1, 70, 5, 6, 3, 3, 3, 2, 2, 1, 1, 1, 1, 1},
-        {"5x3 kernel, dilation 2x3, padding 2x1, stride 1x2", 2, 6, 12, 11, 10, 5, 3, 1, 2, 2, 1, 2, 3, 1},
-        {"batch 4, 7x7, C=O=48 (Fashion-MNIST conv3 in small)", 4, 48, 7, 7, 48, 3, 3, 1, 1, 1, 1, 1, 1, 1},
-        {"groups 3, C=12, O=9, 6x5", 2, 12, 6, 5, 9, 3, 3, 1, 1, 1, 1, 1, 1, 3},
-    };
+    const std::vector<Case> gemm_cases = seam::conv_logic::gemm_cases();
     for (const Case& c : gemm_cases) {
         check_split_gemms<float>(c, rng, false);
         check_split_gemms<float>(c, rng, true);

@@ -246,6 +246,19 @@ TEST_CASE("conv algorithm flag: implicit_gemm (fp32) is the default; implicit_ge
 
 }  // TEST_SUITE("host")
 
+namespace {
+/// The TF32 forward launcher on the first case throws seam::Error containing `message`.
+void expect_tf32_forward_refused(const char* message) {
+    const ConvCase& k = tf32_cases().front();
+    const cuda::Conv2dShape s = conv_shape(k);
+    const Tensor<float> x = random_input<float>(k.x, 1).to(gpu()), w = random_input<float>({5, 3, 3, 3}, 2).to(gpu());
+    Tensor<float> y = nan_buffer<float>({s.N, s.O, s.OH, s.OW});
+    CHECK_THROWS_WITH_AS(cuda::conv2d_forward<float>(x.data(), w.data(), nullptr, y.data(), s,
+                                                     cuda::ConvAlgorithm::implicit_gemm_tf32),
+                         doctest::Contains(message), Error);
+}
+}  // namespace
+
 TEST_SUITE("gpu") {
 
 TEST_CASE("conv2d TF32 on CUDA: launchers (NaN-prefilled outputs) and the op equal the CPU conv2d within TF32 rounding") {
@@ -253,13 +266,7 @@ TEST_CASE("conv2d TF32 on CUDA: launchers (NaN-prefilled outputs) and the op equ
         const cuda::DeviceInfo info = cuda::device_info(0);
         MESSAGE("GPU ", info.name, " is compute capability ", info.compute_major, ".", info.compute_minor,
                 ": checking that the TF32 algorithm is refused");
-        const ConvCase& k = tf32_cases().front();
-        const cuda::Conv2dShape s = conv_shape(k);
-        const Tensor<float> x = random_input<float>(k.x, 1).to(gpu()), w = random_input<float>({5, 3, 3, 3}, 2).to(gpu());
-        Tensor<float> y = nan_buffer<float>({s.N, s.O, s.OH, s.OW});
-        CHECK_THROWS_WITH_AS(cuda::conv2d_forward<float>(x.data(), w.data(), nullptr, y.data(), s,
-                                                         cuda::ConvAlgorithm::implicit_gemm_tf32),
-                             doctest::Contains("need compute capability 8.0 or newer"), Error);
+        expect_tf32_forward_refused("need compute capability 8.0 or newer");
         return;
     }
     uint64_t seed = 7100;
@@ -366,13 +373,7 @@ TEST_CASE("conv2d TF32 version 5 (channels-last staging, SEAM_TF32_CONV_VERSION=
         expect_backward_weight_deterministic(51, "TF32 version 5 backward-weight twice");
     }
     Tf32VersionScope bad("7");
-    const ConvCase& k = tf32_cases().front();
-    const cuda::Conv2dShape s = conv_shape(k);
-    const Tensor<float> x = random_input<float>(k.x, 1).to(gpu()), w = random_input<float>({5, 3, 3, 3}, 2).to(gpu());
-    Tensor<float> y = nan_buffer<float>({s.N, s.O, s.OH, s.OW});
-    CHECK_THROWS_WITH_AS(cuda::conv2d_forward<float>(x.data(), w.data(), nullptr, y.data(), s,
-                                                     cuda::ConvAlgorithm::implicit_gemm_tf32),
-                         doctest::Contains("the TF32 conv versions are 3, 4 (the default) and 5"), Error);
+    expect_tf32_forward_refused("the TF32 conv versions are 3, 4 (the default) and 5");
 }
 
 }  // TEST_SUITE("gpu")

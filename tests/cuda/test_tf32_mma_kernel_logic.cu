@@ -297,7 +297,7 @@ int main() {
     expect(tf32(1.0f + 0x1p-11f) == 1.0f + 0x1p-10f, "tf32 rounds a tie away from zero");
     expect(tf32(1.0f + 0x1p-11f - 0x1p-23f) == 1.0f, "tf32 rounds below a tie down");
     expect(tf32(-(1.0f + 3 * 0x1p-11f)) == -(1.0f + 0x1p-9f), "tf32 rounds a negative tie away from zero");
-    const std::vector<Case> cases = seam::conv_logic::tensor_core_cases();
+    const std::vector<Case> cases = seam::conv_logic::gemm_cases();
     for (const Case& c : cases) check_case(c, rng);
     expect(cases_3x3 >= 8, "the 3x3-instantiated sources ran", cases_3x3);
     expect(split_cases >= 5, "backward-weight ran split", split_cases);

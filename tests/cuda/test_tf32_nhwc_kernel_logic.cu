@@ -553,7 +553,7 @@ int main() {
     check_c_maps<v5::Tile<64, true, true>, 64>("K-major, BM 64");
     check_c_maps<v5::Tile<128, false, false>, 128>("M/N-major, BM 128");
     check_c_maps<v5::Tile<64, false, false>, 64>("M/N-major, BM 64");
-    std::vector<Case> cases = seam::conv_logic::tensor_core_cases();
+    std::vector<Case> cases = seam::conv_logic::gemm_cases();
     // Version 5 pads channels to multiples of 4 and splits backward-weight over K = N·OH·OW: one
     // input channel (pad 3) with many slices, and stride 3 (backward-data taps mostly empty).
     cases.push_back({"C=1 (Fashion-MNIST conv1), O=32, 10x10, batch 6 (K split many ways)", 6, 1, 10, 10, 32, 3, 3, 1, 1, 1,
