@@ -288,7 +288,8 @@ int main(int argc, char** argv) {
         manual_seed(opt.seed);  // initial weights and dropout masks
         auto net = make_network(opt);
         net->to(device);  // before the optimizer: its state is created on the parameters' device
-        const std::string conv = example::apply_conv(opt.conv, device);
+        example::set_conv(opt.conv, device);
+        const std::string conv = example::conv_report(opt.conv, device);
         std::printf("device: %s, convolution: %s\n", example::device_description(device).c_str(), conv.c_str());
         // The backbones halve the map five times: 28 would end at 0x0, so they see the image framed
         // to 32x32 (32 -> 16 -> 8 -> 4 -> 2 -> 1), as LeNet-5 saw MNIST.

@@ -43,19 +43,25 @@ inline bool is_conv_name(const std::string& text) {
 }
 
 /// Makes `text` (checked with is_conv_name) the algorithm of CUDA convolutions when `device` is a
-/// GPU; returns what the report and the JSON show: the algorithm's name, or a note that the flag
-/// does not apply on the CPU.
-inline std::string apply_conv(const std::string& text, seam::Device device) {
+/// GPU; nothing on the CPU.
+inline void set_conv(const std::string& text, seam::Device device) {
 #if SEAM_WITH_CUDA
     if (device.is_cuda()) {
         using seam::cuda::ConvAlgorithm;
-        const ConvAlgorithm algorithm = text == "winograd" ? ConvAlgorithm::winograd
-                                        : text == "tf32"   ? ConvAlgorithm::implicit_gemm_tf32
-                                        : text == "direct" ? ConvAlgorithm::direct
-                                                           : ConvAlgorithm::implicit_gemm;
-        seam::cuda::set_conv_algorithm(algorithm);
-        return seam::cuda::conv_algorithm_name(seam::cuda::conv_algorithm());
+        seam::cuda::set_conv_algorithm(text == "winograd" ? ConvAlgorithm::winograd
+                                       : text == "tf32"   ? ConvAlgorithm::implicit_gemm_tf32
+                                       : text == "direct" ? ConvAlgorithm::direct
+                                                          : ConvAlgorithm::implicit_gemm);
     }
+#endif
+    (void)text, (void)device;
+}
+
+/// What the report and the JSON show for --conv `text`: the algorithm CUDA convolutions run, or on
+/// the CPU a note that the flag does not apply there.
+inline std::string conv_report(const std::string& text, seam::Device device) {
+#if SEAM_WITH_CUDA
+    if (device.is_cuda()) return seam::cuda::conv_algorithm_name(seam::cuda::conv_algorithm());
 #endif
     (void)device;
     return text == "implicit_gemm" ? "cpu" : "cpu (--conv " + text + " applies to CUDA tensors only)";

@@ -225,7 +225,7 @@ inline models::FashionNetOptions network_options(const Options& o, const Data& d
 /// It also sets --conv's algorithm for a GPU (idempotent: every call sets the same).
 inline Device run_device(const Options& o) {
     const Device device = example::resolve_device(o.device);
-    example::apply_conv(o.conv, device);
+    example::set_conv(o.conv, device);
     return device;
 }
 
@@ -253,7 +253,7 @@ struct ModelRun {
     double final_loss = std::nan("");   // the last epoch's mean training loss
     double peak_device_memory_mib = 0;  // seam's allocator on the GPU since the run began (0 on the CPU)
     std::string device = "cpu";
-    std::string convolution = "cpu";  // --conv's algorithm on a GPU (example::apply_conv), "cpu" on the CPU
+    std::string convolution = "cpu";  // --conv's algorithm on a GPU (example::conv_report), "cpu" on the CPU
     std::string log_dir, checkpoint;
     bool finished = true;
     std::string stop_message;
@@ -299,7 +299,7 @@ inline ModelRun run_fashionnet(const Options& o, const Data& d, const std::strin
     manual_seed(o.seed);
     const Device device = run_device(o);
     run.device = device.str();
-    run.convolution = example::apply_conv(o.conv, device);
+    run.convolution = example::conv_report(o.conv, device);
     example::reset_peak_device_memory(device);
     models::FashionNet<float> net(network_options(o, d));
     if (!o.vgg_weights.empty()) {
@@ -377,7 +377,7 @@ inline ModelRun run_vgg_baseline(const Options& o, const Data& d, const std::str
     const models::FashionNetOptions like = network_options(o, d);
     const Device device = run_device(o);
     run.device = device.str();
-    run.convolution = example::apply_conv(o.conv, device);
+    run.convolution = example::conv_report(o.conv, device);
     example::reset_peak_device_memory(device);
     auto net = train::make_vgg_classifier(like);
     net->to(device);

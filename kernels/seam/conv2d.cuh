@@ -686,6 +686,24 @@ __global__ void sum_slices_bias_kernel(const T* __restrict__ partial, const T* _
         }
 }
 
+/// Launches sum_slices_kernel: out[i] = Σ_s partial[s·count + i] for i < count.
+template <class T>
+inline cudaError_t sum_slices(const T* partial, T* out, int64_t count, int slices, cudaStream_t stream) {
+    sum_slices_kernel<T><<<blocks_for(count), kThreads, 0, stream>>>(partial, out, count, slices);
+    return cudaGetLastError();
+}
+
+/// Launches sum_slices_bias_kernel for a forward output y [N, O, OH, OW] (bias may be null).
+template <class T>
+inline cudaError_t sum_forward_slices(const T* partial, const T* bias, T* y, const Conv2dShape& s, int slices,
+                                      cudaStream_t stream) {
+    const dim3 grid(static_cast<unsigned>((s.OH * s.OW + kThreads - 1) / kThreads),
+                    static_cast<unsigned>(s.O < 65535 ? s.O : 65535), static_cast<unsigned>(s.N < 65535 ? s.N : 65535));
+    sum_slices_bias_kernel<T><<<grid, kThreads, 0, stream>>>(partial, bias, y, s.N * s.O * s.OH * s.OW, slices, s.N, s.O,
+                                                            s.OH * s.OW);
+    return cudaGetLastError();
+}
+
 // ----- how a GEMM's K is split (split-K), from the shape only -----------------------------------
 // A GEMM whose output tiles are too few to fill the GPU (Fashion-MNIST's conv3: 49 blocks of
 // 64 x 128 for 132 multiprocessors; VGG conv4/conv5 backward-weight: 288 blocks, one full wave and
@@ -968,11 +986,7 @@ inline cudaError_t forward_gemm(Problem p, const Conv2dShape& s, bool split, voi
     p.y = static_cast<T*>(workspace), p.bias = nullptr;  // slice s writes workspace[s], without the bias
     const cudaError_t status = launch_gemm_for<T>(p, int(s.groups), plan.slices, plan.k_slice, stream);
     if (status != cudaSuccess) return status;
-    const dim3 grid(static_cast<unsigned>((s.OH * s.OW + kThreads - 1) / kThreads),
-                    static_cast<unsigned>(s.O < 65535 ? s.O : 65535), static_cast<unsigned>(s.N < 65535 ? s.N : 65535));
-    sum_slices_bias_kernel<T><<<grid, kThreads, 0, stream>>>(p.y, bias, y, s.N * s.O * s.OH * s.OW, plan.slices, s.N,
-                                                            s.O, s.OH * s.OW);
-    return cudaGetLastError();
+    return sum_forward_slices<T>(p.y, bias, y, s, plan.slices, stream);
 }
 
 /// The backward-data GEMM, unsplit or split into backward_data_slices.
@@ -984,9 +998,7 @@ inline cudaError_t backward_data_gemm(Problem p, const Conv2dShape& s, bool spli
     p.dx = static_cast<T*>(workspace);
     const cudaError_t status = launch_gemm_for<T>(p, int(s.groups), plan.slices, plan.k_slice, stream);
     if (status != cudaSuccess) return status;
-    const int64_t total = s.N * s.C * s.H * s.W;
-    sum_slices_kernel<T><<<blocks_for(total), kThreads, 0, stream>>>(p.dx, dx, total, plan.slices);
-    return cudaGetLastError();
+    return sum_slices<T>(p.dx, dx, s.N * s.C * s.H * s.W, plan.slices, stream);
 }
 }  // namespace conv2d_detail
 
@@ -1105,8 +1117,7 @@ inline cudaError_t conv2d_backward_weight(const T* x, const T* dy, T* dw, const 
             : d::launch_gemm_for<T>(d::BackwardWeightProblem<T, false>{x, dy, target, dims, M, N, K}, int(s.groups),
                                     plan.slices, plan.k_slice, stream);
     if (status != cudaSuccess || !split) return status;
-    d::sum_slices_kernel<T><<<d::blocks_for(total), d::kThreads, 0, stream>>>(target, dw, total, plan.slices);
-    return cudaGetLastError();
+    return d::sum_slices<T>(target, dw, total, plan.slices, stream);
 }
 
 /// db [O] is overwritten (zeros for an empty batch).

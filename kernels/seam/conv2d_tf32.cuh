@@ -327,8 +327,7 @@ inline Tf32Version effective_tf32_version(const Conv2dShape& s, Tf32Version v) {
 /// Bytes of device workspace the forward needs (0 for versions 3 and 4; the staged x and weights for 5).
 inline size_t conv2d_forward_tf32_workspace_bytes(const Conv2dShape& s, Tf32Version version = Tf32Version::v4_mma_two_blocks) {
     version = effective_tf32_version(s, version);
-    if (version != Tf32Version::v5_nhwc || !conv2d_detail::valid(s) || !conv2d_detail::gemm_fits(s)) return 0;
-    return conv2d_tf32_nhwc::forward_workspace_bytes(s);
+    return version == Tf32Version::v5_nhwc ? conv2d_tf32_nhwc::forward_workspace_bytes(s) : 0;
 }
 
 /// Bytes of device workspace backward-data needs (0 for versions 3 and 4, and for C/groups ≤ 4,
@@ -336,8 +335,7 @@ inline size_t conv2d_forward_tf32_workspace_bytes(const Conv2dShape& s, Tf32Vers
 inline size_t conv2d_backward_data_tf32_workspace_bytes(const Conv2dShape& s,
                                                         Tf32Version version = Tf32Version::v4_mma_two_blocks) {
     version = effective_tf32_version(s, version);
-    if (version != Tf32Version::v5_nhwc || !conv2d_detail::valid(s) || !conv2d_detail::gemm_fits(s)) return 0;
-    if (conv2d_detail::small_channel_backward_data<float>(s)) return 0;
+    if (version != Tf32Version::v5_nhwc || conv2d_detail::small_channel_backward_data<float>(s)) return 0;
     return conv2d_tf32_nhwc::backward_data_workspace_bytes(s);
 }
 
@@ -361,9 +359,7 @@ inline cudaError_t conv2d_forward_tf32(const float* x, const float* w, const flo
                                        Tf32Version version = Tf32Version::v4_mma_two_blocks) {
     version = effective_tf32_version(s, version);
     if (version != Tf32Version::v5_nhwc) return conv2d_forward_tf32(x, w, bias, y, s, stream, version);
-    if (!conv2d_detail::valid(s) || !conv2d_detail::gemm_fits(s)) return cudaErrorInvalidValue;
-    if (s.N * s.O * s.OH * s.OW == 0) return cudaSuccess;
-    return conv2d_tf32_nhwc::forward(x, w, bias, y, s, workspace, workspace_bytes, stream);
+    return conv2d_tf32_nhwc::forward(x, w, bias, y, s, workspace, workspace_bytes, stream);  // it checks the shape
 }
 
 /// dx [N, C, H, W] is overwritten (every element written).
@@ -399,9 +395,7 @@ inline cudaError_t conv2d_backward_data_tf32(const float* w, const float* dy, fl
     version = effective_tf32_version(s, version);
     if (version != Tf32Version::v5_nhwc || conv2d_detail::small_channel_backward_data<float>(s))
         return conv2d_backward_data_tf32(w, dy, dx, s, stream, version);
-    if (!conv2d_detail::valid(s) || !conv2d_detail::gemm_fits(s)) return cudaErrorInvalidValue;
-    if (s.N * s.C * s.H * s.W == 0) return cudaSuccess;
-    return conv2d_tf32_nhwc::backward_data(w, dy, dx, s, workspace, workspace_bytes, stream);
+    return conv2d_tf32_nhwc::backward_data(w, dy, dx, s, workspace, workspace_bytes, stream);  // it checks the shape
 }
 
 /// Backward-weight's split of K for `version` (shape only).
@@ -449,9 +443,7 @@ inline cudaError_t conv2d_backward_weight_tf32(const float* x, const float* dy, 
         status = d::launch_tf32_for(p, int(s.groups), plan.slices, plan.k_slice, stream);
     }
     if (status != cudaSuccess || !split) return status;
-    conv2d_detail::sum_slices_kernel<float>
-        <<<conv2d_detail::blocks_for(total), conv2d_detail::kThreads, 0, stream>>>(target, dw, total, plan.slices);
-    return cudaGetLastError();
+    return conv2d_detail::sum_slices<float>(target, dw, total, plan.slices, stream);
 }
 
 }  // namespace seam::kernels

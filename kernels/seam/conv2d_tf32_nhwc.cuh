@@ -766,27 +766,39 @@ inline cd::SlicePlan backward_weight_slices(const Conv2dShape& s) {
                        SplitModel::kMaxWeightSlices);
 }
 
-/// Bytes of the partials of a split pass whose output has out_elements (0 when unsplit).
-inline size_t partial_bytes(const cd::SlicePlan& plan, int64_t out_elements) {
-    return plan.slices > 1 ? region_bytes(int64_t(plan.slices) * out_elements) : 0;
+/// A pass's workspace: its two staged tensors, then the partials of its split (each region
+/// 256-byte aligned). One description for the byte count the caller allocates and the pointers the
+/// pass takes from it.
+struct WorkspaceLayout {
+    cd::SlicePlan plan;
+    size_t second = 0;   // offset of the second staged tensor (the first is at 0)
+    size_t partial = 0;  // offset of the partials
+    size_t bytes = 0;    // the whole workspace
+};
+inline WorkspaceLayout layout_of(int64_t first_floats, int64_t second_floats, const cd::SlicePlan& plan,
+                                 int64_t out_elements) {
+    WorkspaceLayout l;
+    l.plan = plan;
+    l.second = region_bytes(first_floats);
+    l.partial = l.second + region_bytes(second_floats);
+    l.bytes = l.partial + (plan.slices > 1 ? region_bytes(int64_t(plan.slices) * out_elements) : 0);
+    return l;
 }
-
-// Workspaces: the staged tensors the pass reads, then its partials (each region 256-byte aligned).
-inline size_t forward_workspace_bytes(const Conv2dShape& s) {
-    if (!fits(s)) return 0;
+inline WorkspaceLayout forward_layout(const Conv2dShape& s) {  // xs, wf, partial y
     const Staged n = staged_counts(s);
-    return region_bytes(n.xs) + region_bytes(n.wf) + partial_bytes(forward_slices(s), s.N * s.O * s.OH * s.OW);
+    return layout_of(n.xs, n.wf, forward_slices(s), s.N * s.O * s.OH * s.OW);
 }
-inline size_t backward_data_workspace_bytes(const Conv2dShape& s) {
-    if (!fits(s)) return 0;
+inline WorkspaceLayout backward_data_layout(const Conv2dShape& s) {  // dys, wb, partial dx
     const Staged n = staged_counts(s);
-    return region_bytes(n.dys) + region_bytes(n.wb) + partial_bytes(backward_data_slices(s), s.N * s.C * s.H * s.W);
+    return layout_of(n.dys, n.wb, backward_data_slices(s), s.N * s.C * s.H * s.W);
 }
-inline size_t backward_weight_workspace_bytes(const Conv2dShape& s) {
-    if (!fits(s)) return 0;
+inline WorkspaceLayout backward_weight_layout(const Conv2dShape& s) {  // xs, dys, partial dw
     const Staged n = staged_counts(s);
-    return region_bytes(n.xs) + region_bytes(n.dys) + partial_bytes(backward_weight_slices(s), s.O * s.Cg() * s.KH * s.KW);
+    return layout_of(n.xs, n.dys, backward_weight_slices(s), s.O * s.Cg() * s.KH * s.KW);
 }
+inline size_t forward_workspace_bytes(const Conv2dShape& s) { return fits(s) ? forward_layout(s).bytes : 0; }
+inline size_t backward_data_workspace_bytes(const Conv2dShape& s) { return fits(s) ? backward_data_layout(s).bytes : 0; }
+inline size_t backward_weight_workspace_bytes(const Conv2dShape& s) { return fits(s) ? backward_weight_layout(s).bytes : 0; }
 
 inline ActivationStaging activation_staging(const float* src, float* dst, int64_t N, int64_t Ch, int64_t P, int64_t G) {
     return {src, dst, int(N), int(Ch), int(P), int(G), int(Ch / G), pad4(int(Ch / G))};
@@ -833,7 +845,9 @@ inline Dims dims_of(const Conv2dShape& s) {
     return d;
 }
 
-inline char* region(void* workspace, size_t offset) { return static_cast<char*>(workspace) + offset; }
+inline float* region(void* workspace, size_t offset) {
+    return reinterpret_cast<float*>(static_cast<char*>(workspace) + offset);
+}
 
 // ----- the three passes (conv2d_tf32.cuh's launchers call these after their checks) -----------------
 
@@ -842,32 +856,26 @@ inline cudaError_t forward(const float* x, const float* w, const float* bias, fl
                            void* workspace, size_t workspace_bytes, cudaStream_t stream) {
     if (!fits(s)) return cudaErrorInvalidValue;
     if (s.N * s.O * s.OH * s.OW == 0) return cudaSuccess;
-    if (!workspace || workspace_bytes < forward_workspace_bytes(s)) return cudaErrorInvalidValue;
-    const Staged n = staged_counts(s);
-    float* xs = reinterpret_cast<float*>(region(workspace, 0));
-    float* wf = reinterpret_cast<float*>(region(workspace, region_bytes(n.xs)));
+    const WorkspaceLayout l = forward_layout(s);
+    if (!workspace || workspace_bytes < l.bytes) return cudaErrorInvalidValue;
+    float *xs = region(workspace, 0), *wf = region(workspace, l.second), *partial = region(workspace, l.partial);
+    const int64_t wf_count = staged_counts(s).wf;
     const int Cgp = pad4(int(s.Cg())), taps = int(s.KH * s.KW);
     cudaError_t status = stage_activations(activation_staging(x, xs, s.N, s.C, s.H * s.W, s.groups), stream);
     if (status != cudaSuccess) return status;
-    stage_forward_weights_kernel<<<staging_blocks(n.wf), 256, 0, stream>>>(w, wf, n.wf, int(s.Cg()), taps, Cgp);
+    stage_forward_weights_kernel<<<staging_blocks(wf_count), 256, 0, stream>>>(w, wf, wf_count, int(s.Cg()), taps, Cgp);
     if ((status = cudaGetLastError()) != cudaSuccess) return status;
     const Dims d = dims_of(s);
     const int M = int(s.Og()), N = int(s.N * s.OH * s.OW), K = taps * Cgp;
-    const cd::SlicePlan plan = forward_slices(s);
+    const cd::SlicePlan& plan = l.plan;
     const bool split = plan.slices > 1;
-    const int64_t count = s.N * s.O * s.OH * s.OW;
-    float* partial = reinterpret_cast<float*>(region(workspace, region_bytes(n.xs) + region_bytes(n.wf)));
-    const ForwardStore store{split ? partial : y, split ? nullptr : bias, d, M, N, count};
+    const ForwardStore store{split ? partial : y, split ? nullptr : bias, d, M, N, s.N * s.O * s.OH * s.OW};
     if (block_rows(M) == 128)
         status = launch<128>(ForwardSource<128>{xs, wf, d, M, N, K, Cgp}, store, int(s.groups), plan.slices, plan.k_slice, stream);
     else
         status = launch<64>(ForwardSource<64>{xs, wf, d, M, N, K, Cgp}, store, int(s.groups), plan.slices, plan.k_slice, stream);
     if (status != cudaSuccess || !split) return status;
-    const dim3 grid(static_cast<unsigned>((s.OH * s.OW + cd::kThreads - 1) / cd::kThreads),
-                    static_cast<unsigned>(s.O < 65535 ? s.O : 65535), static_cast<unsigned>(s.N < 65535 ? s.N : 65535));
-    cd::sum_slices_bias_kernel<float><<<grid, cd::kThreads, 0, stream>>>(partial, bias, y, count, plan.slices, s.N, s.O,
-                                                                         s.OH * s.OW);
-    return cudaGetLastError();
+    return cd::sum_forward_slices<float>(partial, bias, y, s, plan.slices, stream);
 }
 
 /// dx [N, C, H, W] overwritten. workspace: backward_data_workspace_bytes(s) bytes.
@@ -875,22 +883,20 @@ inline cudaError_t backward_data(const float* w, const float* dy, float* dx, con
                                  size_t workspace_bytes, cudaStream_t stream) {
     if (!fits(s)) return cudaErrorInvalidValue;
     if (s.N * s.C * s.H * s.W == 0) return cudaSuccess;
-    if (!workspace || workspace_bytes < backward_data_workspace_bytes(s)) return cudaErrorInvalidValue;
-    const Staged n = staged_counts(s);
-    float* dys = reinterpret_cast<float*>(region(workspace, 0));
-    float* wb = reinterpret_cast<float*>(region(workspace, region_bytes(n.dys)));
+    const WorkspaceLayout l = backward_data_layout(s);
+    if (!workspace || workspace_bytes < l.bytes) return cudaErrorInvalidValue;
+    float *dys = region(workspace, 0), *wb = region(workspace, l.second), *partial = region(workspace, l.partial);
+    const int64_t wb_count = staged_counts(s).wb, count = s.N * s.C * s.H * s.W;
     const int Ogp = pad4(int(s.Og())), taps = int(s.KH * s.KW);
     cudaError_t status = stage_activations(activation_staging(dy, dys, s.N, s.O, s.OH * s.OW, s.groups), stream);
     if (status != cudaSuccess) return status;
-    stage_backward_data_weights_kernel<<<staging_blocks(n.wb), 256, 0, stream>>>(w, wb, n.wb, int(s.Og()), int(s.Cg()),
-                                                                                  taps, Ogp);
+    stage_backward_data_weights_kernel<<<staging_blocks(wb_count), 256, 0, stream>>>(w, wb, wb_count, int(s.Og()),
+                                                                                      int(s.Cg()), taps, Ogp);
     if ((status = cudaGetLastError()) != cudaSuccess) return status;
     const Dims d = dims_of(s);
     const int M = int(s.Cg()), N = int(s.N * s.H * s.W), K = taps * Ogp;
-    const cd::SlicePlan plan = backward_data_slices(s);
+    const cd::SlicePlan& plan = l.plan;
     const bool split = plan.slices > 1;
-    const int64_t count = s.N * s.C * s.H * s.W;
-    float* partial = reinterpret_cast<float*>(region(workspace, region_bytes(n.dys) + region_bytes(n.wb)));
     const BackwardDataStore store{split ? partial : dx, d, M, N, count};
     if (block_rows(M) == 128)
         status = launch<128>(BackwardDataSource<128>{dys, wb, d, M, N, K, Ogp}, store, int(s.groups), plan.slices,
@@ -899,8 +905,7 @@ inline cudaError_t backward_data(const float* w, const float* dy, float* dx, con
         status = launch<64>(BackwardDataSource<64>{dys, wb, d, M, N, K, Ogp}, store, int(s.groups), plan.slices,
                             plan.k_slice, stream);
     if (status != cudaSuccess || !split) return status;
-    cd::sum_slices_kernel<float><<<cd::blocks_for(count), cd::kThreads, 0, stream>>>(partial, dx, count, plan.slices);
-    return cudaGetLastError();
+    return cd::sum_slices<float>(partial, dx, count, plan.slices, stream);
 }
 
 /// dw [O, C/g, KH, KW] overwritten (zeros for an empty batch). workspace: backward_weight_workspace_bytes(s).
@@ -910,15 +915,13 @@ inline cudaError_t backward_weight(const float* x, const float* dy, float* dw, c
     const int64_t total = s.O * s.Cg() * s.KH * s.KW;
     if (total == 0) return cudaSuccess;
     if (s.N * s.OH * s.OW == 0) return cudaMemsetAsync(dw, 0, size_t(total) * sizeof(float), stream);
-    if (!workspace || workspace_bytes < backward_weight_workspace_bytes(s)) return cudaErrorInvalidValue;
-    const Staged n = staged_counts(s);
-    float* xs = reinterpret_cast<float*>(region(workspace, 0));
-    float* dys = reinterpret_cast<float*>(region(workspace, region_bytes(n.xs)));
-    float* partial = reinterpret_cast<float*>(region(workspace, region_bytes(n.xs) + region_bytes(n.dys)));
+    const WorkspaceLayout l = backward_weight_layout(s);
+    if (!workspace || workspace_bytes < l.bytes) return cudaErrorInvalidValue;
+    float *xs = region(workspace, 0), *dys = region(workspace, l.second), *partial = region(workspace, l.partial);
     cudaError_t status = stage_activations(activation_staging(x, xs, s.N, s.C, s.H * s.W, s.groups), stream);
     if (status == cudaSuccess) status = stage_activations(activation_staging(dy, dys, s.N, s.O, s.OH * s.OW, s.groups), stream);
     if (status != cudaSuccess) return status;
-    const cd::SlicePlan plan = backward_weight_slices(s);
+    const cd::SlicePlan& plan = l.plan;
     const bool split = plan.slices > 1;
     const Dims d = dims_of(s);
     const int Cgp = pad4(int(s.Cg())), Ogp = pad4(int(s.Og()));
@@ -931,8 +934,7 @@ inline cudaError_t backward_weight(const float* x, const float* dy, float* dw, c
         status = launch<64>(BackwardWeightSource<64>{xs, dys, d, M, N, K, Cgp, Ogp}, store, int(s.groups), plan.slices,
                             plan.k_slice, stream);
     if (status != cudaSuccess || !split) return status;
-    cd::sum_slices_kernel<float><<<cd::blocks_for(total), cd::kThreads, 0, stream>>>(partial, dw, total, plan.slices);
-    return cudaGetLastError();
+    return cd::sum_slices<float>(partial, dw, total, plan.slices, stream);
 }
 
 }  // namespace seam::kernels::conv2d_tf32_nhwc

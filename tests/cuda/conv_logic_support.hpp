@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "seam/conv2d.cuh"
@@ -45,18 +46,21 @@ inline kernels::Conv2dShape shape_of(const Case& c) {
     return s;
 }
 
-/// Naive convolution in double: y (with bias), dx and dw, and the sums of |terms| (for tolerances).
-struct Reference {
-    std::vector<double> y, y_mag, dx, dx_mag, dw, dw_mag;
+/// Naive convolution in Acc (double, or long double for the Winograd test): y (with bias), dx and
+/// dw, and the sums of |terms| (for tolerances).
+template <class Acc>
+struct BasicReference {
+    std::vector<Acc> y, y_mag, dx, dx_mag, dw, dw_mag;
 };
+using Reference = BasicReference<double>;
 
-/// operand(v) is what a product sees of an input value v: v itself, or v rounded as a kernel rounds
-/// it (TF32); the bias is added unrounded.
-template <class T, class Operand>
-Reference naive(const kernels::Conv2dShape& s, const std::vector<T>& x, const std::vector<T>& w, const std::vector<T>& b,
-                const std::vector<T>& dy, Operand operand) {
+/// operand(v) is what a product sees of an input value v, in the accumulation type it returns: v
+/// itself, or v rounded as a kernel rounds it (TF32); the bias is added unrounded.
+template <class T, class Operand, class Acc = decltype(std::declval<Operand>()(T()))>
+BasicReference<Acc> naive(const kernels::Conv2dShape& s, const std::vector<T>& x, const std::vector<T>& w,
+                          const std::vector<T>& b, const std::vector<T>& dy, Operand operand) {
     const int64_t Cg = s.C / s.groups, Og = s.O / s.groups;
-    Reference r;
+    BasicReference<Acc> r;
     r.y.assign(dy.size(), 0), r.y_mag.assign(dy.size(), 0), r.dx.assign(x.size(), 0), r.dx_mag.assign(x.size(), 0);
     r.dw.assign(w.size(), 0), r.dw_mag.assign(w.size(), 0);
     for (int64_t n = 0; n < s.N; ++n)
@@ -72,12 +76,12 @@ Reference naive(const kernels::Conv2dShape& s, const std::vector<T>& x, const st
                                 if (ih < 0 || ih >= s.H || iw < 0 || iw >= s.W) continue;
                                 const size_t xi = size_t(((n * s.C + g * Cg + c) * s.H + ih) * s.W + iw);
                                 const size_t wi = size_t(((o * Cg + c) * s.KH + ki) * s.KW + kj);
-                                const double xv = operand(x[xi]), wv = operand(w[wi]), gv = operand(dy[yi]);
+                                const Acc xv = operand(x[xi]), wv = operand(w[wi]), gv = operand(dy[yi]);
                                 r.y[yi] += xv * wv, r.y_mag[yi] += std::abs(xv * wv);
                                 r.dx[xi] += wv * gv, r.dx_mag[xi] += std::abs(wv * gv);
                                 r.dw[wi] += gv * xv, r.dw_mag[wi] += std::abs(gv * xv);
                             }
-                    r.y[yi] += double(b[size_t(o)]), r.y_mag[yi] += std::abs(double(b[size_t(o)]));
+                    r.y[yi] += Acc(b[size_t(o)]), r.y_mag[yi] += std::abs(Acc(b[size_t(o)]));
                 }
     return r;
 }
@@ -86,6 +90,19 @@ template <class T>
 Reference naive(const kernels::Conv2dShape& s, const std::vector<T>& x, const std::vector<T>& w, const std::vector<T>& b,
                 const std::vector<T>& dy) {
     return naive(s, x, w, b, dy, [](T v) { return double(v); });
+}
+
+/// The first `most` elements where |got - want| exceeds rel·magnitude (NaN fails), as (index, the
+/// difference over the magnitude); the tests report them with their own counters.
+template <class T>
+std::vector<std::pair<size_t, double>> mismatches(const std::vector<T>& got, const std::vector<double>& want,
+                                                  const std::vector<double>& magnitude, double rel, int most = 3) {
+    std::vector<std::pair<size_t, double>> bad;
+    for (size_t i = 0; i < want.size() && int(bad.size()) < most; ++i) {
+        const double diff = std::abs(double(got[i]) - want[i]);
+        if (!(diff <= rel * magnitude[i] + 1e-30)) bad.push_back({i, std::isnan(diff) ? -1.0 : diff / (magnitude[i] + 1e-30)});
+    }
+    return bad;
 }
 
 /// cvt.rna.tf32.f32: round to a 10-bit mantissa, to nearest, ties away from zero (NaN, inf kept).
@@ -134,6 +151,12 @@ inline void mma_model(const float (&a)[32][4], const float (&b)[32][2], float (&
                 c[lane][v0 + 2 * v1] = C[ci % 16][ci / 16];
             }
     }
+}
+
+/// Naive convolution in double on TF32-rounded x, w, dy (bias unrounded): the TF32 kernels' reference.
+inline Reference tf32_naive(const kernels::Conv2dShape& s, const std::vector<float>& x, const std::vector<float>& w,
+                            const std::vector<float>& b, const std::vector<float>& dy) {
+    return naive(s, x, w, b, dy, [](float v) { return double(tf32(v)); });
 }
 
 /// What the tensor core reads of an fp32 register given as a .tf32 operand: the top 19 bits (the low

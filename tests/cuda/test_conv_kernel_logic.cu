@@ -61,13 +61,8 @@ using seam::conv_logic::shape_of;
 template <class T>
 void expect_close(const std::vector<T>& got, const std::vector<double>& want, const std::vector<double>& magnitude,
                   double rel, const std::string& what) {
-    int bad = 0;
-    for (size_t i = 0; i < want.size(); ++i) {
-        const double diff = std::abs(double(got[i]) - want[i]);
-        if (!(diff <= rel * magnitude[i] + 1e-30)) {
-            if (++bad <= 3) expect(false, what + " element", static_cast<long long>(i), std::isnan(double(got[i])) ? -1 : 1);
-        }
-    }
+    for (const auto& [i, scaled] : seam::conv_logic::mismatches(got, want, magnitude, rel))
+        expect(false, what + " element", static_cast<long long>(i), scaled < 0 ? -1 : 1);
 }
 
 /// The grid of implicit_gemm_kernel, at the level of the problem structs: block z = g·slices + slice

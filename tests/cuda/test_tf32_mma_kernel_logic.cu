@@ -194,24 +194,14 @@ using seam::conv_logic::Case;
 using seam::conv_logic::Reference;
 using seam::conv_logic::shape_of;
 
-/// Naive convolution in double on TF32-rounded x, w, dy (bias unrounded), with Σ|terms| per output.
-Reference naive(const k::Conv2dShape& s, const std::vector<float>& x, const std::vector<float>& w,
-                const std::vector<float>& b, const std::vector<float>& dy) {
-    return seam::conv_logic::naive(s, x, w, b, dy, [](float v) { return double(tf32(v)); });
-}
-
+/// Every element within 1e-5 of its Σ|terms| (fp32 sums of up to a few thousand TF32 products: a
+/// generous float rounding bound); the first mismatches reported with (index, diff / Σ|terms| in 1e-9).
 void expect_close(const std::vector<float>& got, const std::vector<double>& want, const std::vector<double>& magnitude,
                   const std::string& what) {
-    // fp32 sums of up to a few thousand TF32 products: a generous float rounding bound.
-    int bad = 0;
-    for (size_t i = 0; i < want.size(); ++i) {
-        const double diff = std::abs(double(got[i]) - want[i]);
-        if (!(diff <= 1e-5 * magnitude[i] + 1e-30) && ++bad <= 3)
-            expect(false, what + ": element equals the naive loops", static_cast<long long>(i),
-                   std::isnan(got[i]) ? -1 : static_cast<long long>(diff / (magnitude[i] + 1e-30) * 1e9));
-        else
-            ++checks;
-    }
+    for (const auto& [i, scaled] : seam::conv_logic::mismatches(got, want, magnitude, 1e-5))
+        expect(false, what + ": element equals the naive loops", static_cast<long long>(i),
+               scaled < 0 ? -1 : static_cast<long long>(scaled * 1e9));
+    checks += static_cast<long long>(want.size());
 }
 
 int cases_3x3 = 0, split_cases = 0;
@@ -225,7 +215,7 @@ void check_case(const Case& c, std::mt19937_64& rng) {
     std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
     for (auto* v : {&x, &w, &b, &dy})
         for (float& e : *v) e = uniform(rng);
-    const Reference ref = naive(s, x, w, b, dy);
+    const Reference ref = seam::conv_logic::tf32_naive(s, x, w, b, dy);
     const float nan = std::numeric_limits<float>::quiet_NaN();
     const d::Dims dims = d::dims_of(s);
     const int groups = int(s.groups);

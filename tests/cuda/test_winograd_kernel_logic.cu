@@ -25,6 +25,8 @@
 
 #include "seam/winograd.cuh"
 
+#include "conv_logic_support.hpp"
+
 namespace {
 
 namespace k = seam::kernels;
@@ -39,37 +41,6 @@ void expect(bool ok, const std::string& what, double a = 0, double b = 0) {
     if (++failures <= 25) std::printf("FAIL: %s (%g, %g)\n", what.c_str(), a, b);
 }
 
-struct Naive {
-    std::vector<long double> y, y_mag, dx, dx_mag, dw, dw_mag;
-};
-
-template <class T>
-Naive naive(const k::Conv2dShape& s, const std::vector<T>& x, const std::vector<T>& w, const std::vector<T>& b,
-            const std::vector<T>& dy) {
-    Naive r;
-    r.y.assign(dy.size(), 0), r.y_mag.assign(dy.size(), 0), r.dx.assign(x.size(), 0), r.dx_mag.assign(x.size(), 0);
-    r.dw.assign(w.size(), 0), r.dw_mag.assign(w.size(), 0);
-    for (int64_t n = 0; n < s.N; ++n)
-        for (int64_t o = 0; o < s.O; ++o)
-            for (int64_t oh = 0; oh < s.OH; ++oh)
-                for (int64_t ow = 0; ow < s.OW; ++ow) {
-                    const size_t yi = size_t(((n * s.O + o) * s.OH + oh) * s.OW + ow);
-                    for (int64_t c = 0; c < s.C; ++c)
-                        for (int64_t ki = 0; ki < 3; ++ki)
-                            for (int64_t kj = 0; kj < 3; ++kj) {
-                                const int64_t ih = oh - s.ph + ki, iw = ow - s.pw + kj;
-                                if (ih < 0 || ih >= s.H || iw < 0 || iw >= s.W) continue;
-                                const size_t xi = size_t(((n * s.C + c) * s.H + ih) * s.W + iw);
-                                const size_t wi = size_t(((o * s.C + c) * 3 + ki) * 3 + kj);
-                                const long double xv = x[xi], wv = w[wi], gv = dy[yi];
-                                r.y[yi] += xv * wv, r.y_mag[yi] += std::fabs(xv * wv);
-                                r.dx[xi] += wv * gv, r.dx_mag[xi] += std::fabs(wv * gv);
-                                r.dw[wi] += gv * xv, r.dw_mag[wi] += std::fabs(gv * xv);
-                            }
-                    r.y[yi] += b[size_t(o)], r.y_mag[yi] += std::fabs((long double)b[size_t(o)]);
-                }
-    return r;
-}
 
 /// Row-major C[ξ] (rows x cols) = beta·C + A[ξ] (rows x k) · B[ξ] (k x cols, or cols x k when transposed).
 template <class T>
@@ -173,7 +144,7 @@ void check_random(std::mt19937_64& rng, int trials) {
         std::uniform_real_distribution<double> uniform(-1.0, 1.0);
         for (auto* v : {&x, &w, &b, &dy})
             for (T& e : *v) e = T(uniform(rng));
-        const Naive ref = naive(s, x, w, b, dy);
+        const auto ref = seam::conv_logic::naive(s, x, w, b, dy, [](T v) { return static_cast<long double>(v); });
         // Tiles' terms are at most 4·4 products of |values| ≤ 1 per channel: scale the bound by that.
         const long double scale = 16.0L * 9.0L * std::max(s.C, s.O) * (s.N * s.OH * s.OW);
         const T nan = std::numeric_limits<T>::quiet_NaN();
