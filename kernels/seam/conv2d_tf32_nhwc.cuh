@@ -674,12 +674,17 @@ __global__ void __launch_bounds__(256) stage_activations_kernel(Staging st) {
     }
 }
 
-__global__ void stage_forward_weights_kernel(const float* w, float* wf, int64_t count, int Cg, int taps, int Cgp) {
+// (Templates, as every kernel of these headers: a header kernel that is not one is defined again in
+// each translation unit that includes it, and a program linking two of them — seam::cuda and a
+// user's .cu — fails to link.)
+template <class T>
+__global__ void stage_forward_weights_kernel(const T* w, T* wf, int64_t count, int Cg, int taps, int Cgp) {
     for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count; i += int64_t(gridDim.x) * blockDim.x)
         wf[i] = forward_weight_at(w, i, Cg, taps, Cgp);
 }
 
-__global__ void stage_backward_data_weights_kernel(const float* w, float* wb, int64_t count, int Og, int Cg, int taps,
+template <class T>
+__global__ void stage_backward_data_weights_kernel(const T* w, T* wb, int64_t count, int Og, int Cg, int taps,
                                                    int Ogp) {
     for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count; i += int64_t(gridDim.x) * blockDim.x)
         wb[i] = backward_data_weight_at(w, i, Og, Cg, taps, Ogp);
@@ -716,7 +721,9 @@ inline bool fits(const Conv2dShape& s) {
 //   time(S) = ceil(blocks·S / 264) · ceil(k_tiles / S) · t_tile · BM/128
 //             + [S > 1] · ((2S + 1) · |C| · 4 bytes / 2.5 TB/s + 4 µs)
 // with t_tile = 1.85 µs for a wave of 128 x 128 x 32 K-tiles: ASSUMED (150 TFLOP/s), not measured —
-// version 5 has not run on a GPU yet; the first run's timings should replace it. Shape-only, so
+// version 5 has not run on a GPU yet. bench_conv_pool_cuda's version-5 lab times every pass at
+// every split it may take, beside this model's prediction, and prints the t_tile each unsplit
+// GEMM implies: the first GPU run's figures should replace the assumption. Shape-only, so
 // the summation order, hence every bit, is the same on every GPU. Partials summed in slice order
 // in double (conv2d.cuh's sum_slices kernels), at most 16 slices (64 for backward-weight, whose
 // partials are small) and 1 GiB of partials.
@@ -726,44 +733,79 @@ struct SplitModel {
     static constexpr int64_t kMaxSlices = 16, kMaxWeightSlices = 64, kMaxPartialBytes = int64_t(1) << 30;
 };
 
-inline double split_time(int64_t blocks, int64_t k_tiles, int64_t slices, int64_t out_elements, int tile_rows) {
+/// A pass's GEMM as the split model sees it (per group: M rows, N columns, K deep; out_elements
+/// floats of output, one partial of that size per slice).
+struct GemmExtent {
+    int64_t M, N, K, groups, out_elements, max_slices;
+    int rows() const { return block_rows(M); }
+    int64_t blocks() const { return ((N + kBN - 1) / kBN) * ((M + rows() - 1) / rows()) * groups; }
+    int64_t k_tiles() const { return (K + kBK - 1) / kBK; }
+};
+inline GemmExtent forward_extent(const Conv2dShape& s) {
+    return {s.Og(), s.N * s.OH * s.OW, s.KH * s.KW * pad4(int(s.Cg())), s.groups, s.N * s.O * s.OH * s.OW,
+            SplitModel::kMaxSlices};
+}
+inline GemmExtent backward_data_extent(const Conv2dShape& s) {
+    return {s.Cg(), s.N * s.H * s.W, s.KH * s.KW * pad4(int(s.Og())), s.groups, s.N * s.C * s.H * s.W,
+            SplitModel::kMaxSlices};
+}
+inline GemmExtent backward_weight_extent(const Conv2dShape& s) {
+    return {s.Og(), s.KH * s.KW * pad4(int(s.Cg())), s.N * s.OH * s.OW, s.groups, s.O * s.Cg() * s.KH * s.KW,
+            SplitModel::kMaxWeightSlices};
+}
+
+/// The model's time, in seconds, of the GEMM in `slices` slices (summing included when split).
+inline double predicted_seconds(const GemmExtent& e, int64_t slices) {
     using M = SplitModel;
-    const double waves = std::ceil(double(blocks * slices) / M::kResidentBlocks);
-    const double depth = double((k_tiles + slices - 1) / slices);
-    double t = waves * depth * M::kSecondsPerWaveTile * tile_rows / 128.0;
-    if (slices > 1) t += double(2 * slices + 1) * double(out_elements) * 4.0 / M::kBytesPerSecond + M::kSumLaunchSeconds;
+    const double waves = std::ceil(double(e.blocks() * slices) / M::kResidentBlocks);
+    const double depth = double((e.k_tiles() + slices - 1) / slices);
+    double t = waves * depth * M::kSecondsPerWaveTile * e.rows() / 128.0;
+    if (slices > 1)
+        t += double(2 * slices + 1) * double(e.out_elements) * 4.0 / M::kBytesPerSecond + M::kSumLaunchSeconds;
     return t;
 }
 
-/// The split of a GEMM with M rows, N columns, K deep (per group) whose output has out_elements.
-inline cd::SlicePlan gemm_slices(int64_t M, int64_t N, int64_t K, int64_t groups, int64_t out_elements,
-                                 int64_t max_slices = SplitModel::kMaxSlices) {
-    const int rows = block_rows(M);
-    const int64_t blocks = ((N + kBN - 1) / kBN) * ((M + rows - 1) / rows) * groups;
+/// The most slices a GEMM may run in: none empty, the grid's z within 65535, the partials within
+/// kMaxPartialBytes.
+inline int64_t slice_limit(const GemmExtent& e) {
+    int64_t limit = std::min<int64_t>({e.k_tiles(), e.max_slices, 65535 / e.groups});
+    if (e.out_elements > 0) limit = std::min<int64_t>(limit, SplitModel::kMaxPartialBytes / (e.out_elements * 4));
+    return std::max<int64_t>(limit, 1);
+}
+
+/// K (per group) cut into about `slices` slices of whole K-tiles, none empty (fewer when K is short).
+inline cd::SlicePlan slices_of(int64_t K, int64_t slices) {
     const int64_t k_tiles = (K + kBK - 1) / kBK;
-    const cd::SlicePlan one{1, int(k_tiles > 0 ? k_tiles * kBK : kBK)};
-    if (blocks <= 0 || k_tiles <= 1) return one;
-    int64_t limit = std::min<int64_t>({k_tiles, max_slices, 65535 / groups});
-    if (out_elements > 0) limit = std::min<int64_t>(limit, SplitModel::kMaxPartialBytes / (out_elements * 4));
-    int64_t best = 1;
-    double best_time = split_time(blocks, k_tiles, 1, out_elements, rows);
-    for (int64_t slices = 2; slices <= limit; ++slices) {
-        const double t = split_time(blocks, k_tiles, slices, out_elements, rows);
-        if (t < best_time * (1.0 - 1e-9)) best = slices, best_time = t;
-    }
-    const int64_t k_slice = (k_tiles + best - 1) / best * kBK;
+    if (k_tiles <= 1 || slices <= 1) return {1, int(k_tiles > 0 ? k_tiles * kBK : kBK)};
+    const int64_t k_slice = (k_tiles + slices - 1) / slices * kBK;
     return {static_cast<int>((K + k_slice - 1) / k_slice), static_cast<int>(k_slice)};
 }
 
-inline cd::SlicePlan forward_slices(const Conv2dShape& s) {
-    return gemm_slices(s.Og(), s.N * s.OH * s.OW, s.KH * s.KW * pad4(int(s.Cg())), s.groups, s.N * s.O * s.OH * s.OW);
+/// A GEMM's split: the model's fastest (the first of equals), or `requested` slices (clamped to
+/// slice_limit) when requested > 0 — for benchmarks that sweep the split (bench_conv_pool_cuda's
+/// version-5 lab) and for tests.
+inline cd::SlicePlan gemm_slices(const GemmExtent& e, int requested = 0) {
+    if (e.blocks() <= 0 || e.k_tiles() <= 1) return slices_of(e.K, 1);
+    const int64_t limit = slice_limit(e);
+    if (requested > 0) return slices_of(e.K, std::min<int64_t>(requested, limit));
+    int64_t best = 1;
+    double best_time = predicted_seconds(e, 1);
+    for (int64_t slices = 2; slices <= limit; ++slices) {
+        const double t = predicted_seconds(e, slices);
+        if (t < best_time * (1.0 - 1e-9)) best = slices, best_time = t;
+    }
+    return slices_of(e.K, best);
 }
-inline cd::SlicePlan backward_data_slices(const Conv2dShape& s) {
-    return gemm_slices(s.Cg(), s.N * s.H * s.W, s.KH * s.KW * pad4(int(s.Og())), s.groups, s.N * s.C * s.H * s.W);
+
+// Each pass's plan; requested > 0 forces about that many slices (see gemm_slices).
+inline cd::SlicePlan forward_slices(const Conv2dShape& s, int requested = 0) {
+    return gemm_slices(forward_extent(s), requested);
 }
-inline cd::SlicePlan backward_weight_slices(const Conv2dShape& s) {
-    return gemm_slices(s.Og(), s.KH * s.KW * pad4(int(s.Cg())), s.N * s.OH * s.OW, s.groups, s.O * s.Cg() * s.KH * s.KW,
-                       SplitModel::kMaxWeightSlices);
+inline cd::SlicePlan backward_data_slices(const Conv2dShape& s, int requested = 0) {
+    return gemm_slices(backward_data_extent(s), requested);
+}
+inline cd::SlicePlan backward_weight_slices(const Conv2dShape& s, int requested = 0) {
+    return gemm_slices(backward_weight_extent(s), requested);
 }
 
 /// A pass's workspace: its two staged tensors, then the partials of its split (each region
@@ -784,21 +826,27 @@ inline WorkspaceLayout layout_of(int64_t first_floats, int64_t second_floats, co
     l.bytes = l.partial + (plan.slices > 1 ? region_bytes(int64_t(plan.slices) * out_elements) : 0);
     return l;
 }
-inline WorkspaceLayout forward_layout(const Conv2dShape& s) {  // xs, wf, partial y
+inline WorkspaceLayout forward_layout(const Conv2dShape& s, int requested = 0) {  // xs, wf, partial y
     const Staged n = staged_counts(s);
-    return layout_of(n.xs, n.wf, forward_slices(s), s.N * s.O * s.OH * s.OW);
+    return layout_of(n.xs, n.wf, forward_slices(s, requested), s.N * s.O * s.OH * s.OW);
 }
-inline WorkspaceLayout backward_data_layout(const Conv2dShape& s) {  // dys, wb, partial dx
+inline WorkspaceLayout backward_data_layout(const Conv2dShape& s, int requested = 0) {  // dys, wb, partial dx
     const Staged n = staged_counts(s);
-    return layout_of(n.dys, n.wb, backward_data_slices(s), s.N * s.C * s.H * s.W);
+    return layout_of(n.dys, n.wb, backward_data_slices(s, requested), s.N * s.C * s.H * s.W);
 }
-inline WorkspaceLayout backward_weight_layout(const Conv2dShape& s) {  // xs, dys, partial dw
+inline WorkspaceLayout backward_weight_layout(const Conv2dShape& s, int requested = 0) {  // xs, dys, partial dw
     const Staged n = staged_counts(s);
-    return layout_of(n.xs, n.dys, backward_weight_slices(s), s.O * s.Cg() * s.KH * s.KW);
+    return layout_of(n.xs, n.dys, backward_weight_slices(s, requested), s.O * s.Cg() * s.KH * s.KW);
 }
-inline size_t forward_workspace_bytes(const Conv2dShape& s) { return fits(s) ? forward_layout(s).bytes : 0; }
-inline size_t backward_data_workspace_bytes(const Conv2dShape& s) { return fits(s) ? backward_data_layout(s).bytes : 0; }
-inline size_t backward_weight_workspace_bytes(const Conv2dShape& s) { return fits(s) ? backward_weight_layout(s).bytes : 0; }
+inline size_t forward_workspace_bytes(const Conv2dShape& s, int requested = 0) {
+    return fits(s) ? forward_layout(s, requested).bytes : 0;
+}
+inline size_t backward_data_workspace_bytes(const Conv2dShape& s, int requested = 0) {
+    return fits(s) ? backward_data_layout(s, requested).bytes : 0;
+}
+inline size_t backward_weight_workspace_bytes(const Conv2dShape& s, int requested = 0) {
+    return fits(s) ? backward_weight_layout(s, requested).bytes : 0;
+}
 
 inline ActivationStaging activation_staging(const float* src, float* dst, int64_t N, int64_t Ch, int64_t P, int64_t G) {
     return {src, dst, int(N), int(Ch), int(P), int(G), int(Ch / G), pad4(int(Ch / G))};
@@ -850,26 +898,35 @@ inline float* region(void* workspace, size_t offset) {
 }
 
 // ----- the three passes (conv2d_tf32.cuh's launchers call these after their checks) -----------------
+// Each pass is its staging (stage_*: the transform kernels into the workspace) then its GEMM
+// (*_gemm: the kernel above, then the summing kernel when split), both on the same layout. The
+// parts are public so that a benchmark can time them apart (bench_conv_pool_cuda's version-5 lab);
+// a caller that runs both passes of a backward can stage dy once. The parts check nothing: the
+// caller has checked fits(s) and sized the workspace for the layout, as the passes below do.
+// slices_request > 0 forces about that many K slices (gemm_slices); the workspace must then be
+// sized with the same request.
 
-/// y [N, O, OH, OW] overwritten; bias may be null. workspace: forward_workspace_bytes(s) bytes.
-inline cudaError_t forward(const float* x, const float* w, const float* bias, float* y, const Conv2dShape& s,
-                           void* workspace, size_t workspace_bytes, cudaStream_t stream) {
-    if (!fits(s)) return cudaErrorInvalidValue;
-    if (s.N * s.O * s.OH * s.OW == 0) return cudaSuccess;
-    const WorkspaceLayout l = forward_layout(s);
-    if (!workspace || workspace_bytes < l.bytes) return cudaErrorInvalidValue;
-    float *xs = region(workspace, 0), *wf = region(workspace, l.second), *partial = region(workspace, l.partial);
+inline cudaError_t stage_forward(const float* x, const float* w, const Conv2dShape& s, const WorkspaceLayout& l,
+                                 void* workspace, cudaStream_t stream) {
     const int64_t wf_count = staged_counts(s).wf;
-    const int Cgp = pad4(int(s.Cg())), taps = int(s.KH * s.KW);
-    cudaError_t status = stage_activations(activation_staging(x, xs, s.N, s.C, s.H * s.W, s.groups), stream);
+    cudaError_t status = stage_activations(activation_staging(x, region(workspace, 0), s.N, s.C, s.H * s.W, s.groups), stream);
     if (status != cudaSuccess) return status;
-    stage_forward_weights_kernel<<<staging_blocks(wf_count), 256, 0, stream>>>(w, wf, wf_count, int(s.Cg()), taps, Cgp);
-    if ((status = cudaGetLastError()) != cudaSuccess) return status;
+    stage_forward_weights_kernel<float><<<staging_blocks(wf_count), 256, 0, stream>>>(
+        w, region(workspace, l.second), wf_count, int(s.Cg()), int(s.KH * s.KW), pad4(int(s.Cg())));
+    return cudaGetLastError();
+}
+
+inline cudaError_t forward_gemm(const float* bias, float* y, const Conv2dShape& s, const WorkspaceLayout& l,
+                                void* workspace, cudaStream_t stream) {
+    const float *xs = region(workspace, 0), *wf = region(workspace, l.second);
+    float* partial = region(workspace, l.partial);
+    const int Cgp = pad4(int(s.Cg()));
     const Dims d = dims_of(s);
-    const int M = int(s.Og()), N = int(s.N * s.OH * s.OW), K = taps * Cgp;
+    const int M = int(s.Og()), N = int(s.N * s.OH * s.OW), K = int(s.KH * s.KW) * Cgp;
     const cd::SlicePlan& plan = l.plan;
     const bool split = plan.slices > 1;
     const ForwardStore store{split ? partial : y, split ? nullptr : bias, d, M, N, s.N * s.O * s.OH * s.OW};
+    cudaError_t status;
     if (block_rows(M) == 128)
         status = launch<128>(ForwardSource<128>{xs, wf, d, M, N, K, Cgp}, store, int(s.groups), plan.slices, plan.k_slice, stream);
     else
@@ -878,26 +935,40 @@ inline cudaError_t forward(const float* x, const float* w, const float* bias, fl
     return cd::sum_forward_slices<float>(partial, bias, y, s, plan.slices, stream);
 }
 
-/// dx [N, C, H, W] overwritten. workspace: backward_data_workspace_bytes(s) bytes.
-inline cudaError_t backward_data(const float* w, const float* dy, float* dx, const Conv2dShape& s, void* workspace,
-                                 size_t workspace_bytes, cudaStream_t stream) {
+/// y [N, O, OH, OW] overwritten; bias may be null. workspace: forward_workspace_bytes(s, slices_request) bytes.
+inline cudaError_t forward(const float* x, const float* w, const float* bias, float* y, const Conv2dShape& s,
+                           void* workspace, size_t workspace_bytes, cudaStream_t stream, int slices_request = 0) {
     if (!fits(s)) return cudaErrorInvalidValue;
-    if (s.N * s.C * s.H * s.W == 0) return cudaSuccess;
-    const WorkspaceLayout l = backward_data_layout(s);
+    if (s.N * s.O * s.OH * s.OW == 0) return cudaSuccess;
+    const WorkspaceLayout l = forward_layout(s, slices_request);
     if (!workspace || workspace_bytes < l.bytes) return cudaErrorInvalidValue;
-    float *dys = region(workspace, 0), *wb = region(workspace, l.second), *partial = region(workspace, l.partial);
-    const int64_t wb_count = staged_counts(s).wb, count = s.N * s.C * s.H * s.W;
-    const int Ogp = pad4(int(s.Og())), taps = int(s.KH * s.KW);
-    cudaError_t status = stage_activations(activation_staging(dy, dys, s.N, s.O, s.OH * s.OW, s.groups), stream);
+    const cudaError_t status = stage_forward(x, w, s, l, workspace, stream);
+    return status != cudaSuccess ? status : forward_gemm(bias, y, s, l, workspace, stream);
+}
+
+inline cudaError_t stage_backward_data(const float* w, const float* dy, const Conv2dShape& s, const WorkspaceLayout& l,
+                                       void* workspace, cudaStream_t stream) {
+    const int64_t wb_count = staged_counts(s).wb;
+    cudaError_t status =
+        stage_activations(activation_staging(dy, region(workspace, 0), s.N, s.O, s.OH * s.OW, s.groups), stream);
     if (status != cudaSuccess) return status;
-    stage_backward_data_weights_kernel<<<staging_blocks(wb_count), 256, 0, stream>>>(w, wb, wb_count, int(s.Og()),
-                                                                                      int(s.Cg()), taps, Ogp);
-    if ((status = cudaGetLastError()) != cudaSuccess) return status;
+    stage_backward_data_weights_kernel<float><<<staging_blocks(wb_count), 256, 0, stream>>>(
+        w, region(workspace, l.second), wb_count, int(s.Og()), int(s.Cg()), int(s.KH * s.KW), pad4(int(s.Og())));
+    return cudaGetLastError();
+}
+
+inline cudaError_t backward_data_gemm(float* dx, const Conv2dShape& s, const WorkspaceLayout& l, void* workspace,
+                                      cudaStream_t stream) {
+    const float *dys = region(workspace, 0), *wb = region(workspace, l.second);
+    float* partial = region(workspace, l.partial);
+    const int64_t count = s.N * s.C * s.H * s.W;
+    const int Ogp = pad4(int(s.Og()));
     const Dims d = dims_of(s);
-    const int M = int(s.Cg()), N = int(s.N * s.H * s.W), K = taps * Ogp;
+    const int M = int(s.Cg()), N = int(s.N * s.H * s.W), K = int(s.KH * s.KW) * Ogp;
     const cd::SlicePlan& plan = l.plan;
     const bool split = plan.slices > 1;
     const BackwardDataStore store{split ? partial : dx, d, M, N, count};
+    cudaError_t status;
     if (block_rows(M) == 128)
         status = launch<128>(BackwardDataSource<128>{dys, wb, d, M, N, K, Ogp}, store, int(s.groups), plan.slices,
                              plan.k_slice, stream);
@@ -908,25 +979,37 @@ inline cudaError_t backward_data(const float* w, const float* dy, float* dx, con
     return cd::sum_slices<float>(partial, dx, count, plan.slices, stream);
 }
 
-/// dw [O, C/g, KH, KW] overwritten (zeros for an empty batch). workspace: backward_weight_workspace_bytes(s).
-inline cudaError_t backward_weight(const float* x, const float* dy, float* dw, const Conv2dShape& s, void* workspace,
-                                   size_t workspace_bytes, cudaStream_t stream) {
+/// dx [N, C, H, W] overwritten. workspace: backward_data_workspace_bytes(s, slices_request) bytes.
+inline cudaError_t backward_data(const float* w, const float* dy, float* dx, const Conv2dShape& s, void* workspace,
+                                 size_t workspace_bytes, cudaStream_t stream, int slices_request = 0) {
     if (!fits(s)) return cudaErrorInvalidValue;
-    const int64_t total = s.O * s.Cg() * s.KH * s.KW;
-    if (total == 0) return cudaSuccess;
-    if (s.N * s.OH * s.OW == 0) return cudaMemsetAsync(dw, 0, size_t(total) * sizeof(float), stream);
-    const WorkspaceLayout l = backward_weight_layout(s);
+    if (s.N * s.C * s.H * s.W == 0) return cudaSuccess;
+    const WorkspaceLayout l = backward_data_layout(s, slices_request);
     if (!workspace || workspace_bytes < l.bytes) return cudaErrorInvalidValue;
-    float *xs = region(workspace, 0), *dys = region(workspace, l.second), *partial = region(workspace, l.partial);
-    cudaError_t status = stage_activations(activation_staging(x, xs, s.N, s.C, s.H * s.W, s.groups), stream);
-    if (status == cudaSuccess) status = stage_activations(activation_staging(dy, dys, s.N, s.O, s.OH * s.OW, s.groups), stream);
+    const cudaError_t status = stage_backward_data(w, dy, s, l, workspace, stream);
+    return status != cudaSuccess ? status : backward_data_gemm(dx, s, l, workspace, stream);
+}
+
+inline cudaError_t stage_backward_weight(const float* x, const float* dy, const Conv2dShape& s, const WorkspaceLayout& l,
+                                         void* workspace, cudaStream_t stream) {
+    const cudaError_t status =
+        stage_activations(activation_staging(x, region(workspace, 0), s.N, s.C, s.H * s.W, s.groups), stream);
     if (status != cudaSuccess) return status;
+    return stage_activations(activation_staging(dy, region(workspace, l.second), s.N, s.O, s.OH * s.OW, s.groups), stream);
+}
+
+inline cudaError_t backward_weight_gemm(float* dw, const Conv2dShape& s, const WorkspaceLayout& l, void* workspace,
+                                        cudaStream_t stream) {
+    const float *xs = region(workspace, 0), *dys = region(workspace, l.second);
+    float* partial = region(workspace, l.partial);
+    const int64_t total = s.O * s.Cg() * s.KH * s.KW;
     const cd::SlicePlan& plan = l.plan;
     const bool split = plan.slices > 1;
     const Dims d = dims_of(s);
     const int Cgp = pad4(int(s.Cg())), Ogp = pad4(int(s.Og()));
     const int M = int(s.Og()), N = int(s.KH * s.KW) * Cgp, K = int(s.N * s.OH * s.OW);
     const BackwardWeightStore store{split ? partial : dw, d, M, N, Cgp};
+    cudaError_t status;
     if (block_rows(M) == 128)
         status = launch<128>(BackwardWeightSource<128>{xs, dys, d, M, N, K, Cgp, Ogp}, store, int(s.groups), plan.slices,
                              plan.k_slice, stream);
@@ -935,6 +1018,20 @@ inline cudaError_t backward_weight(const float* x, const float* dy, float* dw, c
                             plan.k_slice, stream);
     if (status != cudaSuccess || !split) return status;
     return cd::sum_slices<float>(partial, dw, total, plan.slices, stream);
+}
+
+/// dw [O, C/g, KH, KW] overwritten (zeros for an empty batch). workspace:
+/// backward_weight_workspace_bytes(s, slices_request).
+inline cudaError_t backward_weight(const float* x, const float* dy, float* dw, const Conv2dShape& s, void* workspace,
+                                   size_t workspace_bytes, cudaStream_t stream, int slices_request = 0) {
+    if (!fits(s)) return cudaErrorInvalidValue;
+    const int64_t total = s.O * s.Cg() * s.KH * s.KW;
+    if (total == 0) return cudaSuccess;
+    if (s.N * s.OH * s.OW == 0) return cudaMemsetAsync(dw, 0, size_t(total) * sizeof(float), stream);
+    const WorkspaceLayout l = backward_weight_layout(s, slices_request);
+    if (!workspace || workspace_bytes < l.bytes) return cudaErrorInvalidValue;
+    const cudaError_t status = stage_backward_weight(x, dy, s, l, workspace, stream);
+    return status != cudaSuccess ? status : backward_weight_gemm(dw, s, l, workspace, stream);
 }
 
 }  // namespace seam::kernels::conv2d_tf32_nhwc

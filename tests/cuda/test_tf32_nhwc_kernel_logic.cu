@@ -430,10 +430,7 @@ void check_case(const Case& c, std::mt19937_64& rng) {
     // partials summed by conv2d.cuh's sum_slices_at (with the bias for the forward).
     auto plans_for = [](const d::SlicePlan& launcher, int K) {
         std::vector<d::SlicePlan> plans{launcher};
-        if (K > 2 * v5::kBK) {
-            const int k_slice = ((K + 2) / 3 + v5::kBK - 1) / v5::kBK * v5::kBK;
-            plans.push_back({(K + k_slice - 1) / k_slice, k_slice});
-        }
+        if (K > 2 * v5::kBK) plans.push_back(v5::slices_of(K, 3));
         return plans;
     };
     auto expect_plan_covers = [](const d::SlicePlan& plan, int K, const std::string& what) {
@@ -499,11 +496,7 @@ void check_case(const Case& c, std::mt19937_64& rng) {
     std::vector<char> real_columns(size_t(M) * N);  // C[m, (tap, c)] is stored only for c < Cg
     for (int m = 0; m < M; ++m)
         for (int n = 0; n < N; ++n) real_columns[size_t(m) * N + n] = char(n % Cgp < Cg);
-    d::SlicePlan forced{1, (K + v5::kBK - 1) / v5::kBK * v5::kBK};
-    if (K > 2 * v5::kBK) {
-        const int k_slice = ((K + 2) / 3 + v5::kBK - 1) / v5::kBK * v5::kBK;
-        forced = {(K + k_slice - 1) / k_slice, k_slice};
-    }
+    const d::SlicePlan forced = v5::slices_of(K, K > 2 * v5::kBK ? 3 : 1);
     const d::SlicePlan plans[2] = {v5::backward_weight_slices(s), forced};
     for (int which = 0; which < 2; ++which) {
         const d::SlicePlan& plan = plans[which];
@@ -537,6 +530,40 @@ void check_case(const Case& c, std::mt19937_64& rng) {
 
 }  // namespace
 
+/// Requested splits (the benchmark's sweep): slices_of by hand, and every pass's plan at every
+/// request covers K with non-empty slices, never more than requested, inside the workspace.
+void check_requested_plans(const k::Conv2dShape& s, const std::string& name) {
+    auto same = [](const d::SlicePlan& p, int slices, int k_slice) { return p.slices == slices && p.k_slice == k_slice; };
+    // K = 320 floats = 10 K-tiles: 3 → ⌈10/3⌉ = 4 tiles a slice, 3 slices; 4 → 3 tiles, 4 slices;
+    // 6 → 2 tiles, 5 slices (fewer than asked: none may be empty); 20 → 1 tile, 10 slices.
+    expect(same(v5::slices_of(320, 1), 1, 320) && same(v5::slices_of(320, 3), 3, 128) && same(v5::slices_of(320, 4), 4, 96) &&
+               same(v5::slices_of(320, 6), 5, 64) && same(v5::slices_of(320, 20), 10, 32) && same(v5::slices_of(20, 4), 1, 32),
+           "slices_of by hand");
+    const v5::Staged n = v5::staged_counts(s);
+    struct Pass {
+        const char* what;
+        d::SlicePlan (*plan)(const k::Conv2dShape&, int);
+        size_t (*bytes)(const k::Conv2dShape&, int);
+        int64_t K, out, staged;
+    } passes[3] = {
+        {"forward", v5::forward_slices, v5::forward_workspace_bytes, s.KH * s.KW * v5::pad4(int(s.Cg())),
+         s.N * s.O * s.OH * s.OW, n.xs + n.wf},
+        {"backward-data", v5::backward_data_slices, v5::backward_data_workspace_bytes, s.KH * s.KW * v5::pad4(int(s.Og())),
+         s.N * s.C * s.H * s.W, n.dys + n.wb},
+        {"backward-weight", v5::backward_weight_slices, v5::backward_weight_workspace_bytes, s.N * s.OH * s.OW,
+         s.O * s.Cg() * s.KH * s.KW, n.xs + n.dys}};
+    for (const Pass& p : passes)
+        for (int r : {1, 2, 3, 5, 8, 16, 64, 1000}) {
+            const d::SlicePlan plan = p.plan(s, r);
+            const std::string what = name + " " + p.what + ", " + std::to_string(r) + " slices requested";
+            expect(plan.k_slice % v5::kBK == 0 && int64_t(plan.slices - 1) * plan.k_slice < p.K &&
+                       int64_t(plan.slices) * plan.k_slice >= p.K && plan.slices >= 1 && plan.slices <= r,
+                   what + ": covers K, none empty, at most as asked", plan.slices, plan.k_slice);
+            const size_t need = size_t(p.staged + (plan.slices > 1 ? int64_t(plan.slices) * p.out : 0)) * sizeof(float);
+            expect(p.bytes(s, r) >= need, what + ": the workspace holds it", int64_t(p.bytes(s, r)), int64_t(need));
+        }
+}
+
 int main() {
     std::mt19937_64 rng(20261127);
     check_rounding();
@@ -551,7 +578,7 @@ int main() {
     cases.push_back({"C=1 (Fashion-MNIST conv1), O=32, 10x10, batch 6 (K split many ways)", 6, 1, 10, 10, 32, 3, 3, 1, 1, 1,
                      1, 1, 1, 1});
     cases.push_back({"3x3 stride 3 pad 0, C=8, O=66", 2, 8, 10, 11, 66, 3, 3, 3, 3, 0, 0, 1, 1, 1});
-    for (const Case& c : cases) check_case(c, rng);
+    for (const Case& c : cases) check_case(c, rng), check_requested_plans(shape_of(c), c.name);
     // The launchers' bookkeeping (conv2d_tf32.cuh, host code): version 5's workspaces and plans are
     // this file's; versions 3 and 4 need none for the forward and backward-data; C/groups ≤ 4 hands
     // backward-data to the fp32 small-channel kernel (no workspace); a shape past version 5's
