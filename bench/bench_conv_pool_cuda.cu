@@ -561,16 +561,243 @@ void print_conv_table(const std::vector<ConvRow>& rows, bool with_direct, const 
     }
 }
 
+
+// ----- TF32 version 5 lab ------------------------------------------------------------------------------
+// Version 5 (kernels/seam/conv2d_tf32_nhwc.cuh) was written without a GPU; its split-K plan rests on
+// an assumed tile time. The lab times its parts apart — the staging kernels, then the GEMM (with its
+// summing kernel when split) on the staged operands — at every split the pass may take, each run
+// checked against seam's fp32 result on the device before it is timed, and prints the model's
+// prediction beside each measurement and the tile time each unsplit GEMM implies: what the next
+// session needs to calibrate SplitModel and to judge whether version 5 should become the default.
+
+/// out[0] = max |got - want| (+inf where got is NaN), out[1] = max |want|, as float bits (non-negative
+/// floats order like their bit patterns, so atomicMax on unsigned is a float max).
+__global__ void max_abs_diff_kernel(const float* got, const float* want, size_t n, unsigned* out) {
+    float d = 0.0f, m = 0.0f;
+    for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x) {
+        const float diff = fabsf(got[i] - want[i]);
+        d = fmaxf(d, diff == diff ? diff : INFINITY);
+        m = fmaxf(m, fabsf(want[i]));
+    }
+    for (int offset = 16; offset > 0; offset /= 2) {
+        d = fmaxf(d, __shfl_down_sync(0xffffffffu, d, offset));
+        m = fmaxf(m, __shfl_down_sync(0xffffffffu, m, offset));
+    }
+    if (threadIdx.x % 32 == 0) atomicMax(out, __float_as_uint(d)), atomicMax(out + 1, __float_as_uint(m));
+}
+
+/// worst_ratio on the device (no download of a 400 MB tensor): max |got - want| / (tol · max |want|).
+double device_worst_ratio(const float* got, const float* want, size_t n, double relative_tolerance, cudaStream_t stream) {
+    DeviceArray<unsigned> out(2);
+    CUDA_OK(cudaMemsetAsync(out.ptr, 0, 2 * sizeof(unsigned), stream));
+    max_abs_diff_kernel<<<1024, 256, 0, stream>>>(got, want, n, out.ptr);
+    CUDA_OK(cudaGetLastError());
+    CUDA_OK(cudaStreamSynchronize(stream));
+    const std::vector<unsigned> bits = out.download();
+    float d, m;
+    std::memcpy(&d, &bits[0], 4), std::memcpy(&m, &bits[1], 4);
+    return double(d) / (relative_tolerance * double(m) + 1e-30);
+}
+
+struct LabPoint {
+    int slices;  // the plan's slices (a request may give fewer: none may be empty)
+    bool model;  // the split model's own plan
+    double ms, predicted_ms;
+};
+struct LabRow {
+    std::string layer, pass;
+    double staging_ms = NAN;
+    int model_slices = 1;
+    std::vector<LabPoint> sweep;
+    double implied_tile_us = NAN;  // SplitModel's t_tile that the unsplit GEMM's time implies
+    std::string check = "ok";
+    double flops = 0;
+    const LabPoint* model() const {
+        for (const LabPoint& p : sweep)
+            if (p.model) return &p;
+        return nullptr;
+    }
+    const LabPoint* unsplit() const {
+        for (const LabPoint& p : sweep)
+            if (p.slices == 1) return &p;
+        return nullptr;
+    }
+    const LabPoint* best() const {
+        const LabPoint* b = nullptr;
+        for (const LabPoint& p : sweep)
+            if (!b || p.ms < b->ms) b = &p;
+        return b;
+    }
+};
+
+/// The lab on one list of layers: rows appended to `rows`. Returns false if a run failed its check.
+bool v5_lab(const std::vector<ConvLayer>& layers, const Timer& timer, std::vector<LabRow>& rows) {
+    namespace v5 = sk::conv2d_tf32_nhwc;
+    const cudaStream_t stream = timer.stream;
+    bool all_ok = true;
+    for (const ConvLayer& layer : layers) {
+        const sk::Conv2dShape s = layer.shape(layer.N);
+        if (!v5::fits(s)) continue;
+        const size_t nx = size_t(s.N * s.C * s.H * s.W), nw = size_t(s.O * s.C * 9), ny = size_t(s.N * s.O * s.OH * s.OW);
+        DeviceArray<float> x(pattern(nx, 11)), w(pattern(nw, 12)), dy(pattern(ny, 13));
+        DeviceArray<float> y(ny), dx(nx), dw(nw), y_ref(ny), dx_ref(nx), dw_ref(nw);
+        {  // fp32 references (seam's implicit GEMM, validated against the CPU before any timing)
+            const auto v2 = sk::ConvAlgo::implicit_gemm;
+            const size_t fb = sk::conv2d_forward_workspace_bytes<float>(s, v2),
+                         db = sk::conv2d_backward_data_workspace_bytes<float>(s, v2),
+                         wb = sk::conv2d_backward_weight_workspace_bytes<float>(s, v2);
+            DeviceArray<char> ws(std::max({fb, db, wb}));
+            CUDA_OK(sk::conv2d_forward<float>(x.ptr, w.ptr, nullptr, y_ref.ptr, s, v2, stream, ws.ptr, fb));
+            CUDA_OK(sk::conv2d_backward_data<float>(w.ptr, dy.ptr, dx_ref.ptr, s, v2, stream, ws.ptr, db));
+            CUDA_OK(sk::conv2d_backward_weight<float>(x.ptr, dy.ptr, dw_ref.ptr, s, v2, ws.ptr, wb, stream));
+        }
+        enum Pass { forward, backward_data, backward_weight };
+        for (Pass pass : {forward, backward_data, backward_weight}) {
+            // Backward-data with C/groups <= 4 runs the fp32 small-channel kernel, not version 5.
+            if (pass == backward_data && s.Cg() <= 4) continue;
+            const v5::GemmExtent e = pass == forward ? v5::forward_extent(s)
+                                     : pass == backward_data ? v5::backward_data_extent(s) : v5::backward_weight_extent(s);
+            auto layout = [&](int requested) {
+                return pass == forward ? v5::forward_layout(s, requested)
+                       : pass == backward_data ? v5::backward_data_layout(s, requested) : v5::backward_weight_layout(s, requested);
+            };
+            LabRow row{layer.name, pass == forward ? "forward" : pass == backward_data ? "backward-data" : "backward-weight"};
+            row.flops = layer.flops();
+            row.model_slices = v5::gemm_slices(e).slices;
+            // The requests: the model's (0), then 1, 2, 3, 4, 6, 8, ... up to the pass's limit; each
+            // distinct plan once (a request may give fewer slices: none may be empty).
+            std::vector<int> plans;
+            std::vector<std::pair<int, int>> seen;  // (slices, k_slice)
+            const int64_t limit = v5::slice_limit(e);
+            for (int r : {0, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64})
+                if (r <= limit) {
+                    const sk::conv2d_detail::SlicePlan p = v5::gemm_slices(e, r);
+                    if (std::find(seen.begin(), seen.end(), std::make_pair(p.slices, p.k_slice)) != seen.end()) continue;
+                    seen.emplace_back(p.slices, p.k_slice), plans.push_back(r);
+                }
+            size_t bytes = 0;
+            for (int r : plans) bytes = std::max(bytes, layout(r).bytes);  // the model's may exceed the sweep's
+            DeviceArray<char> ws(bytes);
+            const v5::WorkspaceLayout staged = layout(1);  // the staged tensors sit at the same offsets for every split
+            auto stage = [&] {
+                CUDA_OK(pass == forward ? v5::stage_forward(x.ptr, w.ptr, s, staged, ws.ptr, stream)
+                        : pass == backward_data ? v5::stage_backward_data(w.ptr, dy.ptr, s, staged, ws.ptr, stream)
+                                                : v5::stage_backward_weight(x.ptr, dy.ptr, s, staged, ws.ptr, stream));
+            };
+            row.staging_ms = timer.time(stage).median_ms;
+            stage();
+            float* out = pass == forward ? y.ptr : pass == backward_data ? dx.ptr : dw.ptr;
+            const float* ref = pass == forward ? y_ref.ptr : pass == backward_data ? dx_ref.ptr : dw_ref.ptr;
+            const size_t count = pass == forward ? ny : pass == backward_data ? nx : nw;
+            for (int r : plans) {
+                const v5::WorkspaceLayout l = layout(r);
+                auto gemm = [&] {
+                    CUDA_OK(pass == forward ? v5::forward_gemm(nullptr, out, s, l, ws.ptr, stream)
+                            : pass == backward_data ? v5::backward_data_gemm(out, s, l, ws.ptr, stream)
+                                                    : v5::backward_weight_gemm(out, s, l, ws.ptr, stream));
+                };
+                CUDA_OK(cudaMemsetAsync(out, 0xff, count * sizeof(float), stream));  // NaN: a missed element fails
+                gemm();
+                const double worst = device_worst_ratio(out, ref, count, kTf32Tolerance, stream);
+                if (!(worst <= 1)) {
+                    char buf[96];
+                    std::snprintf(buf, sizeof buf, "FAILED at %d slices (%.3g x tolerance)", l.plan.slices, worst);
+                    row.check = buf, all_ok = false;
+                    std::fprintf(stderr, "v5 lab: %s %s %s\n", layer.name, row.pass.c_str(), buf);
+                    break;
+                }
+                row.sweep.push_back(
+                    {l.plan.slices, r == 0, timer.time(gemm).median_ms, 1e3 * v5::predicted_seconds(e, l.plan.slices)});
+            }
+            std::sort(row.sweep.begin(), row.sweep.end(),
+                      [](const LabPoint& a, const LabPoint& b) {
+                          return a.slices < b.slices || (a.slices == b.slices && a.model && !b.model);
+                      });
+            if (const LabPoint* one = row.unsplit())
+                row.implied_tile_us = 1e6 * v5::SplitModel::kSecondsPerWaveTile * one->ms / one->predicted_ms;
+            rows.push_back(row);
+        }
+    }
+    return all_ok;
+}
+
+void print_lab(const std::vector<LabRow>& rows) {
+    std::printf("| layer | pass | staging ms | model S | model GEMM ms | best S | best GEMM ms | model/best | GEMM TFLOP/s (best) "
+                "| implied t_tile µs | check | sweep: S = measured / predicted ms |\n"
+                "|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    std::vector<double> tiles;
+    int near = 0, counted = 0;
+    for (const LabRow& r : rows) {
+        const LabPoint *model = r.model(), *best = r.best();
+        std::string sweep;
+        for (const LabPoint& p : r.sweep) {
+            char buf[64];
+            std::snprintf(buf, sizeof buf, "%s%d%s = %.3f / %.3f", sweep.empty() ? "" : "; ", p.slices, p.model ? " (model)" : "",
+                          p.ms, p.predicted_ms);
+            sweep += buf;
+        }
+        auto f3 = [](double v) {
+            char buf[32];
+            std::snprintf(buf, sizeof buf, std::isnan(v) ? "n/a" : "%.3f", v);
+            return std::string(buf);
+        };
+        std::printf("| %s | %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.layer.c_str(), r.pass.c_str(),
+                    f3(r.staging_ms).c_str(), r.model_slices, model ? f3(model->ms).c_str() : "n/a",
+                    best ? std::to_string(best->slices).c_str() : "n/a", best ? f3(best->ms).c_str() : "n/a",
+                    model && best ? f3(model->ms / best->ms).c_str() : "n/a",
+                    best ? f3(r.flops / (best->ms * 1e9)).c_str() : "n/a", f3(r.implied_tile_us).c_str(), r.check.c_str(),
+                    sweep.c_str());
+        if (!std::isnan(r.implied_tile_us)) tiles.push_back(r.implied_tile_us);
+        if (model && best) ++counted, near += model->ms <= 1.1 * best->ms;
+    }
+    if (!tiles.empty()) {
+        std::sort(tiles.begin(), tiles.end());
+        std::printf("\nImplied t_tile (µs per wave of 128x128x32 K-tiles, from each unsplit GEMM): median %.3f, range %.3f - %.3f, "
+                    "over %zu passes (SplitModel assumes %.3f). The model's split is within 10%% of the sweep's best on %d of "
+                    "%d passes.\n",
+                    tiles[tiles.size() / 2], tiles.front(), tiles.back(), tiles.size(),
+                    1e6 * sk::conv2d_tf32_nhwc::SplitModel::kSecondsPerWaveTile, near, counted);
+    }
+}
+
+/// The issue's floor for the TF32 variant: at most 2x cuDNN's time at the same algorithm (cuDNN's
+/// GEMM column) and precision, on every timed pass. One line per version.
+void print_floor(const std::vector<ConvRow>& rows) {
+    auto line = [&](const char* name, Timing ConvRow::*slot) {
+        double worst = 0;
+        std::string where;
+        int compared = 0, missing = 0;
+        for (const ConvRow& r : rows) {
+            const Timing &t = r.*slot, &peer = r.gemm_t;
+            if (std::isnan(t.median_ms) || std::isnan(peer.median_ms) || peer.median_ms <= 0) { ++missing; continue; }
+            ++compared;
+            const double q = t.median_ms / peer.median_ms;
+            if (q > worst) worst = q, where = r.layer + " " + r.pass;
+        }
+        if (compared == 0) {
+            std::printf("- %s: not compared (no timing beside cuDNN's GEMM)\n", name);
+            return;
+        }
+        std::printf("- %s: worst %.2fx cuDNN TF32 GEMM (%s) over %d passes%s: floor (<= 2x) %s\n", name, worst, where.c_str(),
+                    compared, missing ? (", " + std::to_string(missing) + " without a figure").c_str() : "",
+                    worst <= 2.0 && missing == 0 ? "MET" : "NOT met");
+    };
+    std::printf("\n## TF32 floor (issue 3: conv at most 2x cuDNN's time at the same algorithm and precision)\n\n");
+    line("TF32 version 4, two blocks an SM (the default)", &ConvRow::seam_t);
+    line("TF32 version 5 (staging included)", &ConvRow::v5_t);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     int reps = 5;
-    bool skip_vgg = false;
+    bool skip_vgg = false, skip_lab = false;
     for (int i = 1; i < argc; ++i) {
         if (std::strcmp(argv[i], "--reps") == 0 && i + 1 < argc) reps = std::max(1, std::atoi(argv[++i]));
         else if (std::strcmp(argv[i], "--skip-vgg") == 0) skip_vgg = true;
+        else if (std::strcmp(argv[i], "--skip-lab") == 0) skip_lab = true;
         else {
-            std::fprintf(stderr, "usage: %s [--reps N] [--skip-vgg]\n", argv[0]);
+            std::fprintf(stderr, "usage: %s [--reps N] [--skip-vgg] [--skip-lab]\n", argv[0]);
             return 2;
         }
     }
@@ -802,12 +1029,14 @@ int main(int argc, char** argv) {
                          true, "seam TF32 v3 (wmma) ms | v3/v4", "seam TF32 v4 one-block ms", false, true);
     };
 
+    std::vector<ConvRow> all_tf32_rows;  // both networks: the floor's lines
     std::printf("## conv2d, Fashion-MNIST network (batch 128, 28x28 input; 3x3, padding 1)\n\n");
     {
         std::vector<ConvRow> tf32_rows;
         print_conv_table(bench_layers(fmnist, true, tf32_rows), true, "seam v2 ms", "seam TFLOP/s", "cuDNN GEMM ms",
                          "cuDNN fastest ms", true, "seam v2 first-timed ms | first/now", "seam v1 (direct) ms", true);
         print_tf32("conv2d, Fashion-MNIST network", tf32_rows);
+        all_tf32_rows.insert(all_tf32_rows.end(), tf32_rows.begin(), tf32_rows.end());
     }
     if (!skip_vgg) {
         std::printf("\n## conv2d, VGG-16 (batch 32, 224x224 input; 3x3, padding 1)\n\n");
@@ -815,7 +1044,24 @@ int main(int argc, char** argv) {
         print_conv_table(bench_layers(vgg, false, tf32_rows), false, "seam v2 ms", "seam TFLOP/s", "cuDNN GEMM ms",
                          "cuDNN fastest ms", true, "seam v2 first-timed ms | first/now", "seam v1 (direct) ms", true);
         print_tf32("conv2d, VGG-16", tf32_rows);
+        all_tf32_rows.insert(all_tf32_rows.end(), tf32_rows.begin(), tf32_rows.end());
     }
+    bool lab_ok = true;
+    if (has_tf32 && g_v5_valid && !skip_lab) {
+        std::printf("\n## TF32 version 5 lab: staging and GEMM timed apart, the split-K sweep\n\n"
+                    "Each pass's staging kernels alone, then its GEMM (plus the summing kernel when split) on the staged "
+                    "operands at every split it may take (S slices; \"(model)\": SplitModel's own choice), each run checked "
+                    "against seam's fp32 result within 10*2^-11 of the largest value before it is timed. predicted: "
+                    "SplitModel's time for that split. implied t_tile: the tile time that makes the model's unsplit "
+                    "prediction equal the measured unsplit GEMM.\n\n");
+        std::vector<LabRow> lab_rows;
+        lab_ok = v5_lab(fmnist, timer, lab_rows);
+        if (!skip_vgg) lab_ok = v5_lab(vgg, timer, lab_rows) && lab_ok;
+        print_lab(lab_rows);
+    } else if (has_tf32) {
+        std::printf("\n## TF32 version 5 lab: not run (%s)\n", skip_lab ? "--skip-lab" : "version 5 failed its validation");
+    }
+    if (has_tf32) print_floor(all_tf32_rows);
     std::printf("\n(cuDNN GEMM: IMPLICIT_GEMM for the forward, ALGO_1 for backward-data and backward-filter; algorithm "
                 "numbers are cuDNN's enum values. agree: seam's forward equals cuDNN's within 1e-4 of the largest value; in "
                 "the TF32 tables, seam's TF32 forward equals cuDNN's TF32 IMPLICIT_GEMM forward within 10*2^-11 of the "
@@ -882,5 +1128,6 @@ int main(int argc, char** argv) {
 #endif
     CUDA_OK(cudaStreamDestroy(timer.stream));
     CUDA_OK(cudaFree(timer.flush));
-    return 0;
+    if (!lab_ok) std::fprintf(stderr, "bench_conv_pool_cuda: a version-5 lab run failed its check (see the lab table)\n");
+    return lab_ok ? 0 : 1;
 }
