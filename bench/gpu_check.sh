@@ -8,7 +8,8 @@
 #   2. runs every CUDA test program (seam_cuda_tests and tests/cuda/*.cu programs),
 #   3. runs them again under compute-sanitizer memcheck (when compute-sanitizer exists); the
 #      convolution and pooling test cases of seam_cuda_tests get their own memcheck run (their
-#      VGG-sized case excluded: too slow under the sanitizer),
+#      VGG-sized case excluded: too slow under the sanitizer), and the TF32 conv cases (versions 4
+#      and 5) run under racecheck too (their cp.async pipelines' shared-memory hazards),
 #   4. runs the GPU benchmarks that exist (executables named bench_cuda_* or bench_gpu_*, and in
 #      prebuilt mode bench_elementwise_cuda: elementwise and reductions against the copy bandwidth), then
 #      landmark pooling: bench/bench_landmark_pool_cuda.cu (built here with nvcc, no CMake needed)
@@ -37,7 +38,7 @@
 #
 # SEAM_GPU_CHECK_QUICK=1 skips steps 3 and 4 (memcheck and the benchmarks): tests and training only.
 #
-# Prebuilt mode: SEAM_GPU_PREBUILT=DIR skips every build step and runs the programs found in DIR
+# Prebuilt mode: SEAM_GPU_PREBUILT=DIR (or DIR.tar.xz, unpacked first) skips every build step and runs the programs found in DIR
 # (seam_cuda_tests, seam_cuda_test_*, bench_landmark_pool_cuda, bench_conv_pool_cuda, bench_vgg_step_cuda,
 # fashion_mnist, fashionnet), built beforehand on a machine with the same toolkit (bench/gpu_prebuild.sh
 # makes DIR); the Python peers always run from the tree. A lease's device time then goes to the GPU
@@ -138,6 +139,26 @@ BUILD_MODE=cmake
 HAS_DEVICE_FLAG=0
 grep -q -- '--device' "$ROOT/examples/fashion_mnist.cpp" 2>/dev/null && HAS_DEVICE_FLAG=1
 PREBUILT="${SEAM_GPU_PREBUILT:-}"
+# A prebuilt archive (DIR.tar.xz, as bench/gpu_prebuild.sh writes it: a quarter of DIR's size, so
+# it travels well inside the device tool's carry limit) is unpacked first: with tar's xz, or with
+# Python's tarfile where the image has no xz.
+if [ -n "$PREBUILT" ] && [ -f "$PREBUILT" ]; then
+  UNPACKED="$BUILD/prebuilt-unpacked"
+  rm -rf "$UNPACKED"; mkdir -p "$UNPACKED"
+  t0=$(date +%s)
+  if command -v xz > /dev/null 2>&1 && tar -xJf "$PREBUILT" -C "$UNPACKED" 2> "$OUT/logs/unpack.log"; then how="tar + xz"
+  elif [ -n "$PY" ] && "$PY" -c 'import sys, tarfile; t = tarfile.open(sys.argv[1]); t.extractall(sys.argv[2], filter="tar")' "$PREBUILT" "$UNPACKED" \
+       2>> "$OUT/logs/unpack.log"; then how="python3 tarfile"
+  else how=""; fi
+  dir=$(find "$UNPACKED" -mindepth 1 -maxdepth 1 -type d | head -n 1)
+  if [ -z "$how" ] || [ -z "$dir" ]; then
+    say "- prebuilt archive $PREBUILT could not be unpacked: $(tail -n 3 "$OUT/logs/unpack.log" 2>/dev/null | tr '\n' ' ')"
+    say "- result: FAILED"
+    exit 1
+  fi
+  say "- prebuilt archive $PREBUILT unpacked with $how in $(( $(date +%s) - t0 )) s"
+  PREBUILT="$dir"
+fi
 if [ -n "$PREBUILT" ]; then
   PREBUILT="$(cd "$PREBUILT" && pwd)"
   BUILD_MODE=prebuilt
@@ -377,6 +398,18 @@ else
     say "- conv/pool test cases of \`seam_cuda_tests\` under memcheck (limit ${limit} s): $(status_of $RC) (${SECS} s) ${summary:+— $summary}"
     [ $RC -ne 0 ] && [ $RC -ne 77 ] && FAILED=1
     [ $RC -ne 0 ] && tail_block "$OUT/logs/memcheck_conv_pool.log" "memcheck conv/pool (tail)" 40
+    # The TF32 kernels' multi-stage cp.async pipelines under racecheck (shared-memory hazards: a
+    # stage overwritten while a warp still reads it), which the CPU emulation cannot see.
+    left=$(( 440 - $(elapsed) ))
+    if [ $left -lt 30 ]; then say "- TF32 test cases under racecheck: not run (time budget spent)"; continue; fi
+    limit=$(( left < 90 ? left : 90 ))
+    run_logged racecheck_tf32 "$limit" "$SANITIZER" --tool racecheck --racecheck-report hazard --error-exitcode 99 "$exe" \
+      "--test-case=*TF32 on CUDA: launchers*,*TF32 version 5*" "--test-case-exclude=*VGG-sized*"
+    summary=$(grep -E 'RACECHECK SUMMARY|ERROR SUMMARY' "$OUT/logs/racecheck_tf32.log" | tail -n 1)
+    say "- TF32 test cases of \`seam_cuda_tests\` under racecheck (limit ${limit} s): $(status_of $RC) (${SECS} s) ${summary:+— $summary}"
+    # A racecheck that runs out of time found nothing yet: reported, not counted as a failure.
+    case $RC in 0|77|124|137) ;; *) FAILED=1 ;; esac
+    [ $RC -ne 0 ] && tail_block "$OUT/logs/racecheck_tf32.log" "racecheck TF32 (tail)" 40
   done
 fi
 say ""
@@ -507,7 +540,7 @@ else
       run_logged cp_bench $(( left < 150 ? left : 150 )) env LD_LIBRARY_PATH="$CP_LD" "$CP_EXE" "${CP_ARGS[@]}"
       say "- \`bench_conv_pool_cuda ${CP_ARGS[*]}\`: $(status_of $RC) (${SECS} s)"
       [ $RC -ne 0 ] && [ $RC -ne 77 ] && FAILED=1
-      { printf '\n'; tail -n 120 "$OUT/logs/cp_bench.log"; printf '\n'; } >> "$REPORT"
+      { printf '\n'; tail -n 220 "$OUT/logs/cp_bench.log"; printf '\n'; } >> "$REPORT"
       cp "$OUT/logs/cp_bench.log" "$OUT/conv_pool.md" 2>/dev/null
     fi
   fi

@@ -3,15 +3,15 @@
 # bench/gpu_check.sh runs, so a short GPU lease spends its time on the GPU rather than on nvcc:
 #
 #   bash bench/gpu_prebuild.sh [DIR] [ARCH]     # DIR default build-gpu/prebuilt, ARCH default 90 (H100/H200)
-#   # then, on the GPU machine, with DIR carried along:
-#   SEAM_GPU_PREBUILT=DIR bash bench/gpu_check.sh
+#   # then, on the GPU machine, with DIR (or DIR.tar.xz, a quarter of its size) carried along:
+#   SEAM_GPU_PREBUILT=DIR bash bench/gpu_check.sh      # or SEAM_GPU_PREBUILT=DIR.tar.xz
 #
 # DIR receives seam_cuda_tests and the tests/cuda/*.cu GPU programs (CMake build in build-gpu, no
 # -march=native: the GPU machine's processor may differ), bench_elementwise_cuda, bench_vgg_step_cuda,
 # bench_landmark_pool_cuda, bench_conv_pool_cuda (with cuDNN when cudnn.h is found here, and a
 # _nocudnn twin), the training examples fashion_mnist and fashionnet linked with seam::cuda
 # (gpu_check.sh trains them with --device cuda), stripped, plus lib/ with this machine's libgomp and
-# libz for an image that lacks them, and BUILT (date, commit).
+# libz for an image that lacks them, and BUILT (date, commit); then DIR.tar.xz, the archive of DIR.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DIR="${1:-$ROOT/build-gpu/prebuilt}"
@@ -54,4 +54,7 @@ for l in libgomp.so.1 libz.so.1; do
   [ -n "$p" ] && cp -L "$p" "$DIR/lib/"
 done
 echo "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$ROOT" rev-parse --short HEAD), sm_$ARCH, $(uname -n)" > "$DIR/BUILT"
-du -sh "$DIR"
+# DIR.tar.xz: the same programs in a quarter of the bytes (the device tool carries at most 64 MiB
+# with the tree); gpu_check.sh unpacks it when SEAM_GPU_PREBUILT names the archive.
+tar -C "$(dirname "$DIR")" -cf - "$(basename "$DIR")" | xz -T0 -6 > "$DIR.tar.xz"
+du -sh "$DIR" "$DIR.tar.xz"
