@@ -664,12 +664,12 @@ bool v5_lab(const std::vector<ConvLayer>& layers, const Timer& timer, std::vecto
             LabRow row{layer.name, pass == forward ? "forward" : pass == backward_data ? "backward-data" : "backward-weight"};
             row.flops = layer.flops();
             row.model_slices = v5::gemm_slices(e).slices;
-            // The requests: the model's (0), then 1, 2, 3, 4, 6, 8, ... up to the pass's limit; each
+            // The requests: the model's (0), then 1, 2, 3, 4, 6, 8, ... 256, up to the pass's limit; each
             // distinct plan once (a request may give fewer slices: none may be empty).
             std::vector<int> plans;
             std::vector<std::pair<int, int>> seen;  // (slices, k_slice)
             const int64_t limit = v5::slice_limit(e);
-            for (int r : {0, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64})
+            for (int r : {0, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256})
                 if (r <= limit) {
                     const sk::conv2d_detail::SlicePlan p = v5::gemm_slices(e, r);
                     if (std::find(seen.begin(), seen.end(), std::make_pair(p.slices, p.k_slice)) != seen.end()) continue;

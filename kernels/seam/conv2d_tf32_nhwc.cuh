@@ -725,12 +725,13 @@ inline bool fits(const Conv2dShape& s) {
 // every split it may take, beside this model's prediction, and prints the t_tile each unsplit
 // GEMM implies: the first GPU run's figures should replace the assumption. Shape-only, so
 // the summation order, hence every bit, is the same on every GPU. Partials summed in slice order
-// in double (conv2d.cuh's sum_slices kernels), at most 16 slices (64 for backward-weight, whose
-// partials are small) and 1 GiB of partials.
+// in double (conv2d.cuh's sum_slices kernels), at most 16 slices and 1 GiB of partials. Backward-
+// weight may take up to 256 (its partials are small, and a grid of 1-5 blocks — VGG conv1_1 and
+// conv1_2, Fashion-MNIST conv1 — needs about 264 / blocks slices to fill the GPU once).
 struct SplitModel {
     static constexpr double kResidentBlocks = 264, kSecondsPerWaveTile = 1.85e-6, kBytesPerSecond = 2.5e12,
                             kSumLaunchSeconds = 4e-6;
-    static constexpr int64_t kMaxSlices = 16, kMaxWeightSlices = 64, kMaxPartialBytes = int64_t(1) << 30;
+    static constexpr int64_t kMaxSlices = 16, kMaxWeightSlices = 256, kMaxPartialBytes = int64_t(1) << 30;
 };
 
 /// A pass's GEMM as the split model sees it (per group: M rows, N columns, K deep; out_elements
