@@ -70,6 +70,9 @@
 //   cp.async in flight: 3 x (BM + 128) x 32 floats = 96 KiB (BM = 128), two blocks an SM on sm_80 /
 //   sm_90 (__launch_bounds__(128, 2): up to 255 registers; ptxas of CUDA 13.0 for sm_90 gives the
 //   six instantiations 156-236 registers and no spills). Split passes add conv2d.cuh's summing kernel.
+//   The PTX for sm_90 (nvcc 13.0 -O3, BM = 128) has what the design counts, per K-tile of the loop:
+//   128 mma.sync per warp, fed by 64 ld.shared.v2 (forward, backward-data) or 32 ld.shared.v4
+//   (backward-weight), 16 cp.async.cg of 16 bytes per thread, one bar.sync, no cvt, no local memory.
 //
 // Fragments (PTX ISA, mma.m16n8k8 .tf32; lane = 4·gid + tig):
 //   A 16x8 (row):  a0 (gid, tig)  a1 (gid+8, tig)  a2 (gid, tig+4)  a3 (gid+8, tig+4)
