@@ -1070,7 +1070,10 @@ int main(int argc, char** argv) {
     // Pooling.
     std::printf("\n## Pooling 2x2 stride 2 (max: forward writes values and int64 indices; backward from the indices)\n\n");
     std::printf("| input | op | v1 fwd ms | v2 fwd ms | v2 fwd GB/s | cuDNN fwd ms | v2/cuDNN fwd | v1 bwd ms | v2 bwd ms | "
-                "v2 bwd GB/s | cuDNN bwd ms | v2/cuDNN bwd |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+                "v2 bwd GB/s | cuDNN bwd ms | v2/cuDNN bwd | same-size copy fwd / bwd ms | v2 %% of same-size copy fwd / bwd "
+                "|\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    double worst_same_size = INFINITY;
+    std::string worst_same_size_at;
     for (const PoolInput& p : pools)
         for (bool average : {false, true}) {
             sk::Pool2dShape s;
@@ -1096,6 +1099,19 @@ int main(int argc, char** argv) {
             // Bytes each kernel must move at least: read x (+ write y, + indices); read dy (+ indices), write dx.
             const double fwd_bytes = 4.0 * double(nx + ny) + (average ? 0.0 : 8.0 * double(ny));
             const double bwd_bytes = 4.0 * double(nx + ny) + (average ? 0.0 : 8.0 * double(ny));
+            // The yardstick at this size: a device-to-device copy moving the same bytes (reading half,
+            // writing half). A 10-µs tensor's time is mostly launch and ramp-up, for a copy as for pooling,
+            // so the 512 MiB copy's bandwidth understates what is reachable there.
+            auto same_size_copy = [&](double bytes) {
+                const size_t half = static_cast<size_t>(bytes / 2);
+                DeviceArray<char> from(half), to(half);
+                return timer.time([&] { CUDA_OK(cudaMemcpyAsync(to.ptr, from.ptr, half, cudaMemcpyDeviceToDevice, stream)); });
+            };
+            const Timing copy_fwd = same_size_copy(fwd_bytes), copy_bwd = same_size_copy(bwd_bytes);
+            const double pct_fwd = 100.0 * copy_fwd.median_ms / fwd[1].median_ms, pct_bwd = 100.0 * copy_bwd.median_ms / bwd[1].median_ms;
+            if (std::min(pct_fwd, pct_bwd) < worst_same_size)
+                worst_same_size = std::min(pct_fwd, pct_bwd),
+                worst_same_size_at = std::string(p.name) + (average ? " avg " : " max ") + (pct_fwd <= pct_bwd ? "forward" : "backward");
 #if SEAM_BENCH_CUDNN
             cudnnPoolingDescriptor_t pd;
             cudnnTensorDescriptor_t xd, yd;
@@ -1117,12 +1133,17 @@ int main(int argc, char** argv) {
             cudnnDestroyTensorDescriptor(xd);
             cudnnDestroyPoolingDescriptor(pd);
 #endif
-            std::printf("| %s [%lld, %lld, %lld, %lld] | %s | %s | %s | %.0f | %s | %s | %s | %s | %.0f | %s | %s |\n",
+            std::printf("| %s [%lld, %lld, %lld, %lld] | %s | %s | %s | %.0f | %s | %s | %s | %s | %.0f | %s | %s | %s / %s | %.0f%% / %.0f%% |\n",
                         p.name, (long long)s.N, (long long)s.C, (long long)s.H, (long long)s.W, average ? "avg" : "max",
                         ms(fwd[0]).c_str(), ms(fwd[1]).c_str(), fwd_bytes / (fwd[1].median_ms * 1e6), ms(cf).c_str(),
                         ratio(fwd[1], cf).c_str(), ms(bwd[0]).c_str(), ms(bwd[1]).c_str(),
-                        bwd_bytes / (bwd[1].median_ms * 1e6), ms(cb).c_str(), ratio(bwd[1], cb).c_str());
+                        bwd_bytes / (bwd[1].median_ms * 1e6), ms(cb).c_str(), ratio(bwd[1], cb).c_str(), ms(copy_fwd).c_str(),
+                        ms(copy_bwd).c_str(), pct_fwd, pct_bwd);
         }
+    std::printf("\n(GB/s: the bytes each kernel must move at least, over its median time. Same-size copy: cudaMemcpyAsync "
+                "device to device of half those bytes, which reads and writes them all; %% of same-size copy = copy time / "
+                "pooling time. Lowest: %.0f%% (%s).)\n",
+                worst_same_size, worst_same_size_at.c_str());
 #if SEAM_BENCH_CUDNN
     cudnnDestroy(cudnn);
 #endif
