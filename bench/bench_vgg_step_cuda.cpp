@@ -4,12 +4,14 @@
 // output, backward, SGD step (lr 1e-6, momentum 0.9) and zero_grad. bench/vgg_step_torch.py is the
 // PyTorch peer: same network, same step, same flags, same table, so bench/gpu_check.sh joins the two.
 //
-//   bench_vgg_step_cuda [--batch 16] [--size 224] [--steps 10] [--warmup 3] [--conv implicit_gemm|winograd|both]
-//                       [--out FILE.md]
+//   bench_vgg_step_cuda [--batch 16] [--size 224] [--steps 10] [--warmup 3]
+//                       [--conv implicit_gemm|winograd|both|tf32] [--out FILE.md]
 //
 // --conv (default both): the convolution algorithm (cuda::set_conv_algorithm): seam's implicit GEMM
 // (the library's default; row "seam"), and/or Winograd F(2x2, 3x3) (kernels/seam/winograd.cuh, opt-in;
 // row "seam winograd": every VGG conv is 3x3, stride 1, padding 1). Each is validated, then timed.
+// tf32: seam's TF32 conv kernels (implicit_gemm_tf32, version from SEAM_TF32_CONV_VERSION; row
+// "seam tf32"), whose peer is bench/vgg_step_torch.py --tf32; validated within kTf32Tolerance.
 //
 // Validation before timing: one step of the same network (same weights, same input; batch 2, 32x32)
 // on the CPU and on the GPU; the loss, every output value and every parameter gradient must agree
@@ -56,6 +58,11 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr double kLearningRate = 1e-6, kMomentum = 0.9;
 constexpr double kTolerance = 1e-3;
+// TF32 (--conv tf32): each of the 13 convolutions rounds its operands to 10-bit mantissas (unit
+// roundoff 2^-11 = 4.9e-4), so each layer's output is off by about that relative to its largest
+// value and 13 layers (26 for the first gradients) add up; 3e-2, about 60 such roundoffs, still
+// fails a wrong kernel by far. The same rule as the peer's (vgg_step_torch.py --tf32).
+constexpr double kTf32Tolerance = 3e-2;
 constexpr int64_t kCheckBatch = 2, kCheckSize = 32;
 
 struct Options {
@@ -68,7 +75,7 @@ struct Options {
 [[noreturn]] void usage(const char* problem) {
     std::fprintf(stderr,
                  "bench_vgg_step_cuda: %s\nusage: bench_vgg_step_cuda [--batch N] [--size S] [--steps N] [--warmup N] "
-                 "[--conv implicit_gemm|winograd|both] "
+                 "[--conv implicit_gemm|winograd|both|tf32] "
                  "[--out FILE.md]\n  (S >= 32: the trunk halves the size five times)\n",
                  problem);
     std::exit(2);
@@ -93,8 +100,8 @@ Options parse(int argc, char** argv) {
     }
     if (o.batch < 1 || o.size < 32 || o.steps < 1 || o.warmup < 0)
         usage("--batch and --steps must be >= 1, --size >= 32, --warmup >= 0");
-    if (o.conv != "implicit_gemm" && o.conv != "winograd" && o.conv != "both")
-        usage("--conv takes implicit_gemm, winograd or both");
+    if (o.conv != "implicit_gemm" && o.conv != "winograd" && o.conv != "both" && o.conv != "tf32")
+        usage("--conv takes implicit_gemm, winograd, both or tf32");
     return o;
 }
 
@@ -142,7 +149,7 @@ double one_step_values(seam::nn::Sequential<float>& net, const seam::Tensor<floa
 
 /// The same weights and input on the CPU and on `gpu`; returns a one-line summary, or "" after
 /// printing the failure.
-std::string validate(seam::Device gpu) {
+std::string validate(seam::Device gpu, double tolerance) {
     seam::manual_seed(7);
     auto net = bench::make_vgg16_trunk<float>();
     seam::Generator gen(11);
@@ -172,10 +179,10 @@ std::string validate(seam::Device gpu) {
     for (size_t i = 0; i < 3 && i < gpu_out.size(); ++i) line << " " << gpu_out[i];
     line << " (all " << cpu_out.size() << " values: relative error " << output_error << "); worst of the "
          << cpu_grads.size() << " parameter gradients " << grad_error << " (" << worst_name << ")";
-    const bool ok = loss_error <= kTolerance && output_error <= kTolerance && grad_error <= kTolerance &&
+    const bool ok = loss_error <= tolerance && output_error <= tolerance && grad_error <= tolerance &&
                     gpu_grads.size() == cpu_grads.size() && std::isfinite(cpu_loss) && cpu_loss > 0;
     if (!ok) {
-        std::printf("bench_vgg_step_cuda: FAILED validation against the CPU (tolerance %g): %s\n", kTolerance,
+        std::printf("bench_vgg_step_cuda: FAILED validation against the CPU (tolerance %g): %s\n", tolerance,
                     line.str().c_str());
         return "";
     }
@@ -202,15 +209,20 @@ int main(int argc, char** argv) {
         seam::cuda::set_allow_tf32(false);  // full fp32 everywhere, like the peer with TF32 disabled
 
         std::vector<std::pair<std::string, seam::cuda::ConvAlgorithm>> algorithms;
-        if (opt.conv != "winograd") algorithms.push_back({"seam", seam::cuda::ConvAlgorithm::implicit_gemm});
-        if (opt.conv != "implicit_gemm") algorithms.push_back({"seam winograd", seam::cuda::ConvAlgorithm::winograd});
+        if (opt.conv == "implicit_gemm" || opt.conv == "both")
+            algorithms.push_back({"seam", seam::cuda::ConvAlgorithm::implicit_gemm});
+        if (opt.conv == "winograd" || opt.conv == "both")
+            algorithms.push_back({"seam winograd", seam::cuda::ConvAlgorithm::winograd});
+        if (opt.conv == "tf32") algorithms.push_back({"seam tf32", seam::cuda::ConvAlgorithm::implicit_gemm_tf32});
+        const char* tf32_version = std::getenv("SEAM_TF32_CONV_VERSION");  // the ops read it; named in the report
         const double flops = bench::vgg16_trunk_conv_flops(opt.batch, opt.size);
         const int64_t out_size = opt.size / 32;
         const double mib = 1024.0 * 1024.0;
         std::ostringstream rows, notes, validations;
         for (const auto& [row_name, algorithm] : algorithms) {
             seam::cuda::set_conv_algorithm(algorithm);
-            const std::string validation = validate(gpu);
+            const bool tf32 = algorithm == seam::cuda::ConvAlgorithm::implicit_gemm_tf32;
+            const std::string validation = validate(gpu, tf32 ? kTf32Tolerance : kTolerance);
             if (validation.empty()) return 1;
             validations << "\n  - " << row_name << " (conv " << seam::cuda::conv_algorithm_name(algorithm) << "): " << validation;
             std::fprintf(stderr, "bench_vgg_step_cuda: %s validated against the CPU; timing batch %lld, %lldx%lld\n",
@@ -285,9 +297,11 @@ int main(int argc, char** argv) {
             << "- device: " << info.name << " (sm_" << info.compute_major << info.compute_minor << ", "
             << info.multiprocessors << " SMs, " << fmt(info.total_memory / mib / 1024.0, 1) << " GiB), CUDA runtime "
             << info.runtime_version << ", driver " << info.driver_version << "\n"
-            << "- seam: its own CUDA kernels (conv2d, pooling, elementwise, SGD), fp32, TF32 off, caching allocator; "
-               "row \"seam\": conv by implicit GEMM (the default), row \"seam winograd\": conv by Winograd F(2x2, 3x3) "
-               "(transforms by seam, the tile products by cuBLAS in fp32)\n"
+            << "- seam: its own CUDA kernels (conv2d, pooling, elementwise, SGD), fp32, TF32 off (but in row \"seam "
+               "tf32\"), caching allocator; row \"seam\": conv by implicit GEMM (the default), row \"seam winograd\": "
+               "conv by Winograd F(2x2, 3x3) (transforms by seam, the tile products by cuBLAS in fp32), row \"seam tf32\": "
+               "conv by seam's TF32 kernels, version "
+            << (tf32_version && *tf32_version ? tf32_version : "4 (the default)") << " (SEAM_TF32_CONV_VERSION)\n"
             << "- network: 13 conv3x3 (bias) + ReLU, 5 max-pool 2x2; input [" << opt.batch << ", 3, " << opt.size << ", "
             << opt.size << "], output [" << opt.batch << ", 512, " << out_size << ", " << out_size << "]\n"
             << "- step = forward + loss (sum of squares of the output) + backward + SGD step (lr 1e-6, momentum 0.9) "

@@ -21,6 +21,7 @@
 #      then one training step of VGG-16's conv trunk (batch 16, 224x224): bench_vgg_step_cuda (seam,
 #      CMake target or prebuilt) against bench/vgg_step_torch.py (PyTorch eager, fp32 without TF32,
 #      with cudnn.benchmark on, then off when time allows), with a seam/PyTorch step-time ratio line,
+#      then the same step with TF32 convolutions (seam's TF32 version 5 against PyTorch --tf32),
 #   5. trains on the GPU with the examples' --device cuda (each under its own timeout, wall time,
 #      final loss, accuracy lines and peak GPU memory in the report): fashion_mnist two epochs on
 #      the real data (/usr/share/datasets/fashion-mnist, or SEAM_FASHION_MNIST=DIR; without data it
@@ -622,6 +623,47 @@ if [ "$QUICK" != 1 ]; then
   say ""
   say "$line"
   printf '%s\n' "$line" > "$OUT/vgg_step_ratio.md"
+fi
+# The same step with TF32 convolutions: seam's TF32 kernels, version 5 (SEAM_TF32_CONV_VERSION=5),
+# against PyTorch with TF32 allowed in cuDNN (cudnn.benchmark on). Each in its own process, after
+# the fp32 runs, so that a fault here cannot take their rows with it.
+if [ "$QUICK" != 1 ] && [ -n "$VGG_EXE" ]; then
+  say ""
+  TF32_SEAM_MS=""; TF32_TORCH_MS=""; TF32_WHY=""
+  if [ $(( VGG_END - $(elapsed) )) -lt 30 ]; then
+    TF32_WHY="not run: time budget spent"
+  else
+    left=$(( VGG_END - $(elapsed) ))
+    run_logged vgg_step_seam_tf32 $(( left < 60 ? left : 60 )) env SEAM_TF32_CONV_VERSION=5 "$VGG_EXE" "${VGG_ARGS[@]}" \
+      --conv tf32 --out "$OUT/vgg_step_seam_tf32.md"
+    say "- \`SEAM_TF32_CONV_VERSION=5 bench_vgg_step_cuda ${VGG_ARGS[*]} --conv tf32\`: $(status_of $RC) (${SECS} s)"
+    [ $RC -ne 0 ] && [ $RC -ne 77 ] && FAILED=1
+    { printf '\n'; tail -n 30 "$OUT/logs/vgg_step_seam_tf32.log"; printf '\n'; } >> "$REPORT"
+    [ $RC -eq 0 ] && TF32_SEAM_MS=$(vgg_step_median "$OUT/logs/vgg_step_seam_tf32.log" "seam tf32")
+    [ -z "$TF32_SEAM_MS" ] && TF32_WHY="n/a: bench_vgg_step_cuda --conv tf32 gave no step time ($(status_of $RC))"
+    if [ "$TORCH" = absent ] || [ -z "$PY" ]; then
+      TF32_WHY="${TF32_WHY:-no torch}"
+    elif [ $(( VGG_END - $(elapsed) )) -lt 30 ]; then
+      TF32_WHY="${TF32_WHY:-PyTorch TF32 peer not run: time budget spent}"
+    else
+      left=$(( VGG_END - $(elapsed) ))
+      run_logged vgg_step_torch_tf32 $(( left < 90 ? left : 90 )) "$PY" "$ROOT/bench/vgg_step_torch.py" "${VGG_ARGS[@]}" \
+        --cudnn-benchmark --tf32 --out "$OUT/vgg_step_torch_tf32.md"
+      say "- \`vgg_step_torch.py --cudnn-benchmark --tf32 ${VGG_ARGS[*]}\` (PyTorch $TORCH): $(status_of $RC) (${SECS} s)"
+      [ $RC -ne 0 ] && [ $RC -ne 77 ] && FAILED=1
+      { printf '\n'; tail -n 30 "$OUT/logs/vgg_step_torch_tf32.log"; printf '\n'; } >> "$REPORT"
+      [ $RC -eq 0 ] && TF32_TORCH_MS=$(vgg_step_median "$OUT/logs/vgg_step_torch_tf32.log" "PyTorch cudnn.benchmark=on TF32")
+      [ -z "$TF32_TORCH_MS" ] && TF32_WHY="${TF32_WHY:-n/a: vgg_step_torch.py --tf32 gave no step time ($(status_of $RC))}"
+    fi
+  fi
+  if [ -n "$TF32_SEAM_MS" ] && [ -n "$TF32_TORCH_MS" ]; then
+    line="- **seam/PyTorch step time, TF32 convolutions** (seam's TF32 version 5 against cuDNN with TF32 allowed, cudnn.benchmark on): $(vgg_ratio "$TF32_SEAM_MS" "$TF32_TORCH_MS") (seam $TF32_SEAM_MS ms, PyTorch $TF32_TORCH_MS ms)"
+  else
+    line="- seam/PyTorch step time, TF32 convolutions: ${TF32_WHY:-n/a}"
+  fi
+  say ""
+  say "$line"
+  printf '%s\n' "$line" >> "$OUT/vgg_step_ratio.md"
 fi
 say ""
 
