@@ -165,6 +165,45 @@ double worst_ratio(const std::vector<float>& got, const std::vector<float>& want
 
 // ----- validation on the CPU ------------------------------------------------------------------------
 
+/// For a failed check of a kernel never run before (TF32 version 5), what a first debugging session
+/// needs from one run: how many elements are off, how many were never written (still NaN), the first
+/// few as (i0, i1, i2, i3) of `dims` with both values, and which i1 (channels) and i0 are involved.
+std::string describe_mismatches(const std::vector<float>& got, const std::vector<float>& want, double relative_tolerance,
+                                const std::array<int64_t, 4>& dims) {
+    double scale = 0;
+    for (float w : want) scale = std::max(scale, double(std::abs(w)));
+    const double tol = relative_tolerance * scale + 1e-30;
+    int64_t off = 0, unwritten = 0;
+    std::vector<int64_t> dim0, dim1;
+    std::string first;
+    for (size_t i = 0; i < want.size() && i < got.size(); ++i) {
+        const double d = std::abs(double(got[i]) - double(want[i]));
+        if (d <= tol) continue;
+        ++off;
+        if (std::isnan(got[i])) ++unwritten;
+        const int64_t i3 = int64_t(i) % dims[3], i2 = int64_t(i) / dims[3] % dims[2], i1 = int64_t(i) / (dims[3] * dims[2]) % dims[1],
+                      i0 = int64_t(i) / (dims[3] * dims[2] * dims[1]);
+        if (std::find(dim0.begin(), dim0.end(), i0) == dim0.end() && dim0.size() < 8) dim0.push_back(i0);
+        if (std::find(dim1.begin(), dim1.end(), i1) == dim1.end() && dim1.size() < 16) dim1.push_back(i1);
+        if (off <= 4) {
+            char buf[128];
+            std::snprintf(buf, sizeof buf, "%s(%lld, %lld, %lld, %lld) got %.6g want %.6g", first.empty() ? "" : "; ",
+                          (long long)i0, (long long)i1, (long long)i2, (long long)i3, got[i], want[i]);
+            first += buf;
+        }
+    }
+    auto list = [](const std::vector<int64_t>& v) {
+        std::string out;
+        for (int64_t e : v) out += (out.empty() ? "" : " ") + std::to_string(e);
+        return out;
+    };
+    char head[160];
+    std::snprintf(head, sizeof head, "%lld of %zu elements off (%lld never written)", (long long)off, want.size(),
+                  (long long)unwritten);
+    return std::string(head) + (off ? "; first: " + first + "; dim 0 among: " + list(dim0) + "; dim 1 among: " + list(dim1)
+                                    : std::string());
+}
+
 const char* tf32_version_name(sk::Tf32Version v) {
     switch (v) {
         case sk::Tf32Version::v3_wmma: return "version 3, wmma";
@@ -308,6 +347,14 @@ bool validate_conv(const ConvLayer& layer, bool with_tf32) {
         if ((ty > 1 || tx > 1 || tw > 1) && v5) {
             std::printf("- **TF32 version 5 FAILED validation** on %s (error / tolerance = %.3g forward, %.3g backward-data, "
                         "%.3g backward-weight); its columns are left out (n/a)\n", layer.name, ty, tx, tw);
+            const std::array<int64_t, 4> yd{s.N, s.O, s.OH, s.OW}, xd{s.N, s.C, s.H, s.W}, wd{s.O, s.C / s.groups, s.KH, s.KW};
+            if (ty > 1) std::printf("  - forward [N, O, OH, OW]: %s\n", describe_mismatches(y_tf32.download(), y.download(), kTf32Tolerance, yd).c_str());
+            if (tx > 1)
+                std::printf("  - backward-data [N, C, H, W]: %s\n",
+                            describe_mismatches(dx_tf32.download(), dx.download(), kTf32Tolerance, xd).c_str());
+            if (tw > 1)
+                std::printf("  - backward-weight [O, C/g, KH, KW]: %s\n",
+                            describe_mismatches(dw_tf32.download(), dw.download(), kTf32Tolerance, wd).c_str());
             g_v5_valid = false;
             continue;
         }
@@ -703,7 +750,14 @@ bool v5_lab(const std::vector<ConvLayer>& layers, const Timer& timer, std::vecto
                     char buf[96];
                     std::snprintf(buf, sizeof buf, "FAILED at %d slices (%.3g x tolerance)", l.plan.slices, worst);
                     row.check = buf, all_ok = false;
-                    std::fprintf(stderr, "v5 lab: %s %s %s\n", layer.name, row.pass.c_str(), buf);
+                    std::vector<float> got(count), want(count);  // a failure only: the download is worth it
+                    CUDA_OK(cudaMemcpy(got.data(), out, count * sizeof(float), cudaMemcpyDeviceToHost));
+                    CUDA_OK(cudaMemcpy(want.data(), ref, count * sizeof(float), cudaMemcpyDeviceToHost));
+                    const std::array<int64_t, 4> dims = pass == forward         ? std::array<int64_t, 4>{s.N, s.O, s.OH, s.OW}
+                                                        : pass == backward_data ? std::array<int64_t, 4>{s.N, s.C, s.H, s.W}
+                                                                                : std::array<int64_t, 4>{s.O, s.C / s.groups, s.KH, s.KW};
+                    std::fprintf(stderr, "v5 lab: %s %s %s: %s\n", layer.name, row.pass.c_str(), buf,
+                                 describe_mismatches(got, want, kTf32Tolerance, dims).c_str());
                     break;
                 }
                 row.sweep.push_back(
