@@ -26,7 +26,8 @@
 //
 //   nvcc -std=c++20 -O3 -arch=sm_90 -Iinclude -Ikernels [-I/usr/include/eigen3] -Xcompiler -fopenmp
 //        [-DSEAM_BENCH_CUDNN=1 -I<cudnn include> <libcudnn.so>] bench/bench_conv_pool_cuda.cu -lgomp -lcublas
-//   ./bench_conv_pool_cuda [--reps 5] [--skip-vgg]
+//   ./bench_conv_pool_cuda [--reps 5] [--skip-vgg] [--skip-lab]
+//   ./bench_conv_pool_cuda --profile-v5 "vgg conv3_2" backward-data   # for a profiler, see below
 //
 // Without SEAM_BENCH_CUDNN it times seam only (and says so). Before any timing it validates every
 // timed shape on the CPU, at batch 2: against the CPU op (ops/conv.hpp) when Eigen is on the
@@ -40,7 +41,14 @@
 // fit gpu_check.sh's 8-minute budget); the tables give the median (and the minimum). Ratios are
 // seam time / cuDNN time: below 1 seam is faster; the issue's floor is 2 (half cuDNN's speed).
 //
-// Exit status: 0 done, 1 a validation failure or CUDA/cuDNN error, 77 no usable GPU.
+// --profile-v5 LAYER PASS: no tables; runs one TF32 version-5 pass (forward, backward-data or
+// backward-weight) of one timed layer (its name as in the tables) twice at its batch, for a
+// profiler to record the second launch of each kernel (bench/gpu_check.sh runs Nsight Compute on it:
+// ncu --launch-skip 1 --launch-count 1 --kernel-name regex:tf32_nhwc_kernel ...). Its results are
+// checked by the main run, not here.
+//
+// Exit status: 0 done, 1 a validation failure (the lab's included) or CUDA/cuDNN error, 2 bad
+// arguments, 77 no usable GPU.
 // Eigen (the CPU op used for validation) runs on the host only: no __device__ annotations.
 #define EIGEN_NO_CUDA 1
 
@@ -775,6 +783,32 @@ bool v5_lab(const std::vector<ConvLayer>& layers, const Timer& timer, std::vecto
     return all_ok;
 }
 
+/// --profile-v5: one version-5 pass of `layer`, twice (the profiler skips the first launch).
+int profile_v5(const ConvLayer& layer, const std::string& pass) {
+    namespace v5 = sk::conv2d_tf32_nhwc;
+    const sk::Conv2dShape s = layer.shape(layer.N);
+    if (!v5::fits(s)) {
+        std::fprintf(stderr, "bench_conv_pool_cuda: --profile-v5: %s is past version 5's limits\n", layer.name);
+        return 2;
+    }
+    const size_t nx = size_t(s.N * s.C * s.H * s.W), nw = size_t(s.O * s.C * 9), ny = size_t(s.N * s.O * s.OH * s.OW);
+    DeviceArray<float> x(pattern(nx, 11)), w(pattern(nw, 12)), dy(pattern(ny, 13)), y(ny), dx(nx), dw(nw);
+    const size_t bytes = pass == "forward" ? v5::forward_workspace_bytes(s)
+                         : pass == "backward-data" ? v5::backward_data_workspace_bytes(s) : v5::backward_weight_workspace_bytes(s);
+    DeviceArray<char> ws(bytes);
+    for (int run = 0; run < 2; ++run) {
+        if (pass == "forward") CUDA_OK(v5::forward(x.ptr, w.ptr, nullptr, y.ptr, s, ws.ptr, bytes, nullptr));
+        else if (pass == "backward-data") CUDA_OK(v5::backward_data(w.ptr, dy.ptr, dx.ptr, s, ws.ptr, bytes, nullptr));
+        else CUDA_OK(v5::backward_weight(x.ptr, dy.ptr, dw.ptr, s, ws.ptr, bytes, nullptr));
+        CUDA_OK(cudaDeviceSynchronize());
+    }
+    const auto plan = pass == "forward" ? v5::forward_slices(s) : pass == "backward-data" ? v5::backward_data_slices(s)
+                                                                                           : v5::backward_weight_slices(s);
+    std::printf("bench_conv_pool_cuda --profile-v5: %s %s ran twice (TF32 version 5, %d slice%s)\n", layer.name, pass.c_str(),
+                plan.slices, plan.slices == 1 ? "" : "s");
+    return 0;
+}
+
 void print_lab(const std::vector<LabRow>& rows) {
     std::printf("| layer | pass | staging ms | model S | model GEMM ms | best S | best GEMM ms | model/best | GEMM TFLOP/s (best) "
                 "| implied t_tile µs | check | sweep: S = measured / predicted ms |\n"
@@ -846,14 +880,23 @@ void print_floor(const std::vector<ConvRow>& rows) {
 int main(int argc, char** argv) {
     int reps = 5;
     bool skip_vgg = false, skip_lab = false;
+    std::string profile_layer, profile_pass;  // --profile-v5 LAYER PASS
     for (int i = 1; i < argc; ++i) {
         if (std::strcmp(argv[i], "--reps") == 0 && i + 1 < argc) reps = std::max(1, std::atoi(argv[++i]));
         else if (std::strcmp(argv[i], "--skip-vgg") == 0) skip_vgg = true;
         else if (std::strcmp(argv[i], "--skip-lab") == 0) skip_lab = true;
+        else if (std::strcmp(argv[i], "--profile-v5") == 0 && i + 2 < argc) profile_layer = argv[i + 1], profile_pass = argv[i + 2], i += 2;
         else {
-            std::fprintf(stderr, "usage: %s [--reps N] [--skip-vgg] [--skip-lab]\n", argv[0]);
+            std::fprintf(stderr, "usage: %s [--reps N] [--skip-vgg] [--skip-lab] | --profile-v5 LAYER "
+                                 "forward|backward-data|backward-weight\n", argv[0]);
             return 2;
         }
+    }
+    if (!profile_layer.empty() && profile_pass != "forward" && profile_pass != "backward-data" &&
+        profile_pass != "backward-weight") {
+        std::fprintf(stderr, "bench_conv_pool_cuda: --profile-v5: the pass is forward, backward-data or backward-weight, not '%s'\n",
+                     profile_pass.c_str());
+        return 2;
     }
     int devices = 0;
     if (cudaGetDeviceCount(&devices) != cudaSuccess || devices == 0) {
@@ -902,6 +945,15 @@ int main(int argc, char** argv) {
         {"vgg pool1", 32, 64, 224, 224}, {"vgg pool2", 32, 128, 112, 112}, {"vgg pool3", 32, 256, 56, 56},
         {"vgg pool4", 32, 512, 28, 28},  {"vgg pool5", 32, 512, 14, 14},  {"fmnist pool1", 128, 32, 28, 28},
         {"fmnist pool2", 128, 64, 14, 14}};
+
+    if (!profile_layer.empty()) {
+        for (const auto* list : {&vgg, &fmnist})
+            for (const ConvLayer& l : *list)
+                if (profile_layer == l.name) return profile_v5(l, profile_pass);
+        std::fprintf(stderr, "bench_conv_pool_cuda: --profile-v5: no layer named '%s' (names as in the tables, e.g. "
+                             "\"vgg conv3_2\", \"fmnist conv2\")\n", profile_layer.c_str());
+        return 2;
+    }
 
     // 1. Validation, before any timing.
     for (const ConvLayer& l : fmnist)

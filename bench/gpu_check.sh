@@ -22,6 +22,8 @@
 #      CMake target or prebuilt) against bench/vgg_step_torch.py (PyTorch eager, fp32 without TF32,
 #      with cudnn.benchmark on, then off when time allows), with a seam/PyTorch step-time ratio line,
 #      then the same step with TF32 convolutions (seam's TF32 version 5 against PyTorch --tf32),
+#      then Nsight Compute's counters of TF32 version 5's GEMM on VGG conv3_2 (each pass; where ncu
+#      can read counters: a refusal is reported, not failed),
 #   5. trains on the GPU with the examples' --device cuda (each under its own timeout, wall time,
 #      final loss, accuracy lines and peak GPU memory in the report): fashion_mnist two epochs on
 #      the real data (/usr/share/datasets/fashion-mnist, or SEAM_FASHION_MNIST=DIR; without data it
@@ -664,6 +666,45 @@ if [ "$QUICK" != 1 ] && [ -n "$VGG_EXE" ]; then
   say ""
   say "$line"
   printf '%s\n' "$line" >> "$OUT/vgg_step_ratio.md"
+fi
+say ""
+
+# ---------------------------------------------------------------------------------------------
+say "## 4e. Nsight Compute on TF32 version 5 (VGG conv3_2, each pass)"
+say ""
+# The hardware counters of version 5's GEMM kernel (tensor-pipe use, shared-memory bank conflicts,
+# warp stalls, occupancy): why it runs at the speed the lab measured, from the same lease. ncu reads
+# counters on some of the lent machines and not on others (KINDS.md): a refusal is reported, not
+# counted as a failure. bench_conv_pool_cuda --profile-v5 runs one pass twice; ncu records the
+# second launch of the GEMM kernel. Runs only while step 5 keeps its time (ends by 330 s).
+NCU="$(command -v ncu 2>/dev/null || true)"
+[ -z "$NCU" ] && NCU=$(ls /usr/local/cuda/bin/ncu /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -n 1)
+PROF_EXE="$CP_EXE"
+[ -n "$PREBUILT" ] && [ -x "$PREBUILT/bench_conv_pool_cuda_nocudnn" ] && PROF_EXE="$PREBUILT/bench_conv_pool_cuda_nocudnn"
+if [ "$QUICK" = 1 ]; then
+  say "Not run: SEAM_GPU_CHECK_QUICK=1."
+elif [ -z "$NCU" ]; then
+  say "Not run: ncu not found."
+elif [ ! -x "$PROF_EXE" ]; then
+  say "Not run: bench_conv_pool_cuda was not built."
+else
+  for pass in forward backward-data backward-weight; do
+    left=$(( 330 - $(elapsed) ))
+    if [ $left -lt 20 ]; then say "- $pass: not run (time budget spent)"; continue; fi
+    run_logged "ncu_v5_$pass" $(( left < 60 ? left : 60 )) env LD_LIBRARY_PATH="${CP_LD:-${LD_LIBRARY_PATH:-}}" "$NCU" \
+      --clock-control none --kernel-name regex:tf32_nhwc_kernel --launch-skip 1 --launch-count 1 \
+      --section SpeedOfLight --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis \
+      --section WarpStateStats --section Occupancy --section LaunchStats --section SchedulerStats \
+      "$PROF_EXE" --profile-v5 "vgg conv3_2" "$pass"
+    if [ $RC -eq 0 ] && grep -q 'Section: GPU Speed Of Light' "$OUT/logs/ncu_v5_$pass.log"; then
+      say "- $pass: profiled (${SECS} s)"
+      tail_block "$OUT/logs/ncu_v5_$pass.log" "ncu, TF32 version 5 $pass, VGG conv3_2 (batch 32)" 120
+    else
+      say "- $pass: ncu gave no profile ($(status_of $RC), ${SECS} s): $(grep -E '==ERROR==|==WARNING==|error' "$OUT/logs/ncu_v5_$pass.log" | head -n 2 | tr '\n' ' ')"
+      tail_block "$OUT/logs/ncu_v5_$pass.log" "ncu $pass (tail)" 20
+      break  # the others would fail alike
+    fi
+  done
 fi
 say ""
 
