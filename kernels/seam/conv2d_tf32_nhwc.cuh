@@ -907,6 +907,15 @@ inline cudaError_t launch(const Source& s, const Store& st, int groups, int slic
     return cudaGetLastError();
 }
 
+/// The GEMM kernel at the block height M calls for: Source<128> or Source<64>, built from the same
+/// fields (the sources are aggregates whose fields do not depend on the height).
+template <template <int> class Source, class Store, class... Fields>
+inline cudaError_t launch_gemm(int M, const Store& st, int groups, const cd::SlicePlan& plan, cudaStream_t stream,
+                               Fields... fields) {
+    if (block_rows(M) == 128) return launch<128>(Source<128>{fields...}, st, groups, plan.slices, plan.k_slice, stream);
+    return launch<64>(Source<64>{fields...}, st, groups, plan.slices, plan.k_slice, stream);
+}
+
 inline Dims dims_of(const Conv2dShape& s) {
     Dims d;
     static_cast<cd::Dims&>(d) = cd::dims_of(s);
@@ -950,11 +959,8 @@ inline cudaError_t forward_gemm(const float* bias, float* y, const Conv2dShape& 
     const cd::SlicePlan& plan = l.plan;
     const bool split = plan.slices > 1;
     const ForwardStore store{split ? partial : y, split ? nullptr : bias, d, M, N, s.N * s.O * s.OH * s.OW};
-    cudaError_t status;
-    if (block_rows(M) == 128)
-        status = launch<128>(ForwardSource<128>{xs, wf, d, M, N, K, Cgp}, store, int(s.groups), plan.slices, plan.k_slice, stream);
-    else
-        status = launch<64>(ForwardSource<64>{xs, wf, d, M, N, K, Cgp}, store, int(s.groups), plan.slices, plan.k_slice, stream);
+    const cudaError_t status =
+        launch_gemm<ForwardSource>(M, store, int(s.groups), plan, stream, xs, wf, d, M, N, K, FastDivisor(Cgp));
     if (status != cudaSuccess || !split) return status;
     return cd::sum_forward_slices<float>(partial, bias, y, s, plan.slices, stream);
 }
@@ -992,13 +998,8 @@ inline cudaError_t backward_data_gemm(float* dx, const Conv2dShape& s, const Wor
     const cd::SlicePlan& plan = l.plan;
     const bool split = plan.slices > 1;
     const BackwardDataStore store{split ? partial : dx, d, M, N, count};
-    cudaError_t status;
-    if (block_rows(M) == 128)
-        status = launch<128>(BackwardDataSource<128>{dys, wb, d, M, N, K, Ogp}, store, int(s.groups), plan.slices,
-                             plan.k_slice, stream);
-    else
-        status = launch<64>(BackwardDataSource<64>{dys, wb, d, M, N, K, Ogp}, store, int(s.groups), plan.slices,
-                            plan.k_slice, stream);
+    const cudaError_t status =
+        launch_gemm<BackwardDataSource>(M, store, int(s.groups), plan, stream, dys, wb, d, M, N, K, FastDivisor(Ogp));
     if (status != cudaSuccess || !split) return status;
     return cd::sum_slices<float>(partial, dx, count, plan.slices, stream);
 }
@@ -1033,13 +1034,8 @@ inline cudaError_t backward_weight_gemm(float* dw, const Conv2dShape& s, const W
     const int Cgp = pad4(int(s.Cg())), Ogp = pad4(int(s.Og()));
     const int M = int(s.Og()), N = int(s.KH * s.KW) * Cgp, K = int(s.N * s.OH * s.OW);
     const BackwardWeightStore store{split ? partial : dw, d, M, N, Cgp};
-    cudaError_t status;
-    if (block_rows(M) == 128)
-        status = launch<128>(BackwardWeightSource<128>{xs, dys, d, M, N, K, Cgp, Ogp}, store, int(s.groups), plan.slices,
-                             plan.k_slice, stream);
-    else
-        status = launch<64>(BackwardWeightSource<64>{xs, dys, d, M, N, K, Cgp, Ogp}, store, int(s.groups), plan.slices,
-                            plan.k_slice, stream);
+    const cudaError_t status =
+        launch_gemm<BackwardWeightSource>(M, store, int(s.groups), plan, stream, xs, dys, d, M, N, K, Cgp, Ogp);
     if (status != cudaSuccess || !split) return status;
     return cd::sum_slices<float>(partial, dw, total, plan.slices, stream);
 }
