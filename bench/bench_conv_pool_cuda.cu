@@ -26,7 +26,7 @@
 //
 //   nvcc -std=c++20 -O3 -arch=sm_90 -Iinclude -Ikernels [-I/usr/include/eigen3] -Xcompiler -fopenmp
 //        [-DSEAM_BENCH_CUDNN=1 -I<cudnn include> <libcudnn.so>] bench/bench_conv_pool_cuda.cu -lgomp -lcublas
-//   ./bench_conv_pool_cuda [--reps 5] [--skip-vgg] [--skip-lab]
+//   ./bench_conv_pool_cuda [--reps 5] [--skip-vgg] [--skip-lab] [--time-budget SECONDS]
 //   ./bench_conv_pool_cuda --profile-v5 "vgg conv3_2" backward-data   # for a profiler, see below
 //
 // Without SEAM_BENCH_CUDNN it times seam only (and says so). Before any timing it validates every
@@ -40,6 +40,9 @@
 // by writing twice its size. 1 warm-up, then --reps samples (default 5: the whole program has to
 // fit gpu_check.sh's 8-minute budget); the tables give the median (and the minimum). Ratios are
 // seam time / cuDNN time: below 1 seam is faster; the issue's floor is 2 (half cuDNN's speed).
+//
+// --time-budget SECONDS: the version-5 lab starts no layer after that many seconds from the start
+// (gpu_check.sh passes what is left of its limit), so a slow lab cannot cost the run its tables.
 //
 // --profile-v5 LAYER PASS: no tables; runs one TF32 version-5 pass (forward, backward-data or
 // backward-weight) of one timed layer (its name as in the tables) twice at its batch, for a
@@ -56,6 +59,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -686,11 +690,20 @@ struct LabRow {
 };
 
 /// The lab on one list of layers: rows appended to `rows`. Returns false if a run failed its check.
+/// The lab's deadline (--time-budget): past it, the lab stops before the next layer and says so.
+using LabClock = std::chrono::steady_clock;
+LabClock::time_point g_deadline = LabClock::time_point::max();
+bool g_lab_cut = false;
+
 bool v5_lab(const std::vector<ConvLayer>& layers, const Timer& timer, std::vector<LabRow>& rows) {
     namespace v5 = sk::conv2d_tf32_nhwc;
     const cudaStream_t stream = timer.stream;
     bool all_ok = true;
     for (const ConvLayer& layer : layers) {
+        if (LabClock::now() > g_deadline) {
+            g_lab_cut = true;
+            break;
+        }
         const sk::Conv2dShape s = layer.shape(layer.N);
         if (!v5::fits(s)) continue;
         const size_t nx = size_t(s.N * s.C * s.H * s.W), nw = size_t(s.O * s.C * 9), ny = size_t(s.N * s.O * s.OH * s.OW);
@@ -881,17 +894,24 @@ int main(int argc, char** argv) {
     int reps = 5;
     bool skip_vgg = false, skip_lab = false;
     std::string profile_layer, profile_pass;  // --profile-v5 LAYER PASS
+    // Line-buffered: when a time limit kills the program, the tables printed so far are kept.
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);
+    const auto started = LabClock::now();
+    double time_budget = 0;  // seconds; the lab stops starting layers past it (0: no limit)
     for (int i = 1; i < argc; ++i) {
         if (std::strcmp(argv[i], "--reps") == 0 && i + 1 < argc) reps = std::max(1, std::atoi(argv[++i]));
         else if (std::strcmp(argv[i], "--skip-vgg") == 0) skip_vgg = true;
         else if (std::strcmp(argv[i], "--skip-lab") == 0) skip_lab = true;
+        else if (std::strcmp(argv[i], "--time-budget") == 0 && i + 1 < argc) time_budget = std::atof(argv[++i]);
         else if (std::strcmp(argv[i], "--profile-v5") == 0 && i + 2 < argc) profile_layer = argv[i + 1], profile_pass = argv[i + 2], i += 2;
         else {
-            std::fprintf(stderr, "usage: %s [--reps N] [--skip-vgg] [--skip-lab] | --profile-v5 LAYER "
+            std::fprintf(stderr, "usage: %s [--reps N] [--skip-vgg] [--skip-lab] [--time-budget SECONDS] | --profile-v5 LAYER "
                                  "forward|backward-data|backward-weight\n", argv[0]);
             return 2;
         }
     }
+    if (time_budget > 0)
+        g_deadline = started + std::chrono::duration_cast<LabClock::duration>(std::chrono::duration<double>(time_budget));
     if (!profile_layer.empty() && profile_pass != "forward" && profile_pass != "backward-data" &&
         profile_pass != "backward-weight") {
         std::fprintf(stderr, "bench_conv_pool_cuda: --profile-v5: the pass is forward, backward-data or backward-weight, not '%s'\n",
@@ -1164,6 +1184,7 @@ int main(int argc, char** argv) {
         lab_ok = v5_lab(fmnist, timer, lab_rows);
         if (!skip_vgg) lab_ok = v5_lab(vgg, timer, lab_rows) && lab_ok;
         print_lab(lab_rows);
+        if (g_lab_cut) std::printf("\n(The lab stopped at its --time-budget: the layers after the last row were not run.)\n");
     } else if (has_tf32) {
         std::printf("\n## TF32 version 5 lab: not run (%s)\n", skip_lab ? "--skip-lab" : "version 5 failed its validation");
     }
