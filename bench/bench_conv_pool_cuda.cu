@@ -64,6 +64,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -689,14 +690,48 @@ struct LabRow {
     }
 };
 
-/// The lab on one list of layers: rows appended to `rows`. Returns false if a run failed its check.
+namespace v5 = sk::conv2d_tf32_nhwc;
+
+/// One version-5 pass of one shape on one layer's device buffers: all that the lab and --profile-v5
+/// need to tell the three passes apart, written once.
+struct V5Pass {
+    const char* name;
+    v5::GemmExtent extent;
+    std::function<v5::WorkspaceLayout(int)> layout;  // for a requested split (0: the model's)
+    std::function<cudaError_t(const v5::WorkspaceLayout&, void*)> stage, gemm;  // on that layout's workspace
+    float* out;
+    const float* ref;             // seam's fp32 result, or null
+    size_t count;                 // out's elements
+    std::array<int64_t, 4> dims;  // out's: [N, O, OH, OW], [N, C, H, W] or [O, C/g, KH, KW]
+};
+
+/// Forward, backward-data and backward-weight of s on these buffers (the refs may be null).
+std::array<V5Pass, 3> v5_passes(const sk::Conv2dShape& s, const float* x, const float* w, const float* dy, float* y,
+                                float* dx, float* dw, const float* y_ref, const float* dx_ref, const float* dw_ref,
+                                cudaStream_t stream) {
+    const size_t nx = size_t(s.N * s.C * s.H * s.W), nw = size_t(s.O * s.Cg() * s.KH * s.KW),
+                 ny = size_t(s.N * s.O * s.OH * s.OW);
+    return {{{"forward", v5::forward_extent(s), [s](int r) { return v5::forward_layout(s, r); },
+              [=](const v5::WorkspaceLayout& l, void* ws) { return v5::stage_forward(x, w, s, l, ws, stream); },
+              [=](const v5::WorkspaceLayout& l, void* ws) { return v5::forward_gemm(nullptr, y, s, l, ws, stream); }, y,
+              y_ref, ny, {s.N, s.O, s.OH, s.OW}},
+             {"backward-data", v5::backward_data_extent(s), [s](int r) { return v5::backward_data_layout(s, r); },
+              [=](const v5::WorkspaceLayout& l, void* ws) { return v5::stage_backward_data(w, dy, s, l, ws, stream); },
+              [=](const v5::WorkspaceLayout& l, void* ws) { return v5::backward_data_gemm(dx, s, l, ws, stream); }, dx,
+              dx_ref, nx, {s.N, s.C, s.H, s.W}},
+             {"backward-weight", v5::backward_weight_extent(s), [s](int r) { return v5::backward_weight_layout(s, r); },
+              [=](const v5::WorkspaceLayout& l, void* ws) { return v5::stage_backward_weight(x, dy, s, l, ws, stream); },
+              [=](const v5::WorkspaceLayout& l, void* ws) { return v5::backward_weight_gemm(dw, s, l, ws, stream); }, dw,
+              dw_ref, nw, {s.O, s.Cg(), s.KH, s.KW}}}};
+}
+
 /// The lab's deadline (--time-budget): past it, the lab stops before the next layer and says so.
 using LabClock = std::chrono::steady_clock;
 LabClock::time_point g_deadline = LabClock::time_point::max();
 bool g_lab_cut = false;
 
+/// The lab on one list of layers: rows appended to `rows`. Returns false if a run failed its check.
 bool v5_lab(const std::vector<ConvLayer>& layers, const Timer& timer, std::vector<LabRow>& rows) {
-    namespace v5 = sk::conv2d_tf32_nhwc;
     const cudaStream_t stream = timer.stream;
     bool all_ok = true;
     for (const ConvLayer& layer : layers) {
@@ -719,17 +754,12 @@ bool v5_lab(const std::vector<ConvLayer>& layers, const Timer& timer, std::vecto
             CUDA_OK(sk::conv2d_backward_data<float>(w.ptr, dy.ptr, dx_ref.ptr, s, v2, stream, ws.ptr, db));
             CUDA_OK(sk::conv2d_backward_weight<float>(x.ptr, dy.ptr, dw_ref.ptr, s, v2, ws.ptr, wb, stream));
         }
-        enum Pass { forward, backward_data, backward_weight };
-        for (Pass pass : {forward, backward_data, backward_weight}) {
+        for (const V5Pass& pass :
+             v5_passes(s, x.ptr, w.ptr, dy.ptr, y.ptr, dx.ptr, dw.ptr, y_ref.ptr, dx_ref.ptr, dw_ref.ptr, stream)) {
             // Backward-data with C/groups <= 4 runs the fp32 small-channel kernel, not version 5.
-            if (pass == backward_data && s.Cg() <= 4) continue;
-            const v5::GemmExtent e = pass == forward ? v5::forward_extent(s)
-                                     : pass == backward_data ? v5::backward_data_extent(s) : v5::backward_weight_extent(s);
-            auto layout = [&](int requested) {
-                return pass == forward ? v5::forward_layout(s, requested)
-                       : pass == backward_data ? v5::backward_data_layout(s, requested) : v5::backward_weight_layout(s, requested);
-            };
-            LabRow row{layer.name, pass == forward ? "forward" : pass == backward_data ? "backward-data" : "backward-weight"};
+            if (std::string(pass.name) == "backward-data" && s.Cg() <= 4) continue;
+            const v5::GemmExtent& e = pass.extent;
+            LabRow row{layer.name, pass.name};
             row.flops = layer.flops();
             row.model_slices = v5::gemm_slices(e).slices;
             // The requests: the model's (0), then 1, 2, 3, 4, 6, 8, ... 256, up to the pass's limit; each
@@ -744,41 +774,27 @@ bool v5_lab(const std::vector<ConvLayer>& layers, const Timer& timer, std::vecto
                     seen.emplace_back(p.slices, p.k_slice), plans.push_back(r);
                 }
             size_t bytes = 0;
-            for (int r : plans) bytes = std::max(bytes, layout(r).bytes);  // the model's may exceed the sweep's
+            for (int r : plans) bytes = std::max(bytes, pass.layout(r).bytes);  // the model's may exceed the sweep's
             DeviceArray<char> ws(bytes);
-            const v5::WorkspaceLayout staged = layout(1);  // the staged tensors sit at the same offsets for every split
-            auto stage = [&] {
-                CUDA_OK(pass == forward ? v5::stage_forward(x.ptr, w.ptr, s, staged, ws.ptr, stream)
-                        : pass == backward_data ? v5::stage_backward_data(w.ptr, dy.ptr, s, staged, ws.ptr, stream)
-                                                : v5::stage_backward_weight(x.ptr, dy.ptr, s, staged, ws.ptr, stream));
-            };
+            const v5::WorkspaceLayout staged = pass.layout(1);  // the staged tensors sit at the same offsets for every split
+            auto stage = [&] { CUDA_OK(pass.stage(staged, ws.ptr)); };
             row.staging_ms = timer.time(stage).median_ms;
             stage();
-            float* out = pass == forward ? y.ptr : pass == backward_data ? dx.ptr : dw.ptr;
-            const float* ref = pass == forward ? y_ref.ptr : pass == backward_data ? dx_ref.ptr : dw_ref.ptr;
-            const size_t count = pass == forward ? ny : pass == backward_data ? nx : nw;
             for (int r : plans) {
-                const v5::WorkspaceLayout l = layout(r);
-                auto gemm = [&] {
-                    CUDA_OK(pass == forward ? v5::forward_gemm(nullptr, out, s, l, ws.ptr, stream)
-                            : pass == backward_data ? v5::backward_data_gemm(out, s, l, ws.ptr, stream)
-                                                    : v5::backward_weight_gemm(out, s, l, ws.ptr, stream));
-                };
-                CUDA_OK(cudaMemsetAsync(out, 0xff, count * sizeof(float), stream));  // NaN: a missed element fails
+                const v5::WorkspaceLayout l = pass.layout(r);
+                auto gemm = [&] { CUDA_OK(pass.gemm(l, ws.ptr)); };
+                CUDA_OK(cudaMemsetAsync(pass.out, 0xff, pass.count * sizeof(float), stream));  // NaN: a missed element fails
                 gemm();
-                const double worst = device_worst_ratio(out, ref, count, kTf32Tolerance, stream);
+                const double worst = device_worst_ratio(pass.out, pass.ref, pass.count, kTf32Tolerance, stream);
                 if (!(worst <= 1)) {
                     char buf[96];
                     std::snprintf(buf, sizeof buf, "FAILED at %d slices (%.3g x tolerance)", l.plan.slices, worst);
                     row.check = buf, all_ok = false;
-                    std::vector<float> got(count), want(count);  // a failure only: the download is worth it
-                    CUDA_OK(cudaMemcpy(got.data(), out, count * sizeof(float), cudaMemcpyDeviceToHost));
-                    CUDA_OK(cudaMemcpy(want.data(), ref, count * sizeof(float), cudaMemcpyDeviceToHost));
-                    const std::array<int64_t, 4> dims = pass == forward         ? std::array<int64_t, 4>{s.N, s.O, s.OH, s.OW}
-                                                        : pass == backward_data ? std::array<int64_t, 4>{s.N, s.C, s.H, s.W}
-                                                                                : std::array<int64_t, 4>{s.O, s.C / s.groups, s.KH, s.KW};
-                    std::fprintf(stderr, "v5 lab: %s %s %s: %s\n", layer.name, row.pass.c_str(), buf,
-                                 describe_mismatches(got, want, kTf32Tolerance, dims).c_str());
+                    std::vector<float> got(pass.count), want(pass.count);  // a failure only: the download is worth it
+                    CUDA_OK(cudaMemcpy(got.data(), pass.out, pass.count * sizeof(float), cudaMemcpyDeviceToHost));
+                    CUDA_OK(cudaMemcpy(want.data(), pass.ref, pass.count * sizeof(float), cudaMemcpyDeviceToHost));
+                    std::fprintf(stderr, "v5 lab: %s %s %s: %s\n", layer.name, pass.name, buf,
+                                 describe_mismatches(got, want, kTf32Tolerance, pass.dims).c_str());
                     break;
                 }
                 row.sweep.push_back(
@@ -796,9 +812,9 @@ bool v5_lab(const std::vector<ConvLayer>& layers, const Timer& timer, std::vecto
     return all_ok;
 }
 
-/// --profile-v5: one version-5 pass of `layer`, twice (the profiler skips the first launch).
-int profile_v5(const ConvLayer& layer, const std::string& pass) {
-    namespace v5 = sk::conv2d_tf32_nhwc;
+/// --profile-v5: one version-5 pass of `layer` (staging, then the GEMM at the model's split), twice:
+/// the profiler skips the first launch.
+int profile_v5(const ConvLayer& layer, const std::string& pass_name) {
     const sk::Conv2dShape s = layer.shape(layer.N);
     if (!v5::fits(s)) {
         std::fprintf(stderr, "bench_conv_pool_cuda: --profile-v5: %s is past version 5's limits\n", layer.name);
@@ -806,20 +822,20 @@ int profile_v5(const ConvLayer& layer, const std::string& pass) {
     }
     const size_t nx = size_t(s.N * s.C * s.H * s.W), nw = size_t(s.O * s.C * 9), ny = size_t(s.N * s.O * s.OH * s.OW);
     DeviceArray<float> x(pattern(nx, 11)), w(pattern(nw, 12)), dy(pattern(ny, 13)), y(ny), dx(nx), dw(nw);
-    const size_t bytes = pass == "forward" ? v5::forward_workspace_bytes(s)
-                         : pass == "backward-data" ? v5::backward_data_workspace_bytes(s) : v5::backward_weight_workspace_bytes(s);
-    DeviceArray<char> ws(bytes);
-    for (int run = 0; run < 2; ++run) {
-        if (pass == "forward") CUDA_OK(v5::forward(x.ptr, w.ptr, nullptr, y.ptr, s, ws.ptr, bytes, nullptr));
-        else if (pass == "backward-data") CUDA_OK(v5::backward_data(w.ptr, dy.ptr, dx.ptr, s, ws.ptr, bytes, nullptr));
-        else CUDA_OK(v5::backward_weight(x.ptr, dy.ptr, dw.ptr, s, ws.ptr, bytes, nullptr));
-        CUDA_OK(cudaDeviceSynchronize());
+    for (const V5Pass& pass : v5_passes(s, x.ptr, w.ptr, dy.ptr, y.ptr, dx.ptr, dw.ptr, nullptr, nullptr, nullptr, nullptr)) {
+        if (pass_name != pass.name) continue;
+        const v5::WorkspaceLayout l = pass.layout(0);
+        DeviceArray<char> ws(l.bytes);
+        for (int run = 0; run < 2; ++run) {
+            CUDA_OK(pass.stage(l, ws.ptr));
+            CUDA_OK(pass.gemm(l, ws.ptr));
+            CUDA_OK(cudaDeviceSynchronize());
+        }
+        std::printf("bench_conv_pool_cuda --profile-v5: %s %s ran twice (TF32 version 5, %d slice%s)\n", layer.name,
+                    pass.name, l.plan.slices, l.plan.slices == 1 ? "" : "s");
+        return 0;
     }
-    const auto plan = pass == "forward" ? v5::forward_slices(s) : pass == "backward-data" ? v5::backward_data_slices(s)
-                                                                                           : v5::backward_weight_slices(s);
-    std::printf("bench_conv_pool_cuda --profile-v5: %s %s ran twice (TF32 version 5, %d slice%s)\n", layer.name, pass.c_str(),
-                plan.slices, plan.slices == 1 ? "" : "s");
-    return 0;
+    return 2;  // main checked the pass name
 }
 
 void print_lab(const std::vector<LabRow>& rows) {
