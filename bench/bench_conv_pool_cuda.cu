@@ -29,6 +29,13 @@
 //   ./bench_conv_pool_cuda [--reps 5] [--skip-vgg] [--skip-lab] [--time-budget SECONDS]
 //   ./bench_conv_pool_cuda --profile-v5 "vgg conv3_2" backward-data   # for a profiler, see below
 //
+// TF32 version 5 runs in child processes only (this program with --v5-child, by run_v5_items: not
+// for use by hand): first its check and timing for the TF32 tables (the library's launcher at the
+// timed size against seam's fp32 result), then the lab. A child that faults or hangs in a pass is
+// killed and replaced, so a kernel never run on a GPU before can cost only its own figures, which
+// the report then names. On a GPU in exclusive-process mode (or where no child can start) version
+// 5 runs in this process.
+//
 // Without SEAM_BENCH_CUDNN it times seam only (and says so). Before any timing it validates every
 // timed shape on the CPU, at batch 2: against the CPU op (ops/conv.hpp) when Eigen is on the
 // include path, else against the naive reference (cpu/reference/conv.hpp) with channels capped at
@@ -41,7 +48,7 @@
 // fit gpu_check.sh's 8-minute budget); the tables give the median (and the minimum). Ratios are
 // seam time / cuDNN time: below 1 seam is faster; the issue's floor is 2 (half cuDNN's speed).
 //
-// --time-budget SECONDS: the version-5 lab starts no layer after that many seconds from the start
+// --time-budget SECONDS: the version-5 lab starts no pass after that many seconds from the start
 // (gpu_check.sh passes what is left of its limit), so a slow lab cannot cost the run its tables.
 //
 // --profile-v5 LAYER PASS: no tables; runs one TF32 version-5 pass (forward, backward-data or
@@ -50,21 +57,24 @@
 // ncu --launch-skip 1 --launch-count 1 --kernel-name regex:tf32_nhwc_kernel ...). Its results are
 // checked by the main run, not here.
 //
-// Exit status: 0 done, 1 a validation failure (the lab's included) or CUDA/cuDNN error, 2 bad
-// arguments, 77 no usable GPU.
+// Exit status: 0 done, 1 a validation failure (version 5's and the lab's included: a failed check,
+// a fault or a hang in a child) or a CUDA/cuDNN error, 2 bad arguments, 77 no usable GPU.
 // Eigen (the CPU op used for validation) runs on the host only: no __device__ annotations.
 #define EIGEN_NO_CUDA 1
 
 #include <cuda_runtime.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <chrono>
 #include <cmath>
+#include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -74,6 +84,8 @@
 #include <seam/winograd.cuh>
 #include <seam/pool2d.cuh>
 #include <seam/ops/pool.hpp>
+
+#include "child_lines.hpp"
 
 #if __has_include(<Eigen/Core>)
 #define SEAM_BENCH_CPU_OP 1
@@ -227,11 +239,6 @@ const char* tf32_version_name(sk::Tf32Version v) {
     return "?";
 }
 
-/// Version 5 has not been timed before (written without a GPU): a failed validation or launch of it
-/// is reported and its columns left out ("n/a"), rather than ending the run and losing the tables
-/// of the versions that work. A kernel fault would still poison the context: that ends the run.
-bool g_v5_valid = true;
-
 /// The device workspaces one TF32 version needs for one shape, one per pass (version 5 stages its
 /// operands there; versions 3 and 4 need one for split backward-weight only).
 struct Tf32Workspaces {
@@ -330,47 +337,21 @@ bool validate_conv(const ConvLayer& layer, bool with_tf32) {
     if (!with_tf32) return true;
     // The TF32 kernels against the fp32 ones just checked, same inputs: within 10·2^-11 of the
     // largest value (TF32 keeps 10 mantissa bits: each product is off by up to ~2·2^-11 relative).
-    // Every TF32 version the bench times: version 4 (both occupancies), version 3 and version 5. The
-    // outputs are NaN-filled first, so an element a version forgets fails.
-    for (const sk::Tf32Version version : {sk::Tf32Version::v4_mma, sk::Tf32Version::v4_mma_two_blocks, sk::Tf32Version::v3_wmma,
-                                          sk::Tf32Version::v5_nhwc}) {
-        const bool v5 = version == sk::Tf32Version::v5_nhwc;
-        if (v5 && !g_v5_valid) continue;
+    // Versions 4 (both occupancies) and 3; version 5 is checked at the timed sizes, in a child
+    // process (v5_table_item). The outputs are NaN-filled first, so an element a version forgets fails.
+    for (const sk::Tf32Version version : {sk::Tf32Version::v4_mma, sk::Tf32Version::v4_mma_two_blocks, sk::Tf32Version::v3_wmma}) {
         const std::vector<float> nans_y(size_t(want_y.numel()), NAN), nans_x(size_t(x.numel()), NAN), nans_w(size_t(w.numel()), NAN);
         DeviceArray<float> y_tf32(nans_y), dx_tf32(nans_x), dw_tf32(nans_w);
         Tf32Workspaces ws(s, version);
-        cudaError_t launched = sk::conv2d_forward_tf32(dx_in.ptr, dw_in.ptr, db_in.ptr, y_tf32.ptr, s, ws.forward.ptr,
-                                                       ws.forward_bytes, nullptr, version);
-        if (launched == cudaSuccess)
-            launched = sk::conv2d_backward_data_tf32(dw_in.ptr, dgy.ptr, dx_tf32.ptr, s, ws.data.ptr, ws.data_bytes, nullptr, version);
-        if (launched == cudaSuccess)
-            launched = sk::conv2d_backward_weight_tf32(dx_in.ptr, dgy.ptr, dw_tf32.ptr, s, ws.weight.ptr, ws.weight_bytes,
-                                                       nullptr, version);
-        if (launched != cudaSuccess && v5) {
-            std::printf("- **TF32 version 5 could not run** on %s: %s; its columns are left out (n/a)\n", layer.name,
-                        cudaGetErrorString(launched));
-            g_v5_valid = false;
-            continue;
-        }
-        CUDA_OK(launched);
+        CUDA_OK(sk::conv2d_forward_tf32(dx_in.ptr, dw_in.ptr, db_in.ptr, y_tf32.ptr, s, ws.forward.ptr, ws.forward_bytes,
+                                        nullptr, version));
+        CUDA_OK(sk::conv2d_backward_data_tf32(dw_in.ptr, dgy.ptr, dx_tf32.ptr, s, ws.data.ptr, ws.data_bytes, nullptr, version));
+        CUDA_OK(sk::conv2d_backward_weight_tf32(dx_in.ptr, dgy.ptr, dw_tf32.ptr, s, ws.weight.ptr, ws.weight_bytes, nullptr,
+                                                version));
         CUDA_OK(cudaDeviceSynchronize());
         const double ty = worst_ratio(y_tf32.download(), y.download(), kTf32Tolerance);
         const double tx = worst_ratio(dx_tf32.download(), dx.download(), kTf32Tolerance);
         const double tw = worst_ratio(dw_tf32.download(), dw.download(), kTf32Tolerance);
-        if ((ty > 1 || tx > 1 || tw > 1) && v5) {
-            std::printf("- **TF32 version 5 FAILED validation** on %s (error / tolerance = %.3g forward, %.3g backward-data, "
-                        "%.3g backward-weight); its columns are left out (n/a)\n", layer.name, ty, tx, tw);
-            const std::array<int64_t, 4> yd{s.N, s.O, s.OH, s.OW}, xd{s.N, s.C, s.H, s.W}, wd{s.O, s.C / s.groups, s.KH, s.KW};
-            if (ty > 1) std::printf("  - forward [N, O, OH, OW]: %s\n", describe_mismatches(y_tf32.download(), y.download(), kTf32Tolerance, yd).c_str());
-            if (tx > 1)
-                std::printf("  - backward-data [N, C, H, W]: %s\n",
-                            describe_mismatches(dx_tf32.download(), dx.download(), kTf32Tolerance, xd).c_str());
-            if (tw > 1)
-                std::printf("  - backward-weight [O, C/g, KH, KW]: %s\n",
-                            describe_mismatches(dw_tf32.download(), dw.download(), kTf32Tolerance, wd).c_str());
-            g_v5_valid = false;
-            continue;
-        }
         if (ty > 1 || tx > 1 || tw > 1) {
             std::fprintf(stderr,
                          "validation of the TF32 kernels (%s) on %s (N=%lld C=%lld %lldx%lld O=%lld) against seam's fp32 "
@@ -725,91 +706,425 @@ std::array<V5Pass, 3> v5_passes(const sk::Conv2dShape& s, const float* x, const 
               dw_ref, nw, {s.O, s.Cg(), s.KH, s.KW}}}};
 }
 
-/// The lab's deadline (--time-budget): past it, the lab stops before the next layer and says so.
+/// The lab's deadline (--time-budget): past it, the lab starts no new pass and says so.
 using LabClock = std::chrono::steady_clock;
 LabClock::time_point g_deadline = LabClock::time_point::max();
-bool g_lab_cut = false;
 
-/// The lab on one list of layers: rows appended to `rows`. Returns false if a run failed its check.
-bool v5_lab(const std::vector<ConvLayer>& layers, const Timer& timer, std::vector<LabRow>& rows) {
+// ----- TF32 version 5 in child processes ------------------------------------------------------------
+// Version 5 has never run on a GPU before the run that uses this bench. A fault in one of its kernels
+// (an illegal address, a misaligned cp.async) would poison this process's CUDA context and a
+// deadlock would hang it: every table after it would be lost. So this process never launches it.
+// Its work is cut into items — one pass of one timed layer — that a child process runs (this
+// program again: --v5-child MODE FROM; bench/child_lines.hpp's run_items_in_children), reporting
+// each item on its standard output:
+//   @v5 ready | @v5 begin K | @v5 time K MEDIAN MIN | @v5 problem K TEXT | @v5 lab K FIELDS | @v5 cut K | @v5 end
+// A child that dies (or prints nothing for kChildIdleSeconds) inside item K has K recorded as a
+// fault, and a new child goes on from K + 1. Two modes: "tables" (the launcher the library runs,
+// checked at the timed size, then timed: the TF32 tables' v5 column) and "lab" (below). Where no
+// child can run (a GPU in exclusive-process mode, or the first child cannot start) the items run
+// in this process, as before, and a fault ends the run.
+
+constexpr double kChildIdleSeconds = 20;  // the longest item (a new VGG layer's buffers, then its lab sweep) takes a few seconds
+constexpr int kChildRestarts = 8, kChildHangs = 2;  // a hang costs kChildIdleSeconds: two, and the rest is not run
+constexpr const char* kPassNames[3] = {"forward", "backward-data", "backward-weight"};
+
+const std::vector<ConvLayer>& vgg_layers() {
+    static const std::vector<ConvLayer> layers = {
+        {"vgg conv1_1", 32, 3, 224, 224, 64},    {"vgg conv1_2", 32, 64, 224, 224, 64},
+        {"vgg conv2_1", 32, 64, 112, 112, 128},  {"vgg conv2_2", 32, 128, 112, 112, 128},
+        {"vgg conv3_1", 32, 128, 56, 56, 256},   {"vgg conv3_2", 32, 256, 56, 56, 256},
+        {"vgg conv3_3", 32, 256, 56, 56, 256},   {"vgg conv4_1", 32, 256, 28, 28, 512},
+        {"vgg conv4_2", 32, 512, 28, 28, 512},   {"vgg conv4_3", 32, 512, 28, 28, 512},
+        {"vgg conv5_1", 32, 512, 14, 14, 512},   {"vgg conv5_2", 32, 512, 14, 14, 512},
+        {"vgg conv5_3", 32, 512, 14, 14, 512},
+    };
+    return layers;
+}
+const std::vector<ConvLayer>& fmnist_layers() {
+    static const std::vector<ConvLayer> layers = {
+        {"fmnist conv1", 128, 1, 28, 28, 32}, {"fmnist conv2", 128, 32, 14, 14, 64}, {"fmnist conv3", 128, 64, 7, 7, 64}};
+    return layers;
+}
+
+/// One item: pass `pass` (0 forward, 1 backward-data, 2 backward-weight) of one timed layer. Items are
+/// numbered Fashion-MNIST first, then VGG-16 (unless --skip-vgg), layer by layer, pass by pass: the
+/// parent and its children number them alike from the same flags.
+struct V5Item {
+    const ConvLayer* layer;
+    int pass;
+};
+std::vector<V5Item> v5_items(bool skip_vgg) {
+    std::vector<V5Item> items;
+    for (const auto* list : {&fmnist_layers(), &vgg_layers()}) {
+        if (skip_vgg && list == &vgg_layers()) continue;
+        for (const ConvLayer& l : *list)
+            for (int p = 0; p < 3; ++p) items.push_back({&l, p});
+    }
+    return items;
+}
+
+/// One layer's buffers at its timed batch, with seam's fp32 results (the implicit GEMM, validated
+/// against the CPU before any timing) as the references.
+struct V5Buffers {
+    const ConvLayer* layer;
+    sk::Conv2dShape s;
+    size_t nx, nw, ny;
+    DeviceArray<float> x, w, dy, y, dx, dw, y_ref, dx_ref, dw_ref;
+    V5Buffers(const ConvLayer& l, cudaStream_t stream)
+        : layer(&l), s(l.shape(l.N)), nx(size_t(s.N * s.C * s.H * s.W)), nw(size_t(s.O * s.C * 9)),
+          ny(size_t(s.N * s.O * s.OH * s.OW)), x(pattern(nx, 11)), w(pattern(nw, 12)), dy(pattern(ny, 13)), y(ny), dx(nx),
+          dw(nw), y_ref(ny), dx_ref(nx), dw_ref(nw) {
+        const auto v2 = sk::ConvAlgo::implicit_gemm;
+        const size_t fb = sk::conv2d_forward_workspace_bytes<float>(s, v2), db = sk::conv2d_backward_data_workspace_bytes<float>(s, v2),
+                     wb = sk::conv2d_backward_weight_workspace_bytes<float>(s, v2);
+        DeviceArray<char> ws(std::max({fb, db, wb}));
+        CUDA_OK(sk::conv2d_forward<float>(x.ptr, w.ptr, nullptr, y_ref.ptr, s, v2, stream, ws.ptr, fb));
+        CUDA_OK(sk::conv2d_backward_data<float>(w.ptr, dy.ptr, dx_ref.ptr, s, v2, stream, ws.ptr, db));
+        CUDA_OK(sk::conv2d_backward_weight<float>(x.ptr, dy.ptr, dw_ref.ptr, s, v2, ws.ptr, wb, stream));
+        CUDA_OK(cudaStreamSynchronize(stream));
+    }
+    V5Pass pass(int p, cudaStream_t stream) {
+        return v5_passes(s, x.ptr, w.ptr, dy.ptr, y.ptr, dx.ptr, dw.ptr, y_ref.ptr, dx_ref.ptr, dw_ref.ptr, stream)[size_t(p)];
+    }
+};
+
+using Sink = std::function<void(const std::string&)>;
+
+std::string format(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+std::string format(const char* fmt, ...) {
+    char buf[1024];
+    va_list args;
+    va_start(args, fmt);
+    std::vsnprintf(buf, sizeof buf, fmt, args);
+    va_end(args);
+    return buf;
+}
+
+/// A failed check's report: how far off, and describe_mismatches of the output (downloaded: a
+/// failure only).
+std::string mismatch_report(const V5Pass& p, double worst) {
+    std::vector<float> got(p.count), want(p.count);
+    CUDA_OK(cudaMemcpy(got.data(), p.out, p.count * sizeof(float), cudaMemcpyDeviceToHost));
+    CUDA_OK(cudaMemcpy(want.data(), p.ref, p.count * sizeof(float), cudaMemcpyDeviceToHost));
+    static const char* dim_names[3] = {"[N, O, OH, OW]", "[N, C, H, W]", "[O, C/g, KH, KW]"};
+    const int which = std::string(p.name) == "forward" ? 0 : std::string(p.name) == "backward-data" ? 1 : 2;
+    return format("%.3g x tolerance; %s %s", worst, dim_names[which],
+                  describe_mismatches(got, want, kTf32Tolerance, p.dims).c_str());
+}
+
+/// A "tables" item: the library's version-5 launcher (what the TF32 tables time: staging, then the
+/// GEMM at the model's split, in one call) at the timed size, its output NaN-filled first and
+/// checked on the device against seam's fp32 result within 10·2^-11 of the largest value; timed
+/// only when right.
+void v5_table_item(int k, V5Buffers& b, int pass, const Timer& timer, const Sink& emit) {
     const cudaStream_t stream = timer.stream;
-    bool all_ok = true;
-    for (const ConvLayer& layer : layers) {
-        if (LabClock::now() > g_deadline) {
-            g_lab_cut = true;
+    const sk::Conv2dShape& s = b.s;
+    const auto v5 = sk::Tf32Version::v5_nhwc;
+    Tf32Workspaces ws(s, v5);
+    const V5Pass p = b.pass(pass, stream);
+    auto launch = [&]() -> cudaError_t {
+        if (pass == 0) return sk::conv2d_forward_tf32(b.x.ptr, b.w.ptr, nullptr, b.y.ptr, s, ws.forward.ptr, ws.forward_bytes, stream, v5);
+        if (pass == 1) return sk::conv2d_backward_data_tf32(b.w.ptr, b.dy.ptr, b.dx.ptr, s, ws.data.ptr, ws.data_bytes, stream, v5);
+        return sk::conv2d_backward_weight_tf32(b.x.ptr, b.dy.ptr, b.dw.ptr, s, ws.weight.ptr, ws.weight_bytes, stream, v5);
+    };
+    CUDA_OK(cudaMemsetAsync(p.out, 0xff, p.count * sizeof(float), stream));
+    const cudaError_t launched = launch();
+    if (launched != cudaSuccess) {  // a refusal; a context already broken ends the child here
+        CUDA_OK(cudaDeviceSynchronize());
+        emit(format("problem %d could not run: %s", k, cudaGetErrorString(launched)));
+        return;
+    }
+    const double worst = device_worst_ratio(p.out, p.ref, p.count, kTf32Tolerance, stream);
+    if (!(worst <= 1)) {
+        emit(format("problem %d FAILED its check: %s", k, mismatch_report(p, worst).c_str()));
+        return;
+    }
+    const Timing t = timer.time([&] { CUDA_OK(launch()); });
+    emit(format("time %d %.17g %.17g", k, t.median_ms, t.min_ms));
+}
+
+/// A "lab" item (see the lab section above): the pass's staging timed alone, then its GEMM at every
+/// split it may take, each run checked before it is timed.
+LabRow v5_lab_item(V5Buffers& b, int pass_index, const Timer& timer) {
+    const cudaStream_t stream = timer.stream;
+    const V5Pass pass = b.pass(pass_index, stream);
+    const v5::GemmExtent& e = pass.extent;
+    LabRow row{b.layer->name, pass.name};
+    row.flops = b.layer->flops();
+    row.model_slices = v5::gemm_slices(e).slices;
+    // The requests: the model's (0), then 1, 2, 3, 4, 6, 8, ... 256, up to the pass's limit; each
+    // distinct plan once (a request may give fewer slices: none may be empty).
+    std::vector<int> plans;
+    std::vector<std::pair<int, int>> seen;  // (slices, k_slice)
+    const int64_t limit = v5::slice_limit(e);
+    for (int r : {0, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256})
+        if (r <= limit) {
+            const sk::conv2d_detail::SlicePlan p = v5::gemm_slices(e, r);
+            if (std::find(seen.begin(), seen.end(), std::make_pair(p.slices, p.k_slice)) != seen.end()) continue;
+            seen.emplace_back(p.slices, p.k_slice), plans.push_back(r);
+        }
+    size_t bytes = 0;
+    for (int r : plans) bytes = std::max(bytes, pass.layout(r).bytes);  // the model's may exceed the sweep's
+    DeviceArray<char> ws(bytes);
+    const v5::WorkspaceLayout staged = pass.layout(1);  // the staged tensors sit at the same offsets for every split
+    auto stage = [&] { CUDA_OK(pass.stage(staged, ws.ptr)); };
+    row.staging_ms = timer.time(stage).median_ms;
+    stage();
+    for (int r : plans) {
+        const v5::WorkspaceLayout l = pass.layout(r);
+        auto gemm = [&] { CUDA_OK(pass.gemm(l, ws.ptr)); };
+        CUDA_OK(cudaMemsetAsync(pass.out, 0xff, pass.count * sizeof(float), stream));  // NaN: a missed element fails
+        gemm();
+        const double worst = device_worst_ratio(pass.out, pass.ref, pass.count, kTf32Tolerance, stream);
+        if (!(worst <= 1)) {
+            row.check = format("FAILED at %d slices", l.plan.slices);
+            std::fprintf(stderr, "v5 lab: %s %s %s: %s\n", b.layer->name, pass.name, row.check.c_str(),
+                         mismatch_report(pass, worst).c_str());
             break;
         }
-        const sk::Conv2dShape s = layer.shape(layer.N);
-        if (!v5::fits(s)) continue;
-        const size_t nx = size_t(s.N * s.C * s.H * s.W), nw = size_t(s.O * s.C * 9), ny = size_t(s.N * s.O * s.OH * s.OW);
-        DeviceArray<float> x(pattern(nx, 11)), w(pattern(nw, 12)), dy(pattern(ny, 13));
-        DeviceArray<float> y(ny), dx(nx), dw(nw), y_ref(ny), dx_ref(nx), dw_ref(nw);
-        {  // fp32 references (seam's implicit GEMM, validated against the CPU before any timing)
-            const auto v2 = sk::ConvAlgo::implicit_gemm;
-            const size_t fb = sk::conv2d_forward_workspace_bytes<float>(s, v2),
-                         db = sk::conv2d_backward_data_workspace_bytes<float>(s, v2),
-                         wb = sk::conv2d_backward_weight_workspace_bytes<float>(s, v2);
-            DeviceArray<char> ws(std::max({fb, db, wb}));
-            CUDA_OK(sk::conv2d_forward<float>(x.ptr, w.ptr, nullptr, y_ref.ptr, s, v2, stream, ws.ptr, fb));
-            CUDA_OK(sk::conv2d_backward_data<float>(w.ptr, dy.ptr, dx_ref.ptr, s, v2, stream, ws.ptr, db));
-            CUDA_OK(sk::conv2d_backward_weight<float>(x.ptr, dy.ptr, dw_ref.ptr, s, v2, ws.ptr, wb, stream));
-        }
-        for (const V5Pass& pass :
-             v5_passes(s, x.ptr, w.ptr, dy.ptr, y.ptr, dx.ptr, dw.ptr, y_ref.ptr, dx_ref.ptr, dw_ref.ptr, stream)) {
-            // Backward-data with C/groups <= 4 runs the fp32 small-channel kernel, not version 5.
-            if (std::string(pass.name) == "backward-data" && s.Cg() <= 4) continue;
-            const v5::GemmExtent& e = pass.extent;
-            LabRow row{layer.name, pass.name};
-            row.flops = layer.flops();
-            row.model_slices = v5::gemm_slices(e).slices;
-            // The requests: the model's (0), then 1, 2, 3, 4, 6, 8, ... 256, up to the pass's limit; each
-            // distinct plan once (a request may give fewer slices: none may be empty).
-            std::vector<int> plans;
-            std::vector<std::pair<int, int>> seen;  // (slices, k_slice)
-            const int64_t limit = v5::slice_limit(e);
-            for (int r : {0, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256})
-                if (r <= limit) {
-                    const sk::conv2d_detail::SlicePlan p = v5::gemm_slices(e, r);
-                    if (std::find(seen.begin(), seen.end(), std::make_pair(p.slices, p.k_slice)) != seen.end()) continue;
-                    seen.emplace_back(p.slices, p.k_slice), plans.push_back(r);
-                }
-            size_t bytes = 0;
-            for (int r : plans) bytes = std::max(bytes, pass.layout(r).bytes);  // the model's may exceed the sweep's
-            DeviceArray<char> ws(bytes);
-            const v5::WorkspaceLayout staged = pass.layout(1);  // the staged tensors sit at the same offsets for every split
-            auto stage = [&] { CUDA_OK(pass.stage(staged, ws.ptr)); };
-            row.staging_ms = timer.time(stage).median_ms;
-            stage();
-            for (int r : plans) {
-                const v5::WorkspaceLayout l = pass.layout(r);
-                auto gemm = [&] { CUDA_OK(pass.gemm(l, ws.ptr)); };
-                CUDA_OK(cudaMemsetAsync(pass.out, 0xff, pass.count * sizeof(float), stream));  // NaN: a missed element fails
-                gemm();
-                const double worst = device_worst_ratio(pass.out, pass.ref, pass.count, kTf32Tolerance, stream);
-                if (!(worst <= 1)) {
-                    char buf[96];
-                    std::snprintf(buf, sizeof buf, "FAILED at %d slices (%.3g x tolerance)", l.plan.slices, worst);
-                    row.check = buf, all_ok = false;
-                    std::vector<float> got(pass.count), want(pass.count);  // a failure only: the download is worth it
-                    CUDA_OK(cudaMemcpy(got.data(), pass.out, pass.count * sizeof(float), cudaMemcpyDeviceToHost));
-                    CUDA_OK(cudaMemcpy(want.data(), pass.ref, pass.count * sizeof(float), cudaMemcpyDeviceToHost));
-                    std::fprintf(stderr, "v5 lab: %s %s %s: %s\n", layer.name, pass.name, buf,
-                                 describe_mismatches(got, want, kTf32Tolerance, pass.dims).c_str());
-                    break;
-                }
-                row.sweep.push_back(
-                    {l.plan.slices, r == 0, timer.time(gemm).median_ms, 1e3 * v5::predicted_seconds(e, l.plan.slices)});
-            }
-            std::sort(row.sweep.begin(), row.sweep.end(),
-                      [](const LabPoint& a, const LabPoint& b) {
-                          return a.slices < b.slices || (a.slices == b.slices && a.model && !b.model);
-                      });
-            if (const LabPoint* one = row.unsplit())
-                row.implied_tile_us = 1e6 * v5::SplitModel::kSecondsPerWaveTile * one->ms / one->predicted_ms;
-            rows.push_back(row);
-        }
+        row.sweep.push_back({l.plan.slices, r == 0, timer.time(gemm).median_ms, 1e3 * v5::predicted_seconds(e, l.plan.slices)});
     }
-    return all_ok;
+    std::sort(row.sweep.begin(), row.sweep.end(), [](const LabPoint& a, const LabPoint& b) {
+        return a.slices < b.slices || (a.slices == b.slices && a.model && !b.model);
+    });
+    if (const LabPoint* one = row.unsplit())
+        row.implied_tile_us = 1e6 * v5::SplitModel::kSecondsPerWaveTile * one->ms / one->predicted_ms;
+    return row;
+}
+
+/// A lab row on one line (tab-separated; the sweep as slices:model:ms:predicted, ';'-separated),
+/// and back. The layer and pass come from the item number.
+std::string lab_fields(const LabRow& r) {
+    std::string sweep;
+    for (const LabPoint& p : r.sweep)
+        sweep += format("%s%d:%d:%.17g:%.17g", sweep.empty() ? "" : ";", p.slices, p.model ? 1 : 0, p.ms, p.predicted_ms);
+    return format("%.17g\t%d\t%.17g\t%.17g\t%s\t%s", r.staging_ms, r.model_slices, r.implied_tile_us, r.flops, r.check.c_str(),
+                  sweep.c_str());
+}
+bool parse_lab_fields(const std::string& text, LabRow& r) {
+    std::vector<std::string> f;
+    for (size_t start = 0;;) {
+        const size_t tab = text.find('\t', start);
+        f.push_back(text.substr(start, tab == std::string::npos ? std::string::npos : tab - start));
+        if (tab == std::string::npos) break;
+        start = tab + 1;
+    }
+    if (f.size() != 6) return false;
+    r.staging_ms = std::strtod(f[0].c_str(), nullptr), r.model_slices = std::atoi(f[1].c_str());
+    r.implied_tile_us = std::strtod(f[2].c_str(), nullptr), r.flops = std::strtod(f[3].c_str(), nullptr), r.check = f[4];
+    for (size_t start = 0; start < f[5].size();) {
+        const size_t semi = std::min(f[5].find(';', start), f[5].size());
+        LabPoint p{};
+        int model = 0;
+        if (std::sscanf(f[5].substr(start, semi - start).c_str(), "%d:%d:%lf:%lf", &p.slices, &model, &p.ms, &p.predicted_ms) != 4)
+            return false;
+        p.model = model != 0, r.sweep.push_back(p), start = semi + 1;
+    }
+    return true;
+}
+
+/// --selftest-children (no GPU needed: a CTest runs it) exercises the parent's side of all this —
+/// its own path, the children's arguments, the records, a crash, a failed check and a hang — with
+/// children that do no CUDA work (--v5-fake): fake_item below.
+bool g_fake_children = false;
+double g_idle_seconds = kChildIdleSeconds;
+
+/// A fake child's item k: tables: item 2 aborts, item 4 hangs, item 5 reports a failed check, the
+/// others the time 1 + k ms (min 0.5 + k); lab: item 2 aborts, the others a row with a two-point sweep.
+void fake_item(const std::string& mode, size_t k, const Sink& emit) {
+    if (k == 2) std::abort();
+    if (mode == "tables") {
+        if (k == 4)
+            for (;;) pause();
+        if (k == 5) emit(format("problem %zu FAILED its check: made up", k));
+        else emit(format("time %zu %.17g %.17g", k, 1.0 + double(k), 0.5 + double(k)));
+        return;
+    }
+    LabRow r;
+    r.staging_ms = 0.25, r.model_slices = 2, r.implied_tile_us = 1.5 + double(k), r.flops = 1e9;
+    r.sweep = {{1, false, 2.0, 1.9}, {2, true, 1.0 + double(k) / 8, 1.1}};
+    emit(format("lab %zu ", k) + lab_fields(r));
+}
+
+/// The child's (or the in-process fallback's) walk over the items from `from`: "tables" or "lab";
+/// `skip` lists items not to run (the lab skips those that faulted in the tables).
+void v5_item_loop(const std::string& mode, const std::vector<V5Item>& items, size_t from, const std::vector<int>& skip,
+                  const Timer& timer, LabClock::time_point deadline, const Sink& emit) {
+    emit("ready");
+    std::unique_ptr<V5Buffers> buffers;
+    for (size_t k = from; k < items.size(); ++k) {
+        const V5Item& item = items[k];
+        const sk::Conv2dShape s = item.layer->shape(item.layer->N);
+        if (std::find(skip.begin(), skip.end(), int(k)) != skip.end() || !v5::fits(s)) continue;
+        // Backward-data with C/groups <= 4 runs the fp32 small-channel kernel, not version 5's GEMM.
+        if (mode == "lab" && item.pass == 1 && s.Cg() <= 4) continue;
+        if (LabClock::now() > deadline) {
+            emit(format("cut %zu", k));
+            break;
+        }
+        emit(format("begin %zu", k));
+        if (g_fake_children) {
+            fake_item(mode, k, emit);
+            continue;
+        }
+        if (!buffers || buffers->layer != item.layer) {
+            buffers.reset();  // one layer's buffers at a time
+            buffers = std::make_unique<V5Buffers>(*item.layer, timer.stream);
+        }
+        if (mode == "tables") v5_table_item(int(k), *buffers, item.pass, timer, emit);
+        else emit(format("lab %zu ", k) + lab_fields(v5_lab_item(*buffers, item.pass, timer)));
+    }
+    emit("end");
+}
+
+/// What the parent learns of each item.
+struct V5Record {
+    bool done = false;
+    Timing t;             // tables: the launcher's time (when right)
+    std::string problem;  // a failed check, a refusal, or the fault that ended a child inside it
+    LabRow lab;           // lab
+};
+
+/// Runs `mode`'s items into recs, in child processes (this program with --v5-child; see the section's
+/// head) or, where none can run, here. Returns how they ran, for the report.
+bool g_children_usable = true;  // false: exclusive compute mode, or a child could not start
+std::string g_self_exe, g_reps_arg;
+bool g_skip_vgg = false;
+
+std::string run_v5_items(const std::string& mode, const std::vector<V5Item>& items, std::vector<V5Record>& recs,
+                         const std::vector<int>& skip, const Timer& timer, LabClock::time_point deadline) {
+    recs.assign(items.size(), V5Record{});
+    auto on_record = [&](size_t k, const std::string& verb, const std::string& text) {
+        V5Record& r = recs[k];
+        r.done = true;
+        if (verb == "time") {
+            if (std::sscanf(text.c_str(), "%lf %lf", &r.t.median_ms, &r.t.min_ms) != 2) r.problem = "unreadable time '" + text + "'";
+        } else if (verb == "problem") {
+            r.problem = text;
+        } else if (verb == "lab") {
+            r.lab.layer = items[k].layer->name, r.lab.pass = kPassNames[items[k].pass];
+            if (!parse_lab_fields(text, r.lab)) r.problem = "unreadable lab record '" + text + "'";
+        } else {
+            r.problem = "unknown record '" + verb + "'";
+        }
+    };
+    auto on_fault = [&](size_t k, const std::string& why) {
+        recs[k].done = true, recs[k].problem = "FAULT: its child process " + why + " inside it (its stderr is in the log)";
+    };
+    if (!g_children_usable) {  // here: a fault ends this process, as before children existed
+        size_t cut_at = items.size();
+        v5_item_loop(mode, items, 0, skip, timer, deadline, [&](const std::string& line) {
+            const seam::bench::ItemLine l = seam::bench::parse_item_line("v5", "@v5 " + line);
+            if (l.verb == "cut") cut_at = size_t(l.item);
+            else if (l.item >= 0 && l.verb != "begin") on_record(size_t(l.item), l.verb, l.text);
+        });
+        return "in this process" + (cut_at < items.size() ? format("; cut at the time budget: items from %zu on were not run", cut_at)
+                                                          : std::string());
+    }
+    std::string skip_list;
+    for (int k : skip) skip_list += (skip_list.empty() ? "" : ",") + std::to_string(k);
+    auto argv_from = [&](size_t from) {
+        std::vector<std::string> argv = {g_self_exe, "--v5-child", mode, std::to_string(from), "--reps", g_reps_arg};
+        if (g_skip_vgg) argv.push_back("--skip-vgg");
+        if (g_fake_children) argv.push_back("--v5-fake");
+        if (deadline != LabClock::time_point::max())
+            argv.push_back("--time-budget"),
+                argv.push_back(format("%.3f", std::max(0.001, std::chrono::duration<double>(deadline - LabClock::now()).count())));
+        if (!skip_list.empty()) argv.push_back("--v5-skip"), argv.push_back(skip_list);
+        return argv;
+    };
+    // The parent's limit: the deadline plus the longest item, so that a child inside its last item may finish it.
+    const auto kill_at = deadline == LabClock::time_point::max() ? deadline : deadline + std::chrono::seconds(15);
+    const seam::bench::ItemRun run =
+        seam::bench::run_items_in_children("v5", items.size(), argv_from, g_idle_seconds, kill_at, kChildRestarts,
+                                           kChildHangs, on_record, on_fault);
+    if (run.could_not_start) {
+        std::printf("- a version-5 child process could not start (%s): version 5 runs in this process\n", run.start_failure.c_str());
+        g_children_usable = false;
+        return run_v5_items(mode, items, recs, skip, timer, deadline);
+    }
+    std::string how = format("in %d child process%s, %d fault%s", run.children, run.children == 1 ? "" : "es", run.faults,
+                             run.faults == 1 ? "" : "s");
+    if (run.cut) how += format("; cut at the time budget: items from %zu on were not run", run.resume_at);
+    if (run.killed_at_deadline) how += format("; killed past the time budget: items from %zu on were not run", run.resume_at);
+    if (run.gave_up)
+        how += format("; stopped after %d child processes (%d hung): items from %zu on were not run", run.children, run.hangs,
+                      run.resume_at);
+    return how;
+}
+
+/// The timer every table uses: `reps` samples, the L2 flushed (twice its size written) before each.
+void set_up_timer(Timer& timer, const cudaDeviceProp& prop, int reps) {
+    timer.reps = reps;
+    timer.flush_bytes = std::max<size_t>(2 * static_cast<size_t>(prop.l2CacheSize), size_t(8) << 20);
+    CUDA_OK(cudaMalloc(&timer.flush, timer.flush_bytes));
+    CUDA_OK(cudaStreamCreate(&timer.stream));
+}
+
+/// --v5-child MODE FROM: this program as the child of run_v5_items; records on stdout, diagnostics on
+/// stderr; exit 0 after "@v5 end" (a CUDA error exits 1 through CUDA_OK, inside the item that met it).
+int v5_child_main(const std::string& mode, size_t from, const std::vector<int>& skip, int reps, bool skip_vgg,
+                  LabClock::time_point deadline, const cudaDeviceProp& prop) {
+    auto print = [](const std::string& line) { std::printf("@v5 %s\n", line.c_str()); };
+    if (g_fake_children) {  // --selftest-children's: no CUDA
+        v5_item_loop(mode, v5_items(skip_vgg), from, skip, Timer{}, deadline, print);
+        return 0;
+    }
+    Timer timer;
+    set_up_timer(timer, prop, reps);
+    v5_item_loop(mode, v5_items(skip_vgg), from, skip, timer, deadline, print);
+    CUDA_OK(cudaStreamDestroy(timer.stream));
+    CUDA_OK(cudaFree(timer.flush));
+    return 0;
+}
+
+/// --selftest-children: run_v5_items over the Fashion-MNIST items (0-8) with fake children
+/// (fake_item), against what fake_item does. Exit 0 when all holds, 1 otherwise.
+int selftest_children() {
+    g_fake_children = true, g_idle_seconds = 1.0, g_reps_arg = "1", g_skip_vgg = true;
+    char self[4096] = {0};
+    const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) return std::printf("selftest: cannot read /proc/self/exe\n"), 1;
+    g_self_exe.assign(self, size_t(n));
+    int failures = 0;
+    auto expect = [&](bool ok, const std::string& what) {
+        if (!ok) ++failures, std::printf("selftest FAILED: %s\n", what.c_str());
+    };
+    const std::vector<V5Item> items = v5_items(true);
+    expect(items.size() == 9, "9 Fashion-MNIST items");
+    const Timer unused;
+    std::vector<V5Record> tables, lab;
+    const std::string how = run_v5_items("tables", items, tables, {}, unused, LabClock::time_point::max());
+    std::printf("selftest tables: %s\n", how.c_str());
+    expect(how.rfind("in 3 child processes, 2 faults", 0) == 0, "three children, two faults: '" + how + "'");
+    for (size_t k = 0; k < tables.size(); ++k) {
+        const V5Record& r = tables[k];
+        const std::string at = "tables item " + std::to_string(k) + ": ";
+        expect(r.done, at + "done");
+        if (k == 2) expect(r.problem.rfind("FAULT", 0) == 0 && r.problem.find("signal 6") != std::string::npos, at + r.problem);
+        else if (k == 4) expect(r.problem.rfind("FAULT", 0) == 0 && r.problem.find("idle") != std::string::npos, at + r.problem);
+        else if (k == 5) expect(r.problem == "FAILED its check: made up", at + r.problem);
+        else expect(r.problem.empty() && r.t.median_ms == 1.0 + double(k) && r.t.min_ms == 0.5 + double(k), at + "time " + r.problem);
+    }
+    const std::string lab_how = run_v5_items("lab", items, lab, {2, 4}, unused, LabClock::now() + std::chrono::seconds(60));
+    std::printf("selftest lab: %s\n", lab_how.c_str());
+    expect(lab_how.rfind("in 1 child process, 0 faults", 0) == 0, "one child, no fault: '" + lab_how + "'");
+    for (size_t k = 0; k < lab.size(); ++k) {
+        const V5Record& r = lab[k];
+        const std::string at = "lab item " + std::to_string(k) + ": ";
+        // Skipped: 2 and 4 (asked), 1 (fmnist conv1 backward-data: C = 1, the fp32 small-channel kernel).
+        if (k == 1 || k == 2 || k == 4) {
+            expect(!r.done, at + "not run");
+            continue;
+        }
+        expect(r.done && r.problem.empty(), at + "a row " + r.problem);
+        expect(r.lab.layer == items[k].layer->name && r.lab.pass == kPassNames[items[k].pass], at + "its layer and pass");
+        expect(r.lab.sweep.size() == 2 && r.lab.sweep[1].model && r.lab.sweep[1].ms == 1.0 + double(k) / 8 &&
+                   r.lab.implied_tile_us == 1.5 + double(k) && r.lab.check == "ok",
+               at + "its fields");
+    }
+    std::printf("selftest: %s\n", failures ? "FAILED" : "passed");
+    return failures ? 1 : 0;
 }
 
 /// --profile-v5: one version-5 pass of `layer` (staging, then the GEMM at the model's split), twice:
@@ -910,16 +1225,31 @@ int main(int argc, char** argv) {
     int reps = 5;
     bool skip_vgg = false, skip_lab = false;
     std::string profile_layer, profile_pass;  // --profile-v5 LAYER PASS
-    // Line-buffered: when a time limit kills the program, the tables printed so far are kept.
+    std::string child_mode;                   // --v5-child MODE FROM (run by run_v5_items, not by hand)
+    size_t child_from = 0;
+    std::vector<int> child_skip;              // --v5-skip K,K,...
+    // Line-buffered: when a time limit kills the program, the tables printed so far are kept (and a
+    // child's records reach its parent as they are made).
     std::setvbuf(stdout, nullptr, _IOLBF, 0);
     const auto started = LabClock::now();
-    double time_budget = 0;  // seconds; the lab stops starting layers past it (0: no limit)
+    double time_budget = 0;  // seconds; the lab stops starting items past it (0: no limit)
     for (int i = 1; i < argc; ++i) {
         if (std::strcmp(argv[i], "--reps") == 0 && i + 1 < argc) reps = std::max(1, std::atoi(argv[++i]));
         else if (std::strcmp(argv[i], "--skip-vgg") == 0) skip_vgg = true;
         else if (std::strcmp(argv[i], "--skip-lab") == 0) skip_lab = true;
         else if (std::strcmp(argv[i], "--time-budget") == 0 && i + 1 < argc) time_budget = std::atof(argv[++i]);
         else if (std::strcmp(argv[i], "--profile-v5") == 0 && i + 2 < argc) profile_layer = argv[i + 1], profile_pass = argv[i + 2], i += 2;
+        else if (std::strcmp(argv[i], "--v5-child") == 0 && i + 2 < argc &&
+                 (std::strcmp(argv[i + 1], "tables") == 0 || std::strcmp(argv[i + 1], "lab") == 0))
+            child_mode = argv[i + 1], child_from = size_t(std::max(0, std::atoi(argv[i + 2]))), i += 2;
+        else if (std::strcmp(argv[i], "--v5-fake") == 0) g_fake_children = true;
+        else if (std::strcmp(argv[i], "--selftest-children") == 0) return selftest_children();
+        else if (std::strcmp(argv[i], "--v5-skip") == 0 && i + 1 < argc)
+            for (const char* c = argv[++i]; *c;) {
+                char* end = nullptr;
+                child_skip.push_back(int(std::strtol(c, &end, 10)));
+                c = *end == ',' ? end + 1 : end + std::strlen(end);
+            }
         else {
             std::fprintf(stderr, "usage: %s [--reps N] [--skip-vgg] [--skip-lab] [--time-budget SECONDS] | --profile-v5 LAYER "
                                  "forward|backward-data|backward-weight\n", argv[0]);
@@ -934,6 +1264,7 @@ int main(int argc, char** argv) {
                      profile_pass.c_str());
         return 2;
     }
+    if (!child_mode.empty() && g_fake_children) return v5_child_main(child_mode, child_from, child_skip, reps, skip_vgg, g_deadline, {});
     int devices = 0;
     if (cudaGetDeviceCount(&devices) != cudaSuccess || devices == 0) {
         std::printf("bench_conv_pool_cuda: no usable GPU, not run\n");
@@ -941,6 +1272,7 @@ int main(int argc, char** argv) {
     }
     cudaDeviceProp prop{};
     CUDA_OK(cudaGetDeviceProperties(&prop, 0));
+    if (!child_mode.empty()) return v5_child_main(child_mode, child_from, child_skip, reps, skip_vgg, g_deadline, prop);
     if (cublasCreate(&g_cublas) != CUBLAS_STATUS_SUCCESS) {  // the Winograd convolution's batched products
         std::fprintf(stderr, "bench_conv_pool_cuda: cuBLAS could not be initialised\n");
         return 1;
@@ -962,17 +1294,8 @@ int main(int argc, char** argv) {
     std::printf("- cuDNN: not compiled in (no cudnn.h found at build time): seam only\n");
 #endif
 
-    const std::vector<ConvLayer> vgg = {
-        {"vgg conv1_1", 32, 3, 224, 224, 64},    {"vgg conv1_2", 32, 64, 224, 224, 64},
-        {"vgg conv2_1", 32, 64, 112, 112, 128},  {"vgg conv2_2", 32, 128, 112, 112, 128},
-        {"vgg conv3_1", 32, 128, 56, 56, 256},   {"vgg conv3_2", 32, 256, 56, 56, 256},
-        {"vgg conv3_3", 32, 256, 56, 56, 256},   {"vgg conv4_1", 32, 256, 28, 28, 512},
-        {"vgg conv4_2", 32, 512, 28, 28, 512},   {"vgg conv4_3", 32, 512, 28, 28, 512},
-        {"vgg conv5_1", 32, 512, 14, 14, 512},   {"vgg conv5_2", 32, 512, 14, 14, 512},
-        {"vgg conv5_3", 32, 512, 14, 14, 512},
-    };
-    const std::vector<ConvLayer> fmnist = {
-        {"fmnist conv1", 128, 1, 28, 28, 32}, {"fmnist conv2", 128, 32, 14, 14, 64}, {"fmnist conv3", 128, 64, 7, 7, 64}};
+    const std::vector<ConvLayer>& vgg = vgg_layers();
+    const std::vector<ConvLayer>& fmnist = fmnist_layers();
     struct PoolInput {
         const char* name;
         int64_t N, C, H, W;
@@ -1002,17 +1325,14 @@ int main(int argc, char** argv) {
             for (sk::Pool2dVersion version : {sk::Pool2dVersion::v1, sk::Pool2dVersion::v2})
                 if (!validate_pool(std::min<int64_t>(p.C, 32), p.H, p.W, average, version)) return 1;
     std::printf("- validated at batch 2 before timing: every timed conv shape against the %s (forward, backward-data, "
-                "backward-weight within 1e-4 of the largest value; the TF32 kernels against seam's fp32 result within "
+                "backward-weight within 1e-4 of the largest value; TF32 versions 3 and 4 against seam's fp32 result within "
                 "10*2^-11 of the largest value), every pooling shape (channels capped at 32; pooling versions 1 and 2) "
                 "against the CPU op (outputs and indices bit for bit, gradients within 1e-4)\n",
                 SEAM_BENCH_CPU_OP ? "CPU op (ops/conv.hpp)" : "naive CPU reference (channels <= 16, map <= 32x32)");
 
     // 2. Timing.
     Timer timer;
-    timer.reps = reps;
-    timer.flush_bytes = std::max<size_t>(2 * static_cast<size_t>(prop.l2CacheSize), size_t(8) << 20);
-    CUDA_OK(cudaMalloc(&timer.flush, timer.flush_bytes));
-    CUDA_OK(cudaStreamCreate(&timer.stream));
+    set_up_timer(timer, prop, reps);
     if (cublasSetStream(g_cublas, timer.stream) != CUBLAS_STATUS_SUCCESS) {
         std::fprintf(stderr, "bench_conv_pool_cuda: cublasSetStream failed\n");
         return 1;
@@ -1025,9 +1345,45 @@ int main(int argc, char** argv) {
         const size_t bytes = size_t(512) << 20;
         DeviceArray<char> a(bytes), b(bytes);
         const Timing t = timer.time([&] { CUDA_OK(cudaMemcpyAsync(b.ptr, a.ptr, bytes, cudaMemcpyDeviceToDevice, stream)); });
-        std::printf("- device-to-device copy: %.0f GB/s (512 MiB read + written, median)\n\n",
+        std::printf("- device-to-device copy: %.0f GB/s (512 MiB read + written, median)\n",
                     2.0 * double(bytes) / (t.median_ms * 1e6));
     }
+
+    // TF32 version 5, checked at the timed sizes and timed for the TF32 tables' v5 column first, in
+    // child processes (see run_v5_items): a fault in it costs its own figures only.
+    const std::vector<V5Item> items = v5_items(skip_vgg);
+    std::vector<V5Record> v5_table;  // by item number
+    int v5_problems = 0;
+    {
+        char self[4096] = {0};
+        const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+        g_self_exe = n > 0 ? std::string(self, size_t(n)) : std::string(argv[0]);
+        g_reps_arg = std::to_string(reps), g_skip_vgg = skip_vgg;
+        int mode = cudaComputeModeDefault;
+        CUDA_OK(cudaDeviceGetAttribute(&mode, cudaDevAttrComputeMode, 0));
+        if (mode != cudaComputeModeDefault) {  // a second process could not open the GPU beside this one
+            g_children_usable = false;
+            std::printf("- the GPU is not in the default compute mode (mode %d): version 5 runs in this process\n", mode);
+        }
+    }
+    if (has_tf32) {
+        const std::string how = run_v5_items("tables", items, v5_table, {}, timer, LabClock::time_point::max());
+        int timed = 0;
+        for (const V5Record& r : v5_table) timed += r.done && r.problem.empty(), v5_problems += !r.problem.empty();
+        std::printf("- TF32 version 5 (the TF32 tables' v5 column): each pass run by the library's launcher at the timed size, "
+                    "its output NaN-filled and checked on the device against seam's fp32 result (within 10*2^-11 of the largest "
+                    "value), then timed; %s: %d passes timed, %d with a problem%s\n",
+                    how.c_str(), timed, v5_problems, v5_problems ? ":" : "");
+        for (size_t k = 0; k < v5_table.size(); ++k)
+            if (!v5_table[k].problem.empty())
+                std::printf("  - **%s %s**: %s\n", items[k].layer->name, kPassNames[items[k].pass], v5_table[k].problem.c_str());
+    }
+    std::printf("\n");
+    auto v5_time = [&](const ConvLayer& l, int pass) {
+        for (size_t k = 0; k < v5_table.size(); ++k)
+            if (items[k].layer == &l && items[k].pass == pass && v5_table[k].done && v5_table[k].problem.empty()) return v5_table[k].t;
+        return Timing{};
+    };
 
     auto bench_layers = [&](const std::vector<ConvLayer>& layers, bool with_direct, std::vector<ConvRow>& tf32_rows) {
         std::vector<ConvRow> rows;
@@ -1128,7 +1484,7 @@ int main(int argc, char** argv) {
             time_tf32(sk::Tf32Version::v4_mma_two_blocks, &ConvRow::seam_t);  // the default
             time_tf32(sk::Tf32Version::v4_mma, &ConvRow::direct_t);
             time_tf32(sk::Tf32Version::v3_wmma, &ConvRow::first_t);
-            if (g_v5_valid) time_tf32(sk::Tf32Version::v5_nhwc, &ConvRow::v5_t);
+            tf.v5_t = v5_time(l, 0), td.v5_t = v5_time(l, 1), tg.v5_t = v5_time(l, 2);  // timed above, in a child
             tf.agree = td.agree = tg.agree = "-";
             tf.fastest_name = td.fastest_name = tg.fastest_name = "-";
 #if SEAM_BENCH_CUDNN
@@ -1189,20 +1545,35 @@ int main(int argc, char** argv) {
         all_tf32_rows.insert(all_tf32_rows.end(), tf32_rows.begin(), tf32_rows.end());
     }
     bool lab_ok = true;
-    if (has_tf32 && g_v5_valid && !skip_lab) {
+    if (has_tf32 && !skip_lab) {
         std::printf("\n## TF32 version 5 lab: staging and GEMM timed apart, the split-K sweep\n\n"
                     "Each pass's staging kernels alone, then its GEMM (plus the summing kernel when split) on the staged "
                     "operands at every split it may take (S slices; \"(model)\": SplitModel's own choice), each run checked "
                     "against seam's fp32 result within 10*2^-11 of the largest value before it is timed. predicted: "
                     "SplitModel's time for that split. implied t_tile: the tile time that makes the model's unsplit "
                     "prediction equal the measured unsplit GEMM.\n\n");
+        // Not again: passes that faulted (a hang would cost the idle limit twice) or were not reached.
+        std::vector<int> faulted;
+        for (size_t k = 0; k < v5_table.size(); ++k)
+            if (!v5_table[k].done || v5_table[k].problem.rfind("FAULT", 0) == 0) faulted.push_back(int(k));
+        std::vector<V5Record> lab;
+        const std::string how = run_v5_items("lab", items, lab, faulted, timer, g_deadline);
         std::vector<LabRow> lab_rows;
-        lab_ok = v5_lab(fmnist, timer, lab_rows);
-        if (!skip_vgg) lab_ok = v5_lab(vgg, timer, lab_rows) && lab_ok;
+        for (size_t k = 0; k < lab.size(); ++k) {
+            if (lab[k].problem.empty() && lab[k].done) {
+                lab_rows.push_back(lab[k].lab);
+                lab_ok = lab_ok && lab[k].lab.check == "ok";
+            } else if (!lab[k].problem.empty()) {  // the child died inside it: a row that says so
+                LabRow r{items[k].layer->name, kPassNames[items[k].pass]};
+                r.check = lab[k].problem;
+                lab_rows.push_back(r), lab_ok = false;
+            }
+        }
         print_lab(lab_rows);
-        if (g_lab_cut) std::printf("\n(The lab stopped at its --time-budget: the layers after the last row were not run.)\n");
+        std::printf("\n(The lab ran %s%s.)\n", how.c_str(),
+                    faulted.empty() ? "" : "; the passes that faulted in the tables, or were not reached there, were not run");
     } else if (has_tf32) {
-        std::printf("\n## TF32 version 5 lab: not run (%s)\n", skip_lab ? "--skip-lab" : "version 5 failed its validation");
+        std::printf("\n## TF32 version 5 lab: not run (--skip-lab)\n");
     }
     if (has_tf32) print_floor(all_tf32_rows);
     std::printf("\n(cuDNN GEMM: IMPLICIT_GEMM for the forward, ALGO_1 for backward-data and backward-filter; algorithm "
@@ -1293,5 +1664,8 @@ int main(int argc, char** argv) {
     CUDA_OK(cudaStreamDestroy(timer.stream));
     CUDA_OK(cudaFree(timer.flush));
     if (!lab_ok) std::fprintf(stderr, "bench_conv_pool_cuda: a version-5 lab run failed its check (see the lab table)\n");
-    return lab_ok ? 0 : 1;
+    if (v5_problems)
+        std::fprintf(stderr, "bench_conv_pool_cuda: TF32 version 5 failed on %d timed pass%s (see the lines before the tables)\n",
+                     v5_problems, v5_problems == 1 ? "" : "es");
+    return lab_ok && v5_problems == 0 ? 0 : 1;
 }

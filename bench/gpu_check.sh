@@ -5,11 +5,14 @@
 #   1. builds the CUDA backend and its tests for this GPU's architecture only (CMake; when the CMake
 #      configure fails — a missing Eigen or doctest, say — it builds the CUDA test programs directly
 #      with nvcc and g++, which need neither Eigen nor CMake),
-#   2. runs every CUDA test program (seam_cuda_tests and tests/cuda/*.cu programs),
+#   2. runs every CUDA test program (seam_cuda_tests and tests/cuda/*.cu programs; seam_cuda_tests'
+#      TF32 version 5 case, never run on a GPU before, in a process of its own, so that a fault in it
+#      cannot fail the cases after it),
 #   3. runs them again under compute-sanitizer memcheck (when compute-sanitizer exists); the
 #      convolution and pooling test cases of seam_cuda_tests get their own memcheck run (their
-#      VGG-sized case excluded: too slow under the sanitizer), and the TF32 conv cases (versions 4
-#      and 5) run under racecheck too (their cp.async pipelines' shared-memory hazards),
+#      VGG-sized case excluded: too slow under the sanitizer), TF32 version 5's case another, and the
+#      TF32 conv cases (versions 4 and 5) run under racecheck too (their cp.async pipelines'
+#      shared-memory hazards),
 #   4. runs the GPU benchmarks that exist (executables named bench_cuda_* or bench_gpu_*, and in
 #      prebuilt mode bench_elementwise_cuda: elementwise and reductions against the copy bandwidth), then
 #      landmark pooling: bench/bench_landmark_pool_cuda.cu (built here with nvcc, no CMake needed)
@@ -17,7 +20,9 @@
 #      torch" without PyTorch), with a table of their ratios; then convolution and pooling:
 #      bench/bench_conv_pool_cuda.cu (built with nvcc in the background while the tests run) against
 #      cuDNN, found as cudnn.h + libcudnn under the CUDA toolkit, /usr/include, or a pip nvidia-cudnn
-#      folder in Python's site-packages (reported as "not found" otherwise: seam is timed alone);
+#      folder in Python's site-packages (reported as "not found" otherwise: seam is timed alone;
+#      TF32 version 5's checks, timings and lab run in child processes of the bench, restarted after
+#      a fault or a hang, which then costs only that pass's figures);
 #      then one training step of VGG-16's conv trunk (batch 16, 224x224): bench_vgg_step_cuda (seam,
 #      CMake target or prebuilt) against bench/vgg_step_torch.py (PyTorch eager, fp32 without TF32,
 #      with cudnn.benchmark on, then off when time allows), with a seam/PyTorch step-time ratio line,
@@ -304,7 +309,10 @@ say ""
 # ---------------------------------------------------------------------------------------------
 # The conv/pool benchmark is a standalone nvcc program: build it in the background while the GPU
 # runs the tests (step 4c collects it). cuDNN is looked for first.
-CONV_POOL_CASES='*pooling on CUDA*,*conv2d on CUDA*,*conv2d and pooling on CUDA*,*TF32 version 5*'
+CONV_POOL_CASES='*pooling on CUDA*,*conv2d on CUDA*,*conv2d and pooling on CUDA*'
+# TF32 version 5's test case (never run on a GPU before) runs in a process of its own, plain and
+# under memcheck: a fault in it poisons the CUDA context, which would fail every later case too.
+V5_CASES='*TF32 version 5*'
 CP_SRC="$ROOT/bench/bench_conv_pool_cuda.cu"
 CP_EXE="$BUILD/direct/bench_conv_pool_cuda"
 CUDA_HOME_DIR="$(dirname "$(dirname "$NVCC")")"
@@ -353,13 +361,24 @@ fi
 say "## 2. CUDA tests"
 say ""
 if [ ${#TESTS[@]} -eq 0 ]; then say "No CUDA test program was built."; FAILED=1; fi
+# report_test LOG NAME: the status line, doctest's counts and the log's tail.
+report_test() {
+  say "- \`$2\`: $(status_of $RC) (${SECS} s)"
+  [ $RC -ne 0 ] && [ $RC -ne 77 ] && FAILED=1
+  grep -E '^\[doctest\] (test cases|assertions)' "$1" | sed 's/^/  - /' | tee -a "$REPORT" > /dev/null
+  tail_block "$1" "$2 output (tail)" 40
+}
 for exe in ${TESTS[@]+"${TESTS[@]}"}; do
   name=$(basename "$exe")
-  run_logged "test_$name" 180 "$exe"
-  say "- \`$name\`: $(status_of $RC) (${SECS} s)"
-  [ $RC -ne 0 ] && [ $RC -ne 77 ] && FAILED=1
-  grep -E '^\[doctest\] (test cases|assertions)' "$OUT/logs/test_$name.log" | sed 's/^/  - /' | tee -a "$REPORT" > /dev/null
-  tail_block "$OUT/logs/test_$name.log" "$name output (tail)" 40
+  if [ "$name" = seam_cuda_tests ]; then
+    run_logged "test_$name" 180 "$exe" "--test-case-exclude=$V5_CASES"
+    report_test "$OUT/logs/test_$name.log" "$name (all but TF32 version 5)"
+    run_logged "test_${name}_tf32_v5" 120 "$exe" "--test-case=$V5_CASES"
+    report_test "$OUT/logs/test_${name}_tf32_v5.log" "$name --test-case='$V5_CASES' (its own process)"
+  else
+    run_logged "test_$name" 180 "$exe"
+    report_test "$OUT/logs/test_$name.log" "$name"
+  fi
 done
 say ""
 
@@ -379,7 +398,7 @@ else
     FILTER=()
     # The conv/pool cases are memchecked below on their own; the allocator's out-of-memory case
     # provokes cudaErrorMemoryAllocation on purpose, which memcheck would count as API errors.
-    [ "$name" = seam_cuda_tests ] && FILTER=("--test-case-exclude=$CONV_POOL_CASES,*out of memory*")
+    [ "$name" = seam_cuda_tests ] && FILTER=("--test-case-exclude=$CONV_POOL_CASES,$V5_CASES,*out of memory*")
     if [[ "$name" == *_kernel_logic ]]; then say "- \`$name\`: host-only (no CUDA call), not run under memcheck"; continue; fi
     run_logged "memcheck_$name" "$limit" "$SANITIZER" --tool memcheck --error-exitcode 99 --leak-check no "$exe" \
       ${FILTER[@]+"${FILTER[@]}"}
@@ -401,6 +420,16 @@ else
     say "- conv/pool test cases of \`seam_cuda_tests\` under memcheck (limit ${limit} s): $(status_of $RC) (${SECS} s) ${summary:+— $summary}"
     [ $RC -ne 0 ] && [ $RC -ne 77 ] && FAILED=1
     [ $RC -ne 0 ] && tail_block "$OUT/logs/memcheck_conv_pool.log" "memcheck conv/pool (tail)" 40
+    # TF32 version 5's case in its own process: memcheck names the faulting kernel, thread and address.
+    left=$(( 440 - $(elapsed) ))
+    if [ $left -lt 30 ]; then say "- TF32 version 5 under memcheck: not run (time budget spent)"; continue; fi
+    limit=$(( left < 90 ? left : 90 ))
+    run_logged memcheck_tf32_v5 "$limit" "$SANITIZER" --tool memcheck --error-exitcode 99 --leak-check no "$exe" \
+      "--test-case=$V5_CASES" "--test-case-exclude=*VGG-sized*"
+    summary=$(grep -E 'ERROR SUMMARY' "$OUT/logs/memcheck_tf32_v5.log" | tail -n 1)
+    say "- TF32 version 5 test case of \`seam_cuda_tests\` under memcheck (limit ${limit} s): $(status_of $RC) (${SECS} s) ${summary:+— $summary}"
+    [ $RC -ne 0 ] && [ $RC -ne 77 ] && FAILED=1
+    [ $RC -ne 0 ] && tail_block "$OUT/logs/memcheck_tf32_v5.log" "memcheck TF32 version 5 (tail)" 40
     # The TF32 kernels' multi-stage cp.async pipelines under racecheck (shared-memory hazards: a
     # stage overwritten while a warp still reads it), which the CPU emulation cannot see.
     left=$(( 440 - $(elapsed) ))
