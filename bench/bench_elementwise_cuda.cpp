@@ -20,8 +20,20 @@
 // same run. Each op is timed with the default kernels (reductions version 3, elementwise version
 // 2), then with the reductions at version 2 (elementwise unchanged), then with both families at
 // version 1 (SEAM_REDUCE_VERSION / SEAM_ELEMENTWISE_VERSION set in this process between the runs;
-// see the "Versions tried" of kernels/seam/elementwise.cuh and reduce.cuh). Needs a CUDA build of seam
-// (SEAM_WITH_CUDA); without one, or without a usable GPU, it says so and exits 77.
+// see the "Versions tried" of kernels/seam/elementwise.cuh and reduce.cuh).
+//
+// A third table times the other families of the elementwise and reduction kernels, one
+// version each (kernels/seam/softmax.cuh, norm.cuh, resize.cuh, optim.cuh), the same way against the
+// same copy_: softmax forward, softmax / log_softmax / cross_entropy / layer_norm forward + backward
+// on [rows, 1024], batch_norm (training) forward and forward + backward on [N, 64, 64, 64], dropout,
+// upsample nearest and bilinear x2 (bilinear also with its backward), and the fused SGD (momentum)
+// and Adam steps on one parameter; forward + backward through autograd on a fresh leaf each run.
+// Each is first checked against the CPU op on small awkward shapes (values and input gradients;
+// dropout's mask exactly, both devices drawing the same Philox stream; two optimizer steps). A
+// failure there, or an error, ends the program with status 1 after the first table was printed.
+//
+// Needs a CUDA build of seam (SEAM_WITH_CUDA); without one, or without a usable GPU, it says so and
+// exits 77.
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -37,7 +49,13 @@
 #include "seam/cuda/api.hpp"
 #include "seam/cuda/runtime.hpp"
 #include "seam/ops/elementwise.hpp"
+#include "seam/ops/loss.hpp"
+#include "seam/ops/norm.hpp"
 #include "seam/ops/reduce.hpp"
+#include "seam/ops/resize.hpp"
+#include "seam/ops/softmax.hpp"
+#include "seam/optim/adam.hpp"
+#include "seam/optim/sgd.hpp"
 
 using namespace seam;
 
@@ -91,6 +109,25 @@ bool check(const char* what, const Tensor<V>& gpu, const Tensor<V>& cpu, double 
     }
     return true;
 }
+
+/// Forward, then backward with upstream gradient dy (undefined: a scalar output's 1), of op on a
+/// fresh leaf copy of x: (y, dx). What a training step runs, autograd included.
+template <class Op>
+std::pair<Tensor<float>, Tensor<float>> forward_backward(const Tensor<float>& x, const Tensor<float>& dy, const Op& op) {
+    Tensor<float> leaf = x.detach();
+    leaf.set_requires_grad();
+    const Tensor<float> y = op(leaf);
+    y.backward(dy);
+    return {y.detach(), leaf.grad()};
+}
+
+/// One op of the other families, checked on small awkward inputs and timed on large ones.
+struct FamilyRow {
+    std::string op;
+    double moved;  // bytes each kernel must move at least (see the table's note)
+    std::function<void()> run;
+    double seconds = 0;
+};
 
 }  // namespace
 
@@ -197,6 +234,131 @@ int main(int argc, char** argv) {
             std::printf("| %s | %.3f | %.0f | %.0f%% | %.3f | %.0f%% | %.3f | %.0f%% |\n", r.op, 1e3 * r.seconds[0], gbs[0],
                         100.0 * gbs[0] / copy_gbs, 1e3 * r.seconds[1], 100.0 * gbs[1] / copy_gbs, 1e3 * r.seconds[2],
                         100.0 * gbs[2] / copy_gbs);
+        }
+        x = Tensor<float>(), y = Tensor<float>(), x10 = Tensor<float>(), out = Tensor<float>();  // room for the next part
+
+        // 3. The other families (kernels/seam/softmax.cuh, norm.cuh, resize.cuh, optim.cuh; one version
+        // each): checked against the CPU ops on small awkward shapes, forward and gradient, then timed.
+        {
+            Generator g3(11);
+            const Tensor<float> a = randn<float>({37, 1031}, g3), da = randn<float>({37, 1031}, g3);
+            const Tensor<float> b = randn<float>({5, 7, 9, 11}, g3), db = randn<float>({5, 7, 9, 11}, g3);
+            const Tensor<float> bw = randn<float>({7}, g3), bb = randn<float>({7}, g3), lw = randn<float>({1031}, g3),
+                                lb = randn<float>({1031}, g3);
+            const Tensor<float> u = randn<float>({3, 5, 7, 9}, g3), du = randn<float>({3, 5, 14, 18}, g3);
+            std::vector<int64_t> tv(37);
+            for (size_t i = 0; i < tv.size(); ++i) tv[i] = int64_t(i * 131 % 1031);
+            const Tensor<int64_t> ts = from_vector(tv, {37}), tg = ts.to(gpu);
+            const Tensor<float> bwg = bw.to(gpu), bbg = bb.to(gpu), lwg = lw.to(gpu), lbg = lb.to(gpu);
+            auto on = [&](const Tensor<float>& x_, const Tensor<float>& cpu_t, const Tensor<float>& gpu_t) {
+                return x_.device().is_cuda() ? gpu_t : cpu_t;
+            };
+            auto check_fb = [&](const std::string& what, const Tensor<float>& xs_, const Tensor<float>& dys, double rtol,
+                                const auto& op) {
+                const auto [yc, gc] = forward_backward(xs_, dys, op);
+                const auto [yg, gg] = forward_backward(xs_.to(gpu), dys.defined() ? dys.to(gpu) : dys, op);
+                const bool fwd = check((what + ", forward").c_str(), yg, yc, rtol);
+                return check((what + ", gradient").c_str(), gg, gc, rtol) && fwd;
+            };
+            bool ok3 = true;
+            ok3 = check_fb("softmax [37, 1031] over the last dim", a, da, 1e-6, [](const Tensor<float>& t) { return softmax(t, 1); }) && ok3;
+            ok3 = check_fb("log_softmax [37, 1031]", a, da, 1e-5, [](const Tensor<float>& t) { return log_softmax(t, 1); }) && ok3;
+            ok3 = check_fb("cross_entropy [37, 1031]", a, Tensor<float>(), 1e-5,
+                           [&](const Tensor<float>& t) { return cross_entropy(t, t.device().is_cuda() ? tg : ts); }) && ok3;
+            ok3 = check_fb("batch_norm [5, 7, 9, 11], training", b, db, 1e-5, [&](const Tensor<float>& t) {
+                      return batch_norm(t, Tensor<float>(), Tensor<float>(), on(t, bw, bwg), on(t, bb, bbg), true);
+                  }) && ok3;
+            ok3 = check_fb("layer_norm [37, 1031] over the last dim", a, da, 1e-5,
+                           [&](const Tensor<float>& t) { return layer_norm(t, {1031}, on(t, lw, lwg), on(t, lb, lbg)); }) && ok3;
+            ok3 = check_fb("upsample_nearest2d x2 [3, 5, 7, 9]", u, du, 0.0,
+                           [](const Tensor<float>& t) { return upsample_nearest2d(t, 2.0); }) && ok3;
+            ok3 = check_fb("upsample_bilinear2d x2 [3, 5, 7, 9]", u, du, 1e-6,
+                           [](const Tensor<float>& t) { return upsample_bilinear2d(t, 2.0, false); }) && ok3;
+            {  // dropout: the same Philox stream on both devices gives the same mask
+                Generator gc(5), gg(5);
+                ok3 = check("dropout p = 0.3", dropout(a.to(gpu), 0.3f, true, gg), dropout(a, 0.3f, true, gc), 0.0) && ok3;
+            }
+            // Two optimizer steps (the second uses the state the first made) from the same parameter and gradient.
+            auto two_steps = [&](const char* what, const auto& make) {
+                Tensor<float> pc = a.clone(), pg = a.to(gpu);
+                pc.set_requires_grad(), pg.set_requires_grad();
+                (pc * 1.0f).backward(da), (pg * 1.0f).backward(da.to(gpu));
+                auto oc = make(pc), og = make(pg);
+                oc.step(), og.step(), oc.step(), og.step();
+                return check(what, pg.detach(), pc.detach(), 1e-6);
+            };
+            ok3 = two_steps("SGD step, momentum 0.9, weight decay 1e-4", [](const Tensor<float>& p_) {
+                      return optim::SGD<float>({p_}, {.lr = 0.1, .momentum = 0.9, .weight_decay = 1e-4});
+                  }) && ok3;
+            ok3 = two_steps("Adam step", [](const Tensor<float>& p_) { return optim::Adam<float>({p_}, {.lr = 0.01}); }) && ok3;
+            if (!ok3) return 1;
+            std::printf("\n- the other families, validated against the CPU ops: softmax, log_softmax, cross_entropy, layer_norm "
+                        "on [37, 1031], batch_norm (training) on [5, 7, 9, 11], upsample nearest and bilinear x2 on [3, 5, 7, 9] "
+                        "(forward and gradient; within 1e-6 to 1e-5, nearest exact), dropout's mask and values (exact: the same "
+                        "Philox stream), two SGD (momentum) and Adam steps (within 1e-6)\n");
+
+            // Timing, on tensors of about --mib MiB.
+            const int64_t cols3 = 1024, rows3 = n / cols3, bn_n = std::max<int64_t>(1, n / (64 * 64 * 64)),
+                          up_n = std::max<int64_t>(1, n / (4 * 64 * 32 * 32));
+            const Tensor<float> s3 = randn<float>({rows3, cols3}, g3).to(gpu), ds3 = randn<float>({rows3, cols3}, g3).to(gpu);
+            const Tensor<float> b3 = randn<float>({bn_n, 64, 64, 64}, g3).to(gpu), db3 = randn<float>({bn_n, 64, 64, 64}, g3).to(gpu);
+            const Tensor<float> w64 = randn<float>({64}, g3).to(gpu), b64 = randn<float>({64}, g3).to(gpu);
+            const Tensor<float> lw3 = randn<float>({cols3}, g3).to(gpu), lb3 = randn<float>({cols3}, g3).to(gpu);
+            const Tensor<float> u3 = randn<float>({up_n, 64, 32, 32}, g3).to(gpu), du3 = randn<float>({up_n, 64, 64, 64}, g3).to(gpu);
+            std::vector<int64_t> t3v(static_cast<size_t>(rows3));
+            for (size_t i = 0; i < t3v.size(); ++i) t3v[i] = int64_t(i * 131 % 1024);
+            const Tensor<int64_t> t3 = from_vector(t3v, {rows3}).to(gpu);
+            Tensor<float> p_sgd = randn<float>({n}, g3).to(gpu), p_adam = randn<float>({n}, g3).to(gpu);
+            const Tensor<float> grad3 = randn<float>({n}, g3).to(gpu);
+            p_sgd.set_requires_grad(), p_adam.set_requires_grad();
+            (p_sgd * 1.0f).backward(grad3), (p_adam * 1.0f).backward(grad3);
+            optim::SGD<float> sgd({p_sgd}, {.lr = 1e-6, .momentum = 0.9});
+            optim::Adam<float> adam({p_adam}, {.lr = 1e-6});
+            const double B = double(rows3 * cols3) * 4.0, BN = double(b3.numel()) * 4.0, U = double(u3.numel()) * 4.0,
+                         P = double(n) * 4.0;
+            Tensor<float> sink;
+            Generator gd(3);
+            std::vector<FamilyRow> fam = {
+                {"softmax [rows, 1024], forward", 2 * B, [&] { sink = softmax(s3, 1); }},
+                {"softmax, forward + backward", 5 * B, [&] { sink = forward_backward(s3, ds3, [](const Tensor<float>& t) { return softmax(t, 1); }).second; }},
+                {"log_softmax, forward + backward", 5 * B,
+                 [&] { sink = forward_backward(s3, ds3, [](const Tensor<float>& t) { return log_softmax(t, 1); }).second; }},
+                {"cross_entropy [rows, 1024] (fused), forward + backward", 3 * B + double(rows3) * 8.0,
+                 [&] { sink = forward_backward(s3, Tensor<float>(), [&](const Tensor<float>& t) { return cross_entropy(t, t3); }).second; }},
+                {"batch_norm [N, 64, 64, 64] training, forward", 2 * BN,
+                 [&] { sink = batch_norm(b3, Tensor<float>(), Tensor<float>(), w64, b64, true); }},
+                {"batch_norm training, forward + backward", 5 * BN, [&] {
+                     sink = forward_backward(b3, db3, [&](const Tensor<float>& t) {
+                                return batch_norm(t, Tensor<float>(), Tensor<float>(), w64, b64, true);
+                            }).second;
+                 }},
+                {"layer_norm [rows, 1024], forward + backward", 5 * B,
+                 [&] { sink = forward_backward(s3, ds3, [&](const Tensor<float>& t) { return layer_norm(t, {cols3}, lw3, lb3); }).second; }},
+                {"dropout p = 0.5, forward (values + 1-byte mask)", 2 * B + B / 4, [&] { sink = dropout(s3, 0.5f, true, gd); }},
+                {"upsample_nearest2d x2 [N, 64, 32, 32], forward", 5 * U, [&] { sink = upsample_nearest2d(u3, 2.0); }},
+                {"upsample_bilinear2d x2, forward", 5 * U, [&] { sink = upsample_bilinear2d(u3, 2.0, false); }},
+                {"upsample_bilinear2d x2, forward + backward", 10 * U, [&] {
+                     sink = forward_backward(u3, du3, [](const Tensor<float>& t) { return upsample_bilinear2d(t, 2.0, false); }).second;
+                 }},
+                {"SGD step, momentum 0.9 (fused)", 5 * P, [&] { sgd.step(); }},
+                {"Adam step (fused)", 7 * P, [&] { adam.step(); }},
+            };
+            for (FamilyRow& r : fam) r.seconds = time_op(r.run, reps);
+            const double copy_gbs3 = results[0].moved / results[0].seconds[0] / 1e9;
+            std::printf("- %lld-element float32 tensors (the softmax/loss/layer_norm/dropout ones [%lld, 1024]; batch_norm "
+                        "[%lld, 64, 64, 64]; upsample from [%lld, 64, 32, 32]; the optimizers one [%lld] parameter), median "
+                        "of %d runs after a warm-up; forward + backward through autograd, on a fresh leaf each run\n\n",
+                        (long long)n, (long long)rows3, (long long)bn_n, (long long)up_n, (long long)n, reps);
+            std::printf("| op | ms | GB/s moved | %% of copy_ |\n|---|---|---|---|\n");
+            for (const FamilyRow& r : fam)
+                std::printf("| %s | %.3f | %.0f | %.0f%% |\n", r.op.c_str(), 1e3 * r.seconds, r.moved / r.seconds / 1e9,
+                            100.0 * r.moved / r.seconds / 1e9 / copy_gbs3);
+            std::printf("\n(Bytes moved, the least each kernel must read and write: a forward reads its input and writes its "
+                        "output; a backward reads what it saved (the output for softmax, the input for the norms) and the "
+                        "upstream gradient and writes the input's gradient; cross_entropy's backward reads the logits again "
+                        "and writes their gradient, and both passes read the int64 targets once; a step reads the parameter, "
+                        "its gradient and each state tensor and writes the parameter and the state. Parameter gradients of "
+                        "the norms ([64], [1024]) are not counted.)\n");
         }
         return 0;
     } catch (const std::exception& e) {

@@ -54,7 +54,8 @@
 //   dropout              grid-stride loops over blocks of four elements (one Philox call each).
 //
 // Versions tried: only this one. Nothing here has been timed on a GPU yet (no GPU was available
-// when it was written). Known weak spots: one block per channel leaves most of a large GPU idle
+// when it was written; bench/bench_elementwise_cuda.cpp's third table times batch_norm and
+// layer_norm against the copy bandwidth at the next GPU check). Known weak spots: one block per channel leaves most of a large GPU idle
 // for C = 64 (the first VGG/ResNet layers); splitting each channel over several blocks with a
 // second reduction pass is the first thing to try when bench/ shows it. layer_norm gives a whole
 // block of at least 32 threads to each row, so very short rows (D < 32) leave threads idle; a warp

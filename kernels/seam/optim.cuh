@@ -17,7 +17,9 @@
 // One launch per parameter tensor: a multi-tensor launch (all parameters in one kernel) is the
 // next step when bench/ shows launch overhead on models with many small tensors.
 //
-// Versions tried: only this one; nothing here has been timed on a GPU yet (no GPU was available).
+// Versions tried: only this one; nothing here has been timed on a GPU yet (no GPU was available;
+// bench/bench_elementwise_cuda.cpp's third table times both steps against the copy bandwidth at
+// the next GPU check).
 #pragma once
 
 #include <cstdint>

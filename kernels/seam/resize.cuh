@@ -37,7 +37,8 @@
 //              when upsampling, one or two per axis when downsampling.
 //
 // Versions tried: only this one. Nothing here has been timed on a GPU yet (no GPU was available
-// when it was written). Weak spot to measure first: the bilinear backward blends each output
+// when it was written; bench/bench_elementwise_cuda.cpp's third table times nearest and bilinear
+// x2 against the copy bandwidth at the next GPU check). Weak spot to measure first: the bilinear backward blends each output
 // column's rows again for each of the (one or two) input columns that read it.
 #pragma once
 

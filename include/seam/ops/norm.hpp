@@ -145,7 +145,7 @@ inline Tensor<T> cuda_batch_norm(const char* op, const Tensor<T>& x, Tensor<T> r
     const Device device = x.device();
     const BatchNormDims dims =
         check_batch_norm_args(op, x, running_mean, running_var, weight, bias, training, eps, device);
-    const int64_t N = dims.N, C = dims.C, inner = dims.inner, M = dims.M;
+    const int64_t N = dims.N, C = dims.C, inner = dims.inner;
     cuda::DeviceGuard guard(device.index);
     const Tensor<T> xc = cuda_dense(x.detach());
     Tensor<T> out = empty<T>(x.shape(), device);
