@@ -462,7 +462,7 @@ for exe in ${BENCHES[@]+"${BENCHES[@]}"}; do
   run_logged "bench_$name" $(( left < 120 ? left : 120 )) "$exe"
   say "- \`$name\`: $(status_of $RC) (${SECS} s)"
   [ $RC -ne 0 ] && FAILED=1
-  { printf '```\n'; tail -n 60 "$OUT/logs/bench_$name.log"; printf '```\n\n'; } >> "$REPORT"
+  { printf '```\n'; tail -n 100 "$OUT/logs/bench_$name.log"; printf '```\n\n'; } >> "$REPORT"
 done
 say ""
 
