@@ -308,6 +308,11 @@ int main(int argc, char** argv) {
             std::vector<int64_t> t3v(static_cast<size_t>(rows3));
             for (size_t i = 0; i < t3v.size(); ++i) t3v[i] = int64_t(i * 131 % 1024);
             const Tensor<int64_t> t3 = from_vector(t3v, {rows3}).to(gpu);
+            const int64_t rows50 = n / 50;
+            const Tensor<float> c50 = randn<float>({rows50, 50}, g3).to(gpu);
+            std::vector<int64_t> t50v(static_cast<size_t>(rows50));
+            for (size_t i = 0; i < t50v.size(); ++i) t50v[i] = int64_t(i * 7 % 50);
+            const Tensor<int64_t> t50 = from_vector(t50v, {rows50}).to(gpu);
             Tensor<float> p_sgd = randn<float>({n}, g3).to(gpu), p_adam = randn<float>({n}, g3).to(gpu);
             const Tensor<float> grad3 = randn<float>({n}, g3).to(gpu);
             p_sgd.set_requires_grad(), p_adam.set_requires_grad();
@@ -325,6 +330,9 @@ int main(int argc, char** argv) {
                  [&] { sink = forward_backward(s3, ds3, [](const Tensor<float>& t) { return log_softmax(t, 1); }).second; }},
                 {"cross_entropy [rows, 1024] (fused), forward + backward", 3 * B + double(rows3) * 8.0,
                  [&] { sink = forward_backward(s3, Tensor<float>(), [&](const Tensor<float>& t) { return cross_entropy(t, t3); }).second; }},
+                {"cross_entropy [rows', 50] (DeepFashion's 50 categories), forward + backward",
+                 3 * double(rows50 * 50) * 4.0 + double(rows50) * 8.0,
+                 [&] { sink = forward_backward(c50, Tensor<float>(), [&](const Tensor<float>& t) { return cross_entropy(t, t50); }).second; }},
                 {"batch_norm [N, 64, 64, 64] training, forward", 2 * BN,
                  [&] { sink = batch_norm(b3, Tensor<float>(), Tensor<float>(), w64, b64, true); }},
                 {"batch_norm training, forward + backward", 5 * BN, [&] {
@@ -345,10 +353,10 @@ int main(int argc, char** argv) {
             };
             for (FamilyRow& r : fam) r.seconds = time_op(r.run, reps);
             const double copy_gbs3 = results[0].moved / results[0].seconds[0] / 1e9;
-            std::printf("- %lld-element float32 tensors (the softmax/loss/layer_norm/dropout ones [%lld, 1024]; batch_norm "
+            std::printf("- %lld-element float32 tensors (the softmax/loss/layer_norm/dropout ones [%lld, 1024], rows' = %lld; batch_norm "
                         "[%lld, 64, 64, 64]; upsample from [%lld, 64, 32, 32]; the optimizers one [%lld] parameter), median "
                         "of %d runs after a warm-up; forward + backward through autograd, on a fresh leaf each run\n\n",
-                        (long long)n, (long long)rows3, (long long)bn_n, (long long)up_n, (long long)n, reps);
+                        (long long)n, (long long)rows3, (long long)rows50, (long long)bn_n, (long long)up_n, (long long)n, reps);
             std::printf("| op | ms | GB/s moved | %% of copy_ |\n|---|---|---|---|\n");
             for (const FamilyRow& r : fam)
                 std::printf("| %s | %.3f | %.0f | %.0f%% |\n", r.op.c_str(), 1e3 * r.seconds, r.moved / r.seconds / 1e9,

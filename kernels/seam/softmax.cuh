@@ -44,8 +44,9 @@
 //
 // Versions tried: only this one. Nothing here has been timed on a GPU yet (no GPU was available
 // when it was written; bench/bench_elementwise_cuda.cpp's third table times softmax, log_softmax
-// and cross_entropy against the copy bandwidth at the next GPU check). Weak spots to measure first: the thread-per-position cross-entropy on
-// [N, C] logits reads uncoalesced (a warp per row would fix it); the single reducing block.
+// and cross_entropy against the copy bandwidth at the next GPU check). Weak spots to measure
+// first: the thread-per-position cross-entropy on [N, C] logits reads uncoalesced (a warp per row
+// would fix it); the single reducing block.
 #pragma once
 
 #include <cmath>
