@@ -411,25 +411,19 @@ else
   # their result stands apart and a slow sanitizer elsewhere cannot starve them.
   for exe in ${TESTS[@]+"${TESTS[@]}"}; do
     [ "$(basename "$exe")" = seam_cuda_tests ] || continue
-    left=$(( 440 - $(elapsed) ))
-    if [ $left -lt 30 ]; then say "- conv/pool test cases under memcheck: not run (time budget spent)"; continue; fi
-    limit=$(( left < 120 ? left : 120 ))
-    run_logged memcheck_conv_pool "$limit" "$SANITIZER" --tool memcheck --error-exitcode 99 --leak-check no "$exe" \
-      "--test-case=$CONV_POOL_CASES" "--test-case-exclude=*VGG-sized*"
-    summary=$(grep -E 'ERROR SUMMARY' "$OUT/logs/memcheck_conv_pool.log" | tail -n 1)
-    say "- conv/pool test cases of \`seam_cuda_tests\` under memcheck (limit ${limit} s): $(status_of $RC) (${SECS} s) ${summary:+— $summary}"
-    [ $RC -ne 0 ] && [ $RC -ne 77 ] && FAILED=1
-    [ $RC -ne 0 ] && tail_block "$OUT/logs/memcheck_conv_pool.log" "memcheck conv/pool (tail)" 40
-    # TF32 version 5's case in its own process: memcheck names the faulting kernel, thread and address.
-    left=$(( 440 - $(elapsed) ))
-    if [ $left -lt 30 ]; then say "- TF32 version 5 under memcheck: not run (time budget spent)"; continue; fi
-    limit=$(( left < 90 ? left : 90 ))
-    run_logged memcheck_tf32_v5 "$limit" "$SANITIZER" --tool memcheck --error-exitcode 99 --leak-check no "$exe" \
-      "--test-case=$V5_CASES" "--test-case-exclude=*VGG-sized*"
-    summary=$(grep -E 'ERROR SUMMARY' "$OUT/logs/memcheck_tf32_v5.log" | tail -n 1)
-    say "- TF32 version 5 test case of \`seam_cuda_tests\` under memcheck (limit ${limit} s): $(status_of $RC) (${SECS} s) ${summary:+— $summary}"
-    [ $RC -ne 0 ] && [ $RC -ne 77 ] && FAILED=1
-    [ $RC -ne 0 ] && tail_block "$OUT/logs/memcheck_tf32_v5.log" "memcheck TF32 version 5 (tail)" 40
+    # Then TF32 version 5's case in its own process: memcheck names a faulting kernel, thread and address.
+    for mc_case in "conv_pool|120|conv/pool test cases|$CONV_POOL_CASES" "tf32_v5|90|TF32 version 5 test case|$V5_CASES"; do
+      IFS='|' read -r tag cap label filter <<< "$mc_case"
+      left=$(( 440 - $(elapsed) ))
+      if [ $left -lt 30 ]; then say "- $label under memcheck: not run (time budget spent)"; continue; fi
+      limit=$(( left < cap ? left : cap ))
+      run_logged "memcheck_$tag" "$limit" "$SANITIZER" --tool memcheck --error-exitcode 99 --leak-check no "$exe" \
+        "--test-case=$filter" "--test-case-exclude=*VGG-sized*"
+      summary=$(grep -E 'ERROR SUMMARY' "$OUT/logs/memcheck_$tag.log" | tail -n 1)
+      say "- $label of \`seam_cuda_tests\` under memcheck (limit ${limit} s): $(status_of $RC) (${SECS} s) ${summary:+— $summary}"
+      [ $RC -ne 0 ] && [ $RC -ne 77 ] && FAILED=1
+      [ $RC -ne 0 ] && tail_block "$OUT/logs/memcheck_$tag.log" "memcheck $label (tail)" 40
+    done
     # The TF32 kernels' multi-stage cp.async pipelines under racecheck (shared-memory hazards: a
     # stage overwritten while a warp still reads it), which the CPU emulation cannot see. Version 4
     # (the launchers' case) and version 5 in separate processes, so a fault in 5 cannot cost 4's result.
