@@ -1255,13 +1255,18 @@ int main(int argc, char** argv) {
             child_mode = argv[i + 1], child_from = size_t(std::max(0, std::atoi(argv[i + 2]))), i += 2;
         else if (std::strcmp(argv[i], "--v5-fake") == 0) g_fake_children = true;
         else if (std::strcmp(argv[i], "--selftest-children") == 0) return selftest_children();
-        else if (std::strcmp(argv[i], "--v5-skip") == 0 && i + 1 < argc)
-            for (const char* c = argv[++i]; *c;) {
+        else if (std::strcmp(argv[i], "--v5-skip") == 0 && i + 1 < argc) {
+            for (const char* c = argv[++i]; *c;) {  // K,K,...: item numbers
                 char* end = nullptr;
-                child_skip.push_back(int(std::strtol(c, &end, 10)));
-                c = *end == ',' ? end + 1 : end + std::strlen(end);
+                const long k = std::strtol(c, &end, 10);
+                if (end == c || k < 0 || (*end != ',' && *end != '\0')) {
+                    std::fprintf(stderr, "bench_conv_pool_cuda: --v5-skip takes item numbers K,K,..., not '%s'\n", argv[i]);
+                    return 2;
+                }
+                child_skip.push_back(int(k));
+                c = *end == ',' ? end + 1 : end;
             }
-        else {
+        } else {
             std::fprintf(stderr, "usage: %s [--reps N] [--skip-vgg] [--skip-lab] [--time-budget SECONDS] | --profile-v5 LAYER "
                                  "forward|backward-data|backward-weight\n", argv[0]);
             return 2;
