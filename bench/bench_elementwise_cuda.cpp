@@ -26,8 +26,9 @@
 // version each (kernels/seam/softmax.cuh, norm.cuh, resize.cuh, optim.cuh), the same way against the
 // same copy_: softmax forward, softmax / log_softmax / cross_entropy / layer_norm forward + backward
 // on [rows, 1024], batch_norm (training) forward and forward + backward on [N, 64, 64, 64], dropout,
-// upsample nearest and bilinear x2 (bilinear also with its backward), and the fused SGD (momentum)
-// and Adam steps on one parameter; forward + backward through autograd on a fresh leaf each run.
+// upsample nearest and bilinear x2 (bilinear also with its backward), gather and scatter_add along
+// the class dimension (kernels/seam/gather_scatter.cuh), and the fused SGD (momentum) and Adam steps
+// on one parameter; forward + backward through autograd on a fresh leaf each run.
 // Each is first checked against the CPU op on small awkward shapes (values and input gradients;
 // dropout's mask exactly, both devices drawing the same Philox stream; two optimizer steps). A
 // failure there, or an error, ends the program with status 1 after the first table was printed.
@@ -53,6 +54,7 @@
 #include "seam/ops/norm.hpp"
 #include "seam/ops/reduce.hpp"
 #include "seam/ops/resize.hpp"
+#include "seam/ops/shape_ops.hpp"
 #include "seam/ops/softmax.hpp"
 #include "seam/optim/adam.hpp"
 #include "seam/optim/sgd.hpp"
@@ -279,6 +281,15 @@ int main(int argc, char** argv) {
                            [](const Tensor<float>& t) { return upsample_nearest2d(t, 2.0); }) && ok3;
             ok3 = check_fb("upsample_bilinear2d x2 [3, 5, 7, 9]", u, du, 1e-6,
                            [](const Tensor<float>& t) { return upsample_bilinear2d(t, 2.0, false); }) && ok3;
+            {  // gather and scatter_add along the class dimension: [37, 1031] with a [37, 50] index
+                std::vector<int64_t> iv(37 * 50);
+                for (size_t i = 0; i < iv.size(); ++i) iv[i] = int64_t((i * 613 + 5) % 1031);
+                const Tensor<int64_t> is = from_vector(iv, {37, 50}), ig = is.to(gpu);
+                const Tensor<float> src = randn<float>({37, 50}, g3);
+                ok3 = check("gather [37, 1031] along dim 1, index [37, 50]", gather(a.to(gpu), 1, ig), gather(a, 1, is), 0.0) && ok3;
+                ok3 = check("scatter_add into [37, 1031] along dim 1 (bit for bit: the CPU's order)",
+                            scatter_add(a.to(gpu), 1, ig, src.to(gpu)), scatter_add(a, 1, is, src), 0.0) && ok3;
+            }
             {  // dropout: the same Philox stream on both devices gives the same mask
                 Generator gc(5), gg(5);
                 ok3 = check("dropout p = 0.3", dropout(a.to(gpu), 0.3f, true, gg), dropout(a, 0.3f, true, gc), 0.0) && ok3;
@@ -299,8 +310,8 @@ int main(int argc, char** argv) {
             if (!ok3) return 1;
             std::printf("\n- the other families, validated against the CPU ops: softmax, log_softmax, cross_entropy, layer_norm "
                         "on [37, 1031], batch_norm (training) on [5, 7, 9, 11], upsample nearest and bilinear x2 on [3, 5, 7, 9] "
-                        "(forward and gradient; within 1e-6 to 1e-5, nearest exact), dropout's mask and values (exact: the same "
-                        "Philox stream), two SGD (momentum) and Adam steps (within 1e-6)\n");
+                        "(forward and gradient; within 1e-6 to 1e-5, nearest exact), gather and scatter_add (exact), dropout's mask "
+                        "and values (exact: the same Philox stream), two SGD (momentum) and Adam steps (within 1e-6)\n");
 
             // Timing, on tensors of about --mib MiB.
             const int64_t cols3 = 1024, rows3 = n / cols3, bn_n = std::max<int64_t>(1, n / (64 * 64 * 64)),
@@ -318,6 +329,10 @@ int main(int argc, char** argv) {
             std::vector<int64_t> t50v(static_cast<size_t>(rows50));
             for (size_t i = 0; i < t50v.size(); ++i) t50v[i] = int64_t(i * 7 % 50);
             const Tensor<int64_t> t50 = from_vector(t50v, {rows50}).to(gpu);
+            std::vector<int64_t> perm(static_cast<size_t>(rows3 * cols3));  // each row: a permutation of its columns
+            for (size_t i = 0; i < perm.size(); ++i) perm[i] = int64_t((i % size_t(cols3)) * 389 % size_t(cols3));
+            const Tensor<int64_t> idx3 = from_vector(perm, {rows3, cols3}).to(gpu);
+            perm = std::vector<int64_t>();
             Tensor<float> p_sgd = randn<float>({n}, g3).to(gpu), p_adam = randn<float>({n}, g3).to(gpu);
             const Tensor<float> grad3 = randn<float>({n}, g3).to(gpu);
             p_sgd.set_requires_grad(), p_adam.set_requires_grad();
@@ -353,6 +368,9 @@ int main(int argc, char** argv) {
                 {"upsample_bilinear2d x2, forward + backward", 10 * U, [&] {
                      sink = forward_backward(u3, du3, [](const Tensor<float>& t) { return upsample_bilinear2d(t, 2.0, false); }).second;
                  }},
+                {"gather [rows, 1024] along dim 1, a permutation a row (int64 index)", 4 * B, [&] { sink = gather(s3, 1, idx3); }},
+                {"scatter_add into [rows, 1024] along dim 1, the same index (one thread a row)", 5 * B,
+                 [&] { sink = scatter_add(s3, 1, idx3, ds3); }},
                 {"SGD step, momentum 0.9 (fused)", 5 * P, [&] { sgd.step(); }},
                 {"Adam step (fused)", 7 * P, [&] { adam.step(); }},
             };
@@ -369,7 +387,9 @@ int main(int argc, char** argv) {
             std::printf("\n(Bytes moved, the least each kernel must read and write: a forward reads its input and writes its "
                         "output; a backward reads what it saved (the output for softmax, the input for the norms) and the "
                         "upstream gradient and writes the input's gradient; cross_entropy's backward reads the logits again "
-                        "and writes their gradient, and both passes read the int64 targets once; a step reads the parameter, "
+                        "and writes their gradient, and both passes read the int64 targets once; gather reads the index (8 bytes an "
+                        "element) and the values it picks and writes them; scatter_add reads x, the index and src and writes "
+                        "out; a step reads the parameter, "
                         "its gradient and each state tensor and writes the parameter and the state. Parameter gradients of "
                         "the norms ([64], [1024]) are not counted.)\n");
         }

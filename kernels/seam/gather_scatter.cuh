@@ -27,6 +27,11 @@
 //
 // The per-element and per-line work is host-callable: tests/cuda/test_cuda_kernel_logic.cu runs it
 // for every thread of a launch against the CPU op's definition.
+//
+// Versions tried: only this one; it has run on an H200 (the CUDA tests) but has not been timed yet.
+// bench/bench_elementwise_cuda.cpp's third table times gather and scatter_add along dim 1 of
+// [rows, 1024] against the copy bandwidth at the next GPU check; scatter_add's thread-per-line walk
+// (neighbouring threads 4 KB apart) is the weak spot to look at first.
 #pragma once
 
 #include <cstdint>
