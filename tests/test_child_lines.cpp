@@ -139,7 +139,7 @@ Items run_items(size_t count, const std::string& body, double idle_s = 10, doubl
 
 }  // namespace
 
-TEST_CASE("parse_item_line: verb, item and text; other lines are not the protocol's") {
+TEST_CASE("parse_item_line: verb, item and text - and other lines are not the protocol's") {
     const ItemLine a = parse_item_line("v5", "@v5 time 12 0.25 0.5");
     CHECK(a.ok);
     CHECK(a.verb == "time");
@@ -209,7 +209,7 @@ TEST_CASE("run_items_in_children: a cut stops the run where the child stopped") 
     CHECK(it.faults.empty());
 }
 
-TEST_CASE("run_items_in_children: at most max_children run; a child that dies between items is not restarted in a loop") {
+TEST_CASE("run_items_in_children: at most max_children run - and a child that dies between items is not restarted in a loop") {
     // Every item crashes: 2 children, 2 faults, then it gives up with items left.
     const Items crashing = run_items(5, "kill -KILL $$", 10, 60, 2);
     CHECK(crashing.run.children == 2);

@@ -281,7 +281,7 @@ TEST_CASE("text_table: a file read in blocks keeps lines that span the 1 MiB blo
     CHECK_FALSE(table.next_line());
 }
 
-TEST_CASE("text_table: numbers are decimal, whole-token and finite; display width counts CJK as 2") {
+TEST_CASE("text_table: numbers are decimal, whole-token and finite - display width counts CJK as 2") {
     long long value = 0;
     CHECK(parse_decimal("072", value));
     CHECK(value == 72);  // not octal 58

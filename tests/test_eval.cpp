@@ -197,7 +197,7 @@ TEST_CASE("attribute recall: All as the mean of the types") {
     CHECK_FALSE(undefined.all_recall[0].has_value());
 }
 
-TEST_CASE("attribute recall: images without positives change nothing; int labels work the same") {
+TEST_CASE("attribute recall: images without positives change nothing - int labels work the same") {
     // Dropping image C (no positives) must leave every number unchanged.
     std::vector<float> scores(attr_scores.begin(), attr_scores.begin() + 10);
     scores.insert(scores.end(), attr_scores.begin() + 15, attr_scores.end());

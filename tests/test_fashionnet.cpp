@@ -286,7 +286,7 @@ TEST_CASE("FashionNetSchedule: alternates landmark and task phases and their wei
     CHECK_FALSE(s.pools_at_ground_truth(0));
 }
 
-TEST_CASE("category_triplets: positives share the anchor's category, negatives do not; seeded") {
+TEST_CASE("category_triplets: positives share the anchor's category, negatives do not - seeded") {
     const std::vector<int64_t> labels{0, 1, 0, 2, 1, 0, 3};
     const auto t = models::category_triplets(labels, 1, 5);
     CHECK(t.size() == 5);  // image 3 (category 2) and 6 (category 3) have no positive

@@ -134,7 +134,7 @@ TEST_CASE("landmark_pool: hand-computed 6x6 map, two landmarks, 4x4 window, 2x2 
     }
 }
 
-TEST_CASE("landmark_pool: odd window with overlapping bins; a cell winning four bins gets four gradients") {
+TEST_CASE("landmark_pool: odd window with overlapping bins - a cell winning four bins gets four gradients") {
     // 4x4 map, landmark (0.5, 0.5) -> centre (2, 2) on a cell border: an odd window is centred on
     // the cell to the right/below, so the 3x3 window is rows and cols 1..3. Bins of 3 cells in 2:
     // [0, 2) and [1, 3), i.e. rows {1,2} and {2,3}: cell (2,2) is in all four bins.
@@ -166,7 +166,7 @@ TEST_CASE("landmark_pool: odd window with overlapping bins; a cell winning four 
     CHECK(i2.to_vector() == std::vector<int64_t>{10, 11, 14, 15});
 }
 
-TEST_CASE("landmark_pool: ties keep the first maximum in scan order; a NaN wins") {
+TEST_CASE("landmark_pool: ties keep the first maximum in scan order - a NaN wins") {
     // Landmark (0.5, 0.5) on a 4x4 map with a 4x4 window: start floor(2 - 1.5) = 0, the whole map;
     // bins are its four 2x2 quadrants.
     const float nan = std::numeric_limits<float>::quiet_NaN();
@@ -405,7 +405,7 @@ TEST_CASE("landmark_pool: the hard gate zeroes invisible landmarks and their gra
     CHECK(xg.grad().to_vector()[0] == 0.0f);
 }
 
-TEST_CASE("landmark_pool: gradcheck in double (features; visibility with the soft gate)") {
+TEST_CASE("landmark_pool: gradcheck in double (features - visibility with the soft gate)") {
     Generator gen(23);
     auto x = distinct_values({2, 3, 5, 6}, gen).set_requires_grad();
     // One landmark inside, one across the top-left border, one across the bottom-right border.

@@ -129,7 +129,7 @@ TEST_CASE("Module: shared children are trained once, cycles and bad names are re
     CHECK(net.state_dict().back().second.shape() == Shape{3});
 }
 
-TEST_CASE("Module: train() and eval() reach every descendant; Dropout and BatchNorm follow the mode") {
+TEST_CASE("Module: train() and eval() reach every descendant - Dropout and BatchNorm follow the mode") {
     TinyNet<float> net;
     auto dropout = net.features->add(std::make_shared<Dropout<float>>(0.5));
     for (auto& [name, m] : net.named_modules()) CHECK_MESSAGE(m->is_training(), name);
@@ -187,7 +187,7 @@ TEST_CASE("BatchNorm2d: batch statistics and running-buffer update in training, 
                 1e-12);
 }
 
-TEST_CASE("state_dict: round trip into another model, in place; strict load lists every problem") {
+TEST_CASE("state_dict: round trip into another model, in place - strict load lists every problem") {
     TinyNet<float> a, b;
     a.train();
     a(randn<float>({4, 3, 4, 4}));  // moves a's running statistics away from 0 / 1
@@ -499,7 +499,7 @@ TEST_CASE("end to end: a small MLP learns XOR with SGD") {
     CHECK(prediction[3] < 0.5f);
 }
 
-TEST_CASE("Module::to(cpu) on a CPU model changes nothing; a CUDA device without the backend is refused") {
+TEST_CASE("Module::to(cpu) on a CPU model changes nothing - a CUDA device without the backend is refused") {
     TinyNet<float> net;
     const auto before = net.state_dict();
     std::vector<const float*> storages;

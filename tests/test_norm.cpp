@@ -94,7 +94,7 @@ TEST_CASE("batch_norm: fast path equals reference (forward and backward, train a
     }
 }
 
-TEST_CASE("batch_norm: running statistics after two training steps, computed by hand; eval uses them") {
+TEST_CASE("batch_norm: running statistics after two training steps, computed by hand - eval uses them") {
     // x is [4, 2] (BatchNorm1d). Step 1: channel 0 = {1,2,3,4}: mean 2.5, biased var 1.25,
     // unbiased 5/3; channel 1 = {0,0,2,2}: mean 1, biased var 1, unbiased 4/3.
     Tensor<double> x1 = from_vector<double>({1, 0, 2, 0, 3, 2, 4, 2}, {4, 2});

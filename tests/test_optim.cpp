@@ -71,7 +71,7 @@ TEST_CASE("SGD: the first step copies the gradient into the buffer without dampe
     check_values(q, {2.8});
 }
 
-TEST_CASE("SGD: parameter groups use their own lr and weight decay; parameters without grad are untouched") {
+TEST_CASE("SGD: parameter groups use their own lr and weight decay - parameters without grad are untouched") {
     auto a = param({1.0}), b = param({1.0}), c = param({5.0});
     SGD<double> opt(std::vector<ParamGroup<double>>{{{a}, std::nullopt, std::nullopt}, {{b, c}, 0.5, 0.1}}, {.lr = 0.1});
     set_grad(a, {1.0});

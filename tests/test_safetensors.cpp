@@ -546,7 +546,7 @@ TEST_CASE("safetensors: malformed files are refused with the file name and the p
           "safetensors data 'test.safetensors': tensor name \"a\" appears twice in the header (byte 54)");  // the second key starts after 1 + 52 + 1 bytes
 }
 
-TEST_CASE("safetensors: files on disk name the path; truncated files are refused") {
+TEST_CASE("safetensors: files on disk name the path - truncated files are refused") {
     TempDir dir;
     const std::string path = dir.file("model.safetensors");
     save_safetensors(path, {named_tensor("w", randn<float>({16})), named_tensor("b", zeros<float>({4}))});

@@ -49,7 +49,7 @@ TEST_CASE("cat: values along every dimension, strided inputs, integer tensors, e
     CHECK_THROWS_WITH_AS(cat<float>({a, b}, 2), doctest::Contains("cat: dimension 2 is out of range"), Error);
 }
 
-TEST_CASE("stack: values at the first, middle and last dimension; errors") {
+TEST_CASE("stack: values at the first, middle and last dimension - errors") {
     auto a = tensor<float>({1, 2, 3, 4}, {2, 2});
     auto b = tensor<float>({5, 6, 7, 8}, {2, 2});
     CHECK(stack<float>({a, b}, 0).shape() == Shape{2, 2, 2});

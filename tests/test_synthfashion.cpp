@@ -118,7 +118,7 @@ TEST_CASE("synthfashion: the category and attribute tables use real names, indic
     }
 }
 
-TEST_CASE("synthfashion: the same seed gives the same bytes with 1 or 3 threads; another seed differs") {
+TEST_CASE("synthfashion: the same seed gives the same bytes with 1 or 3 threads - another seed differs") {
     fs::path a = fresh_dir("a"), b = fresh_dir("b"), c = fresh_dir("c");
     SynthFashionReport ra = write_synthfashion(a, small_options(7, 1));
     SynthFashionReport rb = write_synthfashion(b, small_options(7, 3));

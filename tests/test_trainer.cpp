@@ -150,7 +150,7 @@ RunResult run_mlp(const Regression& data, uint64_t init_seed, int64_t epochs, st
 
 }  // namespace
 
-TEST_CASE("Trainer: a linear regression's loss falls; one log row per epoch; evaluation runs in eval mode") {
+TEST_CASE("Trainer: a linear regression's loss falls - one log row per epoch - evaluation runs in eval mode") {
     Regression data;
     manual_seed(1);
     nn::Linear<double> model(3, 1);
@@ -197,7 +197,7 @@ TEST_CASE("Trainer: a linear regression's loss falls; one log row per epoch; eva
     CHECK(model.bias.item() == doctest::Approx(0.25).epsilon(0.04));
 }
 
-TEST_CASE("Trainer: the train_loss column is the mean of the epoch's step losses; a per-step scheduler moves lr") {
+TEST_CASE("Trainer: the train_loss column is the mean of the epoch's step losses - a per-step scheduler moves lr") {
     Regression data;
     manual_seed(1);
     nn::Linear<double> model(3, 1);
@@ -288,7 +288,7 @@ TEST_CASE("Trainer: the step function must return a scalar") {
                          doctest::Contains("must return a scalar loss, got [8, 1]"), Error);
 }
 
-TEST_CASE("Trainer: SIGINT finishes the current step, saves a checkpoint and returns; the old handler comes back") {
+TEST_CASE("Trainer: SIGINT finishes the current step, saves a checkpoint and returns - the old handler comes back") {
     Regression data;
     auto store = std::make_shared<MemoryCheckpointer<double>>();
     struct sigaction before {};
@@ -426,7 +426,7 @@ TEST_CASE("Trainer: over a DataLoader, a resumed run equals the uninterrupted on
     CHECK(same_bits(resumed_weights, reference_weights));
 }
 
-TEST_CASE("Trainer: writes log.csv, log.json and the plots to log_dir; the CSV reads back equal") {
+TEST_CASE("Trainer: writes log.csv, log.json and the plots to log_dir - the CSV reads back equal") {
     Regression data;
     TempDir dir("logs");
     manual_seed(1);
