@@ -67,23 +67,23 @@ TEST_CASE("run_child_lines: a child killed by a signal is reported with it, its 
 }
 
 TEST_CASE("run_child_lines: a silent child is killed at the idle limit, a chatty one at the deadline") {
-    const Ran hung = run_sh("echo begin 2; exec sleep 30", 0.4, 30);
+    const Ran hung = run_sh("echo begin 2; exec sleep 30", 1.0, 30);
     CHECK(hung.outcome.killed_idle);
     CHECK_FALSE(hung.outcome.killed_deadline);
     CHECK(hung.outcome.signal == SIGKILL);
     CHECK(hung.lines == std::vector<std::string>{"begin 2"});
     CHECK(hung.seconds < 10);
 
-    // A line every 0.1 s never trips the 2 s idle limit; the 0.6 s deadline ends it.
-    const Ran chatty = run_sh("while :; do echo tick; sleep 0.1; done", 2, 0.6);
+    // A line every 0.1 s never trips the 3 s idle limit; the 1.5 s deadline ends it.
+    const Ran chatty = run_sh("while :; do echo tick; sleep 0.1; done", 3, 1.5);
     CHECK(chatty.outcome.killed_deadline);
     CHECK_FALSE(chatty.outcome.killed_idle);
-    CHECK(chatty.lines.size() >= 2);
+    CHECK(chatty.lines.size() >= 1);
     CHECK(chatty.seconds < 10);
 }
 
 TEST_CASE("run_child_lines: a child that closes its output and goes on running is still bounded") {
-    const Ran r = run_sh("echo closing; exec 1>&-; exec sleep 30", 0.4, 30);
+    const Ran r = run_sh("echo closing; exec 1>&-; exec sleep 30", 1.0, 30);
     CHECK(r.outcome.killed_idle);
     CHECK(r.lines == std::vector<std::string>{"closing"});
     CHECK(r.seconds < 10);
@@ -185,7 +185,7 @@ TEST_CASE("run_items_in_children: a child that crashes inside an item has that i
 }
 
 TEST_CASE("run_items_in_children: a hung item is killed at the idle limit and the next child skips it") {
-    const Items it = run_items(3, "if [ $k = 1 ]; then exec sleep 30; fi", 0.5);
+    const Items it = run_items(3, "if [ $k = 1 ]; then exec sleep 30; fi", 1.0);
     CHECK(it.run.faults == 1);
     CHECK(it.records == std::vector<std::string>{"0 rec ok", "2 rec ok"});
     REQUIRE(it.faults.size() == 1);
@@ -225,7 +225,7 @@ TEST_CASE("run_items_in_children: at most max_children run - and a child that di
 }
 
 TEST_CASE("run_items_in_children: the deadline kills the child and starts no other") {
-    const Items it = run_items(4, "if [ $k = 1 ]; then while :; do echo tick; sleep 0.1; done; fi", 10, 0.8);
+    const Items it = run_items(4, "if [ $k = 1 ]; then while :; do echo tick; sleep 0.1; done; fi", 10, 1.5);
     CHECK(it.run.killed_at_deadline);
     CHECK(it.run.children == 1);
     CHECK(it.run.faults == 1);  // the item it was inside
@@ -234,8 +234,8 @@ TEST_CASE("run_items_in_children: the deadline kills the child and starts no oth
 }
 
 TEST_CASE("run_items_in_children: after max_hangs silent children no other starts") {
-    // Every item hangs: two idle kills (0.3 s each), then it gives up with items 2.. left.
-    const Items it = run_items(6, "exec sleep 30", 0.3, 60, 8, "echo '@t ready'", 2);
+    // Every item hangs: two idle kills (1 s each), then it gives up with items 2.. left.
+    const Items it = run_items(6, "exec sleep 30", 1.0, 60, 8, "echo '@t ready'", 2);
     CHECK(it.run.hangs == 2);
     CHECK(it.run.faults == 2);
     CHECK(it.run.children == 2);
