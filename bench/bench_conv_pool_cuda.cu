@@ -725,8 +725,10 @@ LabClock::time_point g_deadline = LabClock::time_point::max();
 // child can run (a GPU in exclusive-process mode, or the first child cannot start) the items run
 // in this process, as before, and a fault ends the run.
 
-constexpr double kChildIdleSeconds = 20;  // the longest item (a new VGG layer's buffers, then its lab sweep) takes a few seconds
-constexpr int kChildRestarts = 8, kChildHangs = 2;  // a hang costs kChildIdleSeconds: two, and the rest is not run
+// The longest item (a new VGG layer's buffers, then its lab sweep) takes a few seconds. A hang costs
+// kChildIdleSeconds: after two, the rest of the items are not run.
+constexpr double kChildIdleSeconds = 20;
+constexpr int kChildRestarts = 8, kChildHangs = 2;
 constexpr const char* kPassNames[3] = {"forward", "backward-data", "backward-weight"};
 
 const std::vector<ConvLayer>& vgg_layers() {
