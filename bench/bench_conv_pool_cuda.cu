@@ -685,6 +685,7 @@ struct V5Pass {
     const float* ref;             // seam's fp32 result, or null
     size_t count;                 // out's elements
     std::array<int64_t, 4> dims;  // out's: [N, O, OH, OW], [N, C, H, W] or [O, C/g, KH, KW]
+    const char* dims_named;       // those names, for reports
 };
 
 /// Forward, backward-data and backward-weight of s on these buffers (the refs may be null).
@@ -696,15 +697,15 @@ std::array<V5Pass, 3> v5_passes(const sk::Conv2dShape& s, const float* x, const 
     return {{{"forward", v5::forward_extent(s), [s](int r) { return v5::forward_layout(s, r); },
               [=](const v5::WorkspaceLayout& l, void* ws) { return v5::stage_forward(x, w, s, l, ws, stream); },
               [=](const v5::WorkspaceLayout& l, void* ws) { return v5::forward_gemm(nullptr, y, s, l, ws, stream); }, y,
-              y_ref, ny, {s.N, s.O, s.OH, s.OW}},
+              y_ref, ny, {s.N, s.O, s.OH, s.OW}, "[N, O, OH, OW]"},
              {"backward-data", v5::backward_data_extent(s), [s](int r) { return v5::backward_data_layout(s, r); },
               [=](const v5::WorkspaceLayout& l, void* ws) { return v5::stage_backward_data(w, dy, s, l, ws, stream); },
               [=](const v5::WorkspaceLayout& l, void* ws) { return v5::backward_data_gemm(dx, s, l, ws, stream); }, dx,
-              dx_ref, nx, {s.N, s.C, s.H, s.W}},
+              dx_ref, nx, {s.N, s.C, s.H, s.W}, "[N, C, H, W]"},
              {"backward-weight", v5::backward_weight_extent(s), [s](int r) { return v5::backward_weight_layout(s, r); },
               [=](const v5::WorkspaceLayout& l, void* ws) { return v5::stage_backward_weight(x, dy, s, l, ws, stream); },
               [=](const v5::WorkspaceLayout& l, void* ws) { return v5::backward_weight_gemm(dw, s, l, ws, stream); }, dw,
-              dw_ref, nw, {s.O, s.Cg(), s.KH, s.KW}}}};
+              dw_ref, nw, {s.O, s.Cg(), s.KH, s.KW}, "[O, C/g, KH, KW]"}}};
 }
 
 /// The lab's deadline (--time-budget): past it, the lab starts no new pass and says so.
@@ -730,6 +731,24 @@ LabClock::time_point g_deadline = LabClock::time_point::max();
 constexpr double kChildIdleSeconds = 20;
 constexpr int kChildRestarts = 8, kChildHangs = 2;
 constexpr const char* kPassNames[3] = {"forward", "backward-data", "backward-weight"};
+
+/// How run_v5_items starts its children: set once, by main or by --selftest-children.
+struct ChildSetup {
+    std::string self_exe;  // this program (/proc/self/exe)
+    int reps = 5;
+    bool skip_vgg = false;
+    bool usable = true;  // false: exclusive compute mode, or a child could not start: the items run here
+    bool fake = false;   // --v5-fake children (the self-test's): no CUDA work, fake_item
+    double idle_seconds = kChildIdleSeconds;
+};
+ChildSetup g_children;
+
+/// The path of this program, for running it again as a child.
+std::string this_program(const char* fallback) {
+    char path[4096] = {0};
+    const ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
+    return n > 0 ? std::string(path, size_t(n)) : std::string(fallback);
+}
 
 const std::vector<ConvLayer>& vgg_layers() {
     static const std::vector<ConvLayer> layers = {
@@ -809,9 +828,7 @@ std::string mismatch_report(const V5Pass& p, double worst) {
     std::vector<float> got(p.count), want(p.count);
     CUDA_OK(cudaMemcpy(got.data(), p.out, p.count * sizeof(float), cudaMemcpyDeviceToHost));
     CUDA_OK(cudaMemcpy(want.data(), p.ref, p.count * sizeof(float), cudaMemcpyDeviceToHost));
-    static const char* dim_names[3] = {"[N, O, OH, OW]", "[N, C, H, W]", "[O, C/g, KH, KW]"};
-    const int which = std::string(p.name) == "forward" ? 0 : std::string(p.name) == "backward-data" ? 1 : 2;
-    return format("%.3g x tolerance; %s %s", worst, dim_names[which],
+    return format("%.3g x tolerance; %s %s", worst, p.dims_named,
                   describe_mismatches(got, want, kTf32Tolerance, p.dims).c_str());
 }
 
@@ -929,8 +946,6 @@ bool parse_lab_fields(const std::string& text, LabRow& r) {
 /// --selftest-children (no GPU needed: a CTest runs it) exercises the parent's side of all this —
 /// its own path, the children's arguments, the records, a crash, a failed check and a hang — with
 /// children that do no CUDA work (--v5-fake): fake_item below.
-bool g_fake_children = false;
-double g_idle_seconds = kChildIdleSeconds;
 
 /// A fake child's item k: tables: item 2 dies by a signal (SIGTERM: no core file), item 4 hangs, item 5
 /// reports a failed check, the others the time 1 + k ms (min 0.5 + k); lab: item 2 dies, the others a
@@ -967,7 +982,7 @@ void v5_item_loop(const std::string& mode, const std::vector<V5Item>& items, siz
             break;
         }
         emit(format("begin %zu", k));
-        if (g_fake_children) {
+        if (g_children.fake) {
             fake_item(mode, k, emit);
             continue;
         }
@@ -991,9 +1006,6 @@ struct V5Record {
 
 /// Runs `mode`'s items into recs, in child processes (this program with --v5-child; see the section's
 /// head) or, where none can run, here. Returns how they ran, for the report.
-bool g_children_usable = true;  // false: exclusive compute mode, or a child could not start
-std::string g_self_exe, g_reps_arg;
-bool g_skip_vgg = false;
 
 std::string run_v5_items(const std::string& mode, const std::vector<V5Item>& items, std::vector<V5Record>& recs,
                          const std::vector<int>& skip, const Timer& timer, LabClock::time_point deadline) {
@@ -1015,7 +1027,7 @@ std::string run_v5_items(const std::string& mode, const std::vector<V5Item>& ite
     auto on_fault = [&](size_t k, const std::string& why) {
         recs[k].done = true, recs[k].problem = "FAULT: its child process " + why + " inside it (its stderr is in the log)";
     };
-    if (!g_children_usable) {  // here: a fault ends this process, as before children existed
+    if (!g_children.usable) {  // here: a fault ends this process, as before children existed
         size_t cut_at = items.size();
         v5_item_loop(mode, items, 0, skip, timer, deadline, [&](const std::string& line) {
             const seam::bench::ItemLine l = seam::bench::parse_item_line("v5", "@v5 " + line);
@@ -1028,9 +1040,10 @@ std::string run_v5_items(const std::string& mode, const std::vector<V5Item>& ite
     std::string skip_list;
     for (int k : skip) skip_list += (skip_list.empty() ? "" : ",") + std::to_string(k);
     auto argv_from = [&](size_t from) {
-        std::vector<std::string> argv = {g_self_exe, "--v5-child", mode, std::to_string(from), "--reps", g_reps_arg};
-        if (g_skip_vgg) argv.push_back("--skip-vgg");
-        if (g_fake_children) argv.push_back("--v5-fake");
+        std::vector<std::string> argv = {g_children.self_exe, "--v5-child", mode, std::to_string(from), "--reps",
+                                         std::to_string(g_children.reps)};
+        if (g_children.skip_vgg) argv.push_back("--skip-vgg");
+        if (g_children.fake) argv.push_back("--v5-fake");
         if (deadline != LabClock::time_point::max())
             argv.push_back("--time-budget"),
                 argv.push_back(format("%.3f", std::max(0.001, std::chrono::duration<double>(deadline - LabClock::now()).count())));
@@ -1040,11 +1053,11 @@ std::string run_v5_items(const std::string& mode, const std::vector<V5Item>& ite
     // The parent's limit: the deadline plus the longest item, so that a child inside its last item may finish it.
     const auto kill_at = deadline == LabClock::time_point::max() ? deadline : deadline + std::chrono::seconds(15);
     const seam::bench::ItemRun run =
-        seam::bench::run_items_in_children("v5", items.size(), argv_from, g_idle_seconds, kill_at, kChildRestarts,
+        seam::bench::run_items_in_children("v5", items.size(), argv_from, g_children.idle_seconds, kill_at, kChildRestarts,
                                            kChildHangs, on_record, on_fault);
     if (run.could_not_start) {
         std::printf("- a version-5 child process could not start (%s): version 5 runs in this process\n", run.start_failure.c_str());
-        g_children_usable = false;
+        g_children.usable = false;
         return run_v5_items(mode, items, recs, skip, timer, deadline);
     }
     std::string how = format("in %d child process%s, %d fault%s", run.children, run.children == 1 ? "" : "es", run.faults,
@@ -1070,7 +1083,7 @@ void set_up_timer(Timer& timer, const cudaDeviceProp& prop, int reps) {
 int v5_child_main(const std::string& mode, size_t from, const std::vector<int>& skip, int reps, bool skip_vgg,
                   LabClock::time_point deadline, const cudaDeviceProp& prop) {
     auto print = [](const std::string& line) { std::printf("@v5 %s\n", line.c_str()); };
-    if (g_fake_children) {  // --selftest-children's: no CUDA
+    if (g_children.fake) {  // --selftest-children's: no CUDA
         v5_item_loop(mode, v5_items(skip_vgg), from, skip, Timer{}, deadline, print);
         return 0;
     }
@@ -1085,11 +1098,9 @@ int v5_child_main(const std::string& mode, size_t from, const std::vector<int>& 
 /// --selftest-children: run_v5_items over the Fashion-MNIST items (0-8) with fake children
 /// (fake_item), against what fake_item does. Exit 0 when all holds, 1 otherwise.
 int selftest_children() {
-    g_fake_children = true, g_idle_seconds = 3.0, g_reps_arg = "1", g_skip_vgg = true;  // 3 s: a loaded CI machine
-    char self[4096] = {0};
-    const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0) return std::printf("selftest: cannot read /proc/self/exe\n"), 1;
-    g_self_exe.assign(self, size_t(n));
+    // Idle limit 3 s: a loaded CI machine may start a child slowly.
+    g_children = {this_program(""), 1, true, true, true, 3.0};
+    if (g_children.self_exe.empty()) return std::printf("selftest: cannot read /proc/self/exe\n"), 1;
     int failures = 0;
     auto expect = [&](bool ok, const std::string& what) {
         if (!ok) ++failures, std::printf("selftest FAILED: %s\n", what.c_str());
@@ -1257,7 +1268,7 @@ int main(int argc, char** argv) {
         else if (std::strcmp(argv[i], "--v5-child") == 0 && i + 2 < argc &&
                  (std::strcmp(argv[i + 1], "tables") == 0 || std::strcmp(argv[i + 1], "lab") == 0))
             child_mode = argv[i + 1], child_from = size_t(std::max(0, std::atoi(argv[i + 2]))), i += 2;
-        else if (std::strcmp(argv[i], "--v5-fake") == 0) g_fake_children = true;
+        else if (std::strcmp(argv[i], "--v5-fake") == 0) g_children.fake = true;
         else if (std::strcmp(argv[i], "--selftest-children") == 0) return selftest_children();
         else if (std::strcmp(argv[i], "--v5-skip") == 0 && i + 1 < argc) {
             for (const char* c = argv[++i]; *c;) {  // K,K,...: item numbers
@@ -1284,7 +1295,7 @@ int main(int argc, char** argv) {
                      profile_pass.c_str());
         return 2;
     }
-    if (!child_mode.empty() && g_fake_children) return v5_child_main(child_mode, child_from, child_skip, reps, skip_vgg, g_deadline, {});
+    if (!child_mode.empty() && g_children.fake) return v5_child_main(child_mode, child_from, child_skip, reps, skip_vgg, g_deadline, {});
     int devices = 0;
     if (cudaGetDeviceCount(&devices) != cudaSuccess || devices == 0) {
         std::printf("bench_conv_pool_cuda: no usable GPU, not run\n");
@@ -1375,14 +1386,11 @@ int main(int argc, char** argv) {
     std::vector<V5Record> v5_table;  // by item number
     int v5_problems = 0;
     {
-        char self[4096] = {0};
-        const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-        g_self_exe = n > 0 ? std::string(self, size_t(n)) : std::string(argv[0]);
-        g_reps_arg = std::to_string(reps), g_skip_vgg = skip_vgg;
+        g_children.self_exe = this_program(argv[0]), g_children.reps = reps, g_children.skip_vgg = skip_vgg;
         int mode = cudaComputeModeDefault;
         CUDA_OK(cudaDeviceGetAttribute(&mode, cudaDevAttrComputeMode, 0));
         if (mode != cudaComputeModeDefault) {  // a second process could not open the GPU beside this one
-            g_children_usable = false;
+            g_children.usable = false;
             std::printf("- the GPU is not in the default compute mode (mode %d): version 5 runs in this process\n", mode);
         }
     }
