@@ -840,12 +840,16 @@ void v5_table_item(int k, V5Buffers& b, int pass, const Timer& timer, const Sink
     const cudaStream_t stream = timer.stream;
     const sk::Conv2dShape& s = b.s;
     const auto v5 = sk::Tf32Version::v5_nhwc;
-    Tf32Workspaces ws(s, v5);
+    // This pass's workspace only (Tf32Workspaces would allocate all three passes').
+    const size_t bytes = pass == 0   ? sk::conv2d_forward_tf32_workspace_bytes(s, v5)
+                         : pass == 1 ? sk::conv2d_backward_data_tf32_workspace_bytes(s, v5)
+                                     : sk::conv2d_backward_weight_tf32_workspace_bytes(s, v5);
+    DeviceArray<char> ws(bytes);
     const V5Pass p = b.pass(pass, stream);
     auto launch = [&]() -> cudaError_t {
-        if (pass == 0) return sk::conv2d_forward_tf32(b.x.ptr, b.w.ptr, nullptr, b.y.ptr, s, ws.forward.ptr, ws.forward_bytes, stream, v5);
-        if (pass == 1) return sk::conv2d_backward_data_tf32(b.w.ptr, b.dy.ptr, b.dx.ptr, s, ws.data.ptr, ws.data_bytes, stream, v5);
-        return sk::conv2d_backward_weight_tf32(b.x.ptr, b.dy.ptr, b.dw.ptr, s, ws.weight.ptr, ws.weight_bytes, stream, v5);
+        if (pass == 0) return sk::conv2d_forward_tf32(b.x.ptr, b.w.ptr, nullptr, b.y.ptr, s, ws.ptr, bytes, stream, v5);
+        if (pass == 1) return sk::conv2d_backward_data_tf32(b.w.ptr, b.dy.ptr, b.dx.ptr, s, ws.ptr, bytes, stream, v5);
+        return sk::conv2d_backward_weight_tf32(b.x.ptr, b.dy.ptr, b.dw.ptr, s, ws.ptr, bytes, stream, v5);
     };
     CUDA_OK(cudaMemsetAsync(p.out, 0xff, p.count * sizeof(float), stream));
     const cudaError_t launched = launch();

@@ -427,8 +427,8 @@ else
     # The TF32 kernels' multi-stage cp.async pipelines under racecheck (shared-memory hazards: a
     # stage overwritten while a warp still reads it), which the CPU emulation cannot see. Version 4
     # (the launchers' case) and version 5 in separate processes, so a fault in 5 cannot cost 4's result.
-    for rc_case in "v4:*TF32 on CUDA: launchers*" "v5:$V5_CASES"; do
-      tag=${rc_case%%:*}; filter=${rc_case#*:}
+    for rc_case in "v4|*TF32 on CUDA: launchers*" "v5|$V5_CASES"; do
+      IFS='|' read -r tag filter <<< "$rc_case"
       # Racecheck can run 100x slower than the kernels: it ends by 240 s, so the benchmarks keep their time.
       left=$(( 240 - $(elapsed) ))
       if [ $left -lt 20 ]; then say "- TF32 $tag test cases under racecheck: not run (its share of the time budget is spent)"; continue; fi
