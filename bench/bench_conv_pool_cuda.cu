@@ -236,6 +236,7 @@ const char* tf32_version_name(sk::Tf32Version v) {
         case sk::Tf32Version::v4_mma: return "version 4, mma.sync + cp.async, 1 block/SM";
         case sk::Tf32Version::v4_mma_two_blocks: return "version 4, 2 blocks/SM";
         case sk::Tf32Version::v5_nhwc: return "version 5, staged channels-last";
+        case sk::Tf32Version::v6_wgmma: return "version 6, version 5 with wgmma GEMMs";
     }
     return "?";
 }
@@ -565,6 +566,7 @@ struct ConvRow {
     Timing seam_t, first_t, direct_t, gemm_t, fastest_t;  // first_t: version 2 as first timed (untuned)
     Timing wino_t;  // seam's Winograd F(2x2, 3x3) (kernels/seam/winograd.cuh), where it applies
     Timing v5_t;    // TF32 tables: version 5 (kernels/seam/conv2d_tf32_nhwc.cuh), staging included
+    Timing v6_t;    // TF32 tables: version 6 (kernels/seam/conv2d_tf32_wgmma.cuh; forward and backward-data)
     std::string fastest_name, agree;
     double flops = 0;
 };
@@ -581,9 +583,11 @@ void print_conv_table(const std::vector<ConvRow>& rows, bool with_direct, const 
                 seam_ms, seam_tflops, with_first ? (" " + std::string(first_columns) + " |").c_str() : "",
                 with_direct ? (" " + std::string(direct_column) + " |").c_str() : "", cudnn_gemm, cudnn_fastest);
     std::printf("%s%s\n", with_winograd ? " seam Winograd ms | Winograd/cuDNN fastest |" : "",
-                with_v5 ? " seam TF32 v5 ms | v5 TFLOP/s | v5/cuDNN GEMM | v5/cuDNN fastest |" : "");
+                with_v5 ? " seam TF32 v5 ms | v5 TFLOP/s | v5/cuDNN GEMM | v5/cuDNN fastest | seam TF32 v6 ms | v6 TFLOP/s | "
+                          "v6/cuDNN GEMM |"
+                        : "");
     std::printf("|---|---|---|---|%s%s---|---|---|---|---|---|%s%s\n", with_first ? "---|---|" : "", with_direct ? "---|" : "",
-                with_winograd ? "---|---|" : "", with_v5 ? "---|---|---|---|" : "");
+                with_winograd ? "---|---|" : "", with_v5 ? "---|---|---|---|---|---|---|" : "");
     for (const ConvRow& r : rows) {
         char tf[32];
         std::snprintf(tf, sizeof tf, "%.1f", std::isnan(r.seam_t.median_ms) ? 0.0 : r.flops / (r.seam_t.median_ms * 1e9));
@@ -598,6 +602,9 @@ void print_conv_table(const std::vector<ConvRow>& rows, bool with_direct, const 
             std::snprintf(tf5, sizeof tf5, "%.1f", std::isnan(r.v5_t.median_ms) ? 0.0 : r.flops / (r.v5_t.median_ms * 1e9));
             std::printf(" %s | %s | %s | %s |", ms(r.v5_t).c_str(), tf5, ratio(r.v5_t, r.gemm_t).c_str(),
                         ratio(r.v5_t, r.fastest_t).c_str());
+            char tf6[32];
+            std::snprintf(tf6, sizeof tf6, "%.1f", std::isnan(r.v6_t.median_ms) ? 0.0 : r.flops / (r.v6_t.median_ms * 1e9));
+            std::printf(" %s | %s | %s |", ms(r.v6_t).c_str(), tf6, ratio(r.v6_t, r.gemm_t).c_str());
         }
         std::printf("\n");
     }
@@ -768,22 +775,31 @@ const std::vector<ConvLayer>& fmnist_layers() {
     return layers;
 }
 
-/// One item: pass `pass` (0 forward, 1 backward-data, 2 backward-weight) of one timed layer. Items are
-/// numbered Fashion-MNIST first, then VGG-16 (unless --skip-vgg), layer by layer, pass by pass: the
-/// parent and its children number them alike from the same flags.
+/// One item: pass `pass` (0 forward, 1 backward-data, 2 backward-weight) of one timed layer, by TF32
+/// version 5 (or 6: its forward and backward-data; the tables only). Items are numbered Fashion-MNIST
+/// first, then VGG-16 (unless --skip-vgg), layer by layer, pass by pass, then (with_v6) version 6's in
+/// the same order: the parent and its children number them alike from the same flags, and a
+/// version-5 item has the same number in the tables and the lab.
 struct V5Item {
     const ConvLayer* layer;
     int pass;
+    int version = 5;
 };
-std::vector<V5Item> v5_items(bool skip_vgg) {
+std::vector<V5Item> v5_items(bool skip_vgg, bool with_v6 = false) {
     std::vector<V5Item> items;
-    for (const auto* list : {&fmnist_layers(), &vgg_layers()}) {
-        if (skip_vgg && list == &vgg_layers()) continue;
-        for (const ConvLayer& l : *list)
-            for (int p = 0; p < 3; ++p) items.push_back({&l, p});
+    for (int version : {5, 6}) {
+        if (version == 6 && !with_v6) break;
+        for (const auto* list : {&fmnist_layers(), &vgg_layers()}) {
+            if (skip_vgg && list == &vgg_layers()) continue;
+            for (const ConvLayer& l : *list)
+                for (int p = 0; p < (version == 5 ? 3 : 2); ++p) items.push_back({&l, p, version});
+        }
     }
     return items;
 }
+/// Whether version 6 can run here (compute capability 9.0, sm_90a code in this program): parent and
+/// children each ask, with the same answer.
+bool v6_runs_here() { return !g_children.fake && sk::conv2d_tf32_wgmma::available() == cudaSuccess; }
 
 /// One layer's buffers at its timed batch, with seam's fp32 results (the implicit GEMM, validated
 /// against the CPU before any timing) as the references.
@@ -832,14 +848,14 @@ std::string mismatch_report(const V5Pass& p, double worst) {
                   describe_mismatches(got, want, kTf32Tolerance, p.dims).c_str());
 }
 
-/// A "tables" item: the library's version-5 launcher (what the TF32 tables time: staging, then the
-/// GEMM at the model's split, in one call) at the timed size, its output NaN-filled first and
+/// A "tables" item: the library's version-5 (or 6) launcher (what the TF32 tables time: staging, then
+/// the GEMM at the model's split, in one call) at the timed size, its output NaN-filled first and
 /// checked on the device against seam's fp32 result within 10·2^-11 of the largest value; timed
 /// only when right.
-void v5_table_item(int k, V5Buffers& b, int pass, const Timer& timer, const Sink& emit) {
+void v5_table_item(int k, V5Buffers& b, int pass, int version, const Timer& timer, const Sink& emit) {
     const cudaStream_t stream = timer.stream;
     const sk::Conv2dShape& s = b.s;
-    const auto v5 = sk::Tf32Version::v5_nhwc;
+    const auto v5 = version == 6 ? sk::Tf32Version::v6_wgmma : sk::Tf32Version::v5_nhwc;
     // This pass's workspace only (Tf32Workspaces would allocate all three passes').
     const size_t bytes = pass == 0   ? sk::conv2d_forward_tf32_workspace_bytes(s, v5)
                          : pass == 1 ? sk::conv2d_backward_data_tf32_workspace_bytes(s, v5)
@@ -979,8 +995,9 @@ void v5_item_loop(const std::string& mode, const std::vector<V5Item>& items, siz
         const V5Item& item = items[k];
         const sk::Conv2dShape s = item.layer->shape(item.layer->N);
         if (std::find(skip.begin(), skip.end(), int(k)) != skip.end() || !v5::fits(s)) continue;
-        // Backward-data with C/groups <= 4 runs the fp32 small-channel kernel, not version 5's GEMM.
-        if (mode == "lab" && item.pass == 1 && s.Cg() <= 4) continue;
+        // Backward-data with C/groups <= 4 runs the fp32 small-channel kernel, not version 5's GEMM
+        // (nor 6's: version 5's table item times it once).
+        if ((mode == "lab" || item.version == 6) && item.pass == 1 && s.Cg() <= 4) continue;
         if (LabClock::now() > deadline) {
             emit(format("cut %zu", k));
             break;
@@ -994,7 +1011,7 @@ void v5_item_loop(const std::string& mode, const std::vector<V5Item>& items, siz
             buffers.reset();  // one layer's buffers at a time
             buffers = std::make_unique<V5Buffers>(*item.layer, timer.stream);
         }
-        if (mode == "tables") v5_table_item(int(k), *buffers, item.pass, timer, emit);
+        if (mode == "tables") v5_table_item(int(k), *buffers, item.pass, item.version, timer, emit);
         else emit(format("lab %zu ", k) + lab_fields(v5_lab_item(*buffers, item.pass, timer)));
     }
     emit("end");
@@ -1093,7 +1110,7 @@ int v5_child_main(const std::string& mode, size_t from, const std::vector<int>& 
     }
     Timer timer;
     set_up_timer(timer, prop, reps);
-    v5_item_loop(mode, v5_items(skip_vgg), from, skip, timer, deadline, print);
+    v5_item_loop(mode, v5_items(skip_vgg, mode == "tables" && v6_runs_here()), from, skip, timer, deadline, print);
     CUDA_OK(cudaStreamDestroy(timer.stream));
     CUDA_OK(cudaFree(timer.flush));
     return 0;
@@ -1238,6 +1255,8 @@ void print_floor(const std::vector<ConvRow>& rows, const std::vector<LabRow>& la
     std::printf("\n## TF32 floor (issue 3: conv at most 2x cuDNN's time at the same algorithm and precision)\n\n");
     line("TF32 version 4, two blocks an SM (the default)", [](const ConvRow& r) { return r.seam_t.median_ms; });
     line("TF32 version 5 (staging included)", [](const ConvRow& r) { return r.v5_t.median_ms; });
+    line("TF32 version 6 (wgmma forward and backward-data; backward-weight is version 5's)",
+         [](const ConvRow& r) { return r.v6_t.median_ms; });
     if (lab.empty()) return;
     line("TF32 version 5 at the lab's best split (staging + GEMM timed apart; not what the library runs until "
          "SplitModel is calibrated)",
@@ -1386,8 +1405,12 @@ int main(int argc, char** argv) {
 
     // TF32 version 5, checked at the timed sizes and timed for the TF32 tables' v5 column first, in
     // child processes (see run_v5_items): a fault in it costs its own figures only.
-    const std::vector<V5Item> items = v5_items(skip_vgg);
-    std::vector<V5Record> v5_table;  // by item number
+    const bool with_v6 = has_tf32 && v6_runs_here();
+    std::printf("- TF32 version 6 (wgmma): %s\n", with_v6 ? "runs here (compute capability 9.0, sm_90a code)"
+                                                         : "cannot run here (it needs compute capability 9.0 and sm_90a code): "
+                                                           "not timed");
+    const std::vector<V5Item> table_items = v5_items(skip_vgg, with_v6), items = v5_items(skip_vgg);
+    std::vector<V5Record> v5_table;  // by table item number
     int v5_problems = 0;
     {
         g_children.self_exe = this_program(argv[0]), g_children.reps = reps, g_children.skip_vgg = skip_vgg;
@@ -1399,21 +1422,25 @@ int main(int argc, char** argv) {
         }
     }
     if (has_tf32) {
-        const std::string how = run_v5_items("tables", items, v5_table, {}, timer, LabClock::time_point::max());
+        const std::string how = run_v5_items("tables", table_items, v5_table, {}, timer, LabClock::time_point::max());
         int timed = 0;
         for (const V5Record& r : v5_table) timed += r.done && r.problem.empty(), v5_problems += !r.problem.empty();
-        std::printf("- TF32 version 5 (the TF32 tables' v5 column): each pass run by the library's launcher at the timed size, "
+        std::printf("- TF32 versions 5 and 6 (the TF32 tables' v5 and v6 columns): each pass run by the library's launcher at the "
+                    "timed size, "
                     "its output NaN-filled and checked on the device against seam's fp32 result (within 10*2^-11 of the largest "
                     "value), then timed; %s: %d passes timed, %d with a problem%s\n",
                     how.c_str(), timed, v5_problems, v5_problems ? ":" : "");
         for (size_t k = 0; k < v5_table.size(); ++k)
             if (!v5_table[k].problem.empty())
-                std::printf("  - **%s %s**: %s\n", items[k].layer->name, kPassNames[items[k].pass], v5_table[k].problem.c_str());
+                std::printf("  - **%s %s, version %d**: %s\n", table_items[k].layer->name, kPassNames[table_items[k].pass],
+                            table_items[k].version, v5_table[k].problem.c_str());
     }
     std::printf("\n");
-    auto v5_time = [&](const ConvLayer& l, int pass) {
+    auto v5_time = [&](const ConvLayer& l, int pass, int version = 5) {
         for (size_t k = 0; k < v5_table.size(); ++k)
-            if (items[k].layer == &l && items[k].pass == pass && v5_table[k].done && v5_table[k].problem.empty()) return v5_table[k].t;
+            if (table_items[k].layer == &l && table_items[k].pass == pass && table_items[k].version == version &&
+                v5_table[k].done && v5_table[k].problem.empty())
+                return v5_table[k].t;
         return Timing{};
     };
 
@@ -1517,6 +1544,10 @@ int main(int argc, char** argv) {
             time_tf32(sk::Tf32Version::v4_mma, &ConvRow::direct_t);
             time_tf32(sk::Tf32Version::v3_wmma, &ConvRow::first_t);
             tf.v5_t = v5_time(l, 0), td.v5_t = v5_time(l, 1), tg.v5_t = v5_time(l, 2);  // timed above, in a child
+            // Version 6: its own forward and backward-data; its backward-weight is version 5's. Where
+            // backward-data is the fp32 small-channel kernel for both (C/groups <= 4), version 5's figure.
+            tf.v6_t = v5_time(l, 0, 6), tg.v6_t = with_v6 ? tg.v5_t : Timing{};
+            td.v6_t = with_v6 && s.Cg() <= 4 ? td.v5_t : v5_time(l, 1, 6);
             tf.agree = td.agree = tg.agree = "-";
             tf.fastest_name = td.fastest_name = tg.fastest_name = "-";
 #if SEAM_BENCH_CUDNN

@@ -6,11 +6,12 @@
 #      configure fails — a missing Eigen or doctest, say — it builds the CUDA test programs directly
 #      with nvcc and g++, which need neither Eigen nor CMake),
 #   2. runs every CUDA test program (seam_cuda_tests and tests/cuda/*.cu programs; seam_cuda_tests'
-#      TF32 version 5 case, never run on a GPU before, in a process of its own, so that a fault in it
-#      cannot fail the cases after it),
+#      TF32 version 5 and version 6 cases, never run on a GPU before, each in a process of its own,
+#      so that a fault in one cannot fail the cases after it),
 #   3. runs them again under compute-sanitizer memcheck (when compute-sanitizer exists); the
 #      convolution and pooling test cases of seam_cuda_tests get their own memcheck run (their
-#      VGG-sized case excluded: too slow under the sanitizer), TF32 version 5's case another, and the
+#      VGG-sized case excluded: too slow under the sanitizer), TF32 version 5's case another, version
+#      6's (wgmma, sm_90a) a third, and the
 #      TF32 conv cases (versions 4 and 5) run under racecheck too (their cp.async pipelines'
 #      shared-memory hazards),
 #   4. runs the GPU benchmarks that exist (executables named bench_cuda_* or bench_gpu_*, and in
@@ -21,8 +22,9 @@
 #      bench/bench_conv_pool_cuda.cu (built with nvcc in the background while the tests run) against
 #      cuDNN, found as cudnn.h + libcudnn under the CUDA toolkit, /usr/include, or a pip nvidia-cudnn
 #      folder in Python's site-packages (reported as "not found" otherwise: seam is timed alone;
-#      TF32 version 5's checks, timings and lab run in child processes of the bench, restarted after
-#      a fault or a hang, which then costs only that pass's figures);
+#      TF32 version 5's checks, timings and lab — and version 6's checks and timings, where it can
+#      run — in child processes of the bench, restarted after a fault or a hang, which then costs
+#      only that pass's figures);
 #      then one training step of VGG-16's conv trunk (batch 16, 224x224): bench_vgg_step_cuda (seam,
 #      CMake target or prebuilt) against bench/vgg_step_torch.py (PyTorch eager, fp32 without TF32,
 #      with cudnn.benchmark on, then off when time allows), with a seam/PyTorch step-time ratio line,
@@ -43,6 +45,7 @@
 # nvidia-smi lists none, or without nvidia-smi no /dev/nvidiaN exists).
 #
 #   bash bench/gpu_check.sh   # OUT defaults to build-gpu-check/report; SEAM_GPU_ARCH=90 overrides the detected arch
+#                             # (a detected 9.0 builds for sm_90a)
 #
 # SEAM_GPU_CHECK_QUICK=1 skips steps 3 and 4 (memcheck and the benchmarks): tests and training only.
 #
@@ -105,7 +108,10 @@ else
   say "- GPU: nvidia-smi not found$([ $GPU_SEEN = 1 ] && echo ' (an NVIDIA device node exists: going on)')"
   CC=""
 fi
-ARCH="${SEAM_GPU_ARCH:-${CC:-80;90}}"
+# Hopper (9.0) builds for sm_90a, the arch-specific target: the same chip's code plus the wgmma that
+# TF32 version 6 (kernels/seam/conv2d_tf32_wgmma.cuh) needs.
+[ "$CC" = 90 ] && CC=90a
+ARCH="${SEAM_GPU_ARCH:-${CC:-80;90a}}"
 NVCC="$(command -v nvcc 2>/dev/null || true)"
 [ -z "$NVCC" ] && for c in /usr/local/cuda/bin/nvcc /usr/local/cuda-*/bin/nvcc; do [ -x "$c" ] && NVCC="$c" && break; done
 if [ -n "$NVCC" ]; then
@@ -313,6 +319,8 @@ CONV_POOL_CASES='*pooling on CUDA*,*conv2d on CUDA*,*conv2d and pooling on CUDA*
 # TF32 version 5's test case (never run on a GPU before) runs in a process of its own, plain and
 # under memcheck: a fault in it poisons the CUDA context, which would fail every later case too.
 V5_CASES='*TF32 version 5*'
+# TF32 version 6's (wgmma; never run on a GPU before either) likewise.
+V6_CASES='*TF32 version 6*'
 CP_SRC="$ROOT/bench/bench_conv_pool_cuda.cu"
 CP_EXE="$BUILD/direct/bench_conv_pool_cuda"
 CUDA_HOME_DIR="$(dirname "$(dirname "$NVCC")")"
@@ -371,10 +379,12 @@ report_test() {
 for exe in ${TESTS[@]+"${TESTS[@]}"}; do
   name=$(basename "$exe")
   if [ "$name" = seam_cuda_tests ]; then
-    run_logged "test_$name" 180 "$exe" "--test-case-exclude=$V5_CASES"
-    report_test "$OUT/logs/test_$name.log" "$name (all but TF32 version 5)"
+    run_logged "test_$name" 180 "$exe" "--test-case-exclude=$V5_CASES,$V6_CASES"
+    report_test "$OUT/logs/test_$name.log" "$name (all but TF32 versions 5 and 6)"
     run_logged "test_${name}_tf32_v5" 120 "$exe" "--test-case=$V5_CASES"
     report_test "$OUT/logs/test_${name}_tf32_v5.log" "$name --test-case='$V5_CASES' (its own process)"
+    run_logged "test_${name}_tf32_v6" 90 "$exe" "--test-case=$V6_CASES"
+    report_test "$OUT/logs/test_${name}_tf32_v6.log" "$name --test-case='$V6_CASES' (its own process)"
   else
     run_logged "test_$name" 180 "$exe"
     report_test "$OUT/logs/test_$name.log" "$name"
@@ -411,8 +421,10 @@ else
   # their result stands apart and a slow sanitizer elsewhere cannot starve them.
   for exe in ${TESTS[@]+"${TESTS[@]}"}; do
     [ "$(basename "$exe")" = seam_cuda_tests ] || continue
-    # Then TF32 version 5's case in its own process: memcheck names a faulting kernel, thread and address.
-    for mc_case in "conv_pool|120|conv/pool test cases|$CONV_POOL_CASES" "tf32_v5|90|TF32 version 5 test case|$V5_CASES"; do
+    # Then TF32 version 5's case and version 6's, each in its own process: memcheck names a faulting
+    # kernel, thread and address.
+    for mc_case in "conv_pool|120|conv/pool test cases|$CONV_POOL_CASES" "tf32_v5|90|TF32 version 5 test case|$V5_CASES" \
+      "tf32_v6|60|TF32 version 6 test case|$V6_CASES"; do
       IFS='|' read -r tag cap label filter <<< "$mc_case"
       left=$(( 440 - $(elapsed) ))
       if [ $left -lt 30 ]; then say "- $label under memcheck: not run (time budget spent)"; continue; fi

@@ -2,7 +2,8 @@
 # bench/gpu_prebuild.sh — build, on a machine WITHOUT a GPU but with the CUDA toolkit, every program
 # bench/gpu_check.sh runs, so a short GPU lease spends its time on the GPU rather than on nvcc:
 #
-#   bash bench/gpu_prebuild.sh [DIR] [ARCH]     # DIR default build-gpu/prebuilt, ARCH default 90 (H100/H200)
+#   bash bench/gpu_prebuild.sh [DIR] [ARCH]     # DIR default build-gpu/prebuilt, ARCH default 90a (H100/H200,
+#                                               # with the wgmma of TF32 version 6)
 #   # then, on the GPU machine, with DIR (or DIR.tar.xz, a quarter of its size) carried along:
 #   SEAM_GPU_PREBUILT=DIR bash bench/gpu_check.sh      # or SEAM_GPU_PREBUILT=DIR.tar.xz
 #
@@ -15,7 +16,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DIR="${1:-$ROOT/build-gpu/prebuilt}"
-ARCH="${2:-90}"
+ARCH="${2:-90a}"
 NVCC="${NVCC:-/usr/local/cuda/bin/nvcc}"
 JOBS="$(nproc)"
 mkdir -p "$DIR/lib"

@@ -5,13 +5,16 @@
 # gathers kernels/seam/*.cuh). Linking it gives a target SEAM_WITH_CUDA=1, the CUDA runtime and
 # cuBLAS; everything else of seam stays header-only and compiled by the host compiler.
 #
-# Architectures: sm_80 and sm_90 by default (SASS for both, plus PTX). Set SEAM_CUDA_ARCHITECTURES
-# (e.g. "native", "89" or "80;90") or CMAKE_CUDA_ARCHITECTURES, which wins when given.
+# Architectures: sm_80 and sm_90 by default (SASS for both, plus PTX), sm_90 as "90a": the
+# arch-specific target of the same chips (H100, H200), whose code adds the wgmma instructions TF32
+# conv version 6 needs (kernels/seam/conv2d_tf32_wgmma.cuh; without sm_90a code it is refused with a
+# message, nothing else changes). Set SEAM_CUDA_ARCHITECTURES (e.g. "native", "89" or "80;90") or
+# CMAKE_CUDA_ARCHITECTURES, which wins when given.
 #
 # C++20 for nvcc: CMake 3.25 enables CUDA with nvcc 13 but silently ignores CUDA_STANDARD 20, so
 # nvcc would compile as C++17. The flag is therefore passed by hand, for CUDA sources only.
 
-set(SEAM_CUDA_ARCHITECTURES "80;90" CACHE STRING
+set(SEAM_CUDA_ARCHITECTURES "80;90a" CACHE STRING
     "GPU architectures for seam::cuda (CMAKE_CUDA_ARCHITECTURES takes precedence when set)")
 
 # Decide before enable_language(CUDA): it would otherwise fill CMAKE_CUDA_ARCHITECTURES with the

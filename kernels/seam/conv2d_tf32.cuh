@@ -37,6 +37,12 @@
 //               (tests/cuda/test_tf32_nhwc_kernel_logic.cu); NOT YET RUN ON A GPU (written 2026-11-27
 //               in a session without one), so version 4 stays the default. Needs a workspace in every
 //               pass: use the launchers that take one.
+//   6 v6_wgmma  conv2d_tf32_wgmma.cuh: version 5 with the forward and backward-data GEMMs on Hopper's
+//               warpgroup MMA (wgmma.mma_async, both operands from 128-byte-swizzled shared memory);
+//               backward-weight is version 5's. Same workspaces and split plans as version 5. Runs
+//               only on a compute-capability-9.0 GPU from code compiled for sm_90a (the launchers
+//               return cudaErrorNotSupported otherwise). Checked by host emulation
+//               (tests/cuda/test_tf32_wgmma_kernel_logic.cu); NOT YET RUN ON A GPU (2026-11-27).
 //
 // What every version computes: exactly conv2d.cuh's definitions (cross-correlation, zero padding, stride,
 // dilation, groups, bias), as the same three implicit GEMMs, one group per blockIdx.z:
@@ -100,6 +106,7 @@
 #include "seam/conv2d.cuh"
 #include "seam/conv2d_tf32_mma.cuh"
 #include "seam/conv2d_tf32_nhwc.cuh"
+#include "seam/conv2d_tf32_wgmma.cuh"
 
 namespace seam::kernels {
 
@@ -315,19 +322,23 @@ inline cudaError_t launch_tf32_for(const Problem& p, int groups, int slices, int
 /// Version 5 (kernels/seam/conv2d_tf32_nhwc.cuh: operands staged channels-last and TF32-rounded in a
 /// workspace, 16-byte cp.async, 64 x 64 warp tiles, vector fragment loads) needs a workspace for every
 /// pass: call the launchers that take one. Not yet measured on a GPU, so not the default.
-enum class Tf32Version : int { v3_wmma, v4_mma, v4_mma_two_blocks, v5_nhwc };
+/// Version 6 (kernels/seam/conv2d_tf32_wgmma.cuh) is version 5 with wgmma GEMMs for the forward and
+/// backward-data on sm_90a; it shares version 5's workspaces, and its backward-weight is version 5's.
+enum class Tf32Version : int { v3_wmma, v4_mma, v4_mma_two_blocks, v5_nhwc, v6_wgmma };
 inline bool is_v4(Tf32Version v) { return v == Tf32Version::v4_mma || v == Tf32Version::v4_mma_two_blocks; }
 inline int v4_min_blocks(Tf32Version v) { return v == Tf32Version::v4_mma_two_blocks ? 2 : 1; }
-/// The version that runs: version 5 asked of a shape past its limits (a staged tensor of 2^31
-/// elements or more, conv2d_tf32_nhwc::fits) runs version 4 at two blocks an SM instead.
+/// Versions 5 and 6: operands staged into a workspace by version 5's transforms.
+inline bool is_staged(Tf32Version v) { return v == Tf32Version::v5_nhwc || v == Tf32Version::v6_wgmma; }
+/// The version that runs: version 5 or 6 asked of a shape past their limits (a staged tensor of
+/// 2^31 elements or more, conv2d_tf32_nhwc::fits) runs version 4 at two blocks an SM instead.
 inline Tf32Version effective_tf32_version(const Conv2dShape& s, Tf32Version v) {
-    return v == Tf32Version::v5_nhwc && !conv2d_tf32_nhwc::fits(s) ? Tf32Version::v4_mma_two_blocks : v;
+    return is_staged(v) && !conv2d_tf32_nhwc::fits(s) ? Tf32Version::v4_mma_two_blocks : v;
 }
 
 /// Bytes of device workspace the forward needs (0 for versions 3 and 4; the staged x and weights for 5).
 inline size_t conv2d_forward_tf32_workspace_bytes(const Conv2dShape& s, Tf32Version version = Tf32Version::v4_mma_two_blocks) {
     version = effective_tf32_version(s, version);
-    return version == Tf32Version::v5_nhwc ? conv2d_tf32_nhwc::forward_workspace_bytes(s) : 0;
+    return is_staged(version) ? conv2d_tf32_nhwc::forward_workspace_bytes(s) : 0;
 }
 
 /// Bytes of device workspace backward-data needs (0 for versions 3 and 4, and for C/groups ≤ 4,
@@ -335,7 +346,7 @@ inline size_t conv2d_forward_tf32_workspace_bytes(const Conv2dShape& s, Tf32Vers
 inline size_t conv2d_backward_data_tf32_workspace_bytes(const Conv2dShape& s,
                                                         Tf32Version version = Tf32Version::v4_mma_two_blocks) {
     version = effective_tf32_version(s, version);
-    if (version != Tf32Version::v5_nhwc || conv2d_detail::small_channel_backward_data<float>(s)) return 0;
+    if (!is_staged(version) || conv2d_detail::small_channel_backward_data<float>(s)) return 0;
     return conv2d_tf32_nhwc::backward_data_workspace_bytes(s);
 }
 
@@ -346,7 +357,7 @@ inline cudaError_t conv2d_forward_tf32(const float* x, const float* w, const flo
     namespace d = conv2d_tf32_detail;
     if (!conv2d_detail::valid(s) || !conv2d_detail::gemm_fits(s)) return cudaErrorInvalidValue;
     if (s.N * s.O * s.OH * s.OW == 0) return cudaSuccess;
-    if (version == Tf32Version::v5_nhwc) return cudaErrorInvalidValue;  // needs a workspace: the overload below
+    if (is_staged(version)) return cudaErrorInvalidValue;  // needs a workspace: the overload below
     if (is_v4(version)) return conv2d_tf32_mma::forward(x, w, bias, y, s, v4_min_blocks(version), stream);
     const auto p = d::forward_problem(x, w, bias, y, s);
     return d::launch_tf32_for(p, int(s.groups), 1, p.K > 0 ? p.K : d::kBK, stream);
@@ -358,8 +369,10 @@ inline cudaError_t conv2d_forward_tf32(const float* x, const float* w, const flo
                                        void* workspace, size_t workspace_bytes, cudaStream_t stream,
                                        Tf32Version version = Tf32Version::v4_mma_two_blocks) {
     version = effective_tf32_version(s, version);
-    if (version != Tf32Version::v5_nhwc) return conv2d_forward_tf32(x, w, bias, y, s, stream, version);
-    return conv2d_tf32_nhwc::forward(x, w, bias, y, s, workspace, workspace_bytes, stream);  // it checks the shape
+    if (!is_staged(version)) return conv2d_forward_tf32(x, w, bias, y, s, stream, version);
+    if (version == Tf32Version::v6_wgmma)
+        return conv2d_tf32_wgmma::forward(x, w, bias, y, s, workspace, workspace_bytes, stream);  // it checks the shape
+    return conv2d_tf32_nhwc::forward(x, w, bias, y, s, workspace, workspace_bytes, stream);
 }
 
 /// dx [N, C, H, W] is overwritten (every element written).
@@ -378,7 +391,7 @@ inline cudaError_t conv2d_backward_data_tf32(const float* w, const float* dy, fl
             return conv2d_backward_data<float>(w, dy, dx, s, ConvAlgo::implicit_gemm, stream);
         return conv2d_tf32_mma::backward_data(w, dy, dx, s, v4_min_blocks(version), stream);
     }
-    if (version == Tf32Version::v5_nhwc) {  // needs a workspace (the overload below) unless C/groups ≤ 4
+    if (is_staged(version)) {  // needs a workspace (the overload below) unless C/groups ≤ 4
         if (conv2d_detail::small_channel_backward_data<float>(s))
             return conv2d_backward_data<float>(w, dy, dx, s, ConvAlgo::implicit_gemm, stream);
         return cudaErrorInvalidValue;
@@ -393,16 +406,18 @@ inline cudaError_t conv2d_backward_data_tf32(const float* w, const float* dy, fl
                                              void* workspace, size_t workspace_bytes, cudaStream_t stream,
                                              Tf32Version version = Tf32Version::v4_mma_two_blocks) {
     version = effective_tf32_version(s, version);
-    if (version != Tf32Version::v5_nhwc || conv2d_detail::small_channel_backward_data<float>(s))
+    if (!is_staged(version) || conv2d_detail::small_channel_backward_data<float>(s))
         return conv2d_backward_data_tf32(w, dy, dx, s, stream, version);
-    return conv2d_tf32_nhwc::backward_data(w, dy, dx, s, workspace, workspace_bytes, stream);  // it checks the shape
+    if (version == Tf32Version::v6_wgmma)
+        return conv2d_tf32_wgmma::backward_data(w, dy, dx, s, workspace, workspace_bytes, stream);  // it checks the shape
+    return conv2d_tf32_nhwc::backward_data(w, dy, dx, s, workspace, workspace_bytes, stream);
 }
 
 /// Backward-weight's split of K for `version` (shape only).
 inline conv2d_detail::SlicePlan conv2d_backward_weight_tf32_plan(const Conv2dShape& s,
                                                                  Tf32Version version = Tf32Version::v4_mma_two_blocks) {
     version = effective_tf32_version(s, version);
-    if (version == Tf32Version::v5_nhwc) return conv2d_tf32_nhwc::backward_weight_slices(s);
+    if (is_staged(version)) return conv2d_tf32_nhwc::backward_weight_slices(s);  // version 6's is version 5's
     return is_v4(version) ? conv2d_tf32_mma::backward_weight_slices(s)
                                           : conv2d_tf32_detail::backward_weight_slices(s);
 }
@@ -411,7 +426,7 @@ inline conv2d_detail::SlicePlan conv2d_backward_weight_tf32_plan(const Conv2dSha
 inline size_t conv2d_backward_weight_tf32_workspace_bytes(const Conv2dShape& s, Tf32Version version = Tf32Version::v4_mma_two_blocks) {
     version = effective_tf32_version(s, version);
     if (!conv2d_detail::valid(s) || !conv2d_detail::gemm_fits(s)) return 0;
-    if (version == Tf32Version::v5_nhwc) return conv2d_tf32_nhwc::backward_weight_workspace_bytes(s);
+    if (is_staged(version)) return conv2d_tf32_nhwc::backward_weight_workspace_bytes(s);
     const conv2d_detail::SlicePlan plan = conv2d_backward_weight_tf32_plan(s, version);
     if (plan.slices <= 1) return 0;
     return static_cast<size_t>(plan.slices) * static_cast<size_t>(s.O * s.Cg() * s.KH * s.KW) * sizeof(float);
@@ -428,7 +443,7 @@ inline cudaError_t conv2d_backward_weight_tf32(const float* x, const float* dy, 
     if (!conv2d_detail::valid(s) || !conv2d_detail::gemm_fits(s)) return cudaErrorInvalidValue;
     const int64_t total = s.O * s.Cg() * s.KH * s.KW;
     if (total == 0) return cudaSuccess;
-    if (version == Tf32Version::v5_nhwc)
+    if (is_staged(version))  // version 6's backward-weight is version 5's
         return conv2d_tf32_nhwc::backward_weight(x, dy, dw, s, workspace, workspace_bytes, stream);
     const conv2d_detail::SlicePlan plan = conv2d_backward_weight_tf32_plan(s, version);
     const bool split = plan.slices > 1;

@@ -351,17 +351,22 @@ struct Dims : cd::Dims {
 // K-tile at k0: offset within the stage (A at [0, A_FLOATS), B after), src the chunk's global
 // address (a harmless in-bounds one when !valid: the chunk is zero-filled, nothing is read).
 //
-// K-major copies: thread tid copies chunk tid % 8 (k = k0 + 4·(tid % 8)) of rows tid / 8 + 16·i.
+// K-major copies: thread tid copies chunk tid % 8 (k = k0 + 4·(tid % 8)) of rows tid / 8 + 16·i
+// (tid / 8 + 32·i with version 6's 256 threads).
 // M/N-major copies: thread tid copies the chunk of columns 4·(tid % (Cols/4)) in the Cols/16
 // consecutive k rows from (tid / (Cols/4))·Cols/16.
 
 /// Forward and backward-data: A = staged weight rows g·M + m (K-major, K floats a row), B = a
 /// K-major gather of staged activations: column n's chunk at k = (tap, ch) is the pixel Gather picks
-/// for (n, tap), channels g·chp + ch .. + 3 (zero-filled where Gather finds none).
-template <int BM, class Gather>
+/// for (n, tap), channels g·chp + ch .. + 3 (zero-filled where Gather finds none). TileCfg (its
+/// a_offset, b_offset and A_FLOATS) places the chunks in a stage, and Threads copy them: this file's
+/// tile and 128 threads, or version 6's (conv2d_tf32_wgmma.cuh: wgmma's 128-byte swizzle, 256).
+template <int BM, class Gather, class TileCfg = Tile<BM, true, true>, int Threads = kThreads>
 struct KMajorSource {
-    using Cfg = Tile<BM, true, true>;
-    static constexpr int A_ROWS = BM / 16, B_ROWS = kBN / 16;
+    using Cfg = TileCfg;
+    static constexpr int ROW_STEP = Threads / 8;  // 8 threads a row (its 8 chunks): rows tid/8 + ROW_STEP·i
+    static_assert(Threads % 8 == 0 && BM % ROW_STEP == 0 && kBN % ROW_STEP == 0, "the copies tile the rows");
+    static constexpr int A_ROWS = BM / ROW_STEP, B_ROWS = kBN / ROW_STEP;
     const float* act;  // xs (forward) or dys (backward-data)
     const float* wt;   // wf or wb
     Dims d;
@@ -371,8 +376,8 @@ struct KMajorSource {
     struct Copies {
         int tid;
         const float* a_first;  // weight row g·M + m0 + tid/8 (or row g·M when past M)
-        unsigned a_rows;       // bit i: row m0 + tid/8 + 16i < M
-        typename Gather::Column col[B_ROWS];  // columns n0 + tid/8 + 16i
+        unsigned a_rows;       // bit i: row m0 + tid/8 + ROW_STEP·i < M
+        typename Gather::Column col[B_ROWS];  // columns n0 + tid/8 + ROW_STEP·i
     };
     __host__ __device__ Copies copies(int tid, int g, int m0, int n0) const {
         Copies c;
@@ -381,8 +386,8 @@ struct KMajorSource {
         c.a_first = wt + (int64_t(g) * M + (first < M ? first : 0)) * K;
         c.a_rows = 0;
         for (int i = 0; i < A_ROWS; ++i)
-            if (first + 16 * i < M) c.a_rows |= 1u << i;
-        for (int i = 0; i < B_ROWS; ++i) c.col[i] = Gather::column(d, n0 + tid / 8 + 16 * i, N);
+            if (first + ROW_STEP * i < M) c.a_rows |= 1u << i;
+        for (int i = 0; i < B_ROWS; ++i) c.col[i] = Gather::column(d, n0 + tid / 8 + ROW_STEP * i, N);
         return c;
     }
 #pragma nv_exec_check_disable
@@ -396,14 +401,15 @@ struct KMajorSource {
 SEAM_CONV_UNROLL
         for (int i = 0; i < A_ROWS; ++i) {
             const bool valid = k_valid && ((c.a_rows >> i) & 1u);
-            copy(Cfg::a_offset(c.tid / 8 + 16 * i, kc), valid ? c.a_first + int64_t(16 * i) * K + k : wt, valid);
+            copy(Cfg::a_offset(c.tid / 8 + ROW_STEP * i, kc), valid ? c.a_first + int64_t(ROW_STEP * i) * K + k : wt, valid);
         }
 SEAM_CONV_UNROLL
         for (int i = 0; i < B_ROWS; ++i) {
             bool valid = false;
             const int pixel = Gather::pixel(d, c.col[i], ki * d.dh, kj * d.dw, valid);
             valid = valid && k_valid;
-            copy(Cfg::A_FLOATS + Cfg::b_offset(c.tid / 8 + 16 * i, kc), valid ? act + pixel * row_floats + channel : act, valid);
+            copy(Cfg::A_FLOATS + Cfg::b_offset(c.tid / 8 + ROW_STEP * i, kc), valid ? act + pixel * row_floats + channel : act,
+                 valid);
         }
     }
 };
@@ -949,8 +955,12 @@ inline cudaError_t stage_forward(const float* x, const float* w, const Conv2dSha
     return cudaGetLastError();
 }
 
-inline cudaError_t forward_gemm(const float* bias, float* y, const Conv2dShape& s, const WorkspaceLayout& l,
-                                void* workspace, cudaStream_t stream) {
+/// The forward GEMM on a staged workspace: its store, its source's fields and, when split, the
+/// summing kernel. gemm(M, store, groups, plan, stream, source fields...) launches the GEMM kernel:
+/// this file's (forward_gemm below) or version 6's (conv2d_tf32_wgmma.cuh), which share the rest.
+template <class LaunchGemm>
+inline cudaError_t forward_gemm_with(LaunchGemm&& gemm, const float* bias, float* y, const Conv2dShape& s,
+                                     const WorkspaceLayout& l, void* workspace, cudaStream_t stream) {
     const float *xs = region(workspace, 0), *wf = region(workspace, l.second);
     float* partial = region(workspace, l.partial);
     const int Cgp = pad4(int(s.Cg()));
@@ -959,10 +969,16 @@ inline cudaError_t forward_gemm(const float* bias, float* y, const Conv2dShape& 
     const cd::SlicePlan& plan = l.plan;
     const bool split = plan.slices > 1;
     const ForwardStore store{split ? partial : y, split ? nullptr : bias, d, M, N, s.N * s.O * s.OH * s.OW};
-    const cudaError_t status =
-        launch_gemm<ForwardSource>(M, store, int(s.groups), plan, stream, xs, wf, d, M, N, K, FastDivisor(Cgp));
+    const cudaError_t status = gemm(M, store, int(s.groups), plan, stream, xs, wf, d, M, N, K, FastDivisor(Cgp));
     if (status != cudaSuccess || !split) return status;
     return cd::sum_forward_slices<float>(partial, bias, y, s, plan.slices, stream);
+}
+
+inline cudaError_t forward_gemm(const float* bias, float* y, const Conv2dShape& s, const WorkspaceLayout& l,
+                                void* workspace, cudaStream_t stream) {
+    return forward_gemm_with([](int M, const auto& store, int groups, const cd::SlicePlan& plan, cudaStream_t st,
+                                auto... fields) { return launch_gemm<ForwardSource>(M, store, groups, plan, st, fields...); },
+                             bias, y, s, l, workspace, stream);
 }
 
 /// y [N, O, OH, OW] overwritten; bias may be null. workspace: forward_workspace_bytes(s, slices_request) bytes.
@@ -987,8 +1003,10 @@ inline cudaError_t stage_backward_data(const float* w, const float* dy, const Co
     return cudaGetLastError();
 }
 
-inline cudaError_t backward_data_gemm(float* dx, const Conv2dShape& s, const WorkspaceLayout& l, void* workspace,
-                                      cudaStream_t stream) {
+/// Backward-data's GEMM on a staged workspace (as forward_gemm_with).
+template <class LaunchGemm>
+inline cudaError_t backward_data_gemm_with(LaunchGemm&& gemm, float* dx, const Conv2dShape& s, const WorkspaceLayout& l,
+                                           void* workspace, cudaStream_t stream) {
     const float *dys = region(workspace, 0), *wb = region(workspace, l.second);
     float* partial = region(workspace, l.partial);
     const int64_t count = s.N * s.C * s.H * s.W;
@@ -998,10 +1016,18 @@ inline cudaError_t backward_data_gemm(float* dx, const Conv2dShape& s, const Wor
     const cd::SlicePlan& plan = l.plan;
     const bool split = plan.slices > 1;
     const BackwardDataStore store{split ? partial : dx, d, M, N, count};
-    const cudaError_t status =
-        launch_gemm<BackwardDataSource>(M, store, int(s.groups), plan, stream, dys, wb, d, M, N, K, FastDivisor(Ogp));
+    const cudaError_t status = gemm(M, store, int(s.groups), plan, stream, dys, wb, d, M, N, K, FastDivisor(Ogp));
     if (status != cudaSuccess || !split) return status;
     return cd::sum_slices<float>(partial, dx, count, plan.slices, stream);
+}
+
+inline cudaError_t backward_data_gemm(float* dx, const Conv2dShape& s, const WorkspaceLayout& l, void* workspace,
+                                      cudaStream_t stream) {
+    return backward_data_gemm_with(
+        [](int M, const auto& store, int groups, const cd::SlicePlan& plan, cudaStream_t st, auto... fields) {
+            return launch_gemm<BackwardDataSource>(M, store, groups, plan, st, fields...);
+        },
+        dx, s, l, workspace, stream);
 }
 
 /// dx [N, C, H, W] overwritten. workspace: backward_data_workspace_bytes(s, slices_request) bytes.

@@ -1138,8 +1138,9 @@ void require_tf32_device(const char* fn) {
 }
 
 /// The TF32 conv kernel version the ops run (kernels/seam/conv2d_tf32.cuh): SEAM_TF32_CONV_VERSION=3
-/// (wmma), 4 (mma.sync at two blocks an SM: the default) or 5 (staged channels-last; not yet
-/// measured on a GPU). Read at every call, like kernel_version, so a bench can switch in one process.
+/// (wmma), 4 (mma.sync at two blocks an SM: the default), 5 (staged channels-last) or 6 (5 with
+/// wgmma GEMMs; compute capability 9.0 and sm_90a code only); 5 and 6 not yet measured on a GPU.
+/// Read at every call, like kernel_version, so a bench can switch in one process.
 kernels::Tf32Version tf32_conv_version() {
     const char* v = std::getenv("SEAM_TF32_CONV_VERSION");
     if (v == nullptr || *v == '\0') return kernels::Tf32Version::v4_mma_two_blocks;
@@ -1147,7 +1148,23 @@ kernels::Tf32Version tf32_conv_version() {
     if (text == "3") return kernels::Tf32Version::v3_wmma;
     if (text == "4") return kernels::Tf32Version::v4_mma_two_blocks;
     if (text == "5") return kernels::Tf32Version::v5_nhwc;
-    throw Error(detail::concat("SEAM_TF32_CONV_VERSION=", v, ": the TF32 conv versions are 3, 4 (the default) and 5"));
+    if (text == "6") {
+        const cudaError_t status = kernels::conv2d_tf32_wgmma::available();
+        if (status == cudaErrorNotSupported) {
+            int device = 0;
+            SEAM_CUDA_CHECK(cudaGetDevice(&device));
+            const DeviceInfo info = device_info(device);
+            throw Error(detail::concat("SEAM_TF32_CONV_VERSION=6: TF32 version 6 (wgmma) needs a compute capability 9.0 "
+                                       "GPU (H100, H200) and seam::cuda compiled for sm_90a (SEAM_CUDA_ARCHITECTURES "
+                                       "containing 90a, the default); cuda:", device, " (", info.name, ") is ",
+                                       info.compute_major, ".", info.compute_minor,
+                                       info.compute_major == 9 && info.compute_minor == 0 ? ", and this build has no sm_90a code" : "",
+                                       ": use version 4 or 5"));
+        }
+        SEAM_CUDA_CHECK(status);
+        return kernels::Tf32Version::v6_wgmma;
+    }
+    throw Error(detail::concat("SEAM_TF32_CONV_VERSION=", v, ": the TF32 conv versions are 3, 4 (the default), 5 and 6"));
 }
 
 /// The kernel's shape struct, checked with messages that name the problem (the launchers would

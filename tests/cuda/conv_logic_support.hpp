@@ -1,5 +1,6 @@
 // tests/cuda/conv_logic_support.hpp — what the conv kernel-logic emulations
-// (test_conv_kernel_logic.cu, test_tf32_mma_kernel_logic.cu, test_tf32_nhwc_kernel_logic.cu) share:
+// (test_conv_kernel_logic.cu, test_tf32_mma_kernel_logic.cu, test_tf32_nhwc_kernel_logic.cu,
+// test_tf32_wgmma_kernel_logic.cu) share:
 // their test shapes, the naive convolution loops they compare against, and the TF32 rounding and
 // mma.m16n8k8 models. Plain host C++ on conv2d.cuh's Conv2dShape.
 #pragma once

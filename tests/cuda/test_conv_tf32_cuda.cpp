@@ -373,7 +373,29 @@ TEST_CASE("conv2d TF32 version 5 (channels-last staging, SEAM_TF32_CONV_VERSION=
         expect_backward_weight_deterministic(51, "TF32 version 5 backward-weight twice");
     }
     Tf32VersionScope bad("7");
-    expect_tf32_forward_refused("the TF32 conv versions are 3, 4 (the default) and 5");
+    expect_tf32_forward_refused("the TF32 conv versions are 3, 4 (the default), 5 and 6");
+}
+
+TEST_CASE("conv2d TF32 version 6 (wgmma, SEAM_TF32_CONV_VERSION=6): on a compute-capability-9.0 GPU with sm_90a code "
+          "the launchers and the op equal the CPU conv2d within TF32 rounding and are deterministic; elsewhere refused") {
+    if (!gpu_has_tf32()) return;
+    const cuda::DeviceInfo info = cuda::device_info(0);
+#if defined(SEAM_CUDA_TESTS_HAVE_SM90A)
+    const bool runs = info.compute_major == 9 && info.compute_minor == 0;
+#else
+    const bool runs = false;
+#endif
+    Tf32VersionScope v6("6");
+    if (!runs) {
+        MESSAGE("GPU ", info.name, " (", info.compute_major, ".", info.compute_minor,
+                ") or this build (no sm_90a code) cannot run version 6: checking that it is refused");
+        expect_tf32_forward_refused("TF32 version 6 (wgmma) needs a compute capability 9.0");
+        return;
+    }
+    uint64_t seed = 7500;
+    for (const ConvCase& k : tf32_cases()) check_tf32_case(k, seed++);
+    check_tf32_case(kDeterminismCase, seed++);
+    expect_backward_weight_deterministic(51, "TF32 version 6 backward-weight twice (version 5's)");
 }
 
 }  // TEST_SUITE("gpu")

@@ -12,6 +12,7 @@
 #include "seam/conv2d_tf32.cuh"
 #include "seam/conv2d_tf32_mma.cuh"
 #include "seam/conv2d_tf32_nhwc.cuh"
+#include "seam/conv2d_tf32_wgmma.cuh"
 #include "seam/elementwise.cuh"
 #include "seam/gather_scatter.cuh"
 #include "seam/landmark_pool.cuh"

@@ -1,0 +1,412 @@
+// kernels/seam/conv2d_tf32_wgmma.cuh — version 6 of the TF32 convolution (kernels/seam/conv2d_tf32.cuh
+// holds the launchers): version 5's forward and backward-data (kernels/seam/conv2d_tf32_nhwc.cuh:
+// operands staged channels-last and TF32-rounded, 16-byte cp.async gathers, split-K plan) with the
+// GEMM on Hopper's warpgroup MMA, wgmma.mma_async, which reads both operands straight from shared
+// memory. Backward-weight stays version 5's (its operands are M/N-major, and wgmma takes TF32 only
+// K-major). Raw device pointers and conv2d.cuh's Conv2dShape; compiles only under nvcc.
+//
+// Why a version 6: mma.sync (versions 4 and 5) is Hopper's legacy tensor-core path. Published
+// measurements put its ceiling near 63-65% of the H100's tensor peak, and an Ampere-style TF32
+// mma.sync GEMM at about 95 TFLOP/s (19% of peak) on an H100 (../shared/ref/perf-anchors.md,
+// B.2), while cuDNN's TF32 ALGO_1 ran backward-data at 185-242 TFLOP/s on the H200
+// (bench/results/gpu-h200-2026-11-27-conv-pool-run3.md). The issue's floor (at most 2x cuDNN's
+// time) needs about 120 TFLOP/s with staging included: version 5 might reach it, version 6 is the
+// second shot, and wgmma is the instruction Hopper's own libraries use.
+//
+// What it computes: exactly version 5's GEMMs (same staged operands, same products of TF32 values,
+// fp32 sums on the tensor cores in another order; split-K partials summed in slice order in double):
+//   forward          Y[o, q]  = Σ_k Ŵf[o, k] · X̂[q, k]      q = (n, oh, ow), k = (ki, kj, c)
+//   backward-data    dX[c, p] = Σ_k Ŵb[c, k] · dŶ[p, k]     p = (n, h, w),   k = (ki, kj, o)
+// Layouts, staging, gathers, stores, workspaces and split plans: version 5's, unchanged.
+//
+// Launch shape. 256 threads = 2 warpgroups; block tile BM x 128 x 32 (BM = 128, or 64 when the GEMM's
+// M is at most 64); grid (⌈N/128⌉, ⌈M/BM⌉, groups·slices), as version 5's. Each K-tile of 32 is one
+// [rows][32] fp32 tile per operand in wgmma's canonical K-major layout with the 128-byte swizzle
+// (row r's 16-byte chunk c at r·128 + 16·(c XOR r mod 8) bytes from a 1024-byte-aligned base: the
+// atom of 8 rows x 128 bytes, atoms 1024 bytes apart). Per K-tile each warpgroup issues 4 wgmma
+// (k-steps of 8, the descriptors' start 32 bytes further each):
+//   BM = 128: warpgroup w multiplies A rows 64w..64w+63 by all 128 B rows (m64n128k8, 64 fp32
+//             accumulators a thread);
+//   BM = 64:  both take A rows 0..63, warpgroup w B rows 64w..64w+63 (m64n64k8, 32 accumulators).
+// The copies (version 5's KMajorSource with this tile and 256 threads: thread tid copies chunk
+// tid mod 8 of rows tid/8 + 32i, 8 lanes a row, so each 8-lane phase writes one row's 8 chunks: 32
+// distinct banks) run 3 stages deep: 3 x (BM + 128) x 32 floats = 96 KiB (BM = 128) plus 1 KiB to
+// align the base, two blocks an SM (__launch_bounds__(256, 2): at most 128 registers a thread).
+// Pipeline per K-tile t: wait for tile t's copies (cp.async.wait_group), fence.proxy.async (the
+// copies wrote through the generic proxy; wgmma reads through the async proxy), barrier, issue the
+// copies of tile t + 2 into the stage tile t - 1 used, then wgmma.fence, 4 wgmma, commit, and
+// wait_group 0: the MMAs of tile t are done before the next barrier lets anyone overwrite their
+// stage. (Keeping one wgmma group in flight across the barrier would need a fourth stage: a
+// measured next step, not taken blind.)
+//
+// Accumulators (m64nNk8 .f32, CuTe's CLayout_64xN): value v of thread t of a warpgroup holds
+// D[16·(t/32) + (t mod 32)/4 + 8·((v/2) mod 2)][8·(v/4) + 2·(t mod 4) + v mod 2].
+//
+// Descriptors (PTX ISA "Matrix Descriptor Format"; CUTLASS's cute::GmmaDescriptor): bits 0-13 the
+// start address / 16; 16-29 the leading byte offset / 16 (unused by swizzled K-major layouts, set
+// to 1 as CUTLASS does); 32-45 the stride byte offset / 16 = 1024 / 16 (8-row atoms); 49-51 the
+// base offset, 0 (1024-byte-aligned tiles); 62-63 the layout, 1 = 128-byte swizzle.
+//
+// Architectures: the kernel body exists only in code compiled for sm_90a (the arch-specific target
+// wgmma needs: -gencode arch=compute_90a,code=sm_90a, SEAM_CUDA_ARCHITECTURES "90a"; elsewhere it is
+// a trap). Whether the running program has that code is asked once per device by launching a
+// probe kernel compiled beside it (available() below); without it the launchers return
+// cudaErrorNotSupported and launch nothing.
+//
+// Checked on the CPU by tests/cuda/test_tf32_wgmma_kernel_logic.cu: every launch of both block
+// heights replayed block by block (the kernel's copies into a NaN-filled stage at the swizzled
+// offsets; each wgmma's operands read back through an independent model of the descriptor and the
+// hardware's address swizzle; the product given out by the accumulator layout above; the kernel's
+// epilogue) against naive loops. What the CPU cannot check: that the hardware reads the descriptors
+// as modelled, the proxy fence and wait order, and speed.
+//
+// Measured: NOT YET — written 2026-11-27 in a session without a GPU. bench_conv_pool_cuda times it
+// beside versions 4 and 5 and cuDNN (SEAM_TF32_CONV_VERSION=6 selects it in the library).
+#pragma once
+
+#if defined(__CUDACC__)
+
+#include <cuda_runtime.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "seam/conv2d.cuh"
+#include "seam/conv2d_tf32_mma.cuh"
+#include "seam/conv2d_tf32_nhwc.cuh"
+
+namespace seam::kernels::conv2d_tf32_wgmma {
+
+namespace v5 = conv2d_tf32_nhwc;
+namespace cd = conv2d_detail;
+
+constexpr int kThreads = 256;           // two warpgroups of 128
+constexpr int kWarpgroupThreads = 128;
+constexpr int kBN = v5::kBN;            // 128 block tile columns
+constexpr int kBK = v5::kBK;            // 32 floats = one 128-byte swizzle row per tile row
+constexpr int kStages = 3;
+constexpr int kAtomBytes = 1024;        // 8 rows x 128 bytes: the swizzle's period and the stride byte offset
+static_assert(kBK * sizeof(float) == 128, "a tile row is one 128-byte swizzle row");
+
+/// wgmma's K-major layout with the 128-byte swizzle, in floats: tile row r, k < 32.
+struct Sw128KMajor {
+    __host__ __device__ static int offset(int row, int k) { return row * kBK + (((k >> 2) ^ (row & 7)) << 2) + (k & 3); }
+};
+
+/// The block tile: stage layout, which rows each warpgroup's wgmma reads, where accumulators go.
+template <int BM>
+struct Tile {
+    static_assert(BM == 64 || BM == 128, "block tile rows: 64 or 128");
+    static constexpr int A_FLOATS = BM * kBK, B_FLOATS = kBN * kBK, STAGE_FLOATS = A_FLOATS + B_FLOATS;
+    static_assert((A_FLOATS * sizeof(float)) % kAtomBytes == 0 && (STAGE_FLOATS * sizeof(float)) % kAtomBytes == 0,
+                  "every operand tile starts on a swizzle atom");
+    static constexpr size_t SMEM_BYTES = size_t(kStages) * STAGE_FLOATS * sizeof(float) + kAtomBytes;  // + alignment slack
+    static constexpr int WG_N = BM == 128 ? kBN : kBN / 2;  // the wgmma's N
+    static constexpr int ACC = WG_N / 2;                     // fp32 accumulators a thread: 64 x WG_N / 128
+
+    __host__ __device__ static int a_offset(int m, int k) { return Sw128KMajor::offset(m, k); }
+    __host__ __device__ static int b_offset(int n, int k) { return Sw128KMajor::offset(n, k); }
+    __host__ __device__ static int a_first_row(int wg) { return BM == 128 ? 64 * wg : 0; }
+    __host__ __device__ static int b_first_row(int wg) { return BM == 128 ? 0 : WG_N * wg; }
+    /// Byte offsets, within a stage, of the first element warpgroup wg's k-step ks reads (the
+    /// descriptors' unswizzled start: the rows are multiples of 8, so their chunk 2·ks is unmoved).
+    __host__ __device__ static uint32_t a_start_bytes(int wg, int ks) {
+        return uint32_t(sizeof(float)) * uint32_t(a_first_row(wg) * kBK + 8 * ks);
+    }
+    __host__ __device__ static uint32_t b_start_bytes(int wg, int ks) {
+        return uint32_t(sizeof(float)) * uint32_t(A_FLOATS + b_first_row(wg) * kBK + 8 * ks);
+    }
+    /// The block-tile row and column of accumulator v of thread t (0..127) of warpgroup wg.
+    __host__ __device__ static int c_row(int wg, int t, int v) {
+        return a_first_row(wg) + 16 * (t / 32) + (t % 32) / 4 + 8 * ((v >> 1) & 1);
+    }
+    __host__ __device__ static int c_col(int wg, int t, int v) { return b_first_row(wg) + 8 * (v >> 2) + 2 * (t % 4) + (v & 1); }
+};
+
+/// A shared-memory matrix descriptor for a K-major operand with the 128-byte swizzle whose first
+/// element (unswizzled) is at shared address `address` (16-byte aligned, its atom 1024-aligned).
+__host__ __device__ inline uint64_t sw128_descriptor(uint32_t address) {
+    return uint64_t((address & 0x3FFFFu) >> 4)          // bits 0-13: start address / 16
+           | (uint64_t(1) << 16)                        // bits 16-29: leading byte offset (unused here)
+           | (uint64_t(kAtomBytes >> 4) << 32)          // bits 32-45: stride byte offset / 16
+           | (uint64_t(1) << 62);                       // bits 62-63: 1 = 128-byte swizzle
+}
+
+template <int BM>
+using ForwardSource = v5::KMajorSource<BM, v5::ForwardGather, Tile<BM>, kThreads>;
+template <int BM>
+using BackwardDataSource = v5::KMajorSource<BM, v5::BackwardDataGather, Tile<BM>, kThreads>;
+
+// ----- the device side --------------------------------------------------------------------------
+
+#if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+__device__ inline void fence_proxy_async_shared() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
+__device__ inline void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
+__device__ inline void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
+__device__ inline void wgmma_wait_all() { asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory"); }
+/// Pins the accumulators after wgmma_wait_all: an empty asm that "changes" each, so the compiler
+/// cannot move a read of one above the wait (CUTLASS's warpgroup_fence_operand).
+template <int N>
+__device__ inline void fence_accumulators(float (&d)[N]) {
+#pragma unroll
+    for (int i = 0; i < N; ++i) asm volatile("" : "+f"(d[i])::"memory");
+}
+__device__ inline void wgmma_m64n64k8(float (&d)[32], uint64_t a_desc, uint64_t b_desc) {
+    asm volatile(
+        "{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
+        "wgmma.mma_async.sync.aligned.m64n64k8.f32.tf32.tf32 {"
+        "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
+        "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31"
+        "}, %32, %33, p, 1, 1;\n}\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+          "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+          "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+          "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+        : "l"(a_desc), "l"(b_desc), "n"(1));
+}
+__device__ inline void wgmma_m64n128k8(float (&d)[64], uint64_t a_desc, uint64_t b_desc) {
+    asm volatile(
+        "{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
+        "wgmma.mma_async.sync.aligned.m64n128k8.f32.tf32.tf32 {"
+        "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
+        "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "
+        "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "
+        "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63"
+        "}, %64, %65, p, 1, 1;\n}\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+          "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+          "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+          "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
+          "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
+          "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
+          "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
+          "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+        : "l"(a_desc), "l"(b_desc), "n"(1));
+}
+template <int N>
+__device__ inline void wgmma_tf32(float (&d)[N / 2], uint64_t a_desc, uint64_t b_desc) {
+    if constexpr (N == 128) wgmma_m64n128k8(d, a_desc, b_desc);
+    else wgmma_m64n64k8(d, a_desc, b_desc);
+}
+#endif
+
+/// The kernel. Grid: x over N tiles, y over M tiles, z = group · slices + slice; slice s covers K
+/// range [s·k_slice, min(K, (s+1)·k_slice)), k_slice a multiple of kBK.
+template <int BM, class Source, class Store>
+__global__ void __launch_bounds__(kThreads, 2) tf32_wgmma_kernel(Source s, Store st, int slices, int k_slice) {
+#if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+    using Cfg = Tile<BM>;
+    extern __shared__ __align__(16) float smem_raw[];
+    // The swizzle is applied to address bits, so each operand tile must start on a 1024-byte
+    // boundary of the shared window: round the dynamic base up (SMEM_BYTES holds the slack).
+    const uint32_t raw = static_cast<uint32_t>(__cvta_generic_to_shared(smem_raw));
+    const uint32_t pad = (kAtomBytes - raw % kAtomBytes) % kAtomBytes;
+    float* smem = smem_raw + pad / sizeof(float);
+    const uint32_t smem_base = raw + pad;
+
+    const int tid = threadIdx.x, wg = tid / kWarpgroupThreads, t = tid % kWarpgroupThreads;
+    const int g = blockIdx.z / slices, slice = blockIdx.z % slices;
+    const int m0 = blockIdx.y * BM, n0 = blockIdx.x * kBN;
+    const int k_begin = slice * k_slice;
+    const int k_end = s.K - k_begin < k_slice ? s.K : k_begin + k_slice;
+    const int tiles = k_begin < k_end ? (k_end - k_begin + kBK - 1) / kBK : 0;
+
+    const auto copies = s.copies(tid, g, m0, n0);
+    auto load = [&](int tile) {
+        float* stage = smem + (tile % kStages) * Cfg::STAGE_FLOATS;
+        s.load(copies, g, k_begin + tile * kBK, k_end,
+               [&](int offset, const float* src, bool valid) { v5::cp_async_16(stage + offset, src, valid); });
+    };
+
+    float acc[Cfg::ACC];
+#pragma unroll
+    for (int v = 0; v < Cfg::ACC; ++v) acc[v] = 0.0f;
+
+    // Version 5's pipeline (one commit group per K-tile, empty ones included, so wait_group(kStages
+    // - 2) leaves tile t's complete), plus the proxy fence before the barrier and the wgmma wait
+    // before the next one (the section's comment at the top).
+#pragma unroll
+    for (int tile = 0; tile < kStages - 1; ++tile) {
+        if (tile < tiles) load(tile);
+        conv2d_tf32_mma::cp_async_commit();
+    }
+    for (int tile = 0; tile < tiles; ++tile) {
+        conv2d_tf32_mma::cp_async_wait<kStages - 2>();
+        fence_proxy_async_shared();
+        __syncthreads();
+        if (tile + kStages - 1 < tiles) load(tile + kStages - 1);
+        conv2d_tf32_mma::cp_async_commit();
+
+        const uint32_t stage = smem_base + uint32_t((tile % kStages) * Cfg::STAGE_FLOATS * sizeof(float));
+        wgmma_fence();
+#pragma unroll
+        for (int ks = 0; ks < kBK / 8; ++ks)
+            wgmma_tf32<Cfg::WG_N>(acc, sw128_descriptor(stage + Cfg::a_start_bytes(wg, ks)),
+                                  sw128_descriptor(stage + Cfg::b_start_bytes(wg, ks)));
+        wgmma_commit();
+        wgmma_wait_all();
+        fence_accumulators(acc);
+    }
+    conv2d_tf32_mma::cp_async_wait<0>();  // only empty groups can remain; nothing may be in flight at exit
+
+    // Epilogue: straight from the accumulators (each C element has one owner). Values v = 4j + 2h + e
+    // share column c_col(j, e) for h = 0, 1 (rows 8 apart).
+#pragma unroll
+    for (int j = 0; j < Cfg::ACC / 4; ++j)
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+            const int n = n0 + Cfg::c_col(wg, t, 4 * j + e);
+            if (!st.keeps_col(n)) continue;
+            float* out = st.col(g, slice, n);
+#pragma unroll
+            for (int h = 0; h < 2; ++h) {
+                const int m = m0 + Cfg::c_row(wg, t, 4 * j + 2 * h + e);
+                if (m < st.M) st.put(out, g, m, acc[4 * j + 2 * h + e]);
+            }
+        }
+#else
+    __trap();  // no wgmma code in this build for this device; the launchers refuse before launching this
+#endif
+}
+
+/// Writes 1 when the code running it was compiled for sm_90a (where tf32_wgmma_kernel has a body),
+/// else 0. A template, as every kernel of these headers (see conv2d_tf32_nhwc.cuh's note).
+template <class T>
+__global__ void wgmma_probe_kernel(T* flag) {
+#if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+    *flag = 1;
+#else
+    *flag = 0;
+#endif
+}
+
+// ----- host side ---------------------------------------------------------------------------------
+
+/// cudaSuccess when version 6 can run on the current device: compute capability 9.0 and this
+/// program's code for it compiled for sm_90a (asked by running wgmma_probe_kernel once per device;
+/// the answer is kept, as set_up_kernel keeps its own). Otherwise cudaErrorNotSupported (or the
+/// error the probe met). The first call per device allocates 4 bytes and synchronizes the device:
+/// make it outside stream capture (a warm-up call does it).
+inline cudaError_t available() {
+    static std::atomic<uint64_t> known{0}, yes{0};
+    int device = 0;
+    cudaError_t status = cudaGetDevice(&device);
+    if (status != cudaSuccess) return status;
+    const bool tracked = device >= 0 && device < 64;
+    const uint64_t bit = tracked ? uint64_t(1) << device : 0;
+    if (tracked && (known.load(std::memory_order_acquire) & bit))
+        return (yes.load(std::memory_order_acquire) & bit) ? cudaSuccess : cudaErrorNotSupported;
+    int major = 0, minor = 0;
+    status = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device);
+    if (status == cudaSuccess) status = cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device);
+    if (status != cudaSuccess) return status;
+    bool ok = false;
+    if (major == 9 && minor == 0) {
+        int* flag = nullptr;
+        status = cudaMalloc(&flag, sizeof(int));
+        if (status != cudaSuccess) return status;
+        int host = 0;
+        wgmma_probe_kernel<int><<<1, 1>>>(flag);
+        status = cudaGetLastError();
+        if (status == cudaSuccess) status = cudaMemcpy(&host, flag, sizeof(int), cudaMemcpyDeviceToHost);
+        const cudaError_t freed = cudaFree(flag);
+        if (status == cudaSuccess) status = freed;
+        if (status != cudaSuccess) return status;
+        ok = host == 1;
+    }
+    if (tracked) {
+        if (ok) yes.fetch_or(bit, std::memory_order_acq_rel);
+        known.fetch_or(bit, std::memory_order_acq_rel);
+    }
+    return ok ? cudaSuccess : cudaErrorNotSupported;
+}
+
+/// The GEMM kernel's checks and shared-memory attributes, once per kernel and device (as version 5's
+/// set_up_kernel: 97 KiB of dynamic shared memory needs the opt-in; the carveout asks for the
+/// configuration where two blocks fit).
+template <int BM, class Source, class Store>
+inline cudaError_t set_up_kernel() {
+    static std::atomic<uint64_t> ready{0};
+    int device = 0;
+    cudaError_t status = cudaGetDevice(&device);
+    if (status != cudaSuccess) return status;
+    const bool tracked = device >= 0 && device < 64;
+    if (tracked && ((ready.load(std::memory_order_acquire) >> device) & 1u)) return cudaSuccess;
+    status = available();
+    auto* kernel = tf32_wgmma_kernel<BM, Source, Store>;
+    if (status == cudaSuccess)
+        status = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(Tile<BM>::SMEM_BYTES));
+    if (status == cudaSuccess)
+        status = cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout, cudaSharedmemCarveoutMaxShared);
+    if (status == cudaSuccess && tracked) ready.fetch_or(uint64_t(1) << device, std::memory_order_acq_rel);
+    return status;
+}
+
+template <int BM, class Source, class Store>
+inline cudaError_t launch(const Source& s, const Store& st, int groups, int slices, int k_slice, cudaStream_t stream) {
+    const int64_t grid_n = (int64_t(s.N) + kBN - 1) / kBN, grid_m = (int64_t(s.M) + BM - 1) / BM;
+    if (grid_n == 0 || grid_m == 0) return cudaSuccess;
+    if (grid_m > 65535 || int64_t(groups) * slices > 65535) return cudaErrorInvalidConfiguration;
+    const cudaError_t status = conv2d_tf32_wgmma::set_up_kernel<BM, Source, Store>();
+    if (status != cudaSuccess) return status;
+    const dim3 grid(static_cast<unsigned>(grid_n), static_cast<unsigned>(grid_m), static_cast<unsigned>(groups * slices));
+    tf32_wgmma_kernel<BM, Source, Store><<<grid, kThreads, Tile<BM>::SMEM_BYTES, stream>>>(s, st, slices, k_slice);
+    return cudaGetLastError();
+}
+
+template <template <int> class Source, class Store, class... Fields>
+inline cudaError_t launch_gemm(int M, const Store& st, int groups, const cd::SlicePlan& plan, cudaStream_t stream,
+                               Fields... fields) {
+    // (qualified: the v5 argument types would otherwise bring version 5's launch in by ADL)
+    if (v5::block_rows(M) == 128) return conv2d_tf32_wgmma::launch<128>(Source<128>{fields...}, st, groups, plan.slices, plan.k_slice, stream);
+    return conv2d_tf32_wgmma::launch<64>(Source<64>{fields...}, st, groups, plan.slices, plan.k_slice, stream);
+}
+
+// ----- the two passes: version 5's staging and workspace layout, this file's GEMM -----------------
+
+inline cudaError_t forward_gemm(const float* bias, float* y, const Conv2dShape& s, const v5::WorkspaceLayout& l,
+                                void* workspace, cudaStream_t stream) {
+    return v5::forward_gemm_with(
+        [](int M, const auto& store, int groups, const cd::SlicePlan& plan, cudaStream_t st, auto... fields) {
+            return conv2d_tf32_wgmma::launch_gemm<ForwardSource>(M, store, groups, plan, st, fields...);
+        },
+        bias, y, s, l, workspace, stream);
+}
+
+/// y [N, O, OH, OW] overwritten; bias may be null. workspace: v5::forward_workspace_bytes(s, slices_request).
+inline cudaError_t forward(const float* x, const float* w, const float* bias, float* y, const Conv2dShape& s,
+                           void* workspace, size_t workspace_bytes, cudaStream_t stream, int slices_request = 0) {
+    if (!v5::fits(s)) return cudaErrorInvalidValue;
+    if (s.N * s.O * s.OH * s.OW == 0) return cudaSuccess;
+    const v5::WorkspaceLayout l = v5::forward_layout(s, slices_request);
+    if (!workspace || workspace_bytes < l.bytes) return cudaErrorInvalidValue;
+    cudaError_t status = available();  // refuse before staging anything
+    if (status == cudaSuccess) status = v5::stage_forward(x, w, s, l, workspace, stream);
+    return status != cudaSuccess ? status : conv2d_tf32_wgmma::forward_gemm(bias, y, s, l, workspace, stream);
+}
+
+inline cudaError_t backward_data_gemm(float* dx, const Conv2dShape& s, const v5::WorkspaceLayout& l, void* workspace,
+                                      cudaStream_t stream) {
+    return v5::backward_data_gemm_with(
+        [](int M, const auto& store, int groups, const cd::SlicePlan& plan, cudaStream_t st, auto... fields) {
+            return conv2d_tf32_wgmma::launch_gemm<BackwardDataSource>(M, store, groups, plan, st, fields...);
+        },
+        dx, s, l, workspace, stream);
+}
+
+/// dx [N, C, H, W] overwritten. workspace: v5::backward_data_workspace_bytes(s, slices_request).
+inline cudaError_t backward_data(const float* w, const float* dy, float* dx, const Conv2dShape& s, void* workspace,
+                                 size_t workspace_bytes, cudaStream_t stream, int slices_request = 0) {
+    if (!v5::fits(s)) return cudaErrorInvalidValue;
+    if (s.N * s.C * s.H * s.W == 0) return cudaSuccess;
+    const v5::WorkspaceLayout l = v5::backward_data_layout(s, slices_request);
+    if (!workspace || workspace_bytes < l.bytes) return cudaErrorInvalidValue;
+    cudaError_t status = available();
+    if (status == cudaSuccess) status = v5::stage_backward_data(w, dy, s, l, workspace, stream);
+    return status != cudaSuccess ? status : conv2d_tf32_wgmma::backward_data_gemm(dx, s, l, workspace, stream);
+}
+
+}  // namespace seam::kernels::conv2d_tf32_wgmma
+
+#endif  // defined(__CUDACC__)
