@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -152,6 +153,51 @@ inline void mma_model(const float (&a)[32][4], const float (&b)[32][2], float (&
                 c[lane][v0 + 2 * v1] = C[ci % 16][ci / 16];
             }
     }
+}
+
+/// A staged tensor's extent (versions 5 and 6), for checking where copies read.
+struct Span {
+    const float* begin;
+    size_t size;
+    bool holds(const float* p, size_t n = 1) const { return p >= begin && p + n <= begin + size; }
+};
+
+/// The tests' expect(ok, what, a, b): counts a check and reports a failure.
+using Expect = void (*)(bool, const std::string&, long long, long long);
+
+/// One 16-byte copy of versions 5 and 6 (a source's load calls copy(offset, src, valid) for each),
+/// applied to a NaN-filled stage of `stage.size()` floats whose A part is its first a_floats:
+/// the destination an aligned chunk inside the stage, a valid source an aligned whole chunk of its
+/// operand's staged tensor, a zero-fill source's (unread) address inside one of them; each float's
+/// writes counted in hits, and the offset appended to offsets.
+inline void record_chunk_copy(std::vector<float>& stage, std::vector<int>& hits, std::vector<int>& offsets, int a_floats,
+                              const Span& a_span, const Span& b_span, int offset, const float* src, bool valid,
+                              const std::string& what, Expect expect) {
+    const bool inside = offset >= 0 && offset + 4 <= int(stage.size()) && offset % 4 == 0;
+    expect(inside, what + ": copy destination an aligned chunk inside the stage", offset, 0);
+    if (!inside) return;
+    const Span& span = offset < a_floats ? a_span : b_span;
+    if (valid) {
+        const bool ok = span.holds(src, 4) && (src - span.begin) % 4 == 0;
+        expect(ok, what + ": valid copy source an aligned chunk of its staged tensor", offset, 0);
+        if (!ok) valid = false;
+    } else {
+        expect(a_span.holds(src) || b_span.holds(src), what + ": zero-fill source address a tensor's", offset, 0);
+    }
+    for (int e = 0; e < 4; ++e) {
+        ++hits[size_t(offset + e)];
+        stage[size_t(offset + e)] = valid ? src[e] : 0.0f;
+    }
+    offsets.push_back(offset);
+}
+
+/// After a K-tile's copies: every stage float written exactly once (the first miss reported).
+inline void expect_each_copied_once(const std::vector<int>& hits, const std::string& what, Expect expect) {
+    for (size_t i = 0; i < hits.size(); ++i)
+        if (hits[i] != 1) {
+            expect(false, what + ": stage float copied exactly once", static_cast<long long>(i), hits[i]);
+            return;
+        }
 }
 
 /// Naive convolution in double on TF32-rounded x, w, dy (bias unrounded): the TF32 kernels' reference.

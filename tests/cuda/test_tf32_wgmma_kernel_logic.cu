@@ -47,6 +47,7 @@ namespace v5 = seam::kernels::conv2d_tf32_nhwc;
 namespace v6 = seam::kernels::conv2d_tf32_wgmma;
 using seam::conv_logic::Case;
 using seam::conv_logic::Reference;
+using seam::conv_logic::Span;
 using seam::conv_logic::shape_of;
 using seam::conv_logic::tf32;
 using seam::conv_logic::tf32_as_read;
@@ -140,12 +141,6 @@ void check_c_maps() {
 
 // ----- the launch ------------------------------------------------------------------------------------
 
-struct Span {
-    const float* begin;
-    size_t size;
-    bool holds(const float* p, size_t n = 1) const { return p >= begin && p + n <= begin + size; }
-};
-
 /// One launch of tf32_wgmma_kernel<BM, Source, Store>, emulated. `stored` [groups·slices, M, N].
 template <int BM, class Source, class Store>
 void emulate(const Source& s, const Store& st, int groups, int slices, int k_slice, const Span& a_span, const Span& b_span,
@@ -175,30 +170,11 @@ void emulate(const Source& s, const Store& st, int groups, int slices, int k_sli
                     for (int tid = 0; tid < T; ++tid) {
                         const auto copies = s.copies(tid, g, m0, n0);
                         s.load(copies, g, k_begin + t * v6::kBK, k_end, [&](int offset, const float* src, bool valid) {
-                            const bool inside = offset >= 0 && offset + 4 <= Cfg::STAGE_FLOATS && offset % 4 == 0;
-                            expect(inside, what + ": copy destination an aligned chunk inside the stage", offset);
-                            if (!inside) return;
-                            const Span& span = offset < Cfg::A_FLOATS ? a_span : b_span;
-                            if (valid) {
-                                const bool ok = span.holds(src, 4) && (src - span.begin) % 4 == 0;
-                                expect(ok, what + ": valid copy source an aligned chunk of its staged tensor", offset);
-                                if (!ok) valid = false;
-                            } else {
-                                expect(a_span.holds(src) || b_span.holds(src), what + ": zero-fill source address a tensor's",
-                                       offset);
-                            }
-                            for (int e = 0; e < 4; ++e) {
-                                ++hits[size_t(offset + e)];
-                                stage[size_t(offset + e)] = valid ? src[e] : 0.0f;
-                            }
-                            copy_offsets[size_t(tid)].push_back(offset);
+                            seam::conv_logic::record_chunk_copy(stage, hits, copy_offsets[size_t(tid)], Cfg::A_FLOATS, a_span,
+                                                                b_span, offset, src, valid, what, expect);
                         });
                     }
-                    for (int i = 0; i < Cfg::STAGE_FLOATS; ++i)
-                        if (hits[size_t(i)] != 1) {
-                            expect(false, what + ": stage float copied exactly once", i, hits[size_t(i)]);
-                            break;
-                        }
+                    seam::conv_logic::expect_each_copied_once(hits, what, expect);
                     if (!banks_checked) {  // the mapping is the same for every block and tile
                         for (int warp = 0; warp < T / 32; ++warp)
                             for (size_t c = 0; c < copy_offsets[size_t(warp * 32)].size(); ++c)
