@@ -55,7 +55,8 @@
 // backward-weight) of one timed layer (its name as in the tables) twice at its batch, for a
 // profiler to record the second launch of each kernel (bench/gpu_check.sh runs Nsight Compute on it:
 // ncu --launch-skip 1 --launch-count 1 --kernel-name regex:tf32_nhwc_kernel ...). Its results are
-// checked by the main run, not here.
+// checked by the main run, not here. --profile-v6 LAYER PASS: the same for TF32 version 6 (forward or
+// backward-data, through the library's launcher: staging and the wgmma GEMM, kernel tf32_wgmma_kernel).
 //
 // Exit status: 0 done, 1 a validation failure (version 5's and the lab's included: a failed check,
 // a fault or a hang in a child) or a CUDA/cuDNN error, 2 bad arguments, 77 no usable GPU.
@@ -1163,6 +1164,36 @@ int selftest_children() {
     return failures ? 1 : 0;
 }
 
+/// --profile-v6: one version-6 pass (forward or backward-data) of `layer` through the library's
+/// launcher, twice; a refusal (no sm_90a code, not a 9.0 GPU) exits 2 with its reason.
+int profile_v6(const ConvLayer& layer, const std::string& pass_name) {
+    const sk::Conv2dShape s = layer.shape(layer.N);
+    const auto v6 = sk::Tf32Version::v6_wgmma;
+    if (pass_name != "forward" && pass_name != "backward-data") {
+        std::fprintf(stderr, "bench_conv_pool_cuda: --profile-v6: version 6 has a forward and a backward-data of its own, "
+                             "not '%s'\n", pass_name.c_str());
+        return 2;
+    }
+    const size_t nx = size_t(s.N * s.C * s.H * s.W), nw = size_t(s.O * s.C * 9), ny = size_t(s.N * s.O * s.OH * s.OW);
+    DeviceArray<float> x(pattern(nx, 11)), w(pattern(nw, 12)), dy(pattern(ny, 13)), y(ny), dx(nx);
+    const bool forward = pass_name == "forward";
+    const size_t bytes = forward ? sk::conv2d_forward_tf32_workspace_bytes(s, v6) : sk::conv2d_backward_data_tf32_workspace_bytes(s, v6);
+    DeviceArray<char> ws(bytes);
+    for (int run = 0; run < 2; ++run) {
+        const cudaError_t status =
+            forward ? sk::conv2d_forward_tf32(x.ptr, w.ptr, nullptr, y.ptr, s, ws.ptr, bytes, nullptr, v6)
+                    : sk::conv2d_backward_data_tf32(w.ptr, dy.ptr, dx.ptr, s, ws.ptr, bytes, nullptr, v6);
+        if (status != cudaSuccess) {
+            std::fprintf(stderr, "bench_conv_pool_cuda: --profile-v6: %s %s: %s\n", layer.name, pass_name.c_str(),
+                         cudaGetErrorString(status));
+            return 2;
+        }
+        CUDA_OK(cudaDeviceSynchronize());
+    }
+    std::printf("bench_conv_pool_cuda --profile-v6: %s %s ran twice (TF32 version 6)\n", layer.name, pass_name.c_str());
+    return 0;
+}
+
 /// --profile-v5: one version-5 pass of `layer` (staging, then the GEMM at the model's split), twice:
 /// the profiler skips the first launch.
 int profile_v5(const ConvLayer& layer, const std::string& pass_name) {
@@ -1273,7 +1304,8 @@ void print_floor(const std::vector<ConvRow>& rows, const std::vector<LabRow>& la
 int main(int argc, char** argv) {
     int reps = 5;
     bool skip_vgg = false, skip_lab = false;
-    std::string profile_layer, profile_pass;  // --profile-v5 LAYER PASS
+    std::string profile_layer, profile_pass;  // --profile-v5 LAYER PASS (or --profile-v6)
+    int profile_version = 5;
     std::string child_mode;                   // --v5-child MODE FROM (run by run_v5_items, not by hand)
     size_t child_from = 0;
     std::vector<int> child_skip;              // --v5-skip K,K,...
@@ -1287,7 +1319,8 @@ int main(int argc, char** argv) {
         else if (std::strcmp(argv[i], "--skip-vgg") == 0) skip_vgg = true;
         else if (std::strcmp(argv[i], "--skip-lab") == 0) skip_lab = true;
         else if (std::strcmp(argv[i], "--time-budget") == 0 && i + 1 < argc) time_budget = std::atof(argv[++i]);
-        else if (std::strcmp(argv[i], "--profile-v5") == 0 && i + 2 < argc) profile_layer = argv[i + 1], profile_pass = argv[i + 2], i += 2;
+        else if ((std::strcmp(argv[i], "--profile-v5") == 0 || std::strcmp(argv[i], "--profile-v6") == 0) && i + 2 < argc)
+            profile_version = std::strcmp(argv[i], "--profile-v6") == 0 ? 6 : 5, profile_layer = argv[i + 1], profile_pass = argv[i + 2], i += 2;
         else if (std::strcmp(argv[i], "--v5-child") == 0 && i + 2 < argc &&
                  (std::strcmp(argv[i + 1], "tables") == 0 || std::strcmp(argv[i + 1], "lab") == 0))
             child_mode = argv[i + 1], child_from = size_t(std::max(0, std::atoi(argv[i + 2]))), i += 2;
@@ -1306,7 +1339,7 @@ int main(int argc, char** argv) {
             }
         } else {
             std::fprintf(stderr, "usage: %s [--reps N] [--skip-vgg] [--skip-lab] [--time-budget SECONDS] | --profile-v5 LAYER "
-                                 "forward|backward-data|backward-weight\n", argv[0]);
+                                 "forward|backward-data|backward-weight | --profile-v6 LAYER forward|backward-data\n", argv[0]);
             return 2;
         }
     }
@@ -1362,7 +1395,7 @@ int main(int argc, char** argv) {
     if (!profile_layer.empty()) {
         for (const auto* list : {&vgg, &fmnist})
             for (const ConvLayer& l : *list)
-                if (profile_layer == l.name) return profile_v5(l, profile_pass);
+                if (profile_layer == l.name) return profile_version == 6 ? profile_v6(l, profile_pass) : profile_v5(l, profile_pass);
         std::fprintf(stderr, "bench_conv_pool_cuda: --profile-v5: no layer named '%s' (names as in the tables, e.g. "
                              "\"vgg conv3_2\", \"fmnist conv2\")\n", profile_layer.c_str());
         return 2;

@@ -29,8 +29,8 @@
 #      CMake target or prebuilt) against bench/vgg_step_torch.py (PyTorch eager, fp32 without TF32,
 #      with cudnn.benchmark on, then off when time allows), with a seam/PyTorch step-time ratio line,
 #      then the same step with TF32 convolutions (seam's TF32 version 5 against PyTorch --tf32),
-#      then Nsight Compute's counters of TF32 version 5's GEMM on VGG conv3_2 (each pass; where ncu
-#      can read counters: a refusal is reported, not failed),
+#      then Nsight Compute's counters of TF32 version 5's GEMM on VGG conv3_2 (each pass) and of
+#      version 6's backward-data (where ncu can read counters: a refusal is reported, not failed),
 #   5. trains on the GPU with the examples' --device cuda (each under its own timeout, wall time,
 #      final loss, accuracy lines and peak GPU memory in the report): fashion_mnist two epochs on
 #      the real data (/usr/share/datasets/fashion-mnist, or SEAM_FASHION_MNIST=DIR; without data it
@@ -712,7 +712,7 @@ fi
 say ""
 
 # ---------------------------------------------------------------------------------------------
-say "## 4e. Nsight Compute on TF32 version 5 (VGG conv3_2, each pass)"
+say "## 4e. Nsight Compute on TF32 version 5 (VGG conv3_2, each pass) and version 6 (backward-data)"
 say ""
 # The hardware counters of version 5's GEMM kernel (tensor-pipe use, shared-memory bank conflicts,
 # warp stalls, occupancy): why it runs at the speed the lab measured, from the same lease. ncu reads
@@ -747,6 +747,27 @@ else
       break  # the others would fail alike
     fi
   done
+  # Version 6's backward-data (its reason to exist: the pass furthest from the floor), where it runs
+  # and ncu gave profiles above.
+  left=$(( 330 - $(elapsed) ))
+  if [ $RC -ne 0 ]; then
+    :
+  elif [ $left -lt 20 ]; then
+    say "- version 6 backward-data: not run (time budget spent)"
+  else
+    run_logged ncu_v6_backward-data $(( left < 60 ? left : 60 )) env LD_LIBRARY_PATH="${CP_LD:-${LD_LIBRARY_PATH:-}}" "$NCU" \
+      --clock-control none --kernel-name regex:tf32_wgmma_kernel --launch-skip 1 --launch-count 1 \
+      --section SpeedOfLight --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis \
+      --section WarpStateStats --section Occupancy --section LaunchStats --section SchedulerStats \
+      "$PROF_EXE" --profile-v6 "vgg conv3_2" backward-data
+    if [ $RC -eq 0 ] && grep -q 'Section: GPU Speed Of Light' "$OUT/logs/ncu_v6_backward-data.log"; then
+      say "- version 6 backward-data: profiled (${SECS} s)"
+      tail_block "$OUT/logs/ncu_v6_backward-data.log" "ncu, TF32 version 6 backward-data, VGG conv3_2 (batch 32)" 120
+    else
+      say "- version 6 backward-data: no profile ($(status_of $RC), ${SECS} s; exit 2 = version 6 cannot run here)"
+      tail_block "$OUT/logs/ncu_v6_backward-data.log" "ncu version 6 backward-data (tail)" 20
+    fi
+  fi
 fi
 say ""
 
