@@ -15,7 +15,9 @@
 //   On a GPU with TF32 tensor cores (compute capability 8.0+), a second conv table per network:
 //   seam's TF32 implicit GEMM (kernels/seam/conv2d_tf32_mma.cuh, version 4, at two blocks an SM —
 //   the default — and at one; version 3 of conv2d_tf32.cuh and version 5, conv2d_tf32_nhwc.cuh with
-//   its staging transforms inside the timed call, beside them) against cuDNN at the same
+//   its staging transforms inside the timed call, beside them; and on a 9.0 GPU with this program
+//   built for sm_90a, version 6, conv2d_tf32_wgmma.cuh: version 5 with wgmma GEMMs for the forward
+//   and backward-data) against cuDNN at the same
 //   precision (CUDNN_TENSOR_OP_MATH on float data: TF32 allowed), its GEMM algorithms forced and
 //   its fastest; before timing, every TF32 version's results are checked against seam's fp32 results.
 //   The fp32 tables also time seam's Winograd F(2x2, 3x3) (kernels/seam/winograd.cuh, opt-in in the
@@ -24,17 +26,19 @@
 //
 // A standalone nvcc program (no seam::cuda, no CMake); bench/gpu_check.sh builds it:
 //
-//   nvcc -std=c++20 -O3 -arch=sm_90 -Iinclude -Ikernels [-I/usr/include/eigen3] -Xcompiler -fopenmp
+//   nvcc -std=c++20 -O3 -gencode arch=compute_90a,code=sm_90a -Iinclude -Ikernels [-I/usr/include/eigen3] -Xcompiler -fopenmp
 //        [-DSEAM_BENCH_CUDNN=1 -I<cudnn include> <libcudnn.so>] bench/bench_conv_pool_cuda.cu -lgomp -lcublas
 //   ./bench_conv_pool_cuda [--reps 5] [--skip-vgg] [--skip-lab] [--time-budget SECONDS]
 //   ./bench_conv_pool_cuda --profile-v5 "vgg conv3_2" backward-data   # for a profiler, see below
+//   ./bench_conv_pool_cuda --profile-v6 "vgg conv3_2" backward-data   # version 6 likewise
 //
 // TF32 version 5 runs in child processes only (this program with --v5-child, by run_v5_items: not
 // for use by hand): first its check and timing for the TF32 tables (the library's launcher at the
 // timed size against seam's fp32 result), then the lab. A child that faults or hangs in a pass is
 // killed and replaced, so a kernel never run on a GPU before can cost only its own figures, which
 // the report then names. On a GPU in exclusive-process mode (or where no child can start) version
-// 5 runs in this process.
+// 5 runs in this process. Version 6's forward and backward-data (where it can run) are items of the
+// tables phase after version 5's, in the same children.
 //
 // Without SEAM_BENCH_CUDNN it times seam only (and says so). Before any timing it validates every
 // timed shape on the CPU, at batch 2: against the CPU op (ops/conv.hpp) when Eigen is on the
