@@ -62,7 +62,7 @@
 // checked by the main run, not here. --profile-v6 LAYER PASS: the same for TF32 version 6 (forward or
 // backward-data, through the library's launcher: staging and the wgmma GEMM, kernel tf32_wgmma_kernel).
 //
-// Exit status: 0 done, 1 a validation failure (version 5's and the lab's included: a failed check,
+// Exit status: 0 done, 1 a validation failure (versions 5 and 6 and the lab included: a failed check,
 // a fault or a hang in a child) or a CUDA/cuDNN error, 2 bad arguments, 77 no usable GPU.
 // Eigen (the CPU op used for validation) runs on the host only: no __device__ annotations.
 #define EIGEN_NO_CUDA 1
@@ -853,6 +853,20 @@ std::string mismatch_report(const V5Pass& p, double worst) {
                   describe_mismatches(got, want, kTf32Tolerance, p.dims).c_str());
 }
 
+/// Pass `pass` (0 forward, 1 backward-data, 2 backward-weight) of s through the library's TF32
+/// launcher for `version`: its workspace size, and one run of it on these buffers.
+size_t tf32_pass_workspace_bytes(const sk::Conv2dShape& s, int pass, sk::Tf32Version version) {
+    return pass == 0   ? sk::conv2d_forward_tf32_workspace_bytes(s, version)
+           : pass == 1 ? sk::conv2d_backward_data_tf32_workspace_bytes(s, version)
+                       : sk::conv2d_backward_weight_tf32_workspace_bytes(s, version);
+}
+cudaError_t run_tf32_pass(const sk::Conv2dShape& s, int pass, sk::Tf32Version version, const float* x, const float* w,
+                          const float* dy, float* y, float* dx, float* dw, void* ws, size_t bytes, cudaStream_t stream) {
+    if (pass == 0) return sk::conv2d_forward_tf32(x, w, nullptr, y, s, ws, bytes, stream, version);
+    if (pass == 1) return sk::conv2d_backward_data_tf32(w, dy, dx, s, ws, bytes, stream, version);
+    return sk::conv2d_backward_weight_tf32(x, dy, dw, s, ws, bytes, stream, version);
+}
+
 /// A "tables" item: the library's version-5 (or 6) launcher (what the TF32 tables time: staging, then
 /// the GEMM at the model's split, in one call) at the timed size, its output NaN-filled first and
 /// checked on the device against seam's fp32 result within 10·2^-11 of the largest value; timed
@@ -860,17 +874,13 @@ std::string mismatch_report(const V5Pass& p, double worst) {
 void v5_table_item(int k, V5Buffers& b, int pass, int version, const Timer& timer, const Sink& emit) {
     const cudaStream_t stream = timer.stream;
     const sk::Conv2dShape& s = b.s;
-    const auto v5 = version == 6 ? sk::Tf32Version::v6_wgmma : sk::Tf32Version::v5_nhwc;
+    const auto tf32 = version == 6 ? sk::Tf32Version::v6_wgmma : sk::Tf32Version::v5_nhwc;
     // This pass's workspace only (Tf32Workspaces would allocate all three passes').
-    const size_t bytes = pass == 0   ? sk::conv2d_forward_tf32_workspace_bytes(s, v5)
-                         : pass == 1 ? sk::conv2d_backward_data_tf32_workspace_bytes(s, v5)
-                                     : sk::conv2d_backward_weight_tf32_workspace_bytes(s, v5);
+    const size_t bytes = tf32_pass_workspace_bytes(s, pass, tf32);
     DeviceArray<char> ws(bytes);
     const V5Pass p = b.pass(pass, stream);
-    auto launch = [&]() -> cudaError_t {
-        if (pass == 0) return sk::conv2d_forward_tf32(b.x.ptr, b.w.ptr, nullptr, b.y.ptr, s, ws.ptr, bytes, stream, v5);
-        if (pass == 1) return sk::conv2d_backward_data_tf32(b.w.ptr, b.dy.ptr, b.dx.ptr, s, ws.ptr, bytes, stream, v5);
-        return sk::conv2d_backward_weight_tf32(b.x.ptr, b.dy.ptr, b.dw.ptr, s, ws.ptr, bytes, stream, v5);
+    auto launch = [&] {
+        return run_tf32_pass(s, pass, tf32, b.x.ptr, b.w.ptr, b.dy.ptr, b.y.ptr, b.dx.ptr, b.dw.ptr, ws.ptr, bytes, stream);
     };
     CUDA_OK(cudaMemsetAsync(p.out, 0xff, p.count * sizeof(float), stream));
     const cudaError_t launched = launch();
@@ -1180,13 +1190,11 @@ int profile_v6(const ConvLayer& layer, const std::string& pass_name) {
     }
     const size_t nx = size_t(s.N * s.C * s.H * s.W), nw = size_t(s.O * s.C * 9), ny = size_t(s.N * s.O * s.OH * s.OW);
     DeviceArray<float> x(pattern(nx, 11)), w(pattern(nw, 12)), dy(pattern(ny, 13)), y(ny), dx(nx);
-    const bool forward = pass_name == "forward";
-    const size_t bytes = forward ? sk::conv2d_forward_tf32_workspace_bytes(s, v6) : sk::conv2d_backward_data_tf32_workspace_bytes(s, v6);
+    const int pass = pass_name == "forward" ? 0 : 1;
+    const size_t bytes = tf32_pass_workspace_bytes(s, pass, v6);
     DeviceArray<char> ws(bytes);
     for (int run = 0; run < 2; ++run) {
-        const cudaError_t status =
-            forward ? sk::conv2d_forward_tf32(x.ptr, w.ptr, nullptr, y.ptr, s, ws.ptr, bytes, nullptr, v6)
-                    : sk::conv2d_backward_data_tf32(w.ptr, dy.ptr, dx.ptr, s, ws.ptr, bytes, nullptr, v6);
+        const cudaError_t status = run_tf32_pass(s, pass, v6, x.ptr, w.ptr, dy.ptr, y.ptr, dx.ptr, nullptr, ws.ptr, bytes, nullptr);
         if (status != cudaSuccess) {
             std::fprintf(stderr, "bench_conv_pool_cuda: --profile-v6: %s %s: %s\n", layer.name, pass_name.c_str(),
                          cudaGetErrorString(status));
@@ -1440,8 +1448,8 @@ int main(int argc, char** argv) {
                     2.0 * double(bytes) / (t.median_ms * 1e6));
     }
 
-    // TF32 version 5, checked at the timed sizes and timed for the TF32 tables' v5 column first, in
-    // child processes (see run_v5_items): a fault in it costs its own figures only.
+    // TF32 versions 5 and 6, checked at the timed sizes and timed for the TF32 tables' v5 and v6
+    // columns first, in child processes (see run_v5_items): a fault in one costs its own figures only.
     const bool with_v6 = has_tf32 && v6_runs_here();
     std::printf("- TF32 version 6 (wgmma): %s\n", with_v6 ? "runs here (compute capability 9.0, sm_90a code)"
                                                          : "cannot run here (it needs compute capability 9.0 and sm_90a code): "
@@ -1655,7 +1663,7 @@ int main(int argc, char** argv) {
                     "prediction equal the measured unsplit GEMM.\n\n");
         // Not again: passes that faulted (a hang would cost the idle limit twice) or were not reached.
         std::vector<int> faulted;
-        for (size_t k = 0; k < v5_table.size(); ++k)
+        for (size_t k = 0; k < items.size(); ++k)  // the version-5 items: the tables' first items.size()
             if (!v5_table[k].done || v5_table[k].problem.rfind("FAULT", 0) == 0) faulted.push_back(int(k));
         std::vector<V5Record> lab;
         const std::string how = run_v5_items("lab", items, lab, faulted, timer, g_deadline);
@@ -1765,7 +1773,7 @@ int main(int argc, char** argv) {
     CUDA_OK(cudaFree(timer.flush));
     if (!lab_ok) std::fprintf(stderr, "bench_conv_pool_cuda: a version-5 lab run failed its check (see the lab table)\n");
     if (v5_problems)
-        std::fprintf(stderr, "bench_conv_pool_cuda: TF32 version 5 failed on %d timed pass%s (see the lines before the tables)\n",
+        std::fprintf(stderr, "bench_conv_pool_cuda: TF32 version 5 or 6 failed on %d timed pass%s (see the lines before the tables)\n",
                      v5_problems, v5_problems == 1 ? "" : "es");
     return lab_ok && v5_problems == 0 ? 0 : 1;
 }
