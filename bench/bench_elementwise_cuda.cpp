@@ -72,8 +72,6 @@ double median(std::vector<double> v) {
 struct OpTime {
     double median, min;
 };
-OpTime time_op_stats(const std::function<void()>& f, int reps);
-double time_op(const std::function<void()>& f, int reps) { return time_op_stats(f, reps).median; }
 OpTime time_op_stats(const std::function<void()>& f, int reps) {
     f();  // warm-up: allocator blocks, module load
     cuda::synchronize();
@@ -86,6 +84,7 @@ OpTime time_op_stats(const std::function<void()>& f, int reps) {
     }
     return {median(s), *std::min_element(s.begin(), s.end())};
 }
+double time_op(const std::function<void()>& f, int reps) { return time_op_stats(f, reps).median; }
 
 /// Kernel versions for the next ops: 3 = the defaults (both variables unset: reductions 3,
 /// elementwise 2), 2 = reductions 2 (elementwise 2), 1 = both families 1.
