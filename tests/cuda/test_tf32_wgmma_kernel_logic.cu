@@ -75,9 +75,10 @@ void accumulator_at(int t, int v, int& m, int& n) {
 struct Window {
     uint32_t base;
     const std::vector<float>* stage;
-    /// Operand element (row, k < 8) of a K-major, 128-byte-swizzled .tf32 wgmma operand as the
-    /// descriptor describes it; NaN (and a failure) for an address outside the stage.
-    float read(uint64_t desc, int row, int k, const std::string& what) const {
+    /// A K-major, 128-byte-swizzled .tf32 wgmma operand, rows x 8, as its descriptor describes it
+    /// (the fields checked once): element (r, k) at start + (r / 8)·SBO + (r mod 8)·128 + 4k, address
+    /// bits 4-6 XOR-ed with bits 7-9; an address outside the stage fails and reads NaN.
+    void read(uint64_t desc, int rows, float* out, const std::string& what) const {
         const uint32_t start = uint32_t(desc & 0x3FFFu) << 4;
         const uint32_t leading = uint32_t((desc >> 16) & 0x3FFFu) << 4;
         const uint32_t stride = uint32_t((desc >> 32) & 0x3FFFu) << 4;
@@ -85,14 +86,17 @@ struct Window {
         expect(layout == 1 && base_offset == 0 && stride == 1024 && leading == 16 && (desc & 0xC000C000ull) == 0 &&
                    ((desc >> 46) & 7u) == 0 && ((desc >> 52) & 0x3FFu) == 0,
                what + ": descriptor fields (128-byte swizzle, SBO 1024, base offset 0, reserved bits 0)");
-        const uint32_t logical = start + uint32_t(row / 8) * stride + uint32_t(row % 8) * 128 + uint32_t(k) * 4;
-        const uint32_t physical = logical ^ (((logical >> 7) & 7u) << 4);
-        const int64_t index = (int64_t(physical) - int64_t(base)) / 4;
-        if (index < 0 || index >= int64_t(stage->size()) || physical % 4 != 0) {
-            expect(false, what + ": operand element inside the stage", row, k);
-            return std::numeric_limits<float>::quiet_NaN();
-        }
-        return (*stage)[size_t(index)];
+        bool inside = true;
+        for (int row = 0; row < rows; ++row)
+            for (int k = 0; k < 8; ++k) {
+                const uint32_t logical = start + uint32_t(row / 8) * stride + uint32_t(row % 8) * 128 + uint32_t(k) * 4;
+                const uint32_t physical = logical ^ (((logical >> 7) & 7u) << 4);
+                const int64_t index = (int64_t(physical) - int64_t(base)) / 4;
+                const bool ok = index >= 0 && index < int64_t(stage->size()) && physical % 4 == 0;
+                out[row * 8 + k] = ok ? (*stage)[size_t(index)] : std::numeric_limits<float>::quiet_NaN();
+                inside = inside && ok;
+            }
+        expect(inside, what + ": every operand element inside the stage");
     }
 };
 
@@ -192,10 +196,10 @@ void emulate(const Source& s, const Store& st, int groups, int slices, int k_sli
                         for (int ks = 0; ks < v6::kBK / 8; ++ks) {
                             const uint64_t a_desc = v6::sw128_descriptor(window.base + Cfg::a_start_bytes(wg, ks));
                             const uint64_t b_desc = v6::sw128_descriptor(window.base + Cfg::b_start_bytes(wg, ks));
-                            for (int r = 0; r < 64; ++r)
-                                for (int kk = 0; kk < 8; ++kk) A[size_t(r) * 8 + kk] = tf32_as_read(window.read(a_desc, r, kk, what + " A"));
-                            for (int r = 0; r < WG_N; ++r)
-                                for (int kk = 0; kk < 8; ++kk) B[size_t(r) * 8 + kk] = tf32_as_read(window.read(b_desc, r, kk, what + " B"));
+                            window.read(a_desc, 64, A.data(), what + " A");
+                            window.read(b_desc, WG_N, B.data(), what + " B");
+                            for (float& v : A) v = tf32_as_read(v);
+                            for (float& v : B) v = tf32_as_read(v);
                             for (int th = 0; th < 128; ++th)
                                 for (int v = 0; v < Cfg::ACC; ++v) {
                                     int m = 0, n = 0;
