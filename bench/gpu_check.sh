@@ -28,14 +28,15 @@
 #      then one training step of VGG-16's conv trunk (batch 16, 224x224): bench_vgg_step_cuda (seam,
 #      CMake target or prebuilt) against bench/vgg_step_torch.py (PyTorch eager, fp32 without TF32,
 #      with cudnn.benchmark on, then off when time allows), with a seam/PyTorch step-time ratio line,
-#      then the same step with TF32 convolutions (seam's TF32 version 5 against PyTorch --tf32),
+#      then the same step with TF32 convolutions (seam's TF32 version 5 against PyTorch --tf32, and version 6
+#      where the GPU is a 9.0 one),
 #      then Nsight Compute's counters of TF32 version 5's GEMM on VGG conv3_2 (each pass) and of
 #      version 6's backward-data (where ncu can read counters: a refusal is reported, not failed),
 #   5. trains on the GPU with the examples' --device cuda (each under its own timeout, wall time,
 #      final loss, accuracy lines and peak GPU memory in the report): fashion_mnist two epochs on
 #      the real data (/usr/share/datasets/fashion-mnist, or SEAM_FASHION_MNIST=DIR; without data it
 #      is reported as not run), one epoch of it with --conv tf32 on TF32 conv version 5
-#      (SEAM_TF32_CONV_VERSION=5, the first 4096 images), then fashionnet --profile paper --limit 64 --epochs 1 --batch 16 on
+#      (SEAM_TF32_CONV_VERSION=5, the first 4096 images; again on version 6 on a 9.0 GPU), then fashionnet --profile paper --limit 64 --epochs 1 --batch 16 on
 #      SynthFashion (generated on first use into $BUILD/synthfashion; the run's checkpoint stays in
 #      $BUILD, its plots, log and table are copied to the report folder),
 # and writes one markdown report, $OUT/gpu_check.md (device, driver, date, commit, every step's
@@ -703,8 +704,21 @@ if [ "$QUICK" != 1 ] && [ -n "$VGG_EXE" ]; then
       [ -z "$TF32_TORCH_MS" ] && TF32_WHY="${TF32_WHY:-n/a: vgg_step_torch.py --tf32 gave no step time ($(status_of $RC))}"
     fi
   fi
+  # The same seam step on TF32 version 6 (wgmma: forward and backward-data; backward-weight is
+  # version 5's), where this GPU runs it (compute capability 9.0, an sm_90a build).
+  TF32_V6_MS=""
+  if [ "$CC" = 90a ] && [ $(( VGG_END - $(elapsed) )) -ge 20 ]; then
+    left=$(( VGG_END - $(elapsed) ))
+    run_logged vgg_step_seam_tf32_v6 $(( left < 60 ? left : 60 )) env SEAM_TF32_CONV_VERSION=6 "$VGG_EXE" "${VGG_ARGS[@]}" \
+      --conv tf32 --out "$OUT/vgg_step_seam_tf32_v6.md"
+    say "- \`SEAM_TF32_CONV_VERSION=6 bench_vgg_step_cuda ${VGG_ARGS[*]} --conv tf32\`: $(status_of $RC) (${SECS} s)"
+    [ $RC -ne 0 ] && [ $RC -ne 77 ] && FAILED=1
+    { printf '\n'; tail -n 30 "$OUT/logs/vgg_step_seam_tf32_v6.log"; printf '\n'; } >> "$REPORT"
+    [ $RC -eq 0 ] && TF32_V6_MS=$(vgg_step_median "$OUT/logs/vgg_step_seam_tf32_v6.log" "seam tf32")
+  fi
   if [ -n "$TF32_SEAM_MS" ] && [ -n "$TF32_TORCH_MS" ]; then
     line="- **seam/PyTorch step time, TF32 convolutions** (seam's TF32 version 5 against cuDNN with TF32 allowed, cudnn.benchmark on): $(vgg_ratio "$TF32_SEAM_MS" "$TF32_TORCH_MS") (seam $TF32_SEAM_MS ms, PyTorch $TF32_TORCH_MS ms)"
+    [ -n "$TF32_V6_MS" ] && line="$line; version 6: $(vgg_ratio "$TF32_V6_MS" "$TF32_TORCH_MS") (seam $TF32_V6_MS ms)"
   else
     line="- seam/PyTorch step time, TF32 convolutions: ${TF32_WHY:-n/a}"
   fi
@@ -848,6 +862,15 @@ else
   train_run train_fashion_mnist_tf32_v5 $(( left < 60 ? left : 60 )) env SEAM_TF32_CONV_VERSION=5 "$TRAIN" --device cuda \
     --conv tf32 --epochs 1 --limit 4096 --data "$FM_DATA" --log-dir "$OUT/fashion_mnist_gpu_tf32_v5" \
     --out "$OUT/fashion_mnist_gpu_tf32_v5.json"
+  # And on TF32 version 6 where this GPU runs it (see 4d).
+  if [ "$CC" = 90a ] && [ $(( 410 - $(elapsed) )) -ge 20 ]; then
+    left=$(( 410 - $(elapsed) ))
+    say ""
+    say "Version 6 (SEAM_TF32_CONV_VERSION=6):"
+    train_run train_fashion_mnist_tf32_v6 $(( left < 60 ? left : 60 )) env SEAM_TF32_CONV_VERSION=6 "$TRAIN" --device cuda \
+      --conv tf32 --epochs 1 --limit 4096 --data "$FM_DATA" --log-dir "$OUT/fashion_mnist_gpu_tf32_v6" \
+      --out "$OUT/fashion_mnist_gpu_tf32_v6.json"
+  fi
 fi
 say ""
 say "### 5b. fashionnet --device cuda --profile paper --limit 64 --epochs 1 --batch 16 (SynthFashion)"
