@@ -16,8 +16,8 @@
 //   seam's TF32 implicit GEMM (kernels/seam/conv2d_tf32_mma.cuh, version 4, at two blocks an SM —
 //   the default — and at one; version 3 of conv2d_tf32.cuh and version 5, conv2d_tf32_nhwc.cuh with
 //   its staging transforms inside the timed call, beside them; and on a 9.0 GPU with this program
-//   built for sm_90a, version 6, conv2d_tf32_wgmma.cuh: version 5 with wgmma GEMMs for the forward
-//   and backward-data) against cuDNN at the same
+//   built for sm_90a, version 6, conv2d_tf32_wgmma.cuh: version 5's staging with wgmma GEMMs) against
+//   cuDNN at the same
 //   precision (CUDNN_TENSOR_OP_MATH on float data: TF32 allowed), its GEMM algorithms forced and
 //   its fastest; before timing, every TF32 version's results are checked against seam's fp32 results.
 //   The fp32 tables also time seam's Winograd F(2x2, 3x3) (kernels/seam/winograd.cuh, opt-in in the
@@ -59,8 +59,9 @@
 // backward-weight) of one timed layer (its name as in the tables) twice at its batch, for a
 // profiler to record the second launch of each kernel (bench/gpu_check.sh runs Nsight Compute on it:
 // ncu --launch-skip 1 --launch-count 1 --kernel-name regex:tf32_nhwc_kernel ...). Its results are
-// checked by the main run, not here. --profile-v6 LAYER PASS: the same for TF32 version 6 (forward or
-// backward-data, through the library's launcher: staging and the wgmma GEMM, kernel tf32_wgmma_kernel).
+// checked by the main run, not here. --profile-v6 LAYER PASS: the same for TF32 version 6 (through
+// the library's launcher: staging and the wgmma GEMM, kernel tf32_wgmma_kernel, or for backward-weight
+// tf32_wgmma_transposing_kernel).
 //
 // Exit status: 0 done, 1 a validation failure (versions 5 and 6 and the lab included: a failed check,
 // a fault or a hang in a child) or a CUDA/cuDNN error, 2 bad arguments, 77 no usable GPU.
@@ -571,7 +572,7 @@ struct ConvRow {
     Timing seam_t, first_t, direct_t, gemm_t, fastest_t;  // first_t: version 2 as first timed (untuned)
     Timing wino_t;  // seam's Winograd F(2x2, 3x3) (kernels/seam/winograd.cuh), where it applies
     Timing v5_t;    // TF32 tables: version 5 (kernels/seam/conv2d_tf32_nhwc.cuh), staging included
-    Timing v6_t;    // TF32 tables: version 6 (kernels/seam/conv2d_tf32_wgmma.cuh; forward and backward-data)
+    Timing v6_t;    // TF32 tables: version 6 (kernels/seam/conv2d_tf32_wgmma.cuh)
     std::string fastest_name, agree;
     double flops = 0;
 };
@@ -781,7 +782,7 @@ const std::vector<ConvLayer>& fmnist_layers() {
 }
 
 /// One item: pass `pass` (0 forward, 1 backward-data, 2 backward-weight) of one timed layer, by TF32
-/// version 5 (or 6: its forward and backward-data; the tables only). Items are numbered Fashion-MNIST
+/// version 5 (or 6; the tables only). Items are numbered Fashion-MNIST
 /// first, then VGG-16 (unless --skip-vgg), layer by layer, pass by pass, then (with_v6) version 6's in
 /// the same order: the parent and its children number them alike from the same flags, and a
 /// version-5 item has the same number in the tables and the lab.
@@ -797,7 +798,7 @@ std::vector<V5Item> v5_items(bool skip_vgg, bool with_v6 = false) {
         for (const auto* list : {&fmnist_layers(), &vgg_layers()}) {
             if (skip_vgg && list == &vgg_layers()) continue;
             for (const ConvLayer& l : *list)
-                for (int p = 0; p < (version == 5 ? 3 : 2); ++p) items.push_back({&l, p, version});
+                for (int p = 0; p < 3; ++p) items.push_back({&l, p, version});
         }
     }
     return items;
@@ -1178,23 +1179,23 @@ int selftest_children() {
     return failures ? 1 : 0;
 }
 
-/// --profile-v6: one version-6 pass (forward or backward-data) of `layer` through the library's
+/// --profile-v6: one version-6 pass of `layer` through the library's
 /// launcher, twice; a refusal (no sm_90a code, not a 9.0 GPU) exits 2 with its reason.
 int profile_v6(const ConvLayer& layer, const std::string& pass_name) {
     const sk::Conv2dShape s = layer.shape(layer.N);
     const auto v6 = sk::Tf32Version::v6_wgmma;
-    if (pass_name != "forward" && pass_name != "backward-data") {
-        std::fprintf(stderr, "bench_conv_pool_cuda: --profile-v6: version 6 has a forward and a backward-data of its own, "
-                             "not '%s'\n", pass_name.c_str());
+    const int pass = pass_name == "forward" ? 0 : pass_name == "backward-data" ? 1 : pass_name == "backward-weight" ? 2 : -1;
+    if (pass < 0) {
+        std::fprintf(stderr, "bench_conv_pool_cuda: --profile-v6: no pass '%s' (forward, backward-data, backward-weight)\n",
+                     pass_name.c_str());
         return 2;
     }
     const size_t nx = size_t(s.N * s.C * s.H * s.W), nw = size_t(s.O * s.C * 9), ny = size_t(s.N * s.O * s.OH * s.OW);
-    DeviceArray<float> x(pattern(nx, 11)), w(pattern(nw, 12)), dy(pattern(ny, 13)), y(ny), dx(nx);
-    const int pass = pass_name == "forward" ? 0 : 1;
+    DeviceArray<float> x(pattern(nx, 11)), w(pattern(nw, 12)), dy(pattern(ny, 13)), y(ny), dx(nx), dw(nw);
     const size_t bytes = tf32_pass_workspace_bytes(s, pass, v6);
     DeviceArray<char> ws(bytes);
     for (int run = 0; run < 2; ++run) {
-        const cudaError_t status = run_tf32_pass(s, pass, v6, x.ptr, w.ptr, dy.ptr, y.ptr, dx.ptr, nullptr, ws.ptr, bytes, nullptr);
+        const cudaError_t status = run_tf32_pass(s, pass, v6, x.ptr, w.ptr, dy.ptr, y.ptr, dx.ptr, dw.ptr, ws.ptr, bytes, nullptr);
         if (status != cudaSuccess) {
             std::fprintf(stderr, "bench_conv_pool_cuda: --profile-v6: %s %s: %s\n", layer.name, pass_name.c_str(),
                          cudaGetErrorString(status));
@@ -1298,7 +1299,7 @@ void print_floor(const std::vector<ConvRow>& rows, const std::vector<LabRow>& la
     std::printf("\n## TF32 floor (issue 3: conv at most 2x cuDNN's time at the same algorithm and precision)\n\n");
     line("TF32 version 4, two blocks an SM (the default)", [](const ConvRow& r) { return r.seam_t.median_ms; });
     line("TF32 version 5 (staging included)", [](const ConvRow& r) { return r.v5_t.median_ms; });
-    line("TF32 version 6 (wgmma forward and backward-data; backward-weight is version 5's)",
+    line("TF32 version 6 (wgmma; staging included)",
          [](const ConvRow& r) { return r.v6_t.median_ms; });
     if (lab.empty()) return;
     line("TF32 version 5 at the lab's best split (staging + GEMM timed apart; not what the library runs until "
@@ -1351,7 +1352,7 @@ int main(int argc, char** argv) {
             }
         } else {
             std::fprintf(stderr, "usage: %s [--reps N] [--skip-vgg] [--skip-lab] [--time-budget SECONDS] | --profile-v5 LAYER "
-                                 "forward|backward-data|backward-weight | --profile-v6 LAYER forward|backward-data\n", argv[0]);
+                                 "forward|backward-data|backward-weight | --profile-v6 LAYER forward|backward-data|backward-weight\n", argv[0]);
             return 2;
         }
     }
@@ -1589,9 +1590,9 @@ int main(int argc, char** argv) {
             time_tf32(sk::Tf32Version::v4_mma, &ConvRow::direct_t);
             time_tf32(sk::Tf32Version::v3_wmma, &ConvRow::first_t);
             tf.v5_t = v5_time(l, 0), td.v5_t = v5_time(l, 1), tg.v5_t = v5_time(l, 2);  // timed above, in a child
-            // Version 6: its own forward and backward-data; its backward-weight is version 5's. Where
-            // backward-data is the fp32 small-channel kernel for both (C/groups <= 4), version 5's figure.
-            tf.v6_t = v5_time(l, 0, 6), tg.v6_t = with_v6 ? tg.v5_t : Timing{};
+            // Version 6. Where backward-data is the fp32 small-channel kernel for both (C/groups <= 4),
+            // version 5's figure.
+            tf.v6_t = v5_time(l, 0, 6), tg.v6_t = v5_time(l, 2, 6);
             td.v6_t = with_v6 && s.Cg() <= 4 ? td.v5_t : v5_time(l, 1, 6);
             tf.agree = td.agree = tg.agree = "-";
             tf.fastest_name = td.fastest_name = tg.fastest_name = "-";

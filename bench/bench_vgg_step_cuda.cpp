@@ -59,10 +59,13 @@ using Clock = std::chrono::steady_clock;
 constexpr double kLearningRate = 1e-6, kMomentum = 0.9;
 constexpr double kTolerance = 1e-3;
 // TF32 (--conv tf32): each of the 13 convolutions rounds its operands to 10-bit mantissas (unit
-// roundoff 2^-11 = 4.9e-4), so each layer's output is off by about that relative to its largest
-// value and 13 layers (26 for the first gradients) add up; 3e-2, about 60 such roundoffs, still
-// fails a wrong kernel by far. The same rule as the peer's (vgg_step_torch.py --tf32).
-constexpr double kTf32Tolerance = 3e-2;
+// roundoff 2^-11 = 4.9e-4). The check's 32x32 input leaves the last blocks 2x2 and 1x1 pixels, where
+// a rounding that flips a ReLU or a max-pool choice moves a few weights' gradients by a sizable part
+// of the largest one. Measured on an H200 (2026-11-27, bench/results/gpu-h200-2026-11-27-run5.md):
+// worst gradient error 0.12 for seam's TF32 versions 5 and 6, 0.11 for PyTorch with cuDNN's TF32,
+// the forward within 1e-4. 0.25 passes both and still fails a wrong kernel, whose errors are of the
+// order of the values. The same rule as the peer's (vgg_step_torch.py --tf32).
+constexpr double kTf32Tolerance = 0.25;
 constexpr int64_t kCheckBatch = 2, kCheckSize = 32;
 
 struct Options {
@@ -301,7 +304,7 @@ int main(int argc, char** argv) {
                "tf32\"), caching allocator; row \"seam\": conv by implicit GEMM (the default), row \"seam winograd\": "
                "conv by Winograd F(2x2, 3x3) (transforms by seam, the tile products by cuBLAS in fp32), row \"seam tf32\": "
                "conv by seam's TF32 kernels, version "
-            << (tf32_version && *tf32_version ? tf32_version : "4 (the default)") << " (SEAM_TF32_CONV_VERSION)\n"
+            << (tf32_version && *tf32_version ? tf32_version : "unset: the library's default (6 where it runs, else 5 on 9.x, else 4)") << " (SEAM_TF32_CONV_VERSION)\n"
             << "- network: 13 conv3x3 (bias) + ReLU, 5 max-pool 2x2; input [" << opt.batch << ", 3, " << opt.size << ", "
             << opt.size << "], output [" << opt.batch << ", 512, " << out_size << ", " << out_size << "]\n"
             << "- step = forward + loss (sum of squares of the output) + backward + SGD step (lr 1e-6, momentum 0.9) "

@@ -12,7 +12,7 @@
 #      convolution and pooling test cases of seam_cuda_tests get their own memcheck run (their
 #      VGG-sized case excluded: too slow under the sanitizer), TF32 version 5's case another, version
 #      6's (wgmma, sm_90a) a third, and the
-#      TF32 conv cases (versions 4 and 5) run under racecheck too (their cp.async pipelines'
+#      TF32 conv cases (versions 4, 5 and 6) run under racecheck too (their pipelines'
 #      shared-memory hazards),
 #   4. runs the GPU benchmarks that exist (executables named bench_cuda_* or bench_gpu_*, and in
 #      prebuilt mode bench_elementwise_cuda: elementwise and reductions against the copy bandwidth), then
@@ -31,7 +31,7 @@
 #      then the same step with TF32 convolutions (seam's TF32 version 5 against PyTorch --tf32, and version 6
 #      where the GPU is a 9.0 one),
 #      then Nsight Compute's counters of TF32 version 5's GEMM on VGG conv3_2 (each pass) and of
-#      version 6's backward-data (where ncu can read counters: a refusal is reported, not failed),
+#      version 6's backward-data and backward-weight (where ncu can read counters: a refusal is reported, not failed),
 #   5. trains on the GPU with the examples' --device cuda (each under its own timeout, wall time,
 #      final loss, accuracy lines and peak GPU memory in the report): fashion_mnist two epochs on
 #      the real data (/usr/share/datasets/fashion-mnist, or SEAM_FASHION_MNIST=DIR; without data it
@@ -442,8 +442,10 @@ else
     done
     # The TF32 kernels' multi-stage cp.async pipelines under racecheck (shared-memory hazards: a
     # stage overwritten while a warp still reads it), which the CPU emulation cannot see. Version 4
-    # (the launchers' case) and version 5 in separate processes, so a fault in 5 cannot cost 4's result.
-    for rc_case in "v4|*TF32 on CUDA: launchers*" "v5|$V5_CASES"; do
+    # (the launchers' case), version 5 and version 6 (its backward-weight kernel fills shared memory
+    # from registers; racecheck sees those stores, not wgmma's async-proxy reads) in separate processes,
+    # so a fault in one cannot cost the others' results.
+    for rc_case in "v4|*TF32 on CUDA: launchers*" "v5|$V5_CASES" "v6|$V6_CASES"; do
       IFS='|' read -r tag filter <<< "$rc_case"
       # Racecheck can run 100x slower than the kernels: it ends by 240 s, so the benchmarks keep their time.
       left=$(( 240 - $(elapsed) ))
@@ -729,7 +731,7 @@ fi
 say ""
 
 # ---------------------------------------------------------------------------------------------
-say "## 4e. Nsight Compute on TF32 version 5 (VGG conv3_2, each pass) and version 6 (backward-data)"
+say "## 4e. Nsight Compute on TF32 version 5 (VGG conv3_2, each pass) and version 6 (backward-data, backward-weight)"
 say ""
 # The hardware counters of version 5's GEMM kernel (tensor-pipe use, shared-memory bank conflicts,
 # warp stalls, occupancy): why it runs at the speed the lab measured, from the same lease. ncu reads
@@ -764,27 +766,28 @@ else
       break  # the others would fail alike
     fi
   done
-  # Version 6's backward-data (its reason to exist: the pass furthest from the floor), where it runs
-  # and ncu gave profiles above.
-  left=$(( 330 - $(elapsed) ))
-  if [ $RC -ne 0 ]; then
-    :
-  elif [ $left -lt 20 ]; then
-    say "- version 6 backward-data: not run (time budget spent)"
-  else
-    run_logged ncu_v6_backward-data $(( left < 60 ? left : 60 )) env LD_LIBRARY_PATH="${CP_LD:-${LD_LIBRARY_PATH:-}}" "$NCU" \
-      --clock-control none --kernel-name regex:tf32_wgmma_kernel --launch-skip 1 --launch-count 1 \
+  # Version 6's backward-data and backward-weight (the passes furthest from the floor before it),
+  # where it runs and ncu gave profiles above.
+  for pass in backward-data backward-weight; do
+    left=$(( 340 - $(elapsed) ))
+    if [ $RC -ne 0 ]; then
+      break
+    elif [ $left -lt 20 ]; then
+      say "- version 6 $pass: not run (time budget spent)"; continue
+    fi
+    run_logged ncu_v6_$pass $(( left < 60 ? left : 60 )) env LD_LIBRARY_PATH="${CP_LD:-${LD_LIBRARY_PATH:-}}" "$NCU" \
+      --clock-control none --kernel-name regex:tf32_wgmma_ --launch-skip 1 --launch-count 1 \
       --section SpeedOfLight --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis \
       --section WarpStateStats --section Occupancy --section LaunchStats --section SchedulerStats \
-      "$PROF_EXE" --profile-v6 "vgg conv3_2" backward-data
-    if [ $RC -eq 0 ] && grep -q 'Section: GPU Speed Of Light' "$OUT/logs/ncu_v6_backward-data.log"; then
-      say "- version 6 backward-data: profiled (${SECS} s)"
-      tail_block "$OUT/logs/ncu_v6_backward-data.log" "ncu, TF32 version 6 backward-data, VGG conv3_2 (batch 32)" 120
+      "$PROF_EXE" --profile-v6 "vgg conv3_2" $pass
+    if [ $RC -eq 0 ] && grep -q 'Section: GPU Speed Of Light' "$OUT/logs/ncu_v6_$pass.log"; then
+      say "- version 6 $pass: profiled (${SECS} s)"
+      tail_block "$OUT/logs/ncu_v6_$pass.log" "ncu, TF32 version 6 $pass, VGG conv3_2 (batch 32)" 120
     else
-      say "- version 6 backward-data: no profile ($(status_of $RC), ${SECS} s; exit 2 = version 6 cannot run here)"
-      tail_block "$OUT/logs/ncu_v6_backward-data.log" "ncu version 6 backward-data (tail)" 20
+      say "- version 6 $pass: no profile ($(status_of $RC), ${SECS} s; exit 2 = version 6 cannot run here)"
+      tail_block "$OUT/logs/ncu_v6_$pass.log" "ncu version 6 $pass (tail)" 20
     fi
-  fi
+  done
 fi
 say ""
 

@@ -15,7 +15,7 @@ Same flags, same method and the same table as bench_vgg_step_cuda, so that bench
 joins the two rows into a step-time ratio:
   * validation before timing: the same network and input (batch 2, 32x32) on the CPU and on the
     GPU; loss, outputs and every parameter gradient within 1e-3 relative to the largest CPU value
-    of each tensor (3e-2 with --tf32: see TF32_TOLERANCE) (exit 1 otherwise);
+    of each tensor (0.25 with --tf32: see TF32_TOLERANCE) (exit 1 otherwise);
   * --warmup steps, then --steps steps; a step's time is the host clock from torch.cuda.synchronize()
     before the forward to one after zero_grad; median and min; forward / backward / update split from
     CUDA events recorded between the phases;
@@ -39,10 +39,12 @@ VGG16_TRUNK = [64, 64, 0, 128, 128, 0, 256, 256, 256, 0, 512, 512, 512, 0, 512, 
 LEARNING_RATE, MOMENTUM = 1e-6, 0.9
 TOLERANCE = 1e-3
 # With TF32 the 13 convolutions each round their operands to 10-bit mantissas (unit roundoff
-# 2^-11 = 4.9e-4): each layer's output is off by about that relative to its largest value, and the
-# errors of 13 layers (26 for the first layers' gradients) add up; 3e-2, about 60 such roundoffs,
-# still fails a wrong kernel by far (its errors are of the order of the values).
-TF32_TOLERANCE = 3e-2
+# 2^-11 = 4.9e-4). The check's 32x32 input leaves the last blocks 2x2 and 1x1 pixels, where a
+# rounding that flips a ReLU or a max-pool choice moves a few weights' gradients by a sizable part of
+# the largest one: measured on an H200 (2026-11-27), worst gradient error 0.11 here (cuDNN's TF32)
+# and 0.12 for seam's TF32 kernels. 0.25 passes both and still fails a wrong kernel, whose errors
+# are of the order of the values. The same rule as bench_vgg_step_cuda's.
+TF32_TOLERANCE = 0.25
 CHECK_BATCH, CHECK_SIZE = 2, 32
 
 

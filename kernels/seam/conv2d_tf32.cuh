@@ -417,7 +417,7 @@ inline cudaError_t conv2d_backward_data_tf32(const float* w, const float* dy, fl
 inline conv2d_detail::SlicePlan conv2d_backward_weight_tf32_plan(const Conv2dShape& s,
                                                                  Tf32Version version = Tf32Version::v4_mma_two_blocks) {
     version = effective_tf32_version(s, version);
-    if (is_staged(version)) return conv2d_tf32_nhwc::backward_weight_slices(s);  // version 6's is version 5's
+    if (is_staged(version)) return conv2d_tf32_nhwc::backward_weight_slices(s);  // version 6's plan is version 5's
     return is_v4(version) ? conv2d_tf32_mma::backward_weight_slices(s)
                                           : conv2d_tf32_detail::backward_weight_slices(s);
 }
@@ -443,8 +443,9 @@ inline cudaError_t conv2d_backward_weight_tf32(const float* x, const float* dy, 
     if (!conv2d_detail::valid(s) || !conv2d_detail::gemm_fits(s)) return cudaErrorInvalidValue;
     const int64_t total = s.O * s.Cg() * s.KH * s.KW;
     if (total == 0) return cudaSuccess;
-    if (is_staged(version))  // version 6's backward-weight is version 5's
-        return conv2d_tf32_nhwc::backward_weight(x, dy, dw, s, workspace, workspace_bytes, stream);
+    if (version == Tf32Version::v6_wgmma)  // version 5's staging, workspace and plan; its own GEMM kernel
+        return conv2d_tf32_wgmma::backward_weight(x, dy, dw, s, workspace, workspace_bytes, stream);
+    if (is_staged(version)) return conv2d_tf32_nhwc::backward_weight(x, dy, dw, s, workspace, workspace_bytes, stream);
     const conv2d_detail::SlicePlan plan = conv2d_backward_weight_tf32_plan(s, version);
     const bool split = plan.slices > 1;
     if (split && (!workspace || workspace_bytes < conv2d_backward_weight_tf32_workspace_bytes(s, version)))

@@ -86,6 +86,7 @@ constexpr int kWarpgroupThreads = 128;
 constexpr int kBN = v5::kBN;            // 128 block tile columns
 constexpr int kBK = v5::kBK;            // 32 floats = one 128-byte swizzle row per tile row
 constexpr int kStages = 3;
+constexpr int kTransposingStages = 2;   // backward-weight's kernel: the next tile waits in registers
 constexpr int kAtomBytes = 1024;        // 8 rows x 128 bytes: the swizzle's period and the stride byte offset
 static_assert(kBK * sizeof(float) == 128, "a tile row is one 128-byte swizzle row");
 
@@ -102,6 +103,8 @@ struct Tile {
     static_assert((A_FLOATS * sizeof(float)) % kAtomBytes == 0 && (STAGE_FLOATS * sizeof(float)) % kAtomBytes == 0,
                   "every operand tile starts on a swizzle atom");
     static constexpr size_t SMEM_BYTES = size_t(kStages) * STAGE_FLOATS * sizeof(float) + kAtomBytes;  // + alignment slack
+    /// Backward-weight's transposing kernel: two stages, filled from registers (see below).
+    static constexpr size_t TRANSPOSING_SMEM_BYTES = size_t(kTransposingStages) * STAGE_FLOATS * sizeof(float) + kAtomBytes;
     static constexpr int WG_N = BM == 128 ? kBN : kBN / 2;  // the wgmma's N
     static constexpr int ACC = WG_N / 2;                     // fp32 accumulators a thread: 64 x WG_N / 128
 
@@ -137,6 +140,119 @@ template <int BM>
 using ForwardSource = v5::KMajorSource<BM, v5::ForwardGather, Tile<BM>, kThreads>;
 template <int BM>
 using BackwardDataSource = v5::KMajorSource<BM, v5::BackwardDataGather, Tile<BM>, kThreads>;
+
+/// Backward-weight, K-major for wgmma: A[o, q] = dŶ[q, o] and B[(tap, c), q] = X̂[q, (tap, c)], K = q =
+/// (n, oh, ow). Both staged tensors hold k (q) as their outer index, so a 16-byte chunk is 4 rows (o,
+/// or (tap, c)) of one k: M/N-major. wgmma reads TF32 only K-major, so the tile is transposed on
+/// its way in: each thread loads 4 x 4 blocks (4 consecutive k, 4 consecutive rows; 4 loads of 16
+/// bytes, rows contiguous) into registers and stores each as 4 rows of 4 k (4 stores of 16 bytes,
+/// one chunk of Sw128KMajor each).
+///   Blocks: A has BM/4 x 8 of them, B 32 x 8, numbered A first; local block b of an operand is k
+///   chunk kb = b mod 8 of rows 4·(b / 8) .. + 3; thread tid takes blocks tid + 256·slot.
+///   Banks: the 8 lanes of a store phase share b / 8 and have kb = 0..7, so they write one row at 8
+//   chunks kb XOR (row mod 8): 8 distinct 16-byte bank groups. Loads: a warp's load of the i-th k
+///   of its blocks reads 8 k (q) x 64 contiguous bytes (its 16 rows): whole 32-byte sectors.
+template <int BM>
+struct BackwardWeightTransposingSource {
+    static constexpr bool kTransposing = true;
+    static constexpr int A_BLOCKS = BM / 4 * (kBK / 4), B_BLOCKS = kBN / 4 * (kBK / 4);
+    static constexpr int BLOCKS = A_BLOCKS + B_BLOCKS, SLOTS = (BLOCKS + kThreads - 1) / kThreads;
+    static_assert(A_BLOCKS % 32 == 0, "a warp's blocks all in one operand");
+    const float* xs;
+    const float* dys;
+    v5::Dims d;
+    int M, N, K;  // Og, taps·Cgp, N·OH·OW
+    int Cgp, Ogp;
+
+    /// One block of a thread, resolved once: where its 4 rows come from.
+    struct Block {
+        bool active;  // slot in use (BM = 64 leaves some idle)
+        bool is_a;
+        bool rows_valid;  // A: rows < Ogp (the pad rows read staged zeros); B: columns < N
+        int kb;           // k chunk within the tile: k = 4·kb .. + 3
+        int offset;       // stage offset (floats) of Sw128KMajor's (first row, k = 4·kb) before the swizzle
+        int row;          // the first of the 4 tile rows (operand-local)
+        int64_t col;      // A: g·Ogp + m (floats into a dys pixel row); B: g·Cgp + c (into an xs pixel row)
+        int hoff, woff;   // B: ki·dh - ph, kj·dw - pw of column n
+    };
+    struct Copies {
+        Block block[SLOTS];
+    };
+    __host__ __device__ Copies copies(int tid, int g, int m0, int n0) const {
+        Copies c{};
+        for (int slot = 0; slot < SLOTS; ++slot) {
+            Block& b = c.block[slot];
+            const int index = tid + kThreads * slot;
+            b.active = index < BLOCKS;
+            b.is_a = index < A_BLOCKS;
+            const int local = b.is_a ? index : index - A_BLOCKS;
+            b.kb = local % 8, b.row = 4 * (local / 8);
+            b.offset = (b.is_a ? 0 : Tile<BM>::A_FLOATS) + b.row * kBK;
+            if (b.is_a) {
+                const int m = m0 + b.row;
+                b.rows_valid = b.active && m < Ogp;
+                b.col = int64_t(g) * Ogp + m;
+                b.hoff = b.woff = 0;
+            } else {
+                const int n = n0 + b.row;
+                b.rows_valid = b.active && n < N;
+                const int nn = b.rows_valid ? n : 0, tap = nn / Cgp, ch = nn - tap * Cgp, ki = tap / d.KW, kj = tap - ki * d.KW;
+                b.col = int64_t(g) * Cgp + ch;
+                b.hoff = ki * d.dh - d.ph, b.woff = kj * d.dw - d.pw;
+            }
+        }
+        return c;
+    }
+    /// The 4 k rows of each block of the K-tile at k0: r[slot][i] = the block's 4 rows at k = k0 +
+    /// 4·kb + i, from read(src, valid) (one 16-byte load; zeros when !valid, src then a harmless
+    /// in-bounds address).
+#pragma nv_exec_check_disable
+    template <class Read>
+    __host__ __device__ void fetch(const Copies& c, int k0, int k_end, float4 (&r)[SLOTS][4], Read&& read) const {
+        const int64_t a_row_floats = int64_t(d.groups_staged) * Ogp, b_row_floats = int64_t(d.groups_staged) * Cgp;
+        for (int slot = 0; slot < SLOTS; ++slot) {
+            const Block& b = c.block[slot];
+            const int q0 = k0 + 4 * b.kb;
+            if (b.is_a) {
+                for (int i = 0; i < 4; ++i) {
+                    const int q = q0 + i;
+                    const bool valid = b.rows_valid && q < k_end;
+                    r[slot][i] = read(valid ? dys + int64_t(q) * a_row_floats + b.col : dys, valid);
+                }
+            } else {
+                // (n, oh, ow) of q0 by one division each, then steps.
+                const int first = q0 < k_end ? q0 : 0;
+                int img = d.out_pixels_div.div(first), p = first - img * d.out_pixels, oh = d.ow_div.div(p), ow = p - oh * d.OW;
+                for (int i = 0; i < 4; ++i) {
+                    const int q = q0 + i, ih = oh * d.sh + b.hoff, iw = ow * d.sw + b.woff;
+                    const bool valid = b.rows_valid && q < k_end && unsigned(ih) < unsigned(d.H) && unsigned(iw) < unsigned(d.W);
+                    r[slot][i] = read(valid ? xs + (int64_t(img) * d.in_pixels + ih * d.W + iw) * b_row_floats + b.col : xs, valid);
+                    if (++ow == d.OW) {
+                        ow = 0;
+                        if (++oh == d.OH) oh = 0, ++img;
+                    }
+                }
+            }
+        }
+    }
+    /// Stores the blocks transposed: row j of a block (its 4 values at k = 4·kb .. + 3, component j
+    /// of r[slot][0..3]) to write(offset, value) at Sw128KMajor's chunk of that row.
+#pragma nv_exec_check_disable
+    template <class Write>
+    __host__ __device__ static void put(const Copies& c, const float4 (&r)[SLOTS][4], Write&& write) {
+        for (int slot = 0; slot < SLOTS; ++slot) {
+            const Block& b = c.block[slot];
+            if (!b.active) continue;
+            const float4(&v)[4] = r[slot];
+            write(b.offset + 0 * kBK + ((b.kb ^ ((b.row + 0) & 7)) << 2), make_float4(v[0].x, v[1].x, v[2].x, v[3].x));
+            write(b.offset + 1 * kBK + ((b.kb ^ ((b.row + 1) & 7)) << 2), make_float4(v[0].y, v[1].y, v[2].y, v[3].y));
+            write(b.offset + 2 * kBK + ((b.kb ^ ((b.row + 2) & 7)) << 2), make_float4(v[0].z, v[1].z, v[2].z, v[3].z));
+            write(b.offset + 3 * kBK + ((b.kb ^ ((b.row + 3) & 7)) << 2), make_float4(v[0].w, v[1].w, v[2].w, v[3].w));
+        }
+    }
+};
+template <class S>
+constexpr bool is_transposing = requires { S::kTransposing; };
 
 // ----- the device side --------------------------------------------------------------------------
 
@@ -188,6 +304,27 @@ template <int N>
 __device__ inline void wgmma_tf32(float (&d)[N / 2], uint64_t a_desc, uint64_t b_desc) {
     if constexpr (N == 128) wgmma_m64n128k8(d, a_desc, b_desc);
     else wgmma_m64n64k8(d, a_desc, b_desc);
+}
+
+/// The epilogue: straight from the accumulators (each C element has one owner). Values v = 4j + 2h + e
+/// share column c_col(j, e) for h = 0, 1 (rows 8 apart).
+template <int BM, class Store>
+__device__ inline void store_accumulators(const float (&acc)[Tile<BM>::ACC], const Store& st, int g, int slice, int m0,
+                                          int n0, int wg, int t) {
+    using Cfg = Tile<BM>;
+#pragma unroll
+    for (int j = 0; j < Cfg::ACC / 4; ++j)
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+            const int n = n0 + Cfg::c_col(wg, t, 4 * j + e);
+            if (!st.keeps_col(n)) continue;
+            float* out = st.col(g, slice, n);
+#pragma unroll
+            for (int h = 0; h < 2; ++h) {
+                const int m = m0 + Cfg::c_row(wg, t, 4 * j + 2 * h + e);
+                if (m < st.M) st.put(out, g, m, acc[4 * j + 2 * h + e]);
+            }
+        }
 }
 #endif
 
@@ -249,22 +386,79 @@ __global__ void __launch_bounds__(kThreads, 2) tf32_wgmma_kernel(Source s, Store
         fence_accumulators(acc);
     }
     conv2d_tf32_mma::cp_async_wait<0>();  // only empty groups can remain; nothing may be in flight at exit
+    store_accumulators<BM>(acc, st, g, slice, m0, n0, wg, t);
+#else
+    __trap();  // no wgmma code in this build for this device; the launchers refuse before launching this
+#endif
+}
 
-    // Epilogue: straight from the accumulators (each C element has one owner). Values v = 4j + 2h + e
-    // share column c_col(j, e) for h = 0, 1 (rows 8 apart).
+/// Backward-weight's kernel (Source: BackwardWeightTransposingSource). Grid and epilogue as
+/// tf32_wgmma_kernel's; the operands reach shared memory through registers, transposed (the
+/// source's fetch and put), in two stages. Per K-tile t:
+///   wgmma.fence, the 4 wgmma of stage t mod 2, commit (they run while the threads go on);
+///   put tile t + 1's registers (fetched during tile t - 1) into stage (t + 1) mod 2, free since
+///   tile t - 1's wgmma were waited for before the last barrier;
+///   fetch tile t + 2 into the registers (their latency hides behind tile t + 1's wgmma);
+///   wait for the wgmma, fence.proxy.async (the generic stores above must be visible to the next
+///   wgmma's async-proxy reads), barrier.
+template <int BM, class Source, class Store>
+__global__ void __launch_bounds__(kThreads, 2) tf32_wgmma_transposing_kernel(Source s, Store st, int slices, int k_slice) {
+#if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+    using Cfg = Tile<BM>;
+    extern __shared__ __align__(16) float smem_raw[];
+    const uint32_t raw = static_cast<uint32_t>(__cvta_generic_to_shared(smem_raw));
+    const uint32_t pad = (kAtomBytes - raw % kAtomBytes) % kAtomBytes;
+    float* smem = smem_raw + pad / sizeof(float);
+    const uint32_t smem_base = raw + pad;
+
+    const int tid = threadIdx.x, wg = tid / kWarpgroupThreads, t = tid % kWarpgroupThreads;
+    const int g = blockIdx.z / slices, slice = blockIdx.z % slices;
+    const int m0 = blockIdx.y * BM, n0 = blockIdx.x * kBN;
+    const int k_begin = slice * k_slice;
+    const int k_end = s.K - k_begin < k_slice ? s.K : k_begin + k_slice;
+    const int tiles = k_begin < k_end ? (k_end - k_begin + kBK - 1) / kBK : 0;
+
+    const auto copies = s.copies(tid, g, m0, n0);
+    float4 next[Source::SLOTS][4];
+    auto fetch = [&](int tile) {
+        s.fetch(copies, k_begin + tile * kBK, k_end, next, [](const float* src, bool valid) {
+            return valid ? __ldg(reinterpret_cast<const float4*>(src)) : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+        });
+    };
+    auto put = [&](int tile) {
+        float* stage = smem + (tile % kTransposingStages) * Cfg::STAGE_FLOATS;
+        Source::put(copies, next, [&](int offset, float4 v) { *reinterpret_cast<float4*>(stage + offset) = v; });
+    };
+
+    float acc[Cfg::ACC];
 #pragma unroll
-    for (int j = 0; j < Cfg::ACC / 4; ++j)
+    for (int v = 0; v < Cfg::ACC; ++v) acc[v] = 0.0f;
+
+    if (tiles > 0) {
+        fetch(0);
+        put(0);
+        if (tiles > 1) fetch(1);
+    }
+    fence_proxy_async_shared();
+    __syncthreads();
+    for (int tile = 0; tile < tiles; ++tile) {
+        const uint32_t stage = smem_base + uint32_t((tile % kTransposingStages) * Cfg::STAGE_FLOATS * sizeof(float));
+        wgmma_fence();
 #pragma unroll
-        for (int e = 0; e < 2; ++e) {
-            const int n = n0 + Cfg::c_col(wg, t, 4 * j + e);
-            if (!st.keeps_col(n)) continue;
-            float* out = st.col(g, slice, n);
-#pragma unroll
-            for (int h = 0; h < 2; ++h) {
-                const int m = m0 + Cfg::c_row(wg, t, 4 * j + 2 * h + e);
-                if (m < st.M) st.put(out, g, m, acc[4 * j + 2 * h + e]);
-            }
+        for (int ks = 0; ks < kBK / 8; ++ks)
+            wgmma_tf32<Cfg::WG_N>(acc, sw128_descriptor(stage + Cfg::a_start_bytes(wg, ks)),
+                                  sw128_descriptor(stage + Cfg::b_start_bytes(wg, ks)));
+        wgmma_commit();
+        if (tile + 1 < tiles) {
+            put(tile + 1);
+            if (tile + 2 < tiles) fetch(tile + 2);
         }
+        wgmma_wait_all();
+        fence_accumulators(acc);
+        fence_proxy_async_shared();
+        __syncthreads();
+    }
+    store_accumulators<BM>(acc, st, g, slice, m0, n0, wg, t);
 #else
     __trap();  // no wgmma code in this build for this device; the launchers refuse before launching this
 #endif
@@ -322,6 +516,17 @@ inline cudaError_t available() {
     return ok ? cudaSuccess : cudaErrorNotSupported;
 }
 
+/// The GEMM kernel that runs Source: backward-weight's transposing one, or the cp.async one.
+template <int BM, class Source, class Store>
+constexpr auto* gemm_kernel() {
+    if constexpr (is_transposing<Source>) return tf32_wgmma_transposing_kernel<BM, Source, Store>;
+    else return tf32_wgmma_kernel<BM, Source, Store>;
+}
+template <int BM, class Source>
+constexpr size_t gemm_smem_bytes() {
+    return is_transposing<Source> ? Tile<BM>::TRANSPOSING_SMEM_BYTES : Tile<BM>::SMEM_BYTES;
+}
+
 /// The GEMM kernel's checks and shared-memory attributes, once per kernel and device (as version 5's
 /// set_up_kernel: 97 KiB of dynamic shared memory needs the opt-in; the carveout asks for the
 /// configuration where two blocks fit).
@@ -334,9 +539,9 @@ inline cudaError_t set_up_kernel() {
     const bool tracked = device >= 0 && device < 64;
     if (tracked && ((ready.load(std::memory_order_acquire) >> device) & 1u)) return cudaSuccess;
     status = available();
-    auto* kernel = tf32_wgmma_kernel<BM, Source, Store>;
+    auto* kernel = gemm_kernel<BM, Source, Store>();
     if (status == cudaSuccess)
-        status = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(Tile<BM>::SMEM_BYTES));
+        status = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(gemm_smem_bytes<BM, Source>()));
     if (status == cudaSuccess)
         status = cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout, cudaSharedmemCarveoutMaxShared);
     if (status == cudaSuccess && tracked) ready.fetch_or(uint64_t(1) << device, std::memory_order_acq_rel);
@@ -351,7 +556,7 @@ inline cudaError_t launch(const Source& s, const Store& st, int groups, int slic
     const cudaError_t status = conv2d_tf32_wgmma::set_up_kernel<BM, Source, Store>();
     if (status != cudaSuccess) return status;
     const dim3 grid(static_cast<unsigned>(grid_n), static_cast<unsigned>(grid_m), static_cast<unsigned>(groups * slices));
-    tf32_wgmma_kernel<BM, Source, Store><<<grid, kThreads, Tile<BM>::SMEM_BYTES, stream>>>(s, st, slices, k_slice);
+    gemm_kernel<BM, Source, Store>()<<<grid, kThreads, gemm_smem_bytes<BM, Source>(), stream>>>(s, st, slices, k_slice);
     return cudaGetLastError();
 }
 
@@ -405,6 +610,31 @@ inline cudaError_t backward_data(const float* w, const float* dy, float* dx, con
     cudaError_t status = available();
     if (status == cudaSuccess) status = v5::stage_backward_data(w, dy, s, l, workspace, stream);
     return status != cudaSuccess ? status : conv2d_tf32_wgmma::backward_data_gemm(dx, s, l, workspace, stream);
+}
+
+inline cudaError_t backward_weight_gemm(float* dw, const Conv2dShape& s, const v5::WorkspaceLayout& l, void* workspace,
+                                        cudaStream_t stream) {
+    return v5::backward_weight_gemm_with(
+        [](int M, const auto& store, int groups, const cd::SlicePlan& plan, cudaStream_t st, auto... fields) {
+            return conv2d_tf32_wgmma::launch_gemm<BackwardWeightTransposingSource>(M, store, groups, plan, st, fields...);
+        },
+        dw, s, l, workspace, stream);
+}
+
+/// dw [O, C/g, KH, KW] overwritten (zeros for an empty batch). workspace:
+/// v5::backward_weight_workspace_bytes(s, slices_request).
+inline cudaError_t backward_weight(const float* x, const float* dy, float* dw, const Conv2dShape& s, void* workspace,
+                                   size_t workspace_bytes, cudaStream_t stream, int slices_request = 0) {
+    if (!v5::fits(s)) return cudaErrorInvalidValue;
+    const int64_t total = s.O * s.Cg() * s.KH * s.KW;
+    if (total == 0) return cudaSuccess;
+    cudaError_t status = available();
+    if (status != cudaSuccess) return status;
+    if (s.N * s.OH * s.OW == 0) return cudaMemsetAsync(dw, 0, size_t(total) * sizeof(float), stream);
+    const v5::WorkspaceLayout l = v5::backward_weight_layout(s, slices_request);
+    if (!workspace || workspace_bytes < l.bytes) return cudaErrorInvalidValue;
+    status = v5::stage_backward_weight(x, dy, s, l, workspace, stream);
+    return status != cudaSuccess ? status : conv2d_tf32_wgmma::backward_weight_gemm(dw, s, l, workspace, stream);
 }
 
 }  // namespace seam::kernels::conv2d_tf32_wgmma

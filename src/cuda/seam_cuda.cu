@@ -1137,13 +1137,27 @@ void require_tf32_device(const char* fn) {
                                info.compute_major, ".", info.compute_minor, ": use ConvAlgorithm::implicit_gemm"));
 }
 
+/// The TF32 version the ops run when SEAM_TF32_CONV_VERSION is unset: the fastest measured on the
+/// current device. Version 6 where it runs (compute capability 9.0, sm_90a code in this build): on an
+/// H200 every VGG-16 and Fashion-MNIST pass within 2x cuDNN's TF32 time (bench/results/
+/// gpu-h200-2026-11-27-conv-pool-run5.md). Else version 5 on 9.x (on the H200 faster than version
+/// 4 on every VGG-16 pass), else version 4 (the only one timed before on any GPU; versions 5 and 6
+/// have not run on an Ampere card).
+kernels::Tf32Version default_tf32_conv_version() {
+    if (kernels::conv2d_tf32_wgmma::available() == cudaSuccess) return kernels::Tf32Version::v6_wgmma;
+    int device = 0, major = 0;
+    SEAM_CUDA_CHECK(cudaGetDevice(&device));
+    SEAM_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
+    return major >= 9 ? kernels::Tf32Version::v5_nhwc : kernels::Tf32Version::v4_mma_two_blocks;
+}
+
 /// The TF32 conv kernel version the ops run (kernels/seam/conv2d_tf32.cuh): SEAM_TF32_CONV_VERSION=3
-/// (wmma), 4 (mma.sync at two blocks an SM: the default), 5 (staged channels-last) or 6 (5 with
-/// wgmma GEMMs; compute capability 9.0 and sm_90a code only); 5 and 6 not yet measured on a GPU.
+/// (wmma), 4 (mma.sync at two blocks an SM), 5 (staged channels-last) or 6 (5 with wgmma GEMMs;
+/// compute capability 9.0 and sm_90a code only); unset, default_tf32_conv_version's choice.
 /// Read at every call, like kernel_version, so a bench can switch in one process.
 kernels::Tf32Version tf32_conv_version() {
     const char* v = std::getenv("SEAM_TF32_CONV_VERSION");
-    if (v == nullptr || *v == '\0') return kernels::Tf32Version::v4_mma_two_blocks;
+    if (v == nullptr || *v == '\0') return default_tf32_conv_version();
     const std::string_view text(v);
     if (text == "3") return kernels::Tf32Version::v3_wmma;
     if (text == "4") return kernels::Tf32Version::v4_mma_two_blocks;
@@ -1164,7 +1178,7 @@ kernels::Tf32Version tf32_conv_version() {
         SEAM_CUDA_CHECK(status);
         return kernels::Tf32Version::v6_wgmma;
     }
-    throw Error(detail::concat("SEAM_TF32_CONV_VERSION=", v, ": the TF32 conv versions are 3, 4 (the default), 5 and 6"));
+    throw Error(detail::concat("SEAM_TF32_CONV_VERSION=", v, ": the TF32 conv versions are 3, 4, 5 and 6 (unset: 6 where it runs, else 5 on compute capability 9.x, else 4)"));
 }
 
 /// The kernel's shape struct, checked with messages that name the problem (the launchers would

@@ -373,7 +373,7 @@ TEST_CASE("conv2d TF32 version 5 (channels-last staging, SEAM_TF32_CONV_VERSION=
         expect_backward_weight_deterministic(51, "TF32 version 5 backward-weight twice");
     }
     Tf32VersionScope bad("7");
-    expect_tf32_forward_refused("the TF32 conv versions are 3, 4 (the default), 5 and 6");
+    expect_tf32_forward_refused("the TF32 conv versions are 3, 4, 5 and 6 (unset: 6 where it runs");
 }
 
 TEST_CASE("conv2d TF32 version 6 (wgmma, SEAM_TF32_CONV_VERSION=6): on a compute-capability-9.0 GPU with sm_90a code "
@@ -395,7 +395,7 @@ TEST_CASE("conv2d TF32 version 6 (wgmma, SEAM_TF32_CONV_VERSION=6): on a compute
     uint64_t seed = 7500;
     for (const ConvCase& k : tf32_cases()) check_tf32_case(k, seed++);
     check_tf32_case(kDeterminismCase, seed++);
-    expect_backward_weight_deterministic(51, "TF32 version 6 backward-weight twice (version 5's)");
+    expect_backward_weight_deterministic(51, "TF32 version 6 backward-weight twice");
 }
 
 }  // TEST_SUITE("gpu")

@@ -171,24 +171,56 @@ void emulate(const Source& s, const Store& st, int groups, int slices, int k_sli
                     std::fill(stage.begin(), stage.end(), std::numeric_limits<float>::quiet_NaN());
                     std::fill(hits.begin(), hits.end(), 0);
                     std::vector<std::vector<int>> copy_offsets(T);
+                    const int k0 = k_begin + t * v6::kBK;
                     for (int tid = 0; tid < T; ++tid) {
                         const auto copies = s.copies(tid, g, m0, n0);
-                        s.load(copies, g, k_begin + t * v6::kBK, k_end, [&](int offset, const float* src, bool valid) {
-                            seam::conv_logic::record_chunk_copy(stage, hits, copy_offsets[size_t(tid)], Cfg::A_FLOATS, a_span,
-                                                                b_span, offset, src, valid, what, expect);
-                        });
+                        if constexpr (v6::is_transposing<Source>) {
+                            // Backward-weight: 4 x 4 blocks through registers, stored transposed.
+                            float4 r[Source::SLOTS][4];
+                            s.fetch(copies, k0, k_end, r, [&](const float* src, bool valid) {
+                                const Span& span = a_span.holds(src) ? a_span : b_span;
+                                if (valid) {
+                                    const bool ok = span.holds(src, 4) && (src - span.begin) % 4 == 0;
+                                    expect(ok, what + ": a valid load an aligned 16 bytes of a staged tensor");
+                                    if (ok) return make_float4(src[0], src[1], src[2], src[3]);
+                                } else {
+                                    expect(span.holds(src), what + ": a zero load's (unread) address a tensor's");
+                                }
+                                return make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+                            });
+                            Source::put(copies, r, [&](int offset, float4 v) {
+                                const bool inside = offset >= 0 && offset + 4 <= Cfg::STAGE_FLOATS && offset % 4 == 0;
+                                expect(inside, what + ": a store an aligned 16 bytes inside the stage", offset);
+                                if (!inside) return;
+                                const float e[4] = {v.x, v.y, v.z, v.w};
+                                for (int i = 0; i < 4; ++i) ++hits[size_t(offset + i)], stage[size_t(offset + i)] = e[i];
+                                copy_offsets[size_t(tid)].push_back(offset);
+                            });
+                        } else {
+                            s.load(copies, g, k0, k_end, [&](int offset, const float* src, bool valid) {
+                                seam::conv_logic::record_chunk_copy(stage, hits, copy_offsets[size_t(tid)], Cfg::A_FLOATS,
+                                                                    a_span, b_span, offset, src, valid, what, expect);
+                            });
+                        }
                     }
                     seam::conv_logic::expect_each_copied_once(hits, what, expect);
                     if (!banks_checked) {  // the mapping is the same for every block and tile
-                        for (int warp = 0; warp < T / 32; ++warp)
-                            for (size_t c = 0; c < copy_offsets[size_t(warp * 32)].size(); ++c)
+                        for (int warp = 0; warp < T / 32; ++warp) {
+                            const size_t stores = copy_offsets[size_t(warp * 32)].size();
+                            for (int l = 1; l < 32; ++l)
+                                expect(copy_offsets[size_t(warp * 32 + l)].size() == stores,
+                                       what + ": a warp's lanes store alike (no divergent shared stores)", warp, l);
+                            for (size_t c = 0; c < stores; ++c)
                                 for (int phase = 0; phase < 4; ++phase) {
                                     unsigned groups_seen = 0;
-                                    for (int l = 0; l < 8; ++l)
-                                        groups_seen |= 1u << ((copy_offsets[size_t(warp * 32 + 8 * phase + l)][c] / 4) % 8);
+                                    for (int l = 0; l < 8; ++l) {
+                                        const auto& lane = copy_offsets[size_t(warp * 32 + 8 * phase + l)];
+                                        if (c < lane.size()) groups_seen |= 1u << ((lane[c] / 4) % 8);
+                                    }
                                     expect(__builtin_popcount(groups_seen) == 8,
-                                           what + ": a copy phase's 8 lanes on 8 distinct 16-byte bank groups", warp, phase);
+                                           what + ": a store phase's 8 lanes on 8 distinct 16-byte bank groups", warp, phase);
                                 }
+                        }
                         banks_checked = true;
                     }
                     // Each warpgroup's 4 wgmma of this K-tile, through the descriptors the kernel builds.
@@ -229,14 +261,16 @@ void emulate(const Source& s, const Store& st, int groups, int slices, int k_sli
             }
 }
 
+/// emulate, then every C element stored exactly once, except the columns the store keeps none of
+/// (backward-weight's channel pad): never.
 template <int BM, class Source, class Store>
 void emulate_checked(const Source& s, const Store& st, int groups, int slices, int k_slice, const Span& a_span,
                      const Span& b_span, const std::string& what) {
     std::vector<int> stored(size_t(groups) * slices * s.M * s.N, 0);
     emulate<BM>(s, st, groups, slices, k_slice, a_span, b_span, stored, what);
     for (size_t i = 0; i < stored.size(); ++i)
-        if (stored[i] != 1) {
-            expect(false, what + ": C element stored exactly once", static_cast<long long>(i), stored[i]);
+        if (stored[i] != (st.keeps_col(int(i % size_t(s.N))) ? 1 : 0)) {
+            expect(false, what + ": C element stored exactly once (pad columns never)", static_cast<long long>(i), stored[i]);
             return;
         }
     ++checks;
@@ -338,6 +372,31 @@ void check_case(const Case& c, std::mt19937_64& rng) {
             std::vector<double> mag(ref.dx_mag);
             for (double& m : mag) m *= plan.slices;
             expect_close(dx, ref.dx, mag, what);
+        }
+    }
+    {  // backward-weight: K = (n, oh, ow), both operands transposed on their way in
+        const int M = Og, N = taps * Cgp, K = int(s.N * s.OH * s.OW);
+        const int64_t count = int64_t(w.size());
+        for (const d::SlicePlan& plan : plans_for(v5::backward_weight_slices(s), K)) {
+            const std::string what = name + " backward-weight, " + std::to_string(plan.slices) + " slices";
+            const bool split = plan.slices > 1;
+            std::vector<float> dw(w.size(), nan), partial(split ? size_t(plan.slices) * w.size() : 0, nan);
+            const v5::BackwardWeightStore store{split ? partial.data() : dw.data(), dims, M, N, Cgp};
+            if (v5::block_rows(M) == 128)
+                emulate_checked<128>(v6::BackwardWeightTransposingSource<128>{xs.data(), dys.data(), dims, M, N, K, Cgp, Ogp},
+                                     store, G, plan.slices, plan.k_slice, dys_span, xs_span, what + " [BM 128]");
+            else
+                emulate_checked<64>(v6::BackwardWeightTransposingSource<64>{xs.data(), dys.data(), dims, M, N, K, Cgp, Ogp},
+                                    store, G, plan.slices, plan.k_slice, dys_span, xs_span, what + " [BM 64]");
+            if (split) {
+                for (int64_t i = 0; i < count; ++i)
+                    dw[size_t(i)] = d::sum_slices_at<float>(partial.data(), count, plan.slices, i, nullptr, 0);
+                ++split_cases;
+            }
+            ++block_rows_seen[v5::block_rows(M) == 128];
+            std::vector<double> mag(ref.dw_mag);
+            for (double& m : mag) m *= plan.slices;
+            expect_close(dw, ref.dw, mag, what);
         }
     }
 }
