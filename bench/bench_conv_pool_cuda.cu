@@ -14,7 +14,7 @@
 //   versions 1 and 2 of kernels/seam/pool2d.cuh, both validated and timed, the ratio for version 2.
 //   On a GPU with TF32 tensor cores (compute capability 8.0+), a second conv table per network:
 //   seam's TF32 implicit GEMM (kernels/seam/conv2d_tf32_mma.cuh, version 4, at two blocks an SM —
-//   the default — and at one; version 3 of conv2d_tf32.cuh and version 5, conv2d_tf32_nhwc.cuh with
+//   the raw launchers' default — and at one; version 3 of conv2d_tf32.cuh and version 5, conv2d_tf32_nhwc.cuh with
 //   its staging transforms inside the timed call, beside them; and on a 9.0 GPU with this program
 //   built for sm_90a, version 6, conv2d_tf32_wgmma.cuh: version 5's staging with wgmma GEMMs) against
 //   cuDNN at the same
@@ -1297,7 +1297,7 @@ void print_floor(const std::vector<ConvRow>& rows, const std::vector<LabRow>& la
                     worst <= 2.0 && missing == 0 ? "MET" : "NOT met");
     };
     std::printf("\n## TF32 floor (issue 3: conv at most 2x cuDNN's time at the same algorithm and precision)\n\n");
-    line("TF32 version 4, two blocks an SM (the default)", [](const ConvRow& r) { return r.seam_t.median_ms; });
+    line("TF32 version 4, two blocks an SM (the launchers' default; the ops run version 6 on a 9.0 GPU)", [](const ConvRow& r) { return r.seam_t.median_ms; });
     line("TF32 version 5 (staging included)", [](const ConvRow& r) { return r.v5_t.median_ms; });
     line("TF32 version 6 (wgmma; staging included)",
          [](const ConvRow& r) { return r.v6_t.median_ms; });
@@ -1570,7 +1570,7 @@ int main(int argc, char** argv) {
             rows.push_back(f), rows.push_back(d), rows.push_back(g);
             if (!has_tf32) continue;
 
-            // TF32: seam's versions 4 (seam_t: two blocks an SM, the default; direct_t: one) and 3 (first_t) against
+            // TF32: seam's versions 4 (seam_t: two blocks an SM, the launchers' default; direct_t: one) and 3 (first_t) against
             // cuDNN at the same precision (TF32 allowed).
             ConvRow tf{l.name, "forward"}, td{l.name, "backward-data"}, tg{l.name, "backward-weight"};
             tf.flops = td.flops = tg.flops = l.flops();
@@ -1586,7 +1586,7 @@ int main(int argc, char** argv) {
                     CUDA_OK(sk::conv2d_backward_weight_tf32(x.ptr, dy.ptr, dw.ptr, s, ws.weight.ptr, ws.weight_bytes, stream, version));
                 });
             };
-            time_tf32(sk::Tf32Version::v4_mma_two_blocks, &ConvRow::seam_t);  // the default
+            time_tf32(sk::Tf32Version::v4_mma_two_blocks, &ConvRow::seam_t);  // the launchers' default
             time_tf32(sk::Tf32Version::v4_mma, &ConvRow::direct_t);
             time_tf32(sk::Tf32Version::v3_wmma, &ConvRow::first_t);
             tf.v5_t = v5_time(l, 0), td.v5_t = v5_time(l, 1), tg.v5_t = v5_time(l, 2);  // timed above, in a child
@@ -1630,7 +1630,7 @@ int main(int argc, char** argv) {
     };
     auto print_tf32 = [&](const char* title, const std::vector<ConvRow>& tf32_rows) {
         if (!has_tf32) return;
-        std::printf("\n### %s, TF32 (seam version 4 at two blocks an SM, the default, vs cuDNN with CUDNN_TENSOR_OP_MATH; "
+        std::printf("\n### %s, TF32 (seam version 4 at two blocks an SM, the launchers' default, vs cuDNN with CUDNN_TENSOR_OP_MATH; "
                     "version 4 at one block an SM, version 3 and version 5 (staging included) beside it)\n\n", title);
         print_conv_table(tf32_rows, true, "seam TF32 v4 ms", "seam TF32 TFLOP/s", "cuDNN TF32 GEMM ms", "cuDNN TF32 fastest ms",
                          true, "seam TF32 v3 (wmma) ms | v3/v4", "seam TF32 v4 one-block ms", false, true);

@@ -20,7 +20,8 @@
 //               (conv1_1 aside); 1.2-2.0x faster than v3 on most layers, slower on conv1_2 and
 //               conv2_1 backward-data.
 //     v4_mma_two_blocks  the same kernel capped at 128 registers (ptxas spills up to 88 bytes) for
-//               two blocks an SM with 3 stages each: THE DEFAULT, faster again on nearly every layer
+//               two blocks an SM with 3 stages each: the launchers' default (and the ops' on GPUs before
+//               9.0), faster again on nearly every layer
 //               (VGG conv3_2: forward 1.87 vs 2.46 ms, backward-data 2.42 vs 3.86, backward-weight
 //               2.93 vs 3.45). Still up to 6.0x (backward-data; 4-6x from conv2_2 on) and 4.4x
 //               (backward-weight) cuDNN's TF32 ALGO_1 time (gpu-h200-2026-11-27-conv-pool-run3.md;
@@ -34,15 +35,18 @@
 //               warps of 64 x 64 (32 mma per 16 shared loads of 8 bytes, or 8 of 16, against version
 //               4's 16 per 24 of 4); fragments read with vector loads by permuting the mma's k slots
 //               (and rows / columns for backward-weight). Checked by host emulation
-//               (tests/cuda/test_tf32_nhwc_kernel_logic.cu); NOT YET RUN ON A GPU (written 2026-11-27
-//               in a session without one), so version 4 stays the default. Needs a workspace in every
-//               pass: use the launchers that take one.
-//   6 v6_wgmma  conv2d_tf32_wgmma.cuh: version 5 with the forward and backward-data GEMMs on Hopper's
-//               warpgroup MMA (wgmma.mma_async, both operands from 128-byte-swizzled shared memory);
-//               backward-weight is version 5's. Same workspaces and split plans as version 5. Runs
-//               only on a compute-capability-9.0 GPU from code compiled for sm_90a (the launchers
-//               return cudaErrorNotSupported otherwise). Checked by host emulation
-//               (tests/cuda/test_tf32_wgmma_kernel_logic.cu); NOT YET RUN ON A GPU (2026-11-27).
+//               (tests/cuda/test_tf32_nhwc_kernel_logic.cu) and on an H200 (2026-11-27): faster than
+//               version 4 on every VGG-16 pass but conv1_1's (3 input channels), up to 2.6x cuDNN's TF32 time
+//               (backward-data). The
+//               ops' default on a 9.x GPU without version 6. Needs a workspace in every pass: use the
+//               launchers that take one.
+//   6 v6_wgmma  conv2d_tf32_wgmma.cuh: version 5 with the GEMMs on Hopper's warpgroup MMA
+//               (wgmma.mma_async, both operands from 128-byte-swizzled shared memory), and a
+//               backward-weight whose operands are staged K-major for it. Runs only on a
+//               compute-capability-9.0 GPU from code compiled for sm_90a (the launchers return
+//               cudaErrorNotSupported otherwise); the ops' default there. Checked by host emulation
+//               (tests/cuda/test_tf32_wgmma_kernel_logic.cu) and on an H200 (2026-11-27; figures in
+//               conv2d_tf32_wgmma.cuh).
 //
 // What every version computes: exactly conv2d.cuh's definitions (cross-correlation, zero padding, stride,
 // dilation, groups, bias), as the same three implicit GEMMs, one group per blockIdx.z:
@@ -321,13 +325,17 @@ inline cudaError_t launch_tf32_for(const Problem& p, int groups, int slices, int
 /// (wmma, this file). All kept for study and for the bench's side-by-side.
 /// Version 5 (kernels/seam/conv2d_tf32_nhwc.cuh: operands staged channels-last and TF32-rounded in a
 /// workspace, 16-byte cp.async, 64 x 64 warp tiles, vector fragment loads) needs a workspace for every
-/// pass: call the launchers that take one. Not yet measured on a GPU, so not the default.
-/// Version 6 (kernels/seam/conv2d_tf32_wgmma.cuh) is version 5 with wgmma GEMMs for the forward and
-/// backward-data on sm_90a; it shares version 5's workspaces, and its backward-weight is version 5's.
+/// pass: call the launchers that take one.
+/// Version 6 (kernels/seam/conv2d_tf32_wgmma.cuh) is version 5 with wgmma GEMMs on sm_90a; its forward
+/// and backward-data share version 5's workspaces, its backward-weight stages K-major operands of its
+/// own (a bigger workspace: conv2d_backward_weight_tf32_workspace_bytes). These launchers default to
+/// version 4 (the portable one); the library's ops pick per device (src/cuda/seam_cuda.cu,
+/// default_tf32_conv_version: version 6 where it runs).
 enum class Tf32Version : int { v3_wmma, v4_mma, v4_mma_two_blocks, v5_nhwc, v6_wgmma };
 inline bool is_v4(Tf32Version v) { return v == Tf32Version::v4_mma || v == Tf32Version::v4_mma_two_blocks; }
 inline int v4_min_blocks(Tf32Version v) { return v == Tf32Version::v4_mma_two_blocks ? 2 : 1; }
-/// Versions 5 and 6: operands staged into a workspace by version 5's transforms.
+/// Versions 5 and 6: operands staged into a workspace (version 5's transforms; version 6's own for
+/// backward-weight).
 inline bool is_staged(Tf32Version v) { return v == Tf32Version::v5_nhwc || v == Tf32Version::v6_wgmma; }
 /// The version that runs: version 5 or 6 asked of a shape past their limits (a staged tensor of
 /// 2^31 elements or more, conv2d_tf32_nhwc::fits) runs version 4 at two blocks an SM instead.
@@ -417,7 +425,8 @@ inline cudaError_t conv2d_backward_data_tf32(const float* w, const float* dy, fl
 inline conv2d_detail::SlicePlan conv2d_backward_weight_tf32_plan(const Conv2dShape& s,
                                                                  Tf32Version version = Tf32Version::v4_mma_two_blocks) {
     version = effective_tf32_version(s, version);
-    if (is_staged(version)) return conv2d_tf32_nhwc::backward_weight_slices(s);  // version 6's plan is version 5's
+    if (version == Tf32Version::v6_wgmma) return conv2d_tf32_wgmma::backward_weight_slices(s);
+    if (is_staged(version)) return conv2d_tf32_nhwc::backward_weight_slices(s);
     return is_v4(version) ? conv2d_tf32_mma::backward_weight_slices(s)
                                           : conv2d_tf32_detail::backward_weight_slices(s);
 }
@@ -426,6 +435,7 @@ inline conv2d_detail::SlicePlan conv2d_backward_weight_tf32_plan(const Conv2dSha
 inline size_t conv2d_backward_weight_tf32_workspace_bytes(const Conv2dShape& s, Tf32Version version = Tf32Version::v4_mma_two_blocks) {
     version = effective_tf32_version(s, version);
     if (!conv2d_detail::valid(s) || !conv2d_detail::gemm_fits(s)) return 0;
+    if (version == Tf32Version::v6_wgmma) return conv2d_tf32_wgmma::backward_weight_workspace_bytes(s);
     if (is_staged(version)) return conv2d_tf32_nhwc::backward_weight_workspace_bytes(s);
     const conv2d_detail::SlicePlan plan = conv2d_backward_weight_tf32_plan(s, version);
     if (plan.slices <= 1) return 0;
@@ -443,7 +453,7 @@ inline cudaError_t conv2d_backward_weight_tf32(const float* x, const float* dy, 
     if (!conv2d_detail::valid(s) || !conv2d_detail::gemm_fits(s)) return cudaErrorInvalidValue;
     const int64_t total = s.O * s.Cg() * s.KH * s.KW;
     if (total == 0) return cudaSuccess;
-    if (version == Tf32Version::v6_wgmma)  // version 5's staging, workspace and plan; its own GEMM kernel
+    if (version == Tf32Version::v6_wgmma)  // its own staging (both operands K-major), plan and workspace
         return conv2d_tf32_wgmma::backward_weight(x, dy, dw, s, workspace, workspace_bytes, stream);
     if (is_staged(version)) return conv2d_tf32_nhwc::backward_weight(x, dy, dw, s, workspace, workspace_bytes, stream);
     const conv2d_detail::SlicePlan plan = conv2d_backward_weight_tf32_plan(s, version);

@@ -2,8 +2,9 @@
 // holds the launchers): version 5's forward and backward-data (kernels/seam/conv2d_tf32_nhwc.cuh:
 // operands staged channels-last and TF32-rounded, 16-byte cp.async gathers, split-K plan) with the
 // GEMM on Hopper's warpgroup MMA, wgmma.mma_async, which reads both operands straight from shared
-// memory. Backward-weight stays version 5's (its operands are M/N-major, and wgmma takes TF32 only
-// K-major). Raw device pointers and conv2d.cuh's Conv2dShape; compiles only under nvcc.
+// memory; and a backward-weight of its own: its operands staged with the GEMM's K (the output
+// pixel) innermost, since wgmma takes TF32 only K-major (section "backward-weight" below), into
+// the same GEMM kernel. Raw device pointers and conv2d.cuh's Conv2dShape; compiles only under nvcc.
 //
 // Why a version 6: mma.sync (versions 4 and 5) is Hopper's legacy tensor-core path. Published
 // measurements put its ceiling near 63-65% of the H100's tensor peak, and an Ampere-style TF32
@@ -13,11 +14,13 @@
 // time) needs about 120 TFLOP/s with staging included: version 5 might reach it, version 6 is the
 // second shot, and wgmma is the instruction Hopper's own libraries use.
 //
-// What it computes: exactly version 5's GEMMs (same staged operands, same products of TF32 values,
-// fp32 sums on the tensor cores in another order; split-K partials summed in slice order in double):
+// What it computes: exactly version 5's GEMMs (the same products of TF32 values, fp32 sums on the
+// tensor cores in another order; split-K partials summed in slice order in double):
 //   forward          Y[o, q]  = Σ_k Ŵf[o, k] · X̂[q, k]      q = (n, oh, ow), k = (ki, kj, c)
 //   backward-data    dX[c, p] = Σ_k Ŵb[c, k] · dŶ[p, k]     p = (n, h, w),   k = (ki, kj, o)
-// Layouts, staging, gathers, stores, workspaces and split plans: version 5's, unchanged.
+//   backward-weight  dW[o, (ki, kj, c)] = Σ_q dY[o, q] · X̂[(ki, kj, c), q]   q = (n, oh, ow')
+// Forward and backward-data: version 5's layouts, staging, gathers, stores, workspaces and split
+// plans, unchanged. Backward-weight: its own staging and workspace (below), version 5's split model.
 //
 // Launch shape. 256 threads = 2 warpgroups; block tile BM x 128 x 32 (BM = 128, or 64 when the GEMM's
 // M is at most 64); grid (⌈N/128⌉, ⌈M/BM⌉, groups·slices), as version 5's. Each K-tile of 32 is one
@@ -60,8 +63,14 @@
 // epilogue) against naive loops. What the CPU cannot check: that the hardware reads the descriptors
 // as modelled, the proxy fence and wait order, and speed.
 //
-// Measured: NOT YET — written 2026-11-27 in a session without a GPU. bench_conv_pool_cuda times it
-// beside versions 4 and 5 and cuDNN (SEAM_TF32_CONV_VERSION=6 selects it in the library).
+// Measured (bench_conv_pool_cuda, NVIDIA H200, 2026-11-27; bench/results/gpu-h200-2026-11-27-conv-pool-run4.md
+// and later runs): forward 86-191 TFLOP/s on VGG-16's conv1_2..conv5_3 at batch 32 (0.13-0.26x
+// cuDNN's TF32 IMPLICIT_GEMM time), backward-data 75-167 TFLOP/s (1.45-1.93x cuDNN's TF32 ALGO_1),
+// staging included. Two backward-weights came before this one: version 5's (mma.sync on M/N-major
+// tiles: 52-85 TFLOP/s, up to 2.2x ALGO_1) and a wgmma kernel that transposed version 5's staged
+// tiles through registers on their way into shared memory (52-67 TFLOP/s, up to 2.7x: each warp's
+// loads touched 8 rows of the staged tensor, and its L1 ran 92% busy — removed). This file's answer
+// stages the operands K-major instead, so the pass runs the forward's kernel.
 #pragma once
 
 #if defined(__CUDACC__)
@@ -86,7 +95,6 @@ constexpr int kWarpgroupThreads = 128;
 constexpr int kBN = v5::kBN;            // 128 block tile columns
 constexpr int kBK = v5::kBK;            // 32 floats = one 128-byte swizzle row per tile row
 constexpr int kStages = 3;
-constexpr int kTransposingStages = 2;   // backward-weight's kernel: the next tile waits in registers
 constexpr int kAtomBytes = 1024;        // 8 rows x 128 bytes: the swizzle's period and the stride byte offset
 static_assert(kBK * sizeof(float) == 128, "a tile row is one 128-byte swizzle row");
 
@@ -103,8 +111,6 @@ struct Tile {
     static_assert((A_FLOATS * sizeof(float)) % kAtomBytes == 0 && (STAGE_FLOATS * sizeof(float)) % kAtomBytes == 0,
                   "every operand tile starts on a swizzle atom");
     static constexpr size_t SMEM_BYTES = size_t(kStages) * STAGE_FLOATS * sizeof(float) + kAtomBytes;  // + alignment slack
-    /// Backward-weight's transposing kernel: two stages, filled from registers (see below).
-    static constexpr size_t TRANSPOSING_SMEM_BYTES = size_t(kTransposingStages) * STAGE_FLOATS * sizeof(float) + kAtomBytes;
     static constexpr int WG_N = BM == 128 ? kBN : kBN / 2;  // the wgmma's N
     static constexpr int ACC = WG_N / 2;                     // fp32 accumulators a thread: 64 x WG_N / 128
 
@@ -141,118 +147,117 @@ using ForwardSource = v5::KMajorSource<BM, v5::ForwardGather, Tile<BM>, kThreads
 template <int BM>
 using BackwardDataSource = v5::KMajorSource<BM, v5::BackwardDataGather, Tile<BM>, kThreads>;
 
-/// Backward-weight, K-major for wgmma: A[o, q] = dŶ[q, o] and B[(tap, c), q] = X̂[q, (tap, c)], K = q =
-/// (n, oh, ow). Both staged tensors hold k (q) as their outer index, so a 16-byte chunk is 4 rows (o,
-/// or (tap, c)) of one k: M/N-major. wgmma reads TF32 only K-major, so the tile is transposed on
-/// its way in: each thread loads 4 x 4 blocks (4 consecutive k, 4 consecutive rows; 4 loads of 16
-/// bytes, rows contiguous) into registers and stores each as 4 rows of 4 k (4 stores of 16 bytes,
-/// one chunk of Sw128KMajor each).
-///   Blocks: A has BM/4 x 8 of them, B 32 x 8, numbered A first; local block b of an operand is k
-///   chunk kb = b mod 8 of rows 4·(b / 8) .. + 3; thread tid takes blocks tid + 256·slot.
-///   Banks: the 8 lanes of a store phase share b / 8 and have kb = 0..7, so they write one row at 8
-//   chunks kb XOR (row mod 8): 8 distinct 16-byte bank groups. Loads: a warp's load of the i-th k
-///   of its blocks reads 8 k (q) x 64 contiguous bytes (its 16 rows): whole 32-byte sectors.
-template <int BM>
-struct BackwardWeightTransposingSource {
-    static constexpr bool kTransposing = true;
-    static constexpr int A_BLOCKS = BM / 4 * (kBK / 4), B_BLOCKS = kBN / 4 * (kBK / 4);
-    static constexpr int BLOCKS = A_BLOCKS + B_BLOCKS, SLOTS = (BLOCKS + kThreads - 1) / kThreads;
-    static_assert(A_BLOCKS % 32 == 0, "a warp's blocks all in one operand");
-    const float* xs;
-    const float* dys;
-    v5::Dims d;
-    int M, N, K;  // Og, taps·Cgp, N·OH·OW
-    int Cgp, Ogp;
+// ----- backward-weight: its own staging, so that both operands are K-major ------------------------
+// dW[o, (tap, c)] = Σ_q dY[o, q] · X̂[(tap, c), q], K = q = (n, oh, ow'). Version 5's staged tensors
+// hold q as their outer index (M/N-major), and wgmma takes TF32 only K-major, so version 6 stages
+// this pass's operands with q innermost instead (TF32-rounded, memory-bound element-wise kernels):
+//   dyk [O][N][OH][OWp]            dyk[o, n, oh, ow'] = dy[n, o, oh, ow'] (0 for ow' >= OW)
+//   xk  [KW][C][N][H][OWp]         xk[kj, c, n, ih, ow'] = x[n, c, ih, ow'·sw - pw + kj·dw] (0 outside
+//                                  the image or for ow' >= OW)
+// OWp = OW rounded up to a multiple of 4 and K = N·OH·OWp (the pad columns are zeros in both, so
+// they add nothing): then the 4 q of a 16-byte chunk are 4 consecutive ow' of one output row, and
+//   A chunk (row o, q):           dyk + (g·Og + o)·K + q
+//   B chunk (row (ki, kj, c), q): xk + (((kj·C + g·Cg + c)·N + n)·H + ih)·OWp + ow',
+//                                 ih = oh·sh - ph + ki·dh (none outside 0..H-1)
+// are aligned and contiguous: 16-byte cp.async like the other passes, into the same kernel. B's
+// rows are (tap, c) with c < Cg (no channel pad): C's columns n = tap·Cg + c, and version 5's
+// BackwardWeightStore with Cgp = Cg stores them. xk is KW times x's size (VGG conv1_2 at batch 32:
+// 1.2 GB), the price of aligned chunks.
 
-    /// One block of a thread, resolved once: where its 4 rows come from.
-    struct Block {
-        bool active;  // slot in use (BM = 64 leaves some idle)
-        bool is_a;
-        bool rows_valid;  // A: rows < Ogp (the pad rows read staged zeros); B: columns < N
-        int kb;           // k chunk within the tile: k = 4·kb .. + 3
-        int offset;       // stage offset (floats) of Sw128KMajor's (first row, k = 4·kb) before the swizzle
-        int row;          // the first of the 4 tile rows (operand-local)
-        int64_t col;      // A: g·Ogp + m (floats into a dys pixel row); B: g·Cgp + c (into an xs pixel row)
-        int hoff, woff;   // B: ki·dh - ph, kj·dw - pw of column n
-    };
+/// The staging's sizes and divisors (every staged index < 2^31: weight_grad_fits).
+struct WeightGradStaging {
+    int N, C, H, W, O, OH, OW, OWp, KW, sw, pw, dw;
+    v5::FastDivisor owp, h, oh, n, c;  // by OWp, H, OH, N, C
+    __host__ __device__ int64_t dyk_count() const { return int64_t(O) * N * OH * OWp; }
+    __host__ __device__ int64_t xk_count() const { return int64_t(KW) * C * N * H * OWp; }
+};
+inline WeightGradStaging weight_grad_staging(const Conv2dShape& s) {
+    WeightGradStaging st;
+    st.N = int(s.N), st.C = int(s.C), st.H = int(s.H), st.W = int(s.W), st.O = int(s.O), st.OH = int(s.OH), st.OW = int(s.OW);
+    st.OWp = v5::pad4(st.OW), st.KW = int(s.KW), st.sw = int(s.sw), st.pw = int(s.pw), st.dw = int(s.dw);
+    st.owp = v5::FastDivisor(st.OWp > 0 ? st.OWp : 1), st.h = v5::FastDivisor(st.H), st.oh = v5::FastDivisor(st.OH > 0 ? st.OH : 1);
+    st.n = v5::FastDivisor(st.N > 0 ? st.N : 1), st.c = v5::FastDivisor(st.C > 0 ? st.C : 1);
+    return st;
+}
+/// Staged element i of dyk.
+__host__ __device__ inline float weight_grad_dy_at(const float* dy, int i, const WeightGradStaging& st) {
+    const int row = st.owp.div(i), ow = i - row * st.OWp;  // row = (o, n, oh)
+    const int r2 = st.oh.div(row), oh = row - r2 * st.OH, o = st.n.div(r2), n = r2 - o * st.N;
+    return ow < st.OW ? v5::round_to_tf32(dy[((int64_t(n) * st.O + o) * st.OH + oh) * st.OW + ow]) : 0.0f;
+}
+/// Staged element i of xk.
+__host__ __device__ inline float weight_grad_x_at(const float* x, int i, const WeightGradStaging& st) {
+    const int row = st.owp.div(i), ow = i - row * st.OWp;  // row = (kj, c, n, ih)
+    const int r2 = st.h.div(row), ih = row - r2 * st.H, r3 = st.n.div(r2), n = r2 - r3 * st.N;
+    const int kj = st.c.div(r3), c = r3 - kj * st.C, iw = ow * st.sw - st.pw + kj * st.dw;
+    return ow < st.OW && unsigned(iw) < unsigned(st.W) ? v5::round_to_tf32(x[((int64_t(n) * st.C + c) * st.H + ih) * st.W + iw])
+                                                       : 0.0f;
+}
+
+/// Backward-weight's source for tf32_wgmma_kernel. Copies as KMajorSource's with 256 threads:
+/// thread tid copies chunk tid mod 8 (q = k0 + 4·(tid mod 8)) of rows tid/8 + 32i, so a K-tile's
+/// (n, oh, ow') is found once per thread (two divisions), and each 8-lane phase writes one row's 8
+/// chunks (32 distinct banks).
+template <int BM>
+struct BackwardWeightSource {
+    using Cfg = Tile<BM>;
+    static constexpr int ROW_STEP = kThreads / 8, A_ROWS = BM / ROW_STEP, B_ROWS = kBN / ROW_STEP;
+    const float* xk;
+    const float* dyk;
+    v5::Dims d;
+    int M, N, K;             // Og, taps·Cg, N·OH·OWp
+    int OWp, batch;          // OWp, N
+    v5::FastDivisor owp, oh; // by OWp, OH
+
+    // Offsets in int32 (every staged index is below 2^31: weight_grad_fits), to keep the registers
+    // the copies hold through the K loop down.
     struct Copies {
-        Block block[SLOTS];
+        int tid;
+        int a_first;             // dyk offset of row g·Og + m0 + tid/8 (row g·Og when past M)
+        unsigned a_rows;         // bit i: row m0 + tid/8 + ROW_STEP·i < M
+        unsigned b_rows;         // bit i: column n0 + tid/8 + ROW_STEP·i < N
+        int b_first[B_ROWS];     // xk offset of (kj, g·Cg + c, image 0, row 0) of that column
+        int hoff[B_ROWS];        // ki·dh - ph
     };
     __host__ __device__ Copies copies(int tid, int g, int m0, int n0) const {
-        Copies c{};
-        for (int slot = 0; slot < SLOTS; ++slot) {
-            Block& b = c.block[slot];
-            const int index = tid + kThreads * slot;
-            b.active = index < BLOCKS;
-            b.is_a = index < A_BLOCKS;
-            const int local = b.is_a ? index : index - A_BLOCKS;
-            b.kb = local % 8, b.row = 4 * (local / 8);
-            b.offset = (b.is_a ? 0 : Tile<BM>::A_FLOATS) + b.row * kBK;
-            if (b.is_a) {
-                const int m = m0 + b.row;
-                b.rows_valid = b.active && m < Ogp;
-                b.col = int64_t(g) * Ogp + m;
-                b.hoff = b.woff = 0;
-            } else {
-                const int n = n0 + b.row;
-                b.rows_valid = b.active && n < N;
-                const int nn = b.rows_valid ? n : 0, tap = nn / Cgp, ch = nn - tap * Cgp, ki = tap / d.KW, kj = tap - ki * d.KW;
-                b.col = int64_t(g) * Cgp + ch;
-                b.hoff = ki * d.dh - d.ph, b.woff = kj * d.dw - d.pw;
-            }
+        Copies c;
+        c.tid = tid;
+        const int first = m0 + tid / 8;
+        c.a_first = (g * M + (first < M ? first : 0)) * K;
+        c.a_rows = c.b_rows = 0;
+        for (int i = 0; i < A_ROWS; ++i)
+            if (first + ROW_STEP * i < M) c.a_rows |= 1u << i;
+        for (int i = 0; i < B_ROWS; ++i) {
+            const int n = n0 + tid / 8 + ROW_STEP * i;
+            const bool valid = n < N;
+            if (valid) c.b_rows |= 1u << i;
+            const int nn = valid ? n : 0, tap = nn / d.Cg, ch = nn - tap * d.Cg, ki = tap / d.KW, kj = tap - ki * d.KW;
+            c.b_first[i] = ((kj * d.C + g * d.Cg + ch) * batch) * d.H * OWp;
+            c.hoff[i] = ki * d.dh - d.ph;
         }
         return c;
     }
-    /// The 4 k rows of each block of the K-tile at k0: r[slot][i] = the block's 4 rows at k = k0 +
-    /// 4·kb + i, from read(src, valid) (one 16-byte load; zeros when !valid, src then a harmless
-    /// in-bounds address).
 #pragma nv_exec_check_disable
-    template <class Read>
-    __host__ __device__ void fetch(const Copies& c, int k0, int k_end, float4 (&r)[SLOTS][4], Read&& read) const {
-        const int64_t a_row_floats = int64_t(d.groups_staged) * Ogp, b_row_floats = int64_t(d.groups_staged) * Cgp;
-        for (int slot = 0; slot < SLOTS; ++slot) {
-            const Block& b = c.block[slot];
-            const int q0 = k0 + 4 * b.kb;
-            if (b.is_a) {
-                for (int i = 0; i < 4; ++i) {
-                    const int q = q0 + i;
-                    const bool valid = b.rows_valid && q < k_end;
-                    r[slot][i] = read(valid ? dys + int64_t(q) * a_row_floats + b.col : dys, valid);
-                }
-            } else {
-                // (n, oh, ow) of q0 by one division each, then steps.
-                const int first = q0 < k_end ? q0 : 0;
-                int img = d.out_pixels_div.div(first), p = first - img * d.out_pixels, oh = d.ow_div.div(p), ow = p - oh * d.OW;
-                for (int i = 0; i < 4; ++i) {
-                    const int q = q0 + i, ih = oh * d.sh + b.hoff, iw = ow * d.sw + b.woff;
-                    const bool valid = b.rows_valid && q < k_end && unsigned(ih) < unsigned(d.H) && unsigned(iw) < unsigned(d.W);
-                    r[slot][i] = read(valid ? xs + (int64_t(img) * d.in_pixels + ih * d.W + iw) * b_row_floats + b.col : xs, valid);
-                    if (++ow == d.OW) {
-                        ow = 0;
-                        if (++oh == d.OH) oh = 0, ++img;
-                    }
-                }
-            }
+    template <class Copy>
+    __host__ __device__ void load(const Copies& c, int /*g*/, int k0, int k_end, Copy&& copy) const {
+        const int kc = (c.tid % 8) * v5::kChunk, q = k0 + kc;
+        const bool q_valid = q < k_end;
+        const int row = owp.div(q_valid ? q : 0), ow = (q_valid ? q : 0) - row * OWp;  // row = (n, oh)
+        const int img = oh.div(row), out_row = row - img * d.OH;
+SEAM_CONV_UNROLL
+        for (int i = 0; i < A_ROWS; ++i) {
+            const bool valid = q_valid && ((c.a_rows >> i) & 1u);
+            copy(Cfg::a_offset(c.tid / 8 + ROW_STEP * i, kc), valid ? dyk + (c.a_first + ROW_STEP * i * K + q) : dyk, valid);
         }
-    }
-    /// Stores the blocks transposed: row j of a block (its 4 values at k = 4·kb .. + 3, component j
-    /// of r[slot][0..3]) to write(offset, value) at Sw128KMajor's chunk of that row.
-#pragma nv_exec_check_disable
-    template <class Write>
-    __host__ __device__ static void put(const Copies& c, const float4 (&r)[SLOTS][4], Write&& write) {
-        for (int slot = 0; slot < SLOTS; ++slot) {
-            const Block& b = c.block[slot];
-            if (!b.active) continue;
-            const float4(&v)[4] = r[slot];
-            write(b.offset + 0 * kBK + ((b.kb ^ ((b.row + 0) & 7)) << 2), make_float4(v[0].x, v[1].x, v[2].x, v[3].x));
-            write(b.offset + 1 * kBK + ((b.kb ^ ((b.row + 1) & 7)) << 2), make_float4(v[0].y, v[1].y, v[2].y, v[3].y));
-            write(b.offset + 2 * kBK + ((b.kb ^ ((b.row + 2) & 7)) << 2), make_float4(v[0].z, v[1].z, v[2].z, v[3].z));
-            write(b.offset + 3 * kBK + ((b.kb ^ ((b.row + 3) & 7)) << 2), make_float4(v[0].w, v[1].w, v[2].w, v[3].w));
+SEAM_CONV_UNROLL
+        for (int i = 0; i < B_ROWS; ++i) {
+            const int ih = out_row * d.sh + c.hoff[i];
+            const bool valid = q_valid && ((c.b_rows >> i) & 1u) && unsigned(ih) < unsigned(d.H);
+            copy(Cfg::A_FLOATS + Cfg::b_offset(c.tid / 8 + ROW_STEP * i, kc),
+                 valid ? xk + (c.b_first[i] + (img * d.H + ih) * OWp + ow) : xk, valid);
         }
     }
 };
-template <class S>
-constexpr bool is_transposing = requires { S::kTransposing; };
 
 // ----- the device side --------------------------------------------------------------------------
 
@@ -392,76 +397,18 @@ __global__ void __launch_bounds__(kThreads, 2) tf32_wgmma_kernel(Source s, Store
 #endif
 }
 
-/// Backward-weight's kernel (Source: BackwardWeightTransposingSource). Grid and epilogue as
-/// tf32_wgmma_kernel's; the operands reach shared memory through registers, transposed (the
-/// source's fetch and put), in two stages. Per K-tile t:
-///   wgmma.fence, the 4 wgmma of stage t mod 2, commit (they run while the threads go on);
-///   put tile t + 1's registers (fetched during tile t - 1) into stage (t + 1) mod 2, free since
-///   tile t - 1's wgmma were waited for before the last barrier;
-///   fetch tile t + 2 into the registers (their latency hides behind tile t + 1's wgmma);
-///   wait for the wgmma, fence.proxy.async (the generic stores above must be visible to the next
-///   wgmma's async-proxy reads), barrier.
-template <int BM, class Source, class Store>
-__global__ void __launch_bounds__(kThreads, 2) tf32_wgmma_transposing_kernel(Source s, Store st, int slices, int k_slice) {
-#if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    using Cfg = Tile<BM>;
-    extern __shared__ __align__(16) float smem_raw[];
-    const uint32_t raw = static_cast<uint32_t>(__cvta_generic_to_shared(smem_raw));
-    const uint32_t pad = (kAtomBytes - raw % kAtomBytes) % kAtomBytes;
-    float* smem = smem_raw + pad / sizeof(float);
-    const uint32_t smem_base = raw + pad;
-
-    const int tid = threadIdx.x, wg = tid / kWarpgroupThreads, t = tid % kWarpgroupThreads;
-    const int g = blockIdx.z / slices, slice = blockIdx.z % slices;
-    const int m0 = blockIdx.y * BM, n0 = blockIdx.x * kBN;
-    const int k_begin = slice * k_slice;
-    const int k_end = s.K - k_begin < k_slice ? s.K : k_begin + k_slice;
-    const int tiles = k_begin < k_end ? (k_end - k_begin + kBK - 1) / kBK : 0;
-
-    const auto copies = s.copies(tid, g, m0, n0);
-    float4 next[Source::SLOTS][4];
-    auto fetch = [&](int tile) {
-        s.fetch(copies, k_begin + tile * kBK, k_end, next, [](const float* src, bool valid) {
-            return valid ? __ldg(reinterpret_cast<const float4*>(src)) : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-        });
-    };
-    auto put = [&](int tile) {
-        float* stage = smem + (tile % kTransposingStages) * Cfg::STAGE_FLOATS;
-        Source::put(copies, next, [&](int offset, float4 v) { *reinterpret_cast<float4*>(stage + offset) = v; });
-    };
-
-    float acc[Cfg::ACC];
-#pragma unroll
-    for (int v = 0; v < Cfg::ACC; ++v) acc[v] = 0.0f;
-
-    if (tiles > 0) {
-        fetch(0);
-        put(0);
-        if (tiles > 1) fetch(1);
-    }
-    fence_proxy_async_shared();
-    __syncthreads();
-    for (int tile = 0; tile < tiles; ++tile) {
-        const uint32_t stage = smem_base + uint32_t((tile % kTransposingStages) * Cfg::STAGE_FLOATS * sizeof(float));
-        wgmma_fence();
-#pragma unroll
-        for (int ks = 0; ks < kBK / 8; ++ks)
-            wgmma_tf32<Cfg::WG_N>(acc, sw128_descriptor(stage + Cfg::a_start_bytes(wg, ks)),
-                                  sw128_descriptor(stage + Cfg::b_start_bytes(wg, ks)));
-        wgmma_commit();
-        if (tile + 1 < tiles) {
-            put(tile + 1);
-            if (tile + 2 < tiles) fetch(tile + 2);
-        }
-        wgmma_wait_all();
-        fence_accumulators(acc);
-        fence_proxy_async_shared();
-        __syncthreads();
-    }
-    store_accumulators<BM>(acc, st, g, slice, m0, n0, wg, t);
-#else
-    __trap();  // no wgmma code in this build for this device; the launchers refuse before launching this
-#endif
+/// Backward-weight's staging kernels: one thread per staged element, grid-strided.
+template <class T>
+__global__ void __launch_bounds__(256) stage_weight_grad_dy_kernel(const T* dy, T* dyk, WeightGradStaging st) {
+    const int64_t count = st.dyk_count();  // < 2^31 (weight_grad_fits); the index in int64 so the stride cannot wrap
+    for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < count; i += int64_t(gridDim.x) * blockDim.x)
+        dyk[i] = weight_grad_dy_at(dy, int(i), st);
+}
+template <class T>
+__global__ void __launch_bounds__(256) stage_weight_grad_x_kernel(const T* x, T* xk, WeightGradStaging st) {
+    const int64_t count = st.xk_count();  // < 2^31 (weight_grad_fits); the index in int64 so the stride cannot wrap
+    for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < count; i += int64_t(gridDim.x) * blockDim.x)
+        xk[i] = weight_grad_x_at(x, int(i), st);
 }
 
 /// Writes 1 when the code running it was compiled for sm_90a (where tf32_wgmma_kernel has a body),
@@ -516,17 +463,6 @@ inline cudaError_t available() {
     return ok ? cudaSuccess : cudaErrorNotSupported;
 }
 
-/// The GEMM kernel that runs Source: backward-weight's transposing one, or the cp.async one.
-template <int BM, class Source, class Store>
-constexpr auto* gemm_kernel() {
-    if constexpr (is_transposing<Source>) return tf32_wgmma_transposing_kernel<BM, Source, Store>;
-    else return tf32_wgmma_kernel<BM, Source, Store>;
-}
-template <int BM, class Source>
-constexpr size_t gemm_smem_bytes() {
-    return is_transposing<Source> ? Tile<BM>::TRANSPOSING_SMEM_BYTES : Tile<BM>::SMEM_BYTES;
-}
-
 /// The GEMM kernel's checks and shared-memory attributes, once per kernel and device (as version 5's
 /// set_up_kernel: 97 KiB of dynamic shared memory needs the opt-in; the carveout asks for the
 /// configuration where two blocks fit).
@@ -539,9 +475,9 @@ inline cudaError_t set_up_kernel() {
     const bool tracked = device >= 0 && device < 64;
     if (tracked && ((ready.load(std::memory_order_acquire) >> device) & 1u)) return cudaSuccess;
     status = available();
-    auto* kernel = gemm_kernel<BM, Source, Store>();
+    auto* kernel = tf32_wgmma_kernel<BM, Source, Store>;
     if (status == cudaSuccess)
-        status = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(gemm_smem_bytes<BM, Source>()));
+        status = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(Tile<BM>::SMEM_BYTES));
     if (status == cudaSuccess)
         status = cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout, cudaSharedmemCarveoutMaxShared);
     if (status == cudaSuccess && tracked) ready.fetch_or(uint64_t(1) << device, std::memory_order_acq_rel);
@@ -556,7 +492,7 @@ inline cudaError_t launch(const Source& s, const Store& st, int groups, int slic
     const cudaError_t status = conv2d_tf32_wgmma::set_up_kernel<BM, Source, Store>();
     if (status != cudaSuccess) return status;
     const dim3 grid(static_cast<unsigned>(grid_n), static_cast<unsigned>(grid_m), static_cast<unsigned>(groups * slices));
-    gemm_kernel<BM, Source, Store>()<<<grid, kThreads, gemm_smem_bytes<BM, Source>(), stream>>>(s, st, slices, k_slice);
+    tf32_wgmma_kernel<BM, Source, Store><<<grid, kThreads, Tile<BM>::SMEM_BYTES, stream>>>(s, st, slices, k_slice);
     return cudaGetLastError();
 }
 
@@ -612,17 +548,65 @@ inline cudaError_t backward_data(const float* w, const float* dy, float* dx, con
     return status != cudaSuccess ? status : conv2d_tf32_wgmma::backward_data_gemm(dx, s, l, workspace, stream);
 }
 
+// ----- backward-weight: this file's staging and plan, the same GEMM kernel ---------------------------
+
+/// Whether this file's backward-weight can take the shape: version 5's limits, and every staged
+/// index and K in int32. (Otherwise backward_weight runs version 5's, in version 5's workspace.)
+inline bool weight_grad_fits(const Conv2dShape& s) {
+    if (!v5::fits(s)) return false;
+    const WeightGradStaging st = weight_grad_staging(s);
+    return cd::fits_int32(st.dyk_count()) && cd::fits_int32(st.xk_count()) && cd::fits_int32(s.KH * s.KW * s.Cg());
+}
+inline v5::GemmExtent backward_weight_extent(const Conv2dShape& s) {
+    const WeightGradStaging st = weight_grad_staging(s);
+    return {s.Og(), s.KH * s.KW * s.Cg(), int64_t(st.N) * st.OH * st.OWp, s.groups, s.O * s.Cg() * s.KH * s.KW,
+            v5::SplitModel::kMaxWeightSlices};
+}
+/// The split of K (version 5's model on this pass's GEMM; version 5's own plan where it runs).
+inline cd::SlicePlan backward_weight_slices(const Conv2dShape& s, int requested = 0) {
+    if (!weight_grad_fits(s)) return v5::backward_weight_slices(s, requested);
+    return v5::gemm_slices(backward_weight_extent(s), requested);
+}
+inline v5::WorkspaceLayout backward_weight_layout(const Conv2dShape& s, int requested = 0) {  // xk, dyk, partial dw
+    if (!weight_grad_fits(s)) return v5::backward_weight_layout(s, requested);
+    const WeightGradStaging st = weight_grad_staging(s);
+    return v5::layout_of(st.xk_count(), st.dyk_count(), backward_weight_slices(s, requested), s.O * s.Cg() * s.KH * s.KW);
+}
+inline size_t backward_weight_workspace_bytes(const Conv2dShape& s, int requested = 0) {
+    return v5::fits(s) ? backward_weight_layout(s, requested).bytes : 0;
+}
+
+inline cudaError_t stage_backward_weight(const float* x, const float* dy, const Conv2dShape& s, const v5::WorkspaceLayout& l,
+                                         void* workspace, cudaStream_t stream) {
+    const WeightGradStaging st = weight_grad_staging(s);
+    stage_weight_grad_x_kernel<float><<<v5::staging_blocks(st.xk_count()), 256, 0, stream>>>(x, v5::region(workspace, 0), st);
+    cudaError_t status = cudaGetLastError();
+    if (status != cudaSuccess) return status;
+    stage_weight_grad_dy_kernel<float><<<v5::staging_blocks(st.dyk_count()), 256, 0, stream>>>(
+        dy, v5::region(workspace, l.second), st);
+    return cudaGetLastError();
+}
+
 inline cudaError_t backward_weight_gemm(float* dw, const Conv2dShape& s, const v5::WorkspaceLayout& l, void* workspace,
                                         cudaStream_t stream) {
-    return v5::backward_weight_gemm_with(
-        [](int M, const auto& store, int groups, const cd::SlicePlan& plan, cudaStream_t st, auto... fields) {
-            return conv2d_tf32_wgmma::launch_gemm<BackwardWeightTransposingSource>(M, store, groups, plan, st, fields...);
-        },
-        dw, s, l, workspace, stream);
+    const WeightGradStaging st = weight_grad_staging(s);
+    const float *xk = v5::region(workspace, 0), *dyk = v5::region(workspace, l.second);
+    float* partial = v5::region(workspace, l.partial);
+    const int64_t total = s.O * s.Cg() * s.KH * s.KW;
+    const cd::SlicePlan& plan = l.plan;
+    const bool split = plan.slices > 1;
+    const v5::Dims d = v5::dims_of(s);
+    const int M = int(s.Og()), N = int(s.KH * s.KW * s.Cg()), K = int(int64_t(st.N) * st.OH * st.OWp);
+    const v5::BackwardWeightStore store{split ? partial : dw, d, M, N, int(s.Cg())};  // columns tap·Cg + c: no pad
+    const cudaError_t status = conv2d_tf32_wgmma::launch_gemm<BackwardWeightSource>(
+        M, store, int(s.groups), plan, stream, xk, dyk, d, M, N, K, st.OWp, st.N, st.owp, st.oh);
+    if (status != cudaSuccess || !split) return status;
+    return cd::sum_slices<float>(partial, dw, total, plan.slices, stream);
 }
 
 /// dw [O, C/g, KH, KW] overwritten (zeros for an empty batch). workspace:
-/// v5::backward_weight_workspace_bytes(s, slices_request).
+/// backward_weight_workspace_bytes(s, slices_request) (this file's; version 5's for a shape past
+/// weight_grad_fits, which then runs version 5's backward-weight).
 inline cudaError_t backward_weight(const float* x, const float* dy, float* dw, const Conv2dShape& s, void* workspace,
                                    size_t workspace_bytes, cudaStream_t stream, int slices_request = 0) {
     if (!v5::fits(s)) return cudaErrorInvalidValue;
@@ -630,10 +614,12 @@ inline cudaError_t backward_weight(const float* x, const float* dy, float* dw, c
     if (total == 0) return cudaSuccess;
     cudaError_t status = available();
     if (status != cudaSuccess) return status;
+    if (!weight_grad_fits(s))
+        return v5::backward_weight(x, dy, dw, s, workspace, workspace_bytes, stream, slices_request);
     if (s.N * s.OH * s.OW == 0) return cudaMemsetAsync(dw, 0, size_t(total) * sizeof(float), stream);
-    const v5::WorkspaceLayout l = v5::backward_weight_layout(s, slices_request);
+    const v5::WorkspaceLayout l = backward_weight_layout(s, slices_request);
     if (!workspace || workspace_bytes < l.bytes) return cudaErrorInvalidValue;
-    status = v5::stage_backward_weight(x, dy, s, l, workspace, stream);
+    status = conv2d_tf32_wgmma::stage_backward_weight(x, dy, s, l, workspace, stream);  // (qualified: ADL finds version 5's)
     return status != cudaSuccess ? status : conv2d_tf32_wgmma::backward_weight_gemm(dw, s, l, workspace, stream);
 }
 

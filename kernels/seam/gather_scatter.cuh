@@ -28,10 +28,11 @@
 // The per-element and per-line work is host-callable: tests/cuda/test_cuda_kernel_logic.cu runs it
 // for every thread of a launch against the CPU op's definition.
 //
-// Versions tried: only this one; it has run on an H200 (the CUDA tests) but has not been timed yet.
-// bench/bench_elementwise_cuda.cpp's third table times gather and scatter_add along dim 1 of
-// [rows, 1024] against the copy bandwidth at the next GPU check; scatter_add's thread-per-line walk
-// (neighbouring threads 4 KB apart) is the weak spot to look at first.
+// Versions tried: only this one. Measured on an H200 (bench_elementwise_cuda's third table, two
+// runs of 2026-11-27: bench/results/gpu-h200-2026-11-27-run5.md and -run6.md;
+// along dim 1 of [65536, 1024] with an int64 index, % of seam's
+// 3.83 TB/s copy for the bytes each must move): gather 0.46 ms (60-61 %), scatter_add 5.2-5.3 ms
+// (7 %) — its thread-per-line walk (neighbouring threads 4 KB apart) is the weak spot.
 #pragma once
 
 #include <cstdint>

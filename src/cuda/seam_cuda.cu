@@ -1138,11 +1138,10 @@ void require_tf32_device(const char* fn) {
 }
 
 /// The TF32 version the ops run when SEAM_TF32_CONV_VERSION is unset: the fastest measured on the
-/// current device. Version 6 where it runs (compute capability 9.0, sm_90a code in this build): on an
-/// H200 every VGG-16 and Fashion-MNIST pass within 2x cuDNN's TF32 time (bench/results/
-/// gpu-h200-2026-11-27-conv-pool-run5.md). Else version 5 on 9.x (on the H200 faster than version
-/// 4 on every VGG-16 pass), else version 4 (the only one timed before on any GPU; versions 5 and 6
-/// have not run on an Ampere card).
+/// current device's kind. Version 6 where it runs (compute capability 9.0, sm_90a code in this
+/// build): the fastest on an H200 (bench/results/gpu-h200-2026-11-27-conv-pool-run*.md). Else version
+/// 5 on 9.x (on the H200 faster than version 4 on every VGG-16 pass but conv1_1's), else version 4
+/// (versions 5 and 6 have not run on an Ampere card).
 kernels::Tf32Version default_tf32_conv_version() {
     if (kernels::conv2d_tf32_wgmma::available() == cudaSuccess) return kernels::Tf32Version::v6_wgmma;
     int device = 0, major = 0;

@@ -174,34 +174,10 @@ void emulate(const Source& s, const Store& st, int groups, int slices, int k_sli
                     const int k0 = k_begin + t * v6::kBK;
                     for (int tid = 0; tid < T; ++tid) {
                         const auto copies = s.copies(tid, g, m0, n0);
-                        if constexpr (v6::is_transposing<Source>) {
-                            // Backward-weight: 4 x 4 blocks through registers, stored transposed.
-                            float4 r[Source::SLOTS][4];
-                            s.fetch(copies, k0, k_end, r, [&](const float* src, bool valid) {
-                                const Span& span = a_span.holds(src) ? a_span : b_span;
-                                if (valid) {
-                                    const bool ok = span.holds(src, 4) && (src - span.begin) % 4 == 0;
-                                    expect(ok, what + ": a valid load an aligned 16 bytes of a staged tensor");
-                                    if (ok) return make_float4(src[0], src[1], src[2], src[3]);
-                                } else {
-                                    expect(span.holds(src), what + ": a zero load's (unread) address a tensor's");
-                                }
-                                return make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-                            });
-                            Source::put(copies, r, [&](int offset, float4 v) {
-                                const bool inside = offset >= 0 && offset + 4 <= Cfg::STAGE_FLOATS && offset % 4 == 0;
-                                expect(inside, what + ": a store an aligned 16 bytes inside the stage", offset);
-                                if (!inside) return;
-                                const float e[4] = {v.x, v.y, v.z, v.w};
-                                for (int i = 0; i < 4; ++i) ++hits[size_t(offset + i)], stage[size_t(offset + i)] = e[i];
-                                copy_offsets[size_t(tid)].push_back(offset);
-                            });
-                        } else {
-                            s.load(copies, g, k0, k_end, [&](int offset, const float* src, bool valid) {
-                                seam::conv_logic::record_chunk_copy(stage, hits, copy_offsets[size_t(tid)], Cfg::A_FLOATS,
-                                                                    a_span, b_span, offset, src, valid, what, expect);
-                            });
-                        }
+                        s.load(copies, g, k0, k_end, [&](int offset, const float* src, bool valid) {
+                            seam::conv_logic::record_chunk_copy(stage, hits, copy_offsets[size_t(tid)], Cfg::A_FLOATS, a_span,
+                                                                b_span, offset, src, valid, what, expect);
+                        });
                     }
                     seam::conv_logic::expect_each_copied_once(hits, what, expect);
                     if (!banks_checked) {  // the mapping is the same for every block and tile
@@ -209,7 +185,7 @@ void emulate(const Source& s, const Store& st, int groups, int slices, int k_sli
                             const size_t stores = copy_offsets[size_t(warp * 32)].size();
                             for (int l = 1; l < 32; ++l)
                                 expect(copy_offsets[size_t(warp * 32 + l)].size() == stores,
-                                       what + ": a warp's lanes store alike (no divergent shared stores)", warp, l);
+                                       what + ": a warp's lanes copy alike", warp, l);
                             for (size_t c = 0; c < stores; ++c)
                                 for (int phase = 0; phase < 4; ++phase) {
                                     unsigned groups_seen = 0;
@@ -218,7 +194,7 @@ void emulate(const Source& s, const Store& st, int groups, int slices, int k_sli
                                         if (c < lane.size()) groups_seen |= 1u << ((lane[c] / 4) % 8);
                                     }
                                     expect(__builtin_popcount(groups_seen) == 8,
-                                           what + ": a store phase's 8 lanes on 8 distinct 16-byte bank groups", warp, phase);
+                                           what + ": a copy phase's 8 lanes on 8 distinct 16-byte bank groups", warp, phase);
                                 }
                         }
                         banks_checked = true;
@@ -374,20 +350,50 @@ void check_case(const Case& c, std::mt19937_64& rng) {
             expect_close(dx, ref.dx, mag, what);
         }
     }
-    {  // backward-weight: K = (n, oh, ow), both operands transposed on their way in
-        const int M = Og, N = taps * Cgp, K = int(s.N * s.OH * s.OW);
+    {  // backward-weight: its own staging (q innermost, OW padded to OWp), K = N·OH·OWp
+        const v6::WeightGradStaging st = v6::weight_grad_staging(s);
+        const int OWp = st.OWp, KW = int(s.KW), C = int(s.C), H = int(s.H), W = int(s.W), O = int(s.O);
+        expect(v6::weight_grad_fits(s), name + ": fits version 6's backward-weight");
+        // The staged tensors from their definitions (the staging functions checked element by element).
+        std::vector<float> dyk(size_t(st.dyk_count())), xk(size_t(st.xk_count()));
+        for (int o = 0; o < O; ++o)
+            for (int n = 0; n < s.N; ++n)
+                for (int oh = 0; oh < s.OH; ++oh)
+                    for (int ow = 0; ow < OWp; ++ow)
+                        dyk[size_t(((int64_t(o) * s.N + n) * s.OH + oh) * OWp + ow)] =
+                            ow < s.OW ? tf32(dy[size_t(((n * O + o) * s.OH + oh) * s.OW + ow)]) : 0.0f;
+        for (int kj = 0; kj < KW; ++kj)
+            for (int c = 0; c < C; ++c)
+                for (int n = 0; n < s.N; ++n)
+                    for (int ih = 0; ih < H; ++ih)
+                        for (int ow = 0; ow < OWp; ++ow) {
+                            const int iw = ow * int(s.sw) - int(s.pw) + kj * int(s.dw);
+                            xk[size_t((((int64_t(kj) * C + c) * s.N + n) * H + ih) * OWp + ow)] =
+                                ow < s.OW && iw >= 0 && iw < W ? tf32(x[size_t(((n * C + c) * H + ih) * W + iw)]) : 0.0f;
+                        }
+        bool staged_ok = true;
+        for (size_t i = 0; i < dyk.size(); ++i)
+            staged_ok = staged_ok && v6::weight_grad_dy_at(dy.data(), int(i), st) == dyk[i];
+        for (size_t i = 0; i < xk.size(); ++i) staged_ok = staged_ok && v6::weight_grad_x_at(x.data(), int(i), st) == xk[i];
+        expect(staged_ok, name + ": backward-weight staging (dyk, xk) equals its definition");
+        checks += int64_t(dyk.size() + xk.size());
+        const Span dyk_span{dyk.data(), dyk.size()}, xk_span{xk.data(), xk.size()};
+        const int M = Og, N = taps * Cg, K = int(int64_t(s.N) * s.OH * OWp);
         const int64_t count = int64_t(w.size());
-        for (const d::SlicePlan& plan : plans_for(v5::backward_weight_slices(s), K)) {
+        const v5::WorkspaceLayout layout = v6::backward_weight_layout(s);
+        expect(layout.second >= xk.size() * sizeof(float) && layout.partial >= layout.second + dyk.size() * sizeof(float),
+               name + ": version 6's backward-weight workspace holds xk and dyk");
+        for (const d::SlicePlan& plan : plans_for(v6::backward_weight_slices(s), K)) {
             const std::string what = name + " backward-weight, " + std::to_string(plan.slices) + " slices";
             const bool split = plan.slices > 1;
             std::vector<float> dw(w.size(), nan), partial(split ? size_t(plan.slices) * w.size() : 0, nan);
-            const v5::BackwardWeightStore store{split ? partial.data() : dw.data(), dims, M, N, Cgp};
+            const v5::BackwardWeightStore store{split ? partial.data() : dw.data(), dims, M, N, Cg};
             if (v5::block_rows(M) == 128)
-                emulate_checked<128>(v6::BackwardWeightTransposingSource<128>{xs.data(), dys.data(), dims, M, N, K, Cgp, Ogp},
-                                     store, G, plan.slices, plan.k_slice, dys_span, xs_span, what + " [BM 128]");
+                emulate_checked<128>(v6::BackwardWeightSource<128>{xk.data(), dyk.data(), dims, M, N, K, OWp, int(s.N), st.owp, st.oh},
+                                     store, G, plan.slices, plan.k_slice, dyk_span, xk_span, what + " [BM 128]");
             else
-                emulate_checked<64>(v6::BackwardWeightTransposingSource<64>{xs.data(), dys.data(), dims, M, N, K, Cgp, Ogp},
-                                    store, G, plan.slices, plan.k_slice, dys_span, xs_span, what + " [BM 64]");
+                emulate_checked<64>(v6::BackwardWeightSource<64>{xk.data(), dyk.data(), dims, M, N, K, OWp, int(s.N), st.owp, st.oh},
+                                    store, G, plan.slices, plan.k_slice, dyk_span, xk_span, what + " [BM 64]");
             if (split) {
                 for (int64_t i = 0; i < count; ++i)
                     dw[size_t(i)] = d::sum_slices_at<float>(partial.data(), count, plan.slices, i, nullptr, 0);
@@ -421,8 +427,17 @@ int main() {
         const k::Conv2dShape vgg = shape_of({"VGG conv3_2, batch 2", 2, 256, 56, 56, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1});
         expect(k::conv2d_forward_tf32_workspace_bytes(vgg, V::v6_wgmma) == v5::forward_workspace_bytes(vgg) &&
                    k::conv2d_backward_data_tf32_workspace_bytes(vgg, V::v6_wgmma) == v5::backward_data_workspace_bytes(vgg) &&
-                   k::conv2d_backward_weight_tf32_workspace_bytes(vgg, V::v6_wgmma) == v5::backward_weight_workspace_bytes(vgg),
-               "version 6's workspaces through the launchers are version 5's");
+                   k::conv2d_backward_weight_tf32_workspace_bytes(vgg, V::v6_wgmma) == v6::backward_weight_workspace_bytes(vgg) &&
+                   k::conv2d_backward_weight_tf32_plan(vgg, V::v6_wgmma).k_slice == v6::backward_weight_slices(vgg).k_slice,
+               "version 6's workspaces through the launchers: version 5's (forward, backward-data), its own (backward-weight)");
+        // VGG conv3_2 at batch 2, by hand: OW = 56 is a multiple of 4, so xk = 3·256·2·56·56 floats
+        // (9.6 MB) and dyk = 256·2·56·56; K = 2·56·56 = 6272. 14x14 pads to 16: K = 2·14·16 = 448.
+        expect(v6::weight_grad_staging(vgg).xk_count() == 3LL * 256 * 2 * 56 * 56 &&
+                   v6::backward_weight_extent(vgg).K == 6272,
+               "version 6 backward-weight sizes by hand (VGG conv3_2, batch 2)");
+        const k::Conv2dShape conv5 = shape_of({"VGG conv5_1, batch 2", 2, 512, 14, 14, 512, 3, 3, 1, 1, 1, 1, 1, 1, 1});
+        expect(v6::weight_grad_staging(conv5).OWp == 16 && v6::backward_weight_extent(conv5).K == 448,
+               "version 6 backward-weight pads OW = 14 to 16 (VGG conv5_1)");
         k::Conv2dShape huge = vgg;
         huge.N = 40000, huge.C = huge.O = 4, huge.H = huge.W = 128, huge.OH = huge.OW = 128;
         expect(k::effective_tf32_version(huge, V::v6_wgmma) == V::v4_mma_two_blocks &&
