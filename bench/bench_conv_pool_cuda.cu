@@ -1299,7 +1299,7 @@ void print_floor(const std::vector<ConvRow>& rows, const std::vector<LabRow>& la
     std::printf("\n## TF32 floor (issue 3: conv at most 2x cuDNN's time at the same algorithm and precision)\n\n");
     line("TF32 version 4, two blocks an SM (the launchers' default; the ops run version 6 on a 9.0 GPU)", [](const ConvRow& r) { return r.seam_t.median_ms; });
     line("TF32 version 5 (staging included)", [](const ConvRow& r) { return r.v5_t.median_ms; });
-    line("TF32 version 6 (wgmma; staging included)",
+    line("TF32 version 6 (wgmma; staging included; backward-weight below 256 output channels a group is version 5's kernel)",
          [](const ConvRow& r) { return r.v6_t.median_ms; });
     if (lab.empty()) return;
     line("TF32 version 5 at the lab's best split (staging + GEMM timed apart; not what the library runs until "

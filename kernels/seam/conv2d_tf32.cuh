@@ -42,7 +42,8 @@
 //               launchers that take one.
 //   6 v6_wgmma  conv2d_tf32_wgmma.cuh: version 5 with the GEMMs on Hopper's warpgroup MMA
 //               (wgmma.mma_async, both operands from 128-byte-swizzled shared memory), and a
-//               backward-weight whose operands are staged K-major for it. Runs only on a
+//               backward-weight whose operands are staged K-major for it (from 256 output channels
+//               a group; version 5's kernel below, where it measured faster). Runs only on a
 //               compute-capability-9.0 GPU from code compiled for sm_90a (the launchers return
 //               cudaErrorNotSupported otherwise); the ops' default there. Checked by host emulation
 //               (tests/cuda/test_tf32_wgmma_kernel_logic.cu) and on an H200 (2026-11-27; figures in

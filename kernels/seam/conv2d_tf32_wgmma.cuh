@@ -70,7 +70,13 @@
 // tiles: 52-85 TFLOP/s, up to 2.2x ALGO_1) and a wgmma kernel that transposed version 5's staged
 // tiles through registers on their way into shared memory (52-67 TFLOP/s, up to 2.7x: each warp's
 // loads touched 8 rows of the staged tensor, and its L1 ran 92% busy — removed). This file's answer
-// stages the operands K-major instead, so the pass runs the forward's kernel.
+// stages the operands K-major instead, so the pass runs the forward's kernel: 80-119 TFLOP/s on
+// conv3_1..conv5_3, 1.14-1.70x ALGO_1 (bench/results/gpu-h200-2026-11-27-conv-pool-run6.md), but
+// slower than version 5's below 256 output channels a group (its staging writes KW floats per input
+// element), where version 5's kernel now runs (kKMajorWeightGradMinOg below). With that choice the
+// same run's figures give every VGG-16 and Fashion-MNIST pass within 1.83x cuDNN's TF32 GEMM time
+// (the worst: conv4_2 backward-data) — the issue's floor (2x) — but the choice itself was made after
+// the run: the next GPU check times it as one.
 #pragma once
 
 #if defined(__CUDACC__)
@@ -557,6 +563,20 @@ inline bool weight_grad_fits(const Conv2dShape& s) {
     const WeightGradStaging st = weight_grad_staging(s);
     return cd::fits_int32(st.dyk_count()) && cd::fits_int32(st.xk_count()) && cd::fits_int32(s.KH * s.KW * s.Cg());
 }
+
+/// Output channels a group from which the K-major path runs (below it, version 5's backward-weight).
+/// Staging xk writes KW floats for each input element, and each feeds 2·Og·KH flops of the GEMM:
+/// with few output channels the staging is the larger cost. Measured on an H200 (VGG-16 at batch
+/// 32, bench/results/gpu-h200-2026-11-27-conv-pool-run6.md, K-major against version 5's, ms):
+/// Og = 64: conv1_1 0.856 vs 0.778, conv1_2 3.086 vs 2.236; Og = 128: conv2_1 1.088 vs 0.935,
+/// conv2_2 1.729 vs 1.497; Og = 256: conv3_1 0.664 vs 0.756, conv3_2 1.176 vs 1.396; Og = 512:
+/// conv4_2 0.998 vs 1.397, conv5_1 0.372 vs 0.480. (Fashion-MNIST, Og 32 and 64: 0.053 vs 0.062,
+/// 0.071 vs 0.057, 0.052 vs 0.050 — too small to matter either way.) One GPU's crossover, between
+/// 128 and 256: re-measure on another.
+constexpr int64_t kKMajorWeightGradMinOg = 256;
+
+/// Whether backward_weight takes the K-major path (else version 5's kernel and workspace).
+inline bool weight_grad_kmajor(const Conv2dShape& s) { return weight_grad_fits(s) && s.Og() >= kKMajorWeightGradMinOg; }
 inline v5::GemmExtent backward_weight_extent(const Conv2dShape& s) {
     const WeightGradStaging st = weight_grad_staging(s);
     return {s.Og(), s.KH * s.KW * s.Cg(), int64_t(st.N) * st.OH * st.OWp, s.groups, s.O * s.Cg() * s.KH * s.KW,
@@ -564,11 +584,11 @@ inline v5::GemmExtent backward_weight_extent(const Conv2dShape& s) {
 }
 /// The split of K (version 5's model on this pass's GEMM; version 5's own plan where it runs).
 inline cd::SlicePlan backward_weight_slices(const Conv2dShape& s, int requested = 0) {
-    if (!weight_grad_fits(s)) return v5::backward_weight_slices(s, requested);
+    if (!weight_grad_kmajor(s)) return v5::backward_weight_slices(s, requested);
     return v5::gemm_slices(backward_weight_extent(s), requested);
 }
 inline v5::WorkspaceLayout backward_weight_layout(const Conv2dShape& s, int requested = 0) {  // xk, dyk, partial dw
-    if (!weight_grad_fits(s)) return v5::backward_weight_layout(s, requested);
+    if (!weight_grad_kmajor(s)) return v5::backward_weight_layout(s, requested);
     const WeightGradStaging st = weight_grad_staging(s);
     return v5::layout_of(st.xk_count(), st.dyk_count(), backward_weight_slices(s, requested), s.O * s.Cg() * s.KH * s.KW);
 }
@@ -605,8 +625,9 @@ inline cudaError_t backward_weight_gemm(float* dw, const Conv2dShape& s, const v
 }
 
 /// dw [O, C/g, KH, KW] overwritten (zeros for an empty batch). workspace:
-/// backward_weight_workspace_bytes(s, slices_request) (this file's; version 5's for a shape past
-/// weight_grad_fits, which then runs version 5's backward-weight).
+/// backward_weight_workspace_bytes(s, slices_request): this file's on the K-major path, version 5's
+/// where weight_grad_kmajor says no (fewer than 256 output channels a group, or past
+/// weight_grad_fits), which then runs version 5's backward-weight.
 inline cudaError_t backward_weight(const float* x, const float* dy, float* dw, const Conv2dShape& s, void* workspace,
                                    size_t workspace_bytes, cudaStream_t stream, int slices_request = 0) {
     if (!v5::fits(s)) return cudaErrorInvalidValue;
@@ -614,7 +635,7 @@ inline cudaError_t backward_weight(const float* x, const float* dy, float* dw, c
     if (total == 0) return cudaSuccess;
     cudaError_t status = available();
     if (status != cudaSuccess) return status;
-    if (!weight_grad_fits(s))
+    if (!weight_grad_kmajor(s))
         return v5::backward_weight(x, dy, dw, s, workspace, workspace_bytes, stream, slices_request);
     if (s.N * s.OH * s.OW == 0) return cudaMemsetAsync(dw, 0, size_t(total) * sizeof(float), stream);
     const v5::WorkspaceLayout l = backward_weight_layout(s, slices_request);

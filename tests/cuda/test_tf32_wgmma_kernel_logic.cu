@@ -380,10 +380,14 @@ void check_case(const Case& c, std::mt19937_64& rng) {
         const Span dyk_span{dyk.data(), dyk.size()}, xk_span{xk.data(), xk.size()};
         const int M = Og, N = taps * Cg, K = int(int64_t(s.N) * s.OH * OWp);
         const int64_t count = int64_t(w.size());
-        const v5::WorkspaceLayout layout = v6::backward_weight_layout(s);
-        expect(layout.second >= xk.size() * sizeof(float) && layout.partial >= layout.second + dyk.size() * sizeof(float),
-               name + ": version 6's backward-weight workspace holds xk and dyk");
-        for (const d::SlicePlan& plan : plans_for(v6::backward_weight_slices(s), K)) {
+        // The K-major path's own plan (the launchers take it from 256 output channels a group on;
+        // these small shapes would run version 5's kernel there, replayed by the version-5 test).
+        const d::SlicePlan kmajor_plan = v5::gemm_slices(v6::backward_weight_extent(s));
+        expect(v6::weight_grad_kmajor(s) == (Og >= 256) &&
+                   (v6::weight_grad_kmajor(s) ? v6::backward_weight_slices(s).k_slice == kmajor_plan.k_slice
+                                              : v6::backward_weight_workspace_bytes(s) == v5::backward_weight_workspace_bytes(s)),
+               name + ": version 6 takes the K-major backward-weight from 256 output channels a group, else version 5's");
+        for (const d::SlicePlan& plan : plans_for(kmajor_plan, K)) {
             const std::string what = name + " backward-weight, " + std::to_string(plan.slices) + " slices";
             const bool split = plan.slices > 1;
             std::vector<float> dw(w.size(), nan), partial(split ? size_t(plan.slices) * w.size() : 0, nan);
@@ -435,6 +439,19 @@ int main() {
         expect(v6::weight_grad_staging(vgg).xk_count() == 3LL * 256 * 2 * 56 * 56 &&
                    v6::backward_weight_extent(vgg).K == 6272,
                "version 6 backward-weight sizes by hand (VGG conv3_2, batch 2)");
+        // Og = 256 takes the K-major path: its workspace holds xk and dyk (256 x 6272) and the partials.
+        const v5::WorkspaceLayout kl = v6::backward_weight_layout(vgg);
+        expect(v6::weight_grad_kmajor(vgg) && kl.second >= size_t(3) * 256 * 2 * 56 * 56 * 4 &&
+                   kl.partial >= kl.second + size_t(256) * 6272 * 4 && kl.bytes >= kl.partial,
+               "version 6 backward-weight workspace (VGG conv3_2): xk, dyk, partials");
+        // Og = 128 (VGG conv2_2) runs version 5's kernel, in version 5's workspace and plan.
+        const k::Conv2dShape conv2_2 = shape_of({"VGG conv2_2, batch 2", 2, 128, 112, 112, 128, 3, 3, 1, 1, 1, 1, 1, 1, 1});
+        expect(!v6::weight_grad_kmajor(conv2_2) &&
+                   k::conv2d_backward_weight_tf32_workspace_bytes(conv2_2, V::v6_wgmma) ==
+                       v5::backward_weight_workspace_bytes(conv2_2) &&
+                   k::conv2d_backward_weight_tf32_plan(conv2_2, V::v6_wgmma).k_slice ==
+                       v5::backward_weight_slices(conv2_2).k_slice,
+               "version 6 backward-weight below 256 output channels a group: version 5's (VGG conv2_2)");
         const k::Conv2dShape conv5 = shape_of({"VGG conv5_1, batch 2", 2, 512, 14, 14, 512, 3, 3, 1, 1, 1, 1, 1, 1, 1});
         expect(v6::weight_grad_staging(conv5).OWp == 16 && v6::backward_weight_extent(conv5).K == 448,
                "version 6 backward-weight pads OW = 14 to 16 (VGG conv5_1)");
