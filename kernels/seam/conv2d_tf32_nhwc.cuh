@@ -86,9 +86,17 @@
 // What the CPU cannot check: the PTX, the pipeline's wait/barrier order (the same as version 4's,
 // argued at the loop), and speed.
 //
-// Measured: NOT YET — written in a session without a GPU (2026-11-27); the emulation passes. The
-// next GPU check (bench/gpu_check.sh) runs its GPU test and times it beside version 4 and cuDNN in
-// bench_conv_pool_cuda's TF32 tables. Until then version 4 stays the default.
+// Measured (NVIDIA H200, 2026-11-27, bench_conv_pool_cuda's TF32 tables, staging included;
+// bench/results/gpu-h200-2026-11-27-conv-pool-run4.md to -run6.md): forward 77-142 TFLOP/s on VGG-16's
+// conv1_2..conv5_3 at batch 32 (0.17-0.29x cuDNN's TF32 IMPLICIT_GEMM time), backward-data
+// 56-119 TFLOP/s (1.9-2.6x cuDNN's TF32 ALGO_1), backward-weight 53-85 TFLOP/s (1.4-2.2x); faster
+// than version 4 on every pass but conv1_1's (3 input channels), but short of the issue's floor
+// (2x) on backward-data. The ops run it on a 9.x GPU without version 6's sm_90a code; version 6
+// (conv2d_tf32_wgmma.cuh) reuses its staging and runs its backward-weight below 256 output channels
+// a group. Nsight Compute on conv3_2 (gpu-h200-2026-11-27-run5.md, step 4e): 2 blocks of 4 warps an
+// SM (218-236 registers), the busiest pipeline under half busy (forward 46.5 %, backward-data's
+// tensor pipe 37 %), backward-weight's busiest the integer ALU (38 %: its M/N-major gathers' address
+// arithmetic).
 //
 // Architectures: sm_80 and newer (the body is a trap below; the launchers refuse before that).
 // Limits: conv2d.cuh's gemm_fits, and each staged tensor under 2^31 elements (fits()).
@@ -730,10 +738,11 @@ inline bool fits(const Conv2dShape& s) {
 // 132-SM H100/H200 running two blocks an SM:
 //   time(S) = ceil(blocks·S / 264) · ceil(k_tiles / S) · t_tile · BM/128
 //             + [S > 1] · ((2S + 1) · |C| · 4 bytes / 2.5 TB/s + 4 µs)
-// with t_tile = 1.85 µs for a wave of 128 x 128 x 32 K-tiles: ASSUMED (150 TFLOP/s), not measured —
-// version 5 has not run on a GPU yet. bench_conv_pool_cuda's version-5 lab times every pass at
-// every split it may take, beside this model's prediction, and prints the t_tile each unsplit
-// GEMM implies: the first GPU run's figures should replace the assumption. Shape-only, so
+// with t_tile = 1.85 µs for a wave of 128 x 128 x 32 K-tiles, assumed (150 TFLOP/s) before any GPU
+// run. bench_conv_pool_cuda's version-5 lab times every pass at every split it may take beside this
+// model's prediction: on an H200 (gpu-h200-2026-11-27-conv-pool-run4.md) the unsplit GEMMs imply
+// t_tile 1.5-2.6 µs (median 2.1; 10 µs for conv1_1's 3 channels), and the model's split was within
+// 10 % of the sweep's best on 44 of 46 passes, so the constant stays. Shape-only, so
 // the summation order, hence every bit, is the same on every GPU. Partials summed in slice order
 // in double (conv2d.cuh's sum_slices kernels), at most 16 slices and 1 GiB of partials. Backward-
 // weight may take up to 256 (its partials are small, and a grid of 1-5 blocks — VGG conv1_1 and
