@@ -674,6 +674,20 @@ if [ "$QUICK" != 1 ]; then
   say "$line"
   printf '%s\n' "$line" > "$OUT/vgg_step_ratio.md"
 fi
+# seam_tf32_step VERSION LOG: seam's VGG step with TF32 convolutions on that kernel version, logged
+# as LOG; sets STEP_MS to its step median (empty when it gave none).
+seam_tf32_step() {
+  local version=$1 log=$2
+  STEP_MS=""
+  left=$(( VGG_END - $(elapsed) ))
+  run_logged "$log" $(( left < 60 ? left : 60 )) env SEAM_TF32_CONV_VERSION=$version "$VGG_EXE" "${VGG_ARGS[@]}" \
+    --conv tf32 --out "$OUT/$log.md"
+  say "- \`SEAM_TF32_CONV_VERSION=$version bench_vgg_step_cuda ${VGG_ARGS[*]} --conv tf32\`: $(status_of $RC) (${SECS} s)"
+  [ $RC -ne 0 ] && [ $RC -ne 77 ] && FAILED=1
+  { printf '\n'; tail -n 30 "$OUT/logs/$log.log"; printf '\n'; } >> "$REPORT"
+  [ $RC -eq 0 ] && STEP_MS=$(vgg_step_median "$OUT/logs/$log.log" "seam tf32")
+  return 0
+}
 # The same step with TF32 convolutions: seam's TF32 kernels, version 5 (SEAM_TF32_CONV_VERSION=5),
 # against PyTorch with TF32 allowed in cuDNN (cudnn.benchmark on). Each in its own process, after
 # the fp32 runs, so that a fault here cannot take their rows with it.
@@ -683,13 +697,8 @@ if [ "$QUICK" != 1 ] && [ -n "$VGG_EXE" ]; then
   if [ $(( VGG_END - $(elapsed) )) -lt 30 ]; then
     TF32_WHY="not run: time budget spent"
   else
-    left=$(( VGG_END - $(elapsed) ))
-    run_logged vgg_step_seam_tf32 $(( left < 60 ? left : 60 )) env SEAM_TF32_CONV_VERSION=5 "$VGG_EXE" "${VGG_ARGS[@]}" \
-      --conv tf32 --out "$OUT/vgg_step_seam_tf32.md"
-    say "- \`SEAM_TF32_CONV_VERSION=5 bench_vgg_step_cuda ${VGG_ARGS[*]} --conv tf32\`: $(status_of $RC) (${SECS} s)"
-    [ $RC -ne 0 ] && [ $RC -ne 77 ] && FAILED=1
-    { printf '\n'; tail -n 30 "$OUT/logs/vgg_step_seam_tf32.log"; printf '\n'; } >> "$REPORT"
-    [ $RC -eq 0 ] && TF32_SEAM_MS=$(vgg_step_median "$OUT/logs/vgg_step_seam_tf32.log" "seam tf32")
+    seam_tf32_step 5 vgg_step_seam_tf32
+    TF32_SEAM_MS="$STEP_MS"
     [ -z "$TF32_SEAM_MS" ] && TF32_WHY="n/a: bench_vgg_step_cuda --conv tf32 gave no step time ($(status_of $RC))"
     if [ "$TORCH" = absent ] || [ -z "$PY" ]; then
       TF32_WHY="${TF32_WHY:-no torch}"
@@ -706,17 +715,12 @@ if [ "$QUICK" != 1 ] && [ -n "$VGG_EXE" ]; then
       [ -z "$TF32_TORCH_MS" ] && TF32_WHY="${TF32_WHY:-n/a: vgg_step_torch.py --tf32 gave no step time ($(status_of $RC))}"
     fi
   fi
-  # The same seam step on TF32 version 6 (wgmma: forward and backward-data; backward-weight is
-  # version 5's), where this GPU runs it (compute capability 9.0, an sm_90a build).
+  # The same seam step on TF32 version 6 (wgmma), where this GPU runs it (compute capability 9.0,
+  # an sm_90a build).
   TF32_V6_MS=""
   if [ "$CC" = 90a ] && [ $(( VGG_END - $(elapsed) )) -ge 20 ]; then
-    left=$(( VGG_END - $(elapsed) ))
-    run_logged vgg_step_seam_tf32_v6 $(( left < 60 ? left : 60 )) env SEAM_TF32_CONV_VERSION=6 "$VGG_EXE" "${VGG_ARGS[@]}" \
-      --conv tf32 --out "$OUT/vgg_step_seam_tf32_v6.md"
-    say "- \`SEAM_TF32_CONV_VERSION=6 bench_vgg_step_cuda ${VGG_ARGS[*]} --conv tf32\`: $(status_of $RC) (${SECS} s)"
-    [ $RC -ne 0 ] && [ $RC -ne 77 ] && FAILED=1
-    { printf '\n'; tail -n 30 "$OUT/logs/vgg_step_seam_tf32_v6.log"; printf '\n'; } >> "$REPORT"
-    [ $RC -eq 0 ] && TF32_V6_MS=$(vgg_step_median "$OUT/logs/vgg_step_seam_tf32_v6.log" "seam tf32")
+    seam_tf32_step 6 vgg_step_seam_tf32_v6
+    TF32_V6_MS="$STEP_MS"
   fi
   if [ -n "$TF32_SEAM_MS" ] && [ -n "$TF32_TORCH_MS" ]; then
     line="- **seam/PyTorch step time, TF32 convolutions** (seam's TF32 version 5 against cuDNN with TF32 allowed, cudnn.benchmark on): $(vgg_ratio "$TF32_SEAM_MS" "$TF32_TORCH_MS") (seam $TF32_SEAM_MS ms, PyTorch $TF32_TORCH_MS ms)"
