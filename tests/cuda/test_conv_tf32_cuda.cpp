@@ -84,6 +84,12 @@ const std::vector<ConvCase>& tf32_cases() {
          conv_options({1, 1}, {1, 1}), true},
         {"7x7 stride 2 pad 3 (ResNet stem), batch 1", {1, 3, 17, 17}, 8, {7, 7}, conv_options({2, 2}, {3, 3}), true},
         {"VGG-like 3x3 pad 1, 64 -> 64, odd 17x19 map", {2, 64, 17, 19}, 64, {3, 3}, conv_options({1, 1}, {1, 1}), true},
+        // 256 or more output channels a group: version 6's backward-weight takes its K-major path there
+        // (OW = 11 and 5 padded to 12 and 8 in its staging).
+        {"O=260, odd 9x11 map (version 6: K-major backward-weight)", {2, 12, 9, 11}, 260, {3, 3},
+         conv_options({1, 1}, {1, 1}), true},
+        {"groups 2 of 256 outputs, stride 1x2, dilation 2x1 (version 6: K-major backward-weight)", {2, 8, 10, 9}, 512,
+         {3, 3}, conv_options({1, 2}, {2, 1}, {2, 1}, 2), true},
     };
     return cases;
 }
