@@ -168,7 +168,7 @@ using BackwardDataSource = v5::KMajorSource<BM, v5::BackwardDataGather, Tile<BM>
 // are aligned and contiguous: 16-byte cp.async like the other passes, into the same kernel. B's
 // rows are (tap, c) with c < Cg (no channel pad): C's columns n = tap·Cg + c, and version 5's
 // BackwardWeightStore with Cgp = Cg stores them. xk is KW times x's size, the price of aligned
-// chunks (VGG conv3_1 at batch 32: 308 MB); the path runs from 256 output channels a group only
+// chunks (VGG conv3_2 at batch 32: 308 MB); the path runs from 256 output channels a group only
 // (kKMajorWeightGradMinOg, below), where that staging measured cheaper than version 5's GEMM.
 
 /// The staging's sizes and divisors (every staged index < 2^31: weight_grad_fits).
