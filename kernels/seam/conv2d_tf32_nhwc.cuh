@@ -1058,11 +1058,8 @@ inline cudaError_t stage_backward_weight(const float* x, const float* dy, const 
     return stage_activations(activation_staging(dy, region(workspace, l.second), s.N, s.O, s.OH * s.OW, s.groups), stream);
 }
 
-/// Backward-weight's GEMM on a staged workspace (as forward_gemm_with; version 6's GEMM kernel for
-/// this pass transposes its tiles on the way into shared memory, but takes the same fields).
-template <class LaunchGemm>
-inline cudaError_t backward_weight_gemm_with(LaunchGemm&& gemm, float* dw, const Conv2dShape& s, const WorkspaceLayout& l,
-                                             void* workspace, cudaStream_t stream) {
+inline cudaError_t backward_weight_gemm(float* dw, const Conv2dShape& s, const WorkspaceLayout& l, void* workspace,
+                                        cudaStream_t stream) {
     const float *xs = region(workspace, 0), *dys = region(workspace, l.second);
     float* partial = region(workspace, l.partial);
     const int64_t total = s.O * s.Cg() * s.KH * s.KW;
@@ -1072,18 +1069,10 @@ inline cudaError_t backward_weight_gemm_with(LaunchGemm&& gemm, float* dw, const
     const int Cgp = pad4(int(s.Cg())), Ogp = pad4(int(s.Og()));
     const int M = int(s.Og()), N = int(s.KH * s.KW) * Cgp, K = int(s.N * s.OH * s.OW);
     const BackwardWeightStore store{split ? partial : dw, d, M, N, Cgp};
-    const cudaError_t status = gemm(M, store, int(s.groups), plan, stream, xs, dys, d, M, N, K, Cgp, Ogp);
+    const cudaError_t status =
+        launch_gemm<BackwardWeightSource>(M, store, int(s.groups), plan, stream, xs, dys, d, M, N, K, Cgp, Ogp);
     if (status != cudaSuccess || !split) return status;
     return cd::sum_slices<float>(partial, dw, total, plan.slices, stream);
-}
-
-inline cudaError_t backward_weight_gemm(float* dw, const Conv2dShape& s, const WorkspaceLayout& l, void* workspace,
-                                        cudaStream_t stream) {
-    return backward_weight_gemm_with(
-        [](int M, const auto& store, int groups, const cd::SlicePlan& plan, cudaStream_t st, auto... fields) {
-            return launch_gemm<BackwardWeightSource>(M, store, groups, plan, st, fields...);
-        },
-        dw, s, l, workspace, stream);
 }
 
 /// dw [O, C/g, KH, KW] overwritten (zeros for an empty batch). workspace:

@@ -213,8 +213,8 @@ struct BackwardWeightSource {
     const float* dyk;
     v5::Dims d;
     int M, N, K;             // Og, taps·Cg, N·OH·OWp
-    int OWp, batch;          // OWp, N
-    v5::FastDivisor owp, oh; // by OWp, OH
+    int batch;               // N
+    v5::FastDivisor owp, oh; // by OWp (owp.d), OH
 
     // Offsets in int32 (every staged index is below 2^31: weight_grad_fits), to keep the registers
     // the copies hold through the K loop down.
@@ -239,7 +239,7 @@ struct BackwardWeightSource {
             const bool valid = n < N;
             if (valid) c.b_rows |= 1u << i;
             const int nn = valid ? n : 0, tap = nn / d.Cg, ch = nn - tap * d.Cg, ki = tap / d.KW, kj = tap - ki * d.KW;
-            c.b_first[i] = ((kj * d.C + g * d.Cg + ch) * batch) * d.H * OWp;
+            c.b_first[i] = ((kj * d.C + g * d.Cg + ch) * batch) * d.H * owp.d;
             c.hoff[i] = ki * d.dh - d.ph;
         }
         return c;
@@ -249,7 +249,7 @@ struct BackwardWeightSource {
     __host__ __device__ void load(const Copies& c, int /*g*/, int k0, int k_end, Copy&& copy) const {
         const int kc = (c.tid % 8) * v5::kChunk, q = k0 + kc;
         const bool q_valid = q < k_end;
-        const int row = owp.div(q_valid ? q : 0), ow = (q_valid ? q : 0) - row * OWp;  // row = (n, oh)
+        const int row = owp.div(q_valid ? q : 0), ow = (q_valid ? q : 0) - row * owp.d;  // row = (n, oh)
         const int img = oh.div(row), out_row = row - img * d.OH;
 SEAM_CONV_UNROLL
         for (int i = 0; i < A_ROWS; ++i) {
@@ -261,7 +261,7 @@ SEAM_CONV_UNROLL
             const int ih = out_row * d.sh + c.hoff[i];
             const bool valid = q_valid && ((c.b_rows >> i) & 1u) && unsigned(ih) < unsigned(d.H);
             copy(Cfg::A_FLOATS + Cfg::b_offset(c.tid / 8 + ROW_STEP * i, kc),
-                 valid ? xk + (c.b_first[i] + (img * d.H + ih) * OWp + ow) : xk, valid);
+                 valid ? xk + (c.b_first[i] + (img * d.H + ih) * owp.d + ow) : xk, valid);
         }
     }
 };
@@ -620,7 +620,7 @@ inline cudaError_t backward_weight_gemm(float* dw, const Conv2dShape& s, const v
     const int M = int(s.Og()), N = int(s.KH * s.KW * s.Cg()), K = int(int64_t(st.N) * st.OH * st.OWp);
     const v5::BackwardWeightStore store{split ? partial : dw, d, M, N, int(s.Cg())};  // columns tap·Cg + c: no pad
     const cudaError_t status = conv2d_tf32_wgmma::launch_gemm<BackwardWeightSource>(
-        M, store, int(s.groups), plan, stream, xk, dyk, d, M, N, K, st.OWp, st.N, st.owp, st.oh);
+        M, store, int(s.groups), plan, stream, xk, dyk, d, M, N, K, st.N, st.owp, st.oh);
     if (status != cudaSuccess || !split) return status;
     return cd::sum_slices<float>(partial, dw, total, plan.slices, stream);
 }

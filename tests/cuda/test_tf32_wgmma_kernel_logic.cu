@@ -393,10 +393,10 @@ void check_case(const Case& c, std::mt19937_64& rng) {
             std::vector<float> dw(w.size(), nan), partial(split ? size_t(plan.slices) * w.size() : 0, nan);
             const v5::BackwardWeightStore store{split ? partial.data() : dw.data(), dims, M, N, Cg};
             if (v5::block_rows(M) == 128)
-                emulate_checked<128>(v6::BackwardWeightSource<128>{xk.data(), dyk.data(), dims, M, N, K, OWp, int(s.N), st.owp, st.oh},
+                emulate_checked<128>(v6::BackwardWeightSource<128>{xk.data(), dyk.data(), dims, M, N, K, int(s.N), st.owp, st.oh},
                                      store, G, plan.slices, plan.k_slice, dyk_span, xk_span, what + " [BM 128]");
             else
-                emulate_checked<64>(v6::BackwardWeightSource<64>{xk.data(), dyk.data(), dims, M, N, K, OWp, int(s.N), st.owp, st.oh},
+                emulate_checked<64>(v6::BackwardWeightSource<64>{xk.data(), dyk.data(), dims, M, N, K, int(s.N), st.owp, st.oh},
                                     store, G, plan.slices, plan.k_slice, dyk_span, xk_span, what + " [BM 64]");
             if (split) {
                 for (int64_t i = 0; i < count; ++i)
