@@ -23,9 +23,10 @@
 // see the "Versions tried" of kernels/seam/elementwise.cuh and reduce.cuh).
 //
 // A third table times the other families of the elementwise and reduction kernels, one
-// version each (kernels/seam/softmax.cuh, norm.cuh, resize.cuh, optim.cuh), the same way against the
+// version each except batch_norm (kernels/seam/softmax.cuh, norm.cuh, resize.cuh, optim.cuh), the same way against the
 // same copy_: softmax forward, softmax / log_softmax / cross_entropy / layer_norm forward + backward
-// on [rows, 1024], batch_norm (training) forward and forward + backward on [N, 64, 64, 64], dropout,
+// on [rows, 1024], batch_norm (training) forward and forward + backward on [N, 64, 64, 64] (version 2,
+// the default, and version 1, which norm.cuh keeps for study; both are validated first), dropout,
 // upsample nearest and bilinear x2 (bilinear also with its backward), gather and scatter_add along
 // the class dimension (kernels/seam/gather_scatter.cuh), and the fused SGD (momentum) and Adam steps
 // on one parameter; forward + backward through autograd on a fresh leaf each run.
@@ -44,6 +45,7 @@
 #include <chrono>
 #include <cmath>
 #include <functional>
+#include <tuple>
 #include <vector>
 
 #include "seam/core/tensor.hpp"
@@ -133,6 +135,7 @@ struct FamilyRow {
     double moved;  // bytes each kernel must move at least (see the table's note)
     std::function<void()> run;
     OpTime time{};
+    const char* batch_norm_version = nullptr;  // SEAM_BATCH_NORM_VERSION while it is timed (null: the default)
 };
 
 }  // namespace
@@ -271,9 +274,22 @@ int main(int argc, char** argv) {
             ok3 = check_fb("log_softmax [37, 1031]", a, da, 1e-5, [](const Tensor<float>& t) { return log_softmax(t, 1); }) && ok3;
             ok3 = check_fb("cross_entropy [37, 1031]", a, Tensor<float>(), 1e-5,
                            [&](const Tensor<float>& t) { return cross_entropy(t, t.device().is_cuda() ? tg : ts); }) && ok3;
-            ok3 = check_fb("batch_norm [5, 7, 9, 11], training", b, db, 1e-5, [&](const Tensor<float>& t) {
-                      return batch_norm(t, Tensor<float>(), Tensor<float>(), on(t, bw, bwg), on(t, bb, bbg), true);
-                  }) && ok3;
+            {  // both versions of kernels/seam/norm.cuh; [40, 7, 32, 32] is 3 chunks a channel in version 2
+                const Tensor<float> b2 = randn<float>({40, 7, 32, 32}, g3), db2 = randn<float>({40, 7, 32, 32}, g3);
+                for (const char* version : {"2", "1"}) {
+                    setenv("SEAM_BATCH_NORM_VERSION", version, 1);
+                    const std::string v = std::string(" (version ") + version + ")";
+                    for (const auto& [what, xs_, dys] : {std::tuple{"batch_norm [5, 7, 9, 11], training", b, db},
+                                                         std::tuple{"batch_norm_relu [40, 7, 32, 32], training", b2, db2}}) {
+                        const bool relu = std::string(what).find("relu") != std::string::npos;
+                        ok3 = check_fb(what + v, xs_, dys, 1e-5, [&](const Tensor<float>& t) {
+                                  return relu ? batch_norm_relu(t, Tensor<float>(), Tensor<float>(), on(t, bw, bwg), on(t, bb, bbg), true)
+                                              : batch_norm(t, Tensor<float>(), Tensor<float>(), on(t, bw, bwg), on(t, bb, bbg), true);
+                              }) && ok3;
+                    }
+                }
+                unsetenv("SEAM_BATCH_NORM_VERSION");
+            }
             ok3 = check_fb("layer_norm [37, 1031] over the last dim", a, da, 1e-5,
                            [&](const Tensor<float>& t) { return layer_norm(t, {1031}, on(t, lw, lwg), on(t, lb, lbg)); }) && ok3;
             ok3 = check_fb("upsample_nearest2d x2 [3, 5, 7, 9]", u, du, 0.0,
@@ -359,6 +375,13 @@ int main(int argc, char** argv) {
                                 return batch_norm(t, Tensor<float>(), Tensor<float>(), w64, b64, true);
                             }).second;
                  }},
+                {"batch_norm training, forward (version 1: a block a channel)", 2 * BN,
+                 [&] { sink = batch_norm(b3, Tensor<float>(), Tensor<float>(), w64, b64, true); }, {}, "1"},
+                {"batch_norm training, forward + backward (version 1)", 5 * BN, [&] {
+                     sink = forward_backward(b3, db3, [&](const Tensor<float>& t) {
+                                return batch_norm(t, Tensor<float>(), Tensor<float>(), w64, b64, true);
+                            }).second;
+                 }, {}, "1"},
                 {"layer_norm [rows, 1024], forward + backward", 5 * B,
                  [&] { sink = forward_backward(s3, ds3, [&](const Tensor<float>& t) { return layer_norm(t, {cols3}, lw3, lb3); }).second; }},
                 {"dropout p = 0.5, forward (values + 1-byte mask)", 2 * B + B / 4, [&] { sink = dropout(s3, 0.5f, true, gd); }},
@@ -373,7 +396,11 @@ int main(int argc, char** argv) {
                 {"SGD step, momentum 0.9 (fused)", 5 * P, [&] { sgd.step(); }},
                 {"Adam step (fused)", 7 * P, [&] { adam.step(); }},
             };
-            for (FamilyRow& r : fam) r.time = time_op_stats(r.run, reps);
+            for (FamilyRow& r : fam) {
+                if (r.batch_norm_version) setenv("SEAM_BATCH_NORM_VERSION", r.batch_norm_version, 1);
+                r.time = time_op_stats(r.run, reps);
+                unsetenv("SEAM_BATCH_NORM_VERSION");
+            }
             const double copy_gbs3 = results[0].moved / results[0].seconds[0] / 1e9;
             std::printf("- %lld-element float32 tensors (the softmax/loss/layer_norm/dropout ones [%lld, 1024], rows' = %lld; batch_norm "
                         "[%lld, 64, 64, 64]; upsample from [%lld, 64, 32, 32]; the optimizers one [%lld] parameter), median "

@@ -39,6 +39,7 @@
 #include "seam/core/macros.hpp"
 #include "seam/cuda/api.hpp"
 #include "seam/cuda/runtime.hpp"
+#include "seam/fast_divisor.cuh"
 
 #define SEAM_CUDA_CHECK(call)                                                                     \
     do {                                                                                          \

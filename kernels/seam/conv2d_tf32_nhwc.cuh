@@ -115,6 +115,7 @@
 #include <cstring>
 
 #include "seam/conv2d.cuh"
+#include "seam/fast_divisor.cuh"
 #include "seam/conv2d_tf32_mma.cuh"
 
 namespace seam::kernels::conv2d_tf32_nhwc {
@@ -318,33 +319,8 @@ SEAM_CONV_UNROLL
 
 inline int block_rows(int64_t M) { return M > 64 ? 128 : 64; }
 
-/// Division by a divisor fixed at launch, as a multiply-high and a shift (Granlund and Montgomery;
-/// CUTLASS's FastDivmod): the gathers divide every K-tile, and a 32-bit division costs ~20
-/// instructions where these cost 2. Exact for 0 <= n < 2^31 and divisors 1 .. 2^31 - 1: with
-/// l = ceil(log2 d) and m = ceil(2^(31+l) / d) (which fits 32 bits), floor(n·m / 2^(31+l)) = floor(n/d)
-/// because n·(m·d - 2^(31+l)) / (d·2^(31+l)) < 2^-l <= 1/d can never carry past the next integer.
-struct FastDivisor {
-    int d = 1;
-    uint32_t mul = 0;
-    int shift = 0;  // l - 1
-    FastDivisor() = default;
-    __host__ __device__ FastDivisor(int divisor) : d(divisor) {  // NOLINT: implicit, so sources take an int
-        if (d > 1) {
-            int l = 0;
-            while ((uint64_t(1) << l) < uint64_t(d)) ++l;
-            mul = static_cast<uint32_t>(((uint64_t(1) << (31 + l)) + uint64_t(d) - 1) / uint64_t(d));
-            shift = l - 1;
-        }
-    }
-    __host__ __device__ int div(int n) const {
-        if (d == 1) return n;
-#if defined(__CUDA_ARCH__)
-        return static_cast<int>(__umulhi(static_cast<unsigned>(n), mul) >> shift);
-#else
-        return static_cast<int>(((uint64_t(static_cast<unsigned>(n)) * mul) >> 32) >> shift);
-#endif
-    }
-};
+/// FastDivisor (fast_divisor.cuh): the gathers divide every K-tile by divisors fixed at launch.
+using seam::kernels::FastDivisor;
 
 /// conv2d.cuh's Dims plus the number of groups a staged pixel row holds and the divisors the
 /// gathers use every K-tile.

@@ -4,7 +4,8 @@
 //
 // What it computes: the rules of include/seam/ops/norm.hpp.
 //   batch_norm forward   per channel c: training uses the batch mean m and the biased variance
-//                        (two passes, sums in double: never E[x²] - E[x]²) and updates the running
+//                        (sums in double, never E[x²] - E[x]²: v1 two passes, v2 one pass of sums
+//                        shifted by the channel's first value) and updates the running
 //                        buffers in place, running = (1 - momentum)·running + momentum·batch (the
 //                        unbiased variance for running_var); evaluation uses the running buffers
 //                        (0 and 1 when absent). invstd = 1/sqrt(var + eps);
@@ -34,10 +35,22 @@
 // statistics are contiguous [C] double; the dropout mask is [n] uint8 (1 = kept). layer_norm:
 // x, y, g, dx contiguous [rows, D] (D = the product of normalized_shape), weight, bias, dweight,
 // dbias contiguous [D] (any may be null), mean and rstd contiguous [rows] double; the parameter
-// gradients use a workspace of 2·chunks·D doubles (layer_norm_param_workspace_bytes).
+// gradients use a workspace of 2·chunks·D doubles (layer_norm_param_workspace_bytes); batch_norm
+// v2 a workspace of 2·C·chunks doubles (batch_norm_workspace_bytes).
 //
-// Launch shapes:
-//   batch_norm           one block of 256 threads per channel (grid-stride over channels): the
+// Launch shapes (SEAM_BATCH_NORM_VERSION=1|2 in the environment picks batch_norm's version, read at
+// every launch; default 2):
+//   batch_norm v2        (default) two launches a direction, each of one 256-thread block per
+//                        (channel, chunk of whole planes) — plan_batch_norm aims at 16384 values a
+//                        chunk, at most 1024 chunks a channel, grid-stride beyond 2^20 blocks: a
+//                        sums pass writing two double partials per block to a workspace, then an
+//                        apply pass in which every block re-sums its channel's partials (warp 0, in
+//                        a fixed order) and writes its chunk. 16-byte loads and stores when inner is
+//                        a multiple of 4 floats (2 doubles) and the tensors are aligned. Details
+//                        and the arithmetic (sums shifted by the channel's first value, one read
+//                        for both statistics) at "batch_norm version 2" below. A chunk of 2^30
+//                        values or more runs version 1.
+//   batch_norm v1        one block of 256 threads per channel (grid-stride over channels): the
 //                        threads stride over the channel's N·inner values (consecutive threads on
 //                        consecutive values of one plane: coalesced), shared-memory trees combine
 //                        the double sums in a fixed order, so the results are the same bits on
@@ -53,17 +66,25 @@
 //                        every result is the same bits on every run and GPU (no atomics).
 //   dropout              grid-stride loops over blocks of four elements (one Philox call each).
 //
-// Versions tried: only this one. Measured on an H200 (bench_elementwise_cuda's third table, two
-// runs of 2026-11-27: bench/results/gpu-h200-2026-11-27-run5.md and -run6.md;
-// % of seam's 3.83 TB/s copy for the bytes each must move):
-// batch_norm training on [256, 64, 64, 64] forward 6.2-6.4 ms (2 %), forward + backward 10.9-11.2
-// ms (3 %) — far from the copy rate, for the reason below; layer_norm [65536, 1024] forward +
-// backward 0.84 ms (41 %); dropout p = 0.5 forward (values and a 1-byte mask) 0.45 ms (35 %). Known
-// weak spots: one block per channel leaves most of a large GPU idle
-// for C = 64 (the first VGG/ResNet layers); splitting each channel over several blocks with a
-// second reduction pass is the first thing to try when bench/ shows it. layer_norm gives a whole
-// block of at least 32 threads to each row, so very short rows (D < 32) leave threads idle; a warp
-// per row, several rows per block, is the first thing to try there.
+// Versions tried. batch_norm:
+//   v1  a block per channel (above). Measured on an H200 (bench_elementwise_cuda's third table,
+//       bench/results/gpu-h200-2026-11-27-run5.md, -run6.md and -run7.md; % of seam's copy rate for
+//       the bytes each must move): training on [256, 64, 64, 64] forward 6.2-6.4 ms (2 %), forward +
+//       backward 10.9-11.2 ms (3 %). Two causes: 64 channels give 64 blocks to a 132-SM GPU, and
+//       every value's address costs a 64-bit division and remainder (k / inner, k % inner).
+//   v2  (default) each channel cut into chunks of whole planes, a block per (channel, chunk), the
+//       address from a FastDivisor within the chunk, 16-byte groups, one read of x for both
+//       statistics. Its ceiling by bytes moved: 67 % of the copy rate forward (x read twice),
+//       60 % backward (g and x read twice). NOT YET TIMED: written on 2026-11-28 without a GPU; its
+//       logic is replayed on the CPU (tests/cuda/test_norm_kernel_logic.cu), and
+//       bench_elementwise_cuda times it beside v1 at the next GPU run.
+// layer_norm and dropout: only one version each. Measured on an H200 (the same runs):
+// layer_norm [65536, 1024] forward + backward 0.84 ms (41 %); dropout p = 0.5 forward (values and
+// a 1-byte mask) 0.45 ms (35 %). Known weak spot: layer_norm gives a whole block of at least 32
+// threads to each row, so very short rows (D < 32) leave threads idle; a warp per row, several
+// rows per block, is the first thing to try there. batch_norm v2 with inner = 1 (BatchNorm1d) reads
+// a channel's values C apart (uncoalesced, as v1): a column layout (threads over channels) is the
+// thing to try for large [N, C] inputs.
 #pragma once
 
 #include <cstdint>
@@ -86,7 +107,7 @@ template <class T>
 struct ChannelVector {
     T* data = nullptr;
     int64_t stride = 1;
-    SEAM_DEVICE double get(int64_t c, double fallback) const {
+    SEAM_HOST_DEVICE double get(int64_t c, double fallback) const {
         return data ? static_cast<double>(data[c * stride]) : fallback;
     }
 };
@@ -106,7 +127,7 @@ __device__ inline double block_sum(double v, double* shared) {
     return result;
 }
 
-SEAM_DEVICE double rsqrt_d(double v) { return 1.0 / ::sqrt(v); }
+SEAM_HOST_DEVICE double rsqrt_d(double v) { return 1.0 / ::sqrt(v); }
 
 }  // namespace norm_detail
 
@@ -192,22 +213,553 @@ __global__ void batch_norm_backward_kernel(const T* g, const T* x, const T* y_re
     }
 }
 
+// ----- batch_norm version 2: each channel cut into chunks of whole planes -------------------------------
+//
+// Version 1 above gives a channel to one block, so [256, 64, 64, 64] runs on 64 blocks of a 132-SM
+// GPU, and it finds each value's address with a 64-bit division and remainder. Version 2 cuts the
+// N planes of a channel into `chunks` runs of `planes_per_chunk` planes (plan_batch_norm) and gives
+// each (channel, chunk) to a block (b = c·chunks + chunk), in two launches per direction:
+//   sums:   each block adds its chunk's values into two doubles and writes them to a workspace of
+//           [C, chunks] pairs (partial_a, partial_b);
+//   apply:  each block sums its channel's `chunks` pairs again (warp 0, in a fixed order), turns
+//           them into the channel's coefficients, and writes its chunk's output; the block of chunk
+//           0 also writes the per-channel results (saved statistics, running buffers, dweight,
+//           dbias). Every block of a channel computes the same coefficients from the same partials
+//           in the same order, so they agree bit for bit; no atomics, the same bits on every run.
+// Inside a chunk, element j (0 ≤ j < planes·inner, 32-bit) lies in plane j / inner (a FastDivisor:
+// a multiply and a shift) at offset ((n0 + plane)·C + c)·inner + j % inner. Thread t takes the
+// groups of G = 16 / sizeof(T) consecutive j (4 floats, 2 doubles) g = t, t + 256, t + 512, ...,
+// 4 groups loaded before they are combined, and adds their elements in j order. When inner is a
+// multiple of G and every tensor is 16-byte aligned a group lies inside one plane and is one
+// vector load or store; otherwise the same groups are read element by element — the same
+// additions in the same order, so the sums do not depend on the alignment.
+// One pass over x for both statistics: the sums are shifted by K = x[0, c, 0], the channel's first
+// value (s = Σ(x - K), q = Σ(x - K)², in double), then mean = K + s/M and Σ(x - mean)² = q - s²/M.
+// Because K is one of the values, (K - mean)² ≤ M·var, so the subtraction loses at most about
+// log2(M + 1) bits of the double result: far below float rounding (never E[x²] - E[x]², whose loss
+// grows with mean²/var). Bytes moved: forward reads x twice and writes y (3 units where a copy
+// moves 2: at most 67 % of the copy rate), backward reads g and x twice and writes dx (5 units
+// against 3: at most 60 %). Beyond that the chunk must stay on chip between the passes (a
+// persistent kernel with a grid-wide barrier, as cuDNN's persistent batch norm does).
+
+/// How version 2 cuts each channel (from the shape only).
+struct BatchNormPlan {
+    int64_t planes_per_chunk = 1;  // consecutive n values a chunk covers
+    int64_t chunks = 1;            // chunks per channel: ceil(N / planes_per_chunk)
+    int chunk_elems = 0;           // planes_per_chunk · inner (the last chunk of a channel may have fewer)
+    FastDivisor inner;             // divides j by inner
+};
+
+inline constexpr int64_t kBatchNormChunkTarget = 16384;  // elements a block aims at (64 KiB of floats)
+inline constexpr int64_t kBatchNormMaxChunks = 1024;     // bounds the apply blocks' re-summing of partials
+inline constexpr int kBatchNormUnroll = 4;               // groups a thread loads before combining them
+
+inline BatchNormPlan plan_batch_norm(const BatchNormArgs& a) {
+    BatchNormPlan p;
+    if (a.N <= 0 || a.inner <= 0) return p;
+    p.planes_per_chunk = std::max<int64_t>(1, kBatchNormChunkTarget / a.inner);
+    p.planes_per_chunk = std::max(p.planes_per_chunk, ceil_div(a.N, kBatchNormMaxChunks));
+    p.planes_per_chunk = std::min(p.planes_per_chunk, a.N);
+    p.chunks = ceil_div(a.N, p.planes_per_chunk);
+    const int64_t elems = p.planes_per_chunk * a.inner;
+    p.chunk_elems = elems < int64_t(1) << 30 ? static_cast<int>(elems) : 0;
+    p.inner = FastDivisor(a.inner < int64_t(1) << 30 ? static_cast<int>(a.inner) : 1);
+    return p;
+}
+
+/// Can version 2 take this shape? Its chunk indices are 32-bit: a chunk below 2^30 elements.
+inline bool batch_norm_v2_fits(const BatchNormArgs& a) {
+    if (a.N <= 0 || a.C <= 0 || a.inner <= 0) return true;  // nothing to do: either version
+    const BatchNormPlan p = plan_batch_norm(a);
+    return p.chunk_elems > 0 && a.inner < int64_t(1) << 30;
+}
+
+/// The batch_norm version to run: SEAM_BATCH_NORM_VERSION (1 or 2; default 2), version 1 where
+/// version 2's plan does not fit.
+inline int batch_norm_version(const BatchNormArgs& a) {
+    const int v = kernel_version("SEAM_BATCH_NORM_VERSION", 2);
+    return v == 2 && !batch_norm_v2_fits(a) ? 1 : v;
+}
+
+/// Device workspace the batch_norm launchers need: version 2's [C, chunks] pairs of doubles.
+inline size_t batch_norm_workspace_bytes(const BatchNormArgs& a, int version) {
+    if (version < 2 || a.N <= 0 || a.C <= 0 || a.inner <= 0) return 0;
+    return static_cast<size_t>(2 * a.C * plan_batch_norm(a).chunks) * sizeof(double);
+}
+
+/// Block b's share: channel c, planes [n0, n0 + planes), elems = planes · inner values.
+struct BatchNormChunk {
+    int64_t c = 0, chunk = 0, n0 = 0;
+    int elems = 0;
+};
+
+SEAM_HOST_DEVICE BatchNormChunk batch_norm_chunk(const BatchNormArgs& a, const BatchNormPlan& p, int64_t b) {
+    BatchNormChunk k;
+    k.c = b / p.chunks;
+    k.chunk = b - k.c * p.chunks;
+    k.n0 = k.chunk * p.planes_per_chunk;
+    const int64_t planes = a.N - k.n0 < p.planes_per_chunk ? a.N - k.n0 : p.planes_per_chunk;
+    k.elems = static_cast<int>(planes * a.inner);
+    return k;
+}
+
+/// Offset in [N, C, inner] of the chunk's element j.
+SEAM_HOST_DEVICE int64_t batch_norm_offset(const BatchNormArgs& a, const BatchNormPlan& p, const BatchNormChunk& k,
+                                           int j) {
+    const int plane = p.inner.div(j);
+    return ((k.n0 + plane) * a.C + k.c) * a.inner + (j - plane * static_cast<int>(a.inner));
+}
+
+/// The G elements of group g of a chunk (those past elems are left alone): one vector load when
+/// `vec`, else one load each.
+template <class T>
+SEAM_HOST_DEVICE void batch_norm_load_group(const T* src, const BatchNormArgs& a, const BatchNormPlan& p,
+                                            const BatchNormChunk& k, int g, bool vec, T (&v)[kVecOf<T>]) {
+    constexpr int G = kVecOf<T>;
+    if (vec) {
+        const Vec<T, G> loaded = load_vec<G>(src + batch_norm_offset(a, p, k, G * g));
+        for (int q = 0; q < G; ++q) v[q] = loaded.v[q];
+        return;
+    }
+    for (int q = 0; q < G; ++q)
+        if (G * g + q < k.elems) v[q] = src[batch_norm_offset(a, p, k, G * g + q)];
+}
+
+template <class T>
+SEAM_HOST_DEVICE void batch_norm_store_group(T* dst, const BatchNormArgs& a, const BatchNormPlan& p,
+                                             const BatchNormChunk& k, int g, bool vec, const T (&v)[kVecOf<T>]) {
+    constexpr int G = kVecOf<T>;
+    if (vec) {
+        Vec<T, G> out;
+        for (int q = 0; q < G; ++q) out.v[q] = v[q];
+        store_vec<G>(dst + batch_norm_offset(a, p, k, G * g), out);
+        return;
+    }
+    for (int q = 0; q < G; ++q)
+        if (G * g + q < k.elems) dst[batch_norm_offset(a, p, k, G * g + q)] = v[q];
+}
+
+/// Two double sums a thread carries (and a block, a chunk, a channel combine).
+struct SumPair {
+    double a = 0, b = 0;
+};
+
+/// Thread t's forward sums over its groups of the chunk: Σ(x - K) and Σ(x - K)², j in order.
+template <class T>
+SEAM_HOST_DEVICE SumPair batch_norm_thread_sums_forward(const T* x, const BatchNormArgs& a, const BatchNormPlan& p,
+                                                        const BatchNormChunk& k, double shift, int t, int threads,
+                                                        bool vec) {
+    constexpr int G = kVecOf<T>;
+    const int groups = (k.elems + G - 1) / G;
+    SumPair s;
+    for (int g0 = t; g0 < groups; g0 += kBatchNormUnroll * threads) {
+        T v[kBatchNormUnroll][G];
+SEAM_UNROLL
+        for (int u = 0; u < kBatchNormUnroll; ++u)
+            if (g0 + u * threads < groups) batch_norm_load_group(x, a, p, k, g0 + u * threads, vec, v[u]);
+SEAM_UNROLL
+        for (int u = 0; u < kBatchNormUnroll; ++u) {
+            const int g = g0 + u * threads;
+            if (g >= groups) break;
+            for (int q = 0; q < G; ++q) {
+                if (G * g + q >= k.elems) break;
+                const double d = static_cast<double>(v[u][q]) - shift;
+                s.a += d;
+                s.b += d * d;
+            }
+        }
+    }
+    return s;
+}
+
+/// Thread t's backward sums: Σ g' and Σ g'·(x - mean), g' = g (g·[y > 0] when y_relu is given).
+template <class T>
+SEAM_HOST_DEVICE SumPair batch_norm_thread_sums_backward(const T* g, const T* x, const T* y_relu,
+                                                         const BatchNormArgs& a, const BatchNormPlan& p,
+                                                         const BatchNormChunk& k, double mean, int t, int threads,
+                                                         bool vec) {
+    constexpr int G = kVecOf<T>;
+    const int groups = (k.elems + G - 1) / G;
+    SumPair s;
+    for (int g0 = t; g0 < groups; g0 += kBatchNormUnroll * threads) {
+        T gv[kBatchNormUnroll][G], xv[kBatchNormUnroll][G], yv[kBatchNormUnroll][G];
+SEAM_UNROLL
+        for (int u = 0; u < kBatchNormUnroll; ++u) {
+            const int gi = g0 + u * threads;
+            if (gi >= groups) break;
+            batch_norm_load_group(g, a, p, k, gi, vec, gv[u]);
+            batch_norm_load_group(x, a, p, k, gi, vec, xv[u]);
+            if (y_relu) batch_norm_load_group(y_relu, a, p, k, gi, vec, yv[u]);
+        }
+SEAM_UNROLL
+        for (int u = 0; u < kBatchNormUnroll; ++u) {
+            const int gi = g0 + u * threads;
+            if (gi >= groups) break;
+            for (int q = 0; q < G; ++q) {
+                if (G * gi + q >= k.elems) break;
+                const double gq = y_relu ? (yv[u][q] > T(0) ? static_cast<double>(gv[u][q]) : 0.0)
+                                         : static_cast<double>(gv[u][q]);
+                s.a += gq;
+                s.b += gq * (static_cast<double>(xv[u][q]) - mean);
+            }
+        }
+    }
+    return s;
+}
+
+/// Lane l's share of a channel's chunk partials: chunks l, l + 32, ... in order.
+SEAM_HOST_DEVICE SumPair batch_norm_lane_partials(const double* partial_a, const double* partial_b,
+                                                  const BatchNormPlan& p, int64_t c, int lane) {
+    SumPair s;
+    for (int64_t chunk = lane; chunk < p.chunks; chunk += kWarpSize) {
+        s.a += partial_a[c * p.chunks + chunk];
+        s.b += partial_b[c * p.chunks + chunk];
+    }
+    return s;
+}
+
+/// A channel's forward statistics (training: from the shifted sums; evaluation: the running
+/// buffers) and what the apply pass multiplies and adds.
+struct BatchNormForwardCoefficients {
+    double mean = 0, invstd = 1, unbiased_var = 0;
+    double scale = 1, shift = 0;  // y = x·T(scale) + T(shift)
+};
+
+SEAM_HOST_DEVICE BatchNormForwardCoefficients batch_norm_forward_coefficients(const BatchNormArgs& a, SumPair sums,
+                                                                             double K, double weight, double bias,
+                                                                             double running_mean,
+                                                                             double running_var) {
+    BatchNormForwardCoefficients f;
+    double var;
+    if (a.training) {
+        const double M = static_cast<double>(a.N * a.inner);
+        const double mean_shift = sums.a / M;
+        double centered = sums.b - sums.a * mean_shift;  // Σ(x - mean)²
+        if (centered < 0) centered = 0;                  // rounding only: it is a sum of squares
+        f.mean = K + mean_shift;
+        var = centered / M;
+        f.unbiased_var = centered / (M - 1);
+    } else {
+        f.mean = running_mean;
+        var = running_var;
+    }
+    f.invstd = norm_detail::rsqrt_d(var + a.eps);
+    f.scale = weight * f.invstd;
+    f.shift = bias - f.mean * f.scale;
+    return f;
+}
+
+/// A channel's backward coefficients from Σ g' and Σ g'·(x - mean): dx = A·(g' - mean_g) - B·(x - m).
+struct BatchNormBackwardCoefficients {
+    double A = 0, mean_g = 0, B = 0;
+};
+
+SEAM_HOST_DEVICE BatchNormBackwardCoefficients batch_norm_backward_coefficients(const BatchNormArgs& a, SumPair sums,
+                                                                               double weight, double invstd) {
+    BatchNormBackwardCoefficients b;
+    const double M = static_cast<double>(a.N * a.inner);
+    b.A = weight * invstd;
+    b.mean_g = a.training ? sums.a / M : 0.0;
+    b.B = a.training ? weight * invstd * invstd * invstd * sums.b / M : 0.0;
+    return b;
+}
+
+/// Thread t's share of the forward output: y = x·scale + shift (then max(y, 0) when fused).
+template <class T>
+SEAM_HOST_DEVICE void batch_norm_thread_apply_forward(const T* x, T* y, const BatchNormArgs& a, const BatchNormPlan& p,
+                                                      const BatchNormChunk& k, T scale, T shift, int t, int threads,
+                                                      bool vec) {
+    constexpr int G = kVecOf<T>;
+    const int groups = (k.elems + G - 1) / G;
+    for (int g = t; g < groups; g += threads) {
+        T v[G];
+        batch_norm_load_group(x, a, p, k, g, vec, v);
+        for (int q = 0; q < G; ++q) {
+            const T o = v[q] * scale + shift;
+            v[q] = a.relu ? (o > T(0) ? o : T(0)) : o;
+        }
+        batch_norm_store_group(y, a, p, k, g, vec, v);
+    }
+}
+
+/// Thread t's share of dx = A·(g' - mean_g) - B·(x - m), in T as version 1.
+template <class T>
+SEAM_HOST_DEVICE void batch_norm_thread_apply_backward(const T* g, const T* x, const T* y_relu, T* dx,
+                                                       const BatchNormArgs& a, const BatchNormPlan& p,
+                                                       const BatchNormChunk& k, T A, T mean_g, T B, T m, int t,
+                                                       int threads, bool vec) {
+    constexpr int G = kVecOf<T>;
+    const int groups = (k.elems + G - 1) / G;
+    for (int gi = t; gi < groups; gi += threads) {
+        T gv[G], xv[G], yv[G];
+        batch_norm_load_group(g, a, p, k, gi, vec, gv);
+        batch_norm_load_group(x, a, p, k, gi, vec, xv);
+        if (y_relu) batch_norm_load_group(y_relu, a, p, k, gi, vec, yv);
+        for (int q = 0; q < G; ++q) {
+            const T gq = y_relu ? gv[q] * static_cast<T>(yv[q] > T(0)) : gv[q];
+            gv[q] = A * (gq - mean_g) - B * (xv[q] - m);
+        }
+        batch_norm_store_group(dx, a, p, k, gi, vec, gv);
+    }
+}
+
+namespace norm_detail {
+
+/// The block's two sums, every warp's shuffle tree (lane l += lane l + offset, offsets 16 .. 1),
+/// then warp 0 .. 7's results added in order by thread 0. Returns the total in thread 0 only.
+__device__ inline SumPair block_sum_pair(SumPair s, double* warp_a, double* warp_b) {
+    for (int offset = kWarpSize / 2; offset > 0; offset /= 2) {
+        s.a += __shfl_down_sync(0xffffffffu, s.a, offset);
+        s.b += __shfl_down_sync(0xffffffffu, s.b, offset);
+    }
+    const int warp = threadIdx.x / kWarpSize, lane = threadIdx.x % kWarpSize;
+    if (lane == 0) warp_a[warp] = s.a, warp_b[warp] = s.b;
+    __syncthreads();
+    SumPair total;
+    if (threadIdx.x == 0)
+        for (int w = 0; w < kThreads / kWarpSize; ++w) total.a += warp_a[w], total.b += warp_b[w];
+    __syncthreads();  // warp_a and warp_b are reused by the block's next chunk
+    return total;
+}
+
+/// Warp 0's sum of a channel's partials (lane shares, then the shuffle tree); the result in lane 0.
+__device__ inline SumPair warp_channel_sums(const double* partial_a, const double* partial_b, const BatchNormPlan& p,
+                                            int64_t c) {
+    SumPair s = batch_norm_lane_partials(partial_a, partial_b, p, c, static_cast<int>(threadIdx.x));
+    for (int offset = kWarpSize / 2; offset > 0; offset /= 2) {
+        s.a += __shfl_down_sync(0xffffffffu, s.a, offset);
+        s.b += __shfl_down_sync(0xffffffffu, s.b, offset);
+    }
+    return s;
+}
+
+}  // namespace norm_detail
+
+template <class T>
+__global__ void __launch_bounds__(kThreads)
+    batch_norm_sums_forward_kernel(const T* x, BatchNormArgs a, BatchNormPlan p, bool vec, double* partial_a,
+                                   double* partial_b) {
+    __shared__ double warp_a[kThreads / kWarpSize], warp_b[kThreads / kWarpSize];
+    for (int64_t b = blockIdx.x; b < a.C * p.chunks; b += gridDim.x) {
+        const BatchNormChunk k = batch_norm_chunk(a, p, b);
+        const double K = static_cast<double>(x[k.c * a.inner]);  // x[0, c, 0]
+        const SumPair s = batch_norm_thread_sums_forward(x, a, p, k, K, threadIdx.x, kThreads, vec);
+        const SumPair total = norm_detail::block_sum_pair(s, warp_a, warp_b);
+        if (threadIdx.x == 0) partial_a[b] = total.a, partial_b[b] = total.b;
+    }
+}
+
+template <class T>
+__global__ void __launch_bounds__(kThreads)
+    batch_norm_apply_forward_kernel(const T* x, T* y, ChannelVector<const T> weight, ChannelVector<const T> bias,
+                                    ChannelVector<T> running_mean, ChannelVector<T> running_var, double* save_mean,
+                                    double* save_invstd, BatchNormArgs a, BatchNormPlan p, bool vec,
+                                    const double* partial_a, const double* partial_b) {
+    __shared__ T coefficients[2];
+    for (int64_t b = blockIdx.x; b < a.C * p.chunks; b += gridDim.x) {
+        const BatchNormChunk k = batch_norm_chunk(a, p, b);
+        if (threadIdx.x < kWarpSize) {
+            SumPair sums;
+            if (a.training) sums = norm_detail::warp_channel_sums(partial_a, partial_b, p, k.c);
+            if (threadIdx.x == 0) {
+                // In training the running buffers are not read: chunk 0's block of the channel may be
+                // updating them at this moment.
+                const BatchNormForwardCoefficients f = batch_norm_forward_coefficients(
+                    a, sums, a.training ? static_cast<double>(x[k.c * a.inner]) : 0.0, weight.get(k.c, 1.0),
+                    bias.get(k.c, 0.0), a.training ? 0.0 : running_mean.get(k.c, 0.0),
+                    a.training ? 1.0 : running_var.get(k.c, 1.0));
+                coefficients[0] = static_cast<T>(f.scale);
+                coefficients[1] = static_cast<T>(f.shift);
+                if (k.chunk == 0) {  // one block per channel writes the per-channel results
+                    save_mean[k.c] = f.mean;
+                    save_invstd[k.c] = f.invstd;
+                    if (a.training && running_mean.data) {
+                        T* rm = running_mean.data + k.c * running_mean.stride;
+                        T* rv = running_var.data + k.c * running_var.stride;
+                        *rm = static_cast<T>((1.0 - a.momentum) * static_cast<double>(*rm) + a.momentum * f.mean);
+                        *rv = static_cast<T>((1.0 - a.momentum) * static_cast<double>(*rv) +
+                                             a.momentum * f.unbiased_var);
+                    }
+                }
+            }
+        }
+        __syncthreads();
+        batch_norm_thread_apply_forward(x, y, a, p, k, coefficients[0], coefficients[1], threadIdx.x, kThreads, vec);
+        __syncthreads();  // coefficients is rewritten for the block's next chunk
+    }
+}
+
+template <class T>
+__global__ void __launch_bounds__(kThreads)
+    batch_norm_sums_backward_kernel(const T* g, const T* x, const T* y_relu, const double* save_mean, BatchNormArgs a,
+                                    BatchNormPlan p, bool vec, double* partial_a, double* partial_b) {
+    __shared__ double warp_a[kThreads / kWarpSize], warp_b[kThreads / kWarpSize];
+    for (int64_t b = blockIdx.x; b < a.C * p.chunks; b += gridDim.x) {
+        const BatchNormChunk k = batch_norm_chunk(a, p, b);
+        const SumPair s =
+            batch_norm_thread_sums_backward(g, x, y_relu, a, p, k, save_mean[k.c], threadIdx.x, kThreads, vec);
+        const SumPair total = norm_detail::block_sum_pair(s, warp_a, warp_b);
+        if (threadIdx.x == 0) partial_a[b] = total.a, partial_b[b] = total.b;
+    }
+}
+
+/// need_sums: the sums pass ran (training, or dweight / dbias wanted); without it the partials
+/// are not read and Σ g' = Σ g'·(x - m) = 0 enter the coefficients (evaluation: they do not matter).
+template <class T>
+__global__ void __launch_bounds__(kThreads)
+    batch_norm_apply_backward_kernel(const T* g, const T* x, const T* y_relu, ChannelVector<const T> weight,
+                                     const double* save_mean, const double* save_invstd, BatchNormArgs a,
+                                     BatchNormPlan p, bool vec, bool need_sums, const double* partial_a,
+                                     const double* partial_b, T* dx, T* dweight, T* dbias) {
+    __shared__ T coefficients[4];
+    for (int64_t b = blockIdx.x; b < a.C * p.chunks; b += gridDim.x) {
+        const BatchNormChunk k = batch_norm_chunk(a, p, b);
+        if (!dx && k.chunk != 0) continue;  // only the per-channel results are wanted (uniform per block)
+        if (threadIdx.x < kWarpSize) {
+            SumPair sums;
+            if (need_sums) sums = norm_detail::warp_channel_sums(partial_a, partial_b, p, k.c);
+            if (threadIdx.x == 0) {
+                const double is = save_invstd[k.c];
+                if (k.chunk == 0) {
+                    if (dbias) dbias[k.c] = static_cast<T>(sums.a);
+                    if (dweight) dweight[k.c] = static_cast<T>(sums.b * is);
+                }
+                const BatchNormBackwardCoefficients c = batch_norm_backward_coefficients(a, sums, weight.get(k.c, 1.0), is);
+                coefficients[0] = static_cast<T>(c.A);
+                coefficients[1] = static_cast<T>(c.mean_g);
+                coefficients[2] = static_cast<T>(c.B);
+                coefficients[3] = static_cast<T>(save_mean[k.c]);
+            }
+        }
+        __syncthreads();
+        if (dx)
+            batch_norm_thread_apply_backward(g, x, y_relu, dx, a, p, k, coefficients[0], coefficients[1],
+                                             coefficients[2], coefficients[3], threadIdx.x, kThreads, vec);
+        __syncthreads();
+    }
+}
+
+/// Blocks of a version-2 launch: one per (channel, chunk), grid-stride beyond 2^20.
+inline unsigned batch_norm_blocks(const BatchNormArgs& a, const BatchNormPlan& p) {
+    return static_cast<unsigned>(std::max<int64_t>(1, std::min<int64_t>(a.C * p.chunks, int64_t(1) << 20)));
+}
+
+/// Where the batch_norm launchers send version 2's passes on the GPU (tests/cuda/
+/// test_norm_kernel_logic.cu sends them to a host emulation with the same members).
+struct DeviceBatchNorm {
+    cudaStream_t stream;
+
+    template <class T>
+    void sums_forward(const T* x, const BatchNormArgs& a, const BatchNormPlan& p, bool vec, double* partial_a,
+                      double* partial_b) const {
+        batch_norm_sums_forward_kernel<T><<<batch_norm_blocks(a, p), kThreads, 0, stream>>>(x, a, p, vec, partial_a,
+                                                                                            partial_b);
+        SEAM_CUDA_CHECK(cudaGetLastError());
+    }
+    template <class T>
+    void apply_forward(const T* x, T* y, ChannelVector<const T> weight, ChannelVector<const T> bias,
+                       ChannelVector<T> running_mean, ChannelVector<T> running_var, double* save_mean,
+                       double* save_invstd, const BatchNormArgs& a, const BatchNormPlan& p, bool vec,
+                       const double* partial_a, const double* partial_b) const {
+        batch_norm_apply_forward_kernel<T><<<batch_norm_blocks(a, p), kThreads, 0, stream>>>(
+            x, y, weight, bias, running_mean, running_var, save_mean, save_invstd, a, p, vec, partial_a, partial_b);
+        SEAM_CUDA_CHECK(cudaGetLastError());
+    }
+    template <class T>
+    void sums_backward(const T* g, const T* x, const T* y_relu, const double* save_mean, const BatchNormArgs& a,
+                       const BatchNormPlan& p, bool vec, double* partial_a, double* partial_b) const {
+        batch_norm_sums_backward_kernel<T><<<batch_norm_blocks(a, p), kThreads, 0, stream>>>(
+            g, x, y_relu, save_mean, a, p, vec, partial_a, partial_b);
+        SEAM_CUDA_CHECK(cudaGetLastError());
+    }
+    template <class T>
+    void apply_backward(const T* g, const T* x, const T* y_relu, ChannelVector<const T> weight,
+                        const double* save_mean, const double* save_invstd, const BatchNormArgs& a,
+                        const BatchNormPlan& p, bool vec, bool need_sums, const double* partial_a,
+                        const double* partial_b, T* dx, T* dweight, T* dbias) const {
+        batch_norm_apply_backward_kernel<T><<<batch_norm_blocks(a, p), kThreads, 0, stream>>>(
+            g, x, y_relu, weight, save_mean, save_invstd, a, p, vec, need_sums, partial_a, partial_b, dx, dweight,
+            dbias);
+        SEAM_CUDA_CHECK(cudaGetLastError());
+    }
+};
+
+/// Version 2's forward on any executor (DeviceBatchNorm on the GPU; the tests' host emulation).
+template <class T, class Exec>
+inline void batch_norm_forward_v2_on(const Exec& exec, const T* x, T* y, ChannelVector<const T> weight,
+                                     ChannelVector<const T> bias, ChannelVector<T> running_mean,
+                                     ChannelVector<T> running_var, double* save_mean, double* save_invstd,
+                                     const BatchNormArgs& a, void* workspace) {
+    if (a.C == 0) return;
+    SEAM_CHECK(batch_norm_v2_fits(a), "batch_norm_forward: version 2 cannot cut N=", a.N, " inner=", a.inner);
+    const BatchNormPlan p = plan_batch_norm(a);
+    const bool vec = a.inner % kVecOf<T> == 0 && is_aligned(x, 16) && is_aligned(y, 16);
+    double* partial_a = static_cast<double*>(workspace);
+    double* partial_b = partial_a ? partial_a + a.C * p.chunks : nullptr;
+    if (a.training) {
+        SEAM_CHECK(workspace, "batch_norm_forward: a workspace of ", batch_norm_workspace_bytes(a, 2),
+                   " bytes is required");
+        exec.sums_forward(x, a, p, vec, partial_a, partial_b);
+    }
+    exec.apply_forward(x, y, weight, bias, running_mean, running_var, save_mean, save_invstd, a, p, vec, partial_a,
+                       partial_b);
+}
+
+/// Version 2's backward on any executor.
+template <class T, class Exec>
+inline void batch_norm_backward_v2_on(const Exec& exec, const T* g, const T* x, const T* y_relu,
+                                      ChannelVector<const T> weight, const double* save_mean,
+                                      const double* save_invstd, const BatchNormArgs& a, T* dx, T* dweight, T* dbias,
+                                      void* workspace) {
+    if (a.C == 0) return;
+    SEAM_CHECK(batch_norm_v2_fits(a), "batch_norm_backward: version 2 cannot cut N=", a.N, " inner=", a.inner);
+    const BatchNormPlan p = plan_batch_norm(a);
+    const bool vec = a.inner % kVecOf<T> == 0 && is_aligned(g, 16) && is_aligned(x, 16) && is_aligned(y_relu, 16) &&
+                     is_aligned(dx, 16);
+    const bool need_sums = a.training || dweight || dbias;
+    double* partial_a = static_cast<double*>(workspace);
+    double* partial_b = partial_a ? partial_a + a.C * p.chunks : nullptr;
+    if (need_sums) {
+        SEAM_CHECK(workspace, "batch_norm_backward: a workspace of ", batch_norm_workspace_bytes(a, 2),
+                   " bytes is required");
+        exec.sums_backward(g, x, y_relu, save_mean, a, p, vec, partial_a, partial_b);
+    }
+    if (!dx && !dweight && !dbias) return;
+    exec.apply_backward(g, x, y_relu, weight, save_mean, save_invstd, a, p, vec, need_sums, partial_a, partial_b, dx,
+                        dweight, dbias);
+}
+
+/// batch_norm forward: version `version` (batch_norm_version(a) unless a test or bench asks for
+/// one). `workspace` holds batch_norm_workspace_bytes(a, version) bytes (null when that is 0) and
+/// must stay valid until the work on `stream` is done.
 template <class T>
 inline void batch_norm_forward(const T* x, T* y, ChannelVector<const T> weight, ChannelVector<const T> bias,
                                ChannelVector<T> running_mean, ChannelVector<T> running_var, double* save_mean,
-                               double* save_invstd, const BatchNormArgs& a, cudaStream_t stream) {
+                               double* save_invstd, const BatchNormArgs& a, void* workspace, cudaStream_t stream,
+                               int version) {
     if (a.C == 0) return;
+    if (version >= 2) {
+        batch_norm_forward_v2_on<T>(DeviceBatchNorm{stream}, x, y, weight, bias, running_mean, running_var, save_mean,
+                                    save_invstd, a, workspace);
+        return;
+    }
     const unsigned blocks = static_cast<unsigned>(std::min<int64_t>(a.C, int64_t(1) << 20));
     batch_norm_forward_kernel<T><<<blocks, kThreads, 0, stream>>>(x, y, weight, bias, running_mean, running_var,
                                                                   save_mean, save_invstd, a);
     SEAM_CUDA_CHECK(cudaGetLastError());
 }
 
+/// batch_norm backward (the same version and workspace rules as the forward).
 template <class T>
 inline void batch_norm_backward(const T* g, const T* x, const T* y_relu, ChannelVector<const T> weight,
                                 const double* save_mean, const double* save_invstd, const BatchNormArgs& a, T* dx,
-                                T* dweight, T* dbias, cudaStream_t stream) {
+                                T* dweight, T* dbias, void* workspace, cudaStream_t stream, int version) {
     if (a.C == 0) return;
+    if (version >= 2) {
+        batch_norm_backward_v2_on<T>(DeviceBatchNorm{stream}, g, x, y_relu, weight, save_mean, save_invstd, a, dx,
+                                     dweight, dbias, workspace);
+        return;
+    }
     const unsigned blocks = static_cast<unsigned>(std::min<int64_t>(a.C, int64_t(1) << 20));
     batch_norm_backward_kernel<T><<<blocks, kThreads, 0, stream>>>(g, x, y_relu, weight, save_mean, save_invstd, a, dx,
                                                                    dweight, dbias);

@@ -815,8 +815,11 @@ void batch_norm_forward(const T* x, T* y, const BatchNormShape& shape, const T* 
     SEAM_CHECK((running_mean == nullptr) == (running_var == nullptr),
                "batch_norm_forward: running_mean and running_var must be both given or both null");
     SEAM_CHECK(training || running_mean, "batch_norm_forward: evaluation needs the running statistics");
+    const int version = kernels::batch_norm_version(a);
+    Workspace workspace(kernels::batch_norm_workspace_bytes(a, version));
     kernels::batch_norm_forward<T>(x, y, {weight, weight_stride}, {bias, bias_stride}, {running_mean, running_mean_stride},
-                                   {running_var, running_var_stride}, save_mean, save_invstd, a, stream_now());
+                                   {running_var, running_var_stride}, save_mean, save_invstd, a, workspace.ptr,
+                                   stream_now(), version);
 }
 
 template <class T>
@@ -824,8 +827,10 @@ void batch_norm_backward(const T* grad_out, const T* x, const T* y_relu, const T
                          const double* save_mean, const double* save_invstd, const BatchNormShape& shape, bool training,
                          T* grad_x, T* grad_weight, T* grad_bias) {
     const kernels::BatchNormArgs a = batch_norm_args("batch_norm_backward", shape, training, 0.0, 0.0, y_relu != nullptr);
+    const int version = kernels::batch_norm_version(a);
+    Workspace workspace(kernels::batch_norm_workspace_bytes(a, version));
     kernels::batch_norm_backward<T>(grad_out, x, y_relu, {weight, weight_stride}, save_mean, save_invstd, a, grad_x,
-                                    grad_weight, grad_bias, stream_now());
+                                    grad_weight, grad_bias, workspace.ptr, stream_now(), version);
 }
 
 template <class T>

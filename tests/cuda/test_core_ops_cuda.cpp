@@ -16,8 +16,10 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <functional>
 #include <limits>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -198,6 +200,11 @@ void check_batch_norm() {
         {"fused ReLU, training", {2, 6, 4, 5}, true, true, true, true},
         {"fused ReLU, evaluation", {2, 3, 3, 3}, true, true, false, true},
         {"a 1x1 map: two values per channel, C = 65", {2, 65, 1, 1}, true, true, true, false},
+        // Version 2 cuts these into several chunks a channel (16384 values a chunk): 3 chunks of
+        // 16 planes, the last short, 16-byte groups; 2 chunks of a plane each with inner % 4 != 0.
+        {"[40, 3, 32, 32] training: 3 chunks a channel", {40, 3, 32, 32}, true, true, true, false},
+        {"[40, 3, 32, 32] fused ReLU", {40, 3, 32, 32}, true, true, true, true},
+        {"[2, 2, 130, 131] a plane a chunk, odd plane", {2, 2, 130, 131}, true, true, true, false},
     };
     for (const Case& c : cases) {
         const int64_t C = c.x[1];
@@ -519,8 +526,17 @@ TEST_CASE("cross_entropy on CUDA equals the CPU op (weights, ignore_index, smoot
 }
 
 TEST_CASE("batch_norm and batch_norm_relu on CUDA equal the CPU ops (training with running stats, evaluation)") {
-    check_batch_norm<float>();
-    check_batch_norm<double>();
+    // Both versions of kernels/seam/norm.cuh (SEAM_BATCH_NORM_VERSION: 2 is the default).
+    const char* old = std::getenv("SEAM_BATCH_NORM_VERSION");
+    const std::optional<std::string> saved = old ? std::optional<std::string>(old) : std::nullopt;
+    for (const char* version : {"1", "2"}) {
+        CAPTURE(version);
+        setenv("SEAM_BATCH_NORM_VERSION", version, 1);
+        check_batch_norm<float>();
+        check_batch_norm<double>();
+    }
+    if (saved) setenv("SEAM_BATCH_NORM_VERSION", saved->c_str(), 1);
+    else unsetenv("SEAM_BATCH_NORM_VERSION");
 }
 
 TEST_CASE("dropout on CUDA draws the CPU's mask bit for bit from the same generator state") {

@@ -26,7 +26,8 @@
 // backward 5.7 vs 7.9 ms, so it pays. The oracles are in cpu/reference/norm.hpp.
 //
 // CUDA tensors (builds with SEAM_WITH_CUDA): batch_norm, batch_norm_relu, layer_norm and dropout
-// run the kernels of kernels/seam/norm.cuh with the same rules (statistics in double, two passes);
+// run the kernels of kernels/seam/norm.cuh with the same rules (statistics in double, never
+// E[x²] - E[x]²: batch_norm's version 2 makes one pass of sums shifted by each channel's first value);
 // dropout's mask is bit-identical to the CPU mask for the same generator state.
 #pragma once
 

@@ -14,6 +14,7 @@
 #include "seam/conv2d_tf32_nhwc.cuh"
 #include "seam/conv2d_tf32_wgmma.cuh"
 #include "seam/elementwise.cuh"
+#include "seam/fast_divisor.cuh"
 #include "seam/gather_scatter.cuh"
 #include "seam/landmark_pool.cuh"
 #include "seam/norm.cuh"
