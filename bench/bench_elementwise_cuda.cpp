@@ -23,10 +23,11 @@
 // see the "Versions tried" of kernels/seam/elementwise.cuh and reduce.cuh).
 //
 // A third table times the other families of the elementwise and reduction kernels, one
-// version each except batch_norm (kernels/seam/softmax.cuh, norm.cuh, resize.cuh, optim.cuh), the same way against the
+// version each except batch_norm and cross_entropy (kernels/seam/softmax.cuh, norm.cuh, resize.cuh, optim.cuh), the same way against the
 // same copy_: softmax forward, softmax / log_softmax / cross_entropy / layer_norm forward + backward
 // on [rows, 1024], batch_norm (training) forward and forward + backward on [N, 64, 64, 64] (version 2,
-// the default, and version 1, which norm.cuh keeps for study; both are validated first), dropout,
+// the default, and version 1, which norm.cuh keeps for study; both are validated first; the same
+// for cross_entropy's two versions), dropout,
 // upsample nearest and bilinear x2 (bilinear also with its backward), gather and scatter_add along
 // the class dimension (kernels/seam/gather_scatter.cuh), and the fused SGD (momentum) and Adam steps
 // on one parameter; forward + backward through autograd on a fresh leaf each run.
@@ -135,7 +136,8 @@ struct FamilyRow {
     double moved;  // bytes each kernel must move at least (see the table's note)
     std::function<void()> run;
     OpTime time{};
-    const char* batch_norm_version = nullptr;  // SEAM_BATCH_NORM_VERSION while it is timed (null: the default)
+    const char* version_variable = nullptr;  // set to `version` while it is timed (null: the defaults)
+    const char* version = nullptr;
 };
 
 }  // namespace
@@ -272,8 +274,12 @@ int main(int argc, char** argv) {
             bool ok3 = true;
             ok3 = check_fb("softmax [37, 1031] over the last dim", a, da, 1e-6, [](const Tensor<float>& t) { return softmax(t, 1); }) && ok3;
             ok3 = check_fb("log_softmax [37, 1031]", a, da, 1e-5, [](const Tensor<float>& t) { return log_softmax(t, 1); }) && ok3;
-            ok3 = check_fb("cross_entropy [37, 1031]", a, Tensor<float>(), 1e-5,
-                           [&](const Tensor<float>& t) { return cross_entropy(t, t.device().is_cuda() ? tg : ts); }) && ok3;
+            for (const char* version : {"2", "1"}) {  // both versions of softmax.cuh's cross-entropy
+                setenv("SEAM_CROSS_ENTROPY_VERSION", version, 1);
+                ok3 = check_fb(std::string("cross_entropy [37, 1031] (version ") + version + ")", a, Tensor<float>(), 1e-5,
+                               [&](const Tensor<float>& t) { return cross_entropy(t, t.device().is_cuda() ? tg : ts); }) && ok3;
+                unsetenv("SEAM_CROSS_ENTROPY_VERSION");
+            }
             {  // both versions of kernels/seam/norm.cuh; [40, 7, 32, 32] is 3 chunks a channel in version 2
                 const Tensor<float> b2 = randn<float>({40, 7, 32, 32}, g3), db2 = randn<float>({40, 7, 32, 32}, g3);
                 for (const char* version : {"2", "1"}) {
@@ -368,6 +374,12 @@ int main(int argc, char** argv) {
                 {"cross_entropy [rows', 50] (DeepFashion's 50 categories), forward + backward",
                  3 * double(rows50 * 50) * 4.0 + double(rows50) * 8.0,
                  [&] { sink = forward_backward(c50, Tensor<float>(), [&](const Tensor<float>& t) { return cross_entropy(t, t50); }).second; }},
+                {"cross_entropy [rows, 1024], forward + backward (version 1: a thread a row)", 3 * B + double(rows3) * 8.0,
+                 [&] { sink = forward_backward(s3, Tensor<float>(), [&](const Tensor<float>& t) { return cross_entropy(t, t3); }).second; },
+                 {}, "SEAM_CROSS_ENTROPY_VERSION", "1"},
+                {"cross_entropy [rows', 50], forward + backward (version 1)", 3 * double(rows50 * 50) * 4.0 + double(rows50) * 8.0,
+                 [&] { sink = forward_backward(c50, Tensor<float>(), [&](const Tensor<float>& t) { return cross_entropy(t, t50); }).second; },
+                 {}, "SEAM_CROSS_ENTROPY_VERSION", "1"},
                 {"batch_norm [N, 64, 64, 64] training, forward", 2 * BN,
                  [&] { sink = batch_norm(b3, Tensor<float>(), Tensor<float>(), w64, b64, true); }},
                 {"batch_norm training, forward + backward", 5 * BN, [&] {
@@ -376,12 +388,12 @@ int main(int argc, char** argv) {
                             }).second;
                  }},
                 {"batch_norm training, forward (version 1: a block a channel)", 2 * BN,
-                 [&] { sink = batch_norm(b3, Tensor<float>(), Tensor<float>(), w64, b64, true); }, {}, "1"},
+                 [&] { sink = batch_norm(b3, Tensor<float>(), Tensor<float>(), w64, b64, true); }, {}, "SEAM_BATCH_NORM_VERSION", "1"},
                 {"batch_norm training, forward + backward (version 1)", 5 * BN, [&] {
                      sink = forward_backward(b3, db3, [&](const Tensor<float>& t) {
                                 return batch_norm(t, Tensor<float>(), Tensor<float>(), w64, b64, true);
                             }).second;
-                 }, {}, "1"},
+                 }, {}, "SEAM_BATCH_NORM_VERSION", "1"},
                 {"layer_norm [rows, 1024], forward + backward", 5 * B,
                  [&] { sink = forward_backward(s3, ds3, [&](const Tensor<float>& t) { return layer_norm(t, {cols3}, lw3, lb3); }).second; }},
                 {"dropout p = 0.5, forward (values + 1-byte mask)", 2 * B + B / 4, [&] { sink = dropout(s3, 0.5f, true, gd); }},
@@ -397,9 +409,9 @@ int main(int argc, char** argv) {
                 {"Adam step (fused)", 7 * P, [&] { adam.step(); }},
             };
             for (FamilyRow& r : fam) {
-                if (r.batch_norm_version) setenv("SEAM_BATCH_NORM_VERSION", r.batch_norm_version, 1);
+                if (r.version_variable) setenv(r.version_variable, r.version, 1);
                 r.time = time_op_stats(r.run, reps);
-                unsetenv("SEAM_BATCH_NORM_VERSION");
+                if (r.version_variable) unsetenv(r.version_variable);
             }
             const double copy_gbs3 = results[0].moved / results[0].seconds[0] / 1e9;
             std::printf("- %lld-element float32 tensors (the softmax/loss/layer_norm/dropout ones [%lld, 1024], rows' = %lld; batch_norm "

@@ -33,23 +33,32 @@
 //                          combine the maximum and the sum in a fixed order (deterministic).
 //   columns (inner > 1)    one thread per (o, j), neighbouring threads on neighbouring j (coalesced
 //                          when inner ≥ 32), three passes over n.
-//   cross-entropy forward  one thread per position (coalesced across positions for S > 1; for
-//                          [N, C] logits each thread walks its own row, fine for class counts up
-//                          to a few thousand); then ONE block of 256 threads reduces the per-position
-//                          losses and weights in a fixed order (a loss is one number: not worth a
-//                          two-level reduction below a few million positions).
-//   cross-entropy backward one thread per logit element.
-//   nll_loss               the cross-entropy launch shapes: one thread per position, the same
-//                          single reducing block, one thread per input element in the backward.
+//   cross-entropy (SEAM_CROSS_ENTROPY_VERSION=1|2 in the environment, read at every launch; default 2)
+//     v2 forward, S = 1    a group of `lanes` threads per row (the power of two ≥ C, at most 32), one
+//                          online pass for the maximum and the sum, xor-shuffle butterflies; details
+//                          at "cross-entropy version 2" below.
+//     v2 backward, S = 1   the same groups, lane l writing classes l, l + lanes, ...
+//     v2 reduction         two levels: at most 1024 blocks over contiguous ranges of ≥ 2048
+//                          positions, then one block over their partial sums (nll_loss too).
+//     v1, and S > 1        forward one thread per position (coalesced across positions for S > 1;
+//                          for [N, C] logits each thread walks its own row); backward one thread per
+//                          logit element; ONE block of 256 threads reduces the per-position losses
+//                          and weights in a fixed order.
+//   nll_loss               one thread per position, the cross-entropy reduction of the version in
+//                          force, one thread per input element in the backward.
 //
-// Versions tried: only this one. Measured on an H200 (bench_elementwise_cuda's third table, two
-// runs of 2026-11-27: bench/results/gpu-h200-2026-11-27-run5.md and -run6.md;
-// 64M floats, % of seam's 3.83 TB/s copy for the bytes
-// each must move): softmax [65536, 1024] forward 0.34 ms (40-41 %), forward + backward 0.75 ms
-// (46 %); log_softmax forward + backward 0.83 ms (42 %); the fused cross_entropy forward + backward
-// 1.46 ms on [65536, 1024] (14 %) and 3.3 ms on [1342177, 50] (6 %). The weak spots named before
-// timing are the slow ones: the thread-per-position cross-entropy on [N, C] logits reads
-// uncoalesced (a warp per row would fix it), and its single reducing block.
+// Versions tried. softmax / log_softmax: only one. Measured on an H200 (bench_elementwise_cuda's
+// third table, runs of 2026-11-27: bench/results/gpu-h200-2026-11-27-run5.md to -run7.md; 64M
+// floats, % of seam's 3.83 TB/s copy for the bytes each must move): softmax [65536, 1024] forward
+// 0.34 ms (40-41 %), forward + backward 0.75 ms (46 %); log_softmax forward + backward 0.83 ms (42 %).
+// cross-entropy:
+//   v1  a thread per position. The fused forward + backward 1.43-1.46 ms on [65536, 1024] (14 %)
+//       and 3.2-3.3 ms on [1342177, 50] (6 %): on [N, C] logits a warp's loads touch 32 rows, the
+//       backward divides a 64-bit index twice per element, and one block reduces 1.3 million
+//       positions (21 MB) alone.
+//   v2  (default) the three fixes above. NOT YET TIMED: written on 2026-11-28 without a GPU; its
+//       logic is replayed on the CPU (tests/cuda/test_softmax_kernel_logic.cu), the CUDA tests run
+//       both versions, and bench_elementwise_cuda times v2 beside v1 at the next GPU run.
 #pragma once
 
 #include <cmath>
@@ -66,18 +75,18 @@ using softmax_acc_t = std::conditional_t<std::is_same_v<T, float>, double, T>;
 
 namespace softmax_detail {
 
-SEAM_DEVICE float exp_t(float v) { return expf(v); }
-SEAM_DEVICE double exp_t(double v) { return ::exp(v); }
-SEAM_DEVICE double log_d(double v) { return ::log(v); }
+SEAM_HOST_DEVICE float exp_t(float v) { return expf(v); }
+SEAM_HOST_DEVICE double exp_t(double v) { return ::exp(v); }
+SEAM_HOST_DEVICE double log_d(double v) { return ::log(v); }
 
 /// The CPU's row_max combine: NaN never replaces the running maximum.
 template <class T>
 struct MaxSkipNaN {
-    SEAM_DEVICE T operator()(T a, T b) const { return b > a ? b : a; }
+    SEAM_HOST_DEVICE T operator()(T a, T b) const { return b > a ? b : a; }
 };
 template <class V>
 struct Plus {
-    SEAM_DEVICE V operator()(V a, V b) const { return a + b; }
+    SEAM_HOST_DEVICE V operator()(V a, V b) const { return a + b; }
 };
 
 /// Combine one value per thread of the block into one, in a fixed tree order; every thread gets
@@ -332,57 +341,411 @@ __global__ void cross_entropy_backward_kernel(const T* x, const int64_t* target,
     }
 }
 
-/// Bytes of device workspace cross_entropy_forward needs: losses, weights (double each) and the
-/// first-bad-position word.
+/// Version 2's first reduction level: at most this many blocks, each summing a contiguous range of
+/// at least kLossPartialMinChunk positions.
+inline constexpr int64_t kLossPartialsMax = 1024, kLossPartialMinChunk = 2048;
+
+/// Bytes of device workspace cross_entropy_forward and nll_forward need (either version): losses,
+/// weights (double each, one a position), version 2's partial sums (2 · kLossPartialsMax doubles)
+/// and the first-bad-position word.
 inline size_t cross_entropy_workspace_bytes(const CrossEntropyArgs& a) {
-    return static_cast<size_t>(a.batch * a.spatial) * 2 * sizeof(double) + sizeof(unsigned long long);
+    return (static_cast<size_t>(a.batch * a.spatial) * 2 + 2 * kLossPartialsMax) * sizeof(double) +
+           sizeof(unsigned long long);
 }
 
-/// The frame cross_entropy_forward and nll_forward share: the workspace carved into per-position
-/// losses and weights (double each) and the first-bad-position word (reset to ULLONG_MAX), the
-/// per-position kernel enqueued by `launch(P, losses, weights, per_position_out, first_bad)` when
-/// there are positions (per_position_out is `out` for reduction none, else null), then the
-/// reduction into `out` and `stats`.
-template <class T, class Launch>
-inline void per_position_loss_forward(const T* weight, const CrossEntropyArgs& a, T* out, double* stats, void* workspace,
-                                      unsigned long long** first_bad_ptr, cudaStream_t stream, Launch&& launch) {
-    const int64_t P = a.batch * a.spatial;
-    auto* losses = static_cast<double*>(workspace);
-    double* weights = losses + P;
-    auto* first_bad = reinterpret_cast<unsigned long long*>(weights + P);
-    *first_bad_ptr = first_bad;
-    SEAM_CUDA_CHECK(cudaMemsetAsync(first_bad, 0xFF, sizeof(unsigned long long), stream));
-    if (P > 0) {
-        launch(P, losses, weights, a.reduction == 0 ? out : nullptr, first_bad);
+// ----- cross-entropy version 2 -------------------------------------------------------------------------
+//
+// Version 1 gives each position a thread: on [N, C] logits (S = 1) the 32 threads of a warp walk 32
+// rows C elements apart, so each of their loads touches 32 sectors; the backward divides a 64-bit
+// element index twice per element; one block reduces every position's loss. Version 2 (the
+// default; SEAM_CROSS_ENTROPY_VERSION=1 restores version 1):
+//   rows forward (S = 1)  a group of `lanes` threads per row (the power of two ≥ C, at most 32;
+//                         32 / lanes rows a warp, 256-thread blocks, grid-stride over rows). Lane l
+//                         reads classes l, l + lanes, ... (a warp reads consecutive addresses) and
+//                         keeps an online maximum m and s = Σ exp(x - m), rescaled by exp(m_old -
+//                         m_new) when the maximum grows: one read of the row for both. The group
+//                         merges its (m, s) pairs with an xor-shuffle butterfly (the merge is
+//                         symmetric, so every lane ends with the same bits), the lanes add their
+//                         label-smoothing terms the same way (a second read, only when ε > 0), and
+//                         the group's lane 0 reads the target's logit and writes lse, the loss and w[y].
+//   rows backward (S = 1) the same groups, lane l writing dx for classes l, l + lanes, ... from its
+//                         row's y, lse and scale (no division per element).
+//   reduction             (every shape, and nll_loss) two levels: R = ⌈P / chunk⌉ blocks (chunk =
+//                         max(2048, ⌈P / 1024⌉) positions, so R ≤ 1024) each sum a contiguous range
+//                         into a workspace, then version 1's single block sums the R partials. The
+//                         split depends on P only: the same bits on every run and GPU.
+//   S > 1                 version 1's per-position kernels (there a warp's threads read neighbouring
+//                         positions: already coalesced).
+// NaN and infinities follow the CPU's rule (NaN never becomes the maximum; an inf or NaN logit
+// makes the row's lse NaN, a row of -inf too): -inf logits add nothing to s, a group whose maximum
+// is still -inf keeps its s (0, or NaN from a NaN logit), and a row whose maximum ends at -inf gets
+// s = NaN, as Σ exp(-inf - (-inf)) is on the CPU.
+
+/// The row's lanes: the power of two ≥ C, at most a warp.
+inline int cross_entropy_row_lanes(int64_t classes) {
+    int lanes = 1;
+    while (lanes < kWarpSize && lanes < classes) lanes *= 2;
+    return lanes;
+}
+
+/// Thread t of block b serves row b·(256/lanes) + t/lanes, then that plus k·(grid·256/lanes): the
+/// rows kernels' map (both directions), a function so the host emulation runs the same one. A
+/// warp's rows are consecutive (lanes divides 32), the first of them is warp_first_row.
+SEAM_HOST_DEVICE int64_t cross_entropy_row_of(int lanes, int64_t block, int thread) {
+    return block * (kThreads / lanes) + thread / lanes;
+}
+SEAM_HOST_DEVICE int64_t cross_entropy_warp_first_row(int lanes, int64_t block, int thread) {
+    return cross_entropy_row_of(lanes, block, thread - thread % kWarpSize);
+}
+SEAM_HOST_DEVICE int64_t cross_entropy_row_stride(int lanes, int64_t grid) { return grid * (kThreads / lanes); }
+
+/// The running maximum of some logits of a row and Σ exp(x - m) over them.
+template <class T>
+struct RowMaxSum {
+    T m = -static_cast<T>(INFINITY);
+    softmax_acc_t<T> s = 0;
+};
+
+/// s scaled from maximum `from` to maximum `to` (≥ from): unchanged when they are equal (also
+/// -inf = -inf: the -inf logits added nothing), else s · exp(from - to) (0 from -inf, unless s is NaN).
+template <class T>
+SEAM_HOST_DEVICE softmax_acc_t<T> rescale_sum(softmax_acc_t<T> s, T from, T to) {
+    using namespace softmax_detail;
+    return from == to ? s : s * static_cast<softmax_acc_t<T>>(exp_t(static_cast<T>(from - to)));
+}
+
+template <class T>
+SEAM_HOST_DEVICE void row_max_sum_add(RowMaxSum<T>& r, T v) {
+    using namespace softmax_detail;
+    if (v > r.m) {  // NaN never becomes the maximum
+        r.s = rescale_sum<T>(r.s, r.m, v);
+        r.m = v;
+    }
+    if (v != -static_cast<T>(INFINITY)) r.s += static_cast<softmax_acc_t<T>>(exp_t(static_cast<T>(v - r.m)));
+}
+
+/// The merge of two groups of logits: symmetric (merge(a, b) and merge(b, a) give the same bits).
+template <class T>
+SEAM_HOST_DEVICE RowMaxSum<T> merge_row_max_sum(const RowMaxSum<T>& a, const RowMaxSum<T>& b) {
+    RowMaxSum<T> r;
+    r.m = b.m > a.m ? b.m : a.m;
+    r.s = rescale_sum<T>(a.s, a.m, r.m) + rescale_sum<T>(b.s, b.m, r.m);
+    return r;
+}
+
+/// Lane `lane` of `lanes`: classes lane, lane + lanes, ... of the row.
+template <class T>
+SEAM_HOST_DEVICE RowMaxSum<T> cross_entropy_lane_max_sum(const T* row, int64_t C, int lane, int lanes) {
+    RowMaxSum<T> r;
+    for (int64_t c = lane; c < C; c += lanes) row_max_sum_add(r, row[c]);
+    return r;
+}
+
+/// lse = m + log s of the whole row (NaN when the maximum is -inf: every logit is -inf or NaN).
+template <class T>
+SEAM_HOST_DEVICE double row_lse(const RowMaxSum<T>& r) {
+    using namespace softmax_detail;
+    if (r.m == -static_cast<T>(INFINITY)) return static_cast<double>(NAN);
+    return static_cast<double>(r.m) + log_d(static_cast<double>(r.s));
+}
+
+/// Lane `lane`'s share of the smoothing sum Σ_c w[c]·(lse - x_c).
+template <class T>
+SEAM_HOST_DEVICE double cross_entropy_lane_smooth(const T* row, const T* weight, int64_t C, double z, int lane,
+                                                  int lanes) {
+    double smooth = 0;
+    for (int64_t c = lane; c < C; c += lanes)
+        smooth += (weight ? static_cast<double>(weight[c]) : 1.0) * (z - static_cast<double>(row[c]));
+    return smooth;
+}
+
+/// One row's loss and w[y] (both 0 when the target is ignored or out of range; *bad when out of
+/// range), as version 1 computes them.
+struct RowLoss {
+    double loss = 0, wy = 0;
+    bool bad = false;
+};
+template <class T>
+SEAM_HOST_DEVICE RowLoss cross_entropy_row_loss(const T* row, int64_t y, const T* weight, const CrossEntropyArgs& a,
+                                                double z, double smooth) {
+    RowLoss r;
+    if (y == a.ignore_index) return r;
+    if (y < 0 || y >= a.classes) {
+        r.bad = true;
+        return r;
+    }
+    r.wy = weight ? static_cast<double>(weight[y]) : 1.0;
+    r.loss = (1.0 - a.label_smoothing) * r.wy * (z - static_cast<double>(row[y]));
+    if (a.label_smoothing > 0) r.loss += a.label_smoothing / static_cast<double>(a.classes) * smooth;
+    return r;
+}
+
+/// Lane `lane`'s share of one row's gradient (version 1's formula, per class).
+template <class T>
+SEAM_HOST_DEVICE void cross_entropy_lane_backward(const T* row, int64_t y, const T* weight, double z,
+                                                  const double* stats, const T* grad_out, int64_t i,
+                                                  const CrossEntropyArgs& a, T* dx_row, int lane, int lanes) {
+    using namespace softmax_detail;
+    const int64_t C = a.classes;
+    if (y == a.ignore_index || y < 0 || y >= C) {
+        for (int64_t c = lane; c < C; c += lanes) dx_row[c] = T(0);
+        return;
+    }
+    const double eps = a.label_smoothing;
+    // The CPU's scale: g[i] for none; T(g / Σ w[y]) for mean; g for sum.
+    const double scale = a.reduction == 0   ? static_cast<double>(grad_out[i])
+                         : a.reduction == 1 ? static_cast<double>(static_cast<T>(static_cast<double>(grad_out[0]) / stats[1]))
+                                            : static_cast<double>(grad_out[0]);
+    const double wy = weight ? static_cast<double>(weight[y]) : 1.0;
+    for (int64_t c = lane; c < C; c += lanes) {
+        const double prob = static_cast<double>(exp_t(static_cast<T>(static_cast<double>(row[c]) - z)));
+        double grad = (1.0 - eps) * wy * (prob - (c == y ? 1.0 : 0.0));
+        if (eps > 0) grad += eps / static_cast<double>(C) * (stats[2] * prob - (weight ? static_cast<double>(weight[c]) : 1.0));
+        dx_row[c] = static_cast<T>(scale * grad);
+    }
+}
+
+namespace softmax_detail {
+
+/// The butterfly over a row's group of lanes (xor offsets lanes/2 .. 1 stay inside the group).
+template <class T>
+__device__ RowMaxSum<T> group_merge(RowMaxSum<T> r, int lanes) {
+    for (int offset = lanes / 2; offset > 0; offset /= 2) {
+        RowMaxSum<T> other;
+        other.m = __shfl_xor_sync(0xffffffffu, r.m, offset);
+        other.s = __shfl_xor_sync(0xffffffffu, r.s, offset);
+        r = merge_row_max_sum(r, other);
+    }
+    return r;
+}
+
+__device__ inline double group_sum(double v, int lanes) {
+    for (int offset = lanes / 2; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);
+    return v;
+}
+
+}  // namespace softmax_detail
+
+/// Rows forward (S = 1). Every lane of a warp runs the same iterations (the shuffles need the whole
+/// warp): a warp takes rows base .. base + 32/lanes - 1, base stepping by the groups in the grid.
+template <class T>
+__global__ void __launch_bounds__(kThreads)
+    cross_entropy_rows_forward_kernel(const T* x, const int64_t* target, const T* weight, CrossEntropyArgs a, int lanes,
+                                      double* lse, double* losses, double* weights, T* out_none,
+                                      unsigned long long* first_bad) {
+    using namespace softmax_detail;
+    const int64_t C = a.classes, rows = a.batch;
+    const int lane = threadIdx.x % lanes;
+    const int64_t stride = cross_entropy_row_stride(lanes, gridDim.x);
+    const int64_t offset_in_warp = cross_entropy_row_of(lanes, blockIdx.x, threadIdx.x) -
+                                   cross_entropy_warp_first_row(lanes, blockIdx.x, threadIdx.x);
+    for (int64_t base = cross_entropy_warp_first_row(lanes, blockIdx.x, threadIdx.x); base < rows; base += stride) {
+        const int64_t row = base + offset_in_warp;
+        const bool valid = row < rows;
+        const T* p = x + (valid ? row : 0) * C;
+        RowMaxSum<T> r = valid ? cross_entropy_lane_max_sum(p, C, lane, lanes) : RowMaxSum<T>{};
+        r = group_merge(r, lanes);
+        const double z = row_lse(r);
+        double smooth = 0;
+        if (a.label_smoothing > 0) smooth = group_sum(valid ? cross_entropy_lane_smooth(p, weight, C, z, lane, lanes) : 0.0, lanes);
+        if (valid && lane == 0) {
+            const RowLoss l = cross_entropy_row_loss(p, target[row], weight, a, z, smooth);
+            if (l.bad) atomicMin(first_bad, static_cast<unsigned long long>(row));
+            lse[row] = z;
+            losses[row] = l.loss;
+            weights[row] = l.wy;
+            if (out_none) out_none[row] = static_cast<T>(l.loss);
+        }
+    }
+}
+
+/// Rows backward (S = 1): a group of lanes per row, grid-stride over rows.
+template <class T>
+__global__ void __launch_bounds__(kThreads)
+    cross_entropy_rows_backward_kernel(const T* x, const int64_t* target, const T* weight, const double* lse,
+                                       const double* stats, const T* grad_out, CrossEntropyArgs a, int lanes, T* dx) {
+    const int64_t C = a.classes;
+    const int lane = threadIdx.x % lanes;
+    for (int64_t row = cross_entropy_row_of(lanes, blockIdx.x, threadIdx.x); row < a.batch;
+         row += cross_entropy_row_stride(lanes, gridDim.x))
+        cross_entropy_lane_backward(x + row * C, target[row], weight, lse[row], stats, grad_out, row, a, dx + row * C,
+                                    lane, lanes);
+}
+
+/// Blocks of a rows launch: enough groups for every row, at most 2^20 (grid-stride beyond).
+inline unsigned cross_entropy_rows_blocks(int64_t rows, int lanes) {
+    return softmax_detail::capped_blocks(ceil_div(rows, kThreads / lanes));
+}
+
+/// The first reduction level's split of P positions (from P only).
+struct LossReducePlan {
+    int64_t chunk = 0, blocks = 0;
+};
+inline LossReducePlan plan_loss_reduce(int64_t positions) {
+    LossReducePlan p;
+    if (positions <= 0) return p;
+    p.chunk = std::max(kLossPartialMinChunk, ceil_div(positions, kLossPartialsMax));
+    p.blocks = ceil_div(positions, p.chunk);
+    return p;
+}
+
+/// Thread t's sums of positions begin + t, begin + t + threads, ... < end (losses and weights).
+SEAM_HOST_DEVICE void loss_thread_sums(const double* losses, const double* weights, int64_t begin, int64_t end, int t,
+                                       int threads, double& loss, double& weight) {
+    loss = 0, weight = 0;
+    for (int64_t i = begin + t; i < end; i += threads) {
+        loss += losses[i];
+        weight += weights[i];
+    }
+}
+
+/// First level: block b sums positions [b·chunk, min(P, (b+1)·chunk)) into partial_loss[b] and
+/// partial_weight[b] (the block tree of block_reduce). A template (V = double) so that a header
+/// included by several translation units defines no kernel twice.
+template <class V>
+__global__ void __launch_bounds__(kThreads)
+    loss_partials_kernel(const V* losses, const V* weights, int64_t positions, int64_t chunk, V* partial_loss,
+                         V* partial_weight) {
+    using namespace softmax_detail;
+    __shared__ V shared[kThreads];
+    const int64_t begin = int64_t(blockIdx.x) * chunk, end = begin + chunk < positions ? begin + chunk : positions;
+    V loss, weight;
+    loss_thread_sums(losses, weights, begin, end, threadIdx.x, kThreads, loss, weight);
+    loss = block_reduce(loss, shared, Plus<V>());
+    weight = block_reduce(weight, shared, Plus<V>());
+    if (threadIdx.x == 0) partial_loss[blockIdx.x] = loss, partial_weight[blockIdx.x] = weight;
+}
+
+/// Where the cross-entropy launchers send their kernels on the GPU (tests/cuda/
+/// test_softmax_kernel_logic.cu sends them to a host emulation with the same members).
+struct DeviceCrossEntropy {
+    cudaStream_t stream;
+    int version = kernel_version("SEAM_CROSS_ENTROPY_VERSION", 2);
+
+    void reset_first_bad(unsigned long long* first_bad) const {
+        SEAM_CUDA_CHECK(cudaMemsetAsync(first_bad, 0xFF, sizeof(unsigned long long), stream));
+    }
+    template <class T>
+    void positions_forward(const T* x, const int64_t* target, const T* weight, const CrossEntropyArgs& a, double* lse,
+                           double* losses, double* weights, T* out_none, unsigned long long* first_bad) const {
+        cross_entropy_forward_kernel<T><<<grid_for(a.batch * a.spatial), kThreads, 0, stream>>>(
+            x, target, weight, a, lse, losses, weights, out_none, first_bad);
         SEAM_CUDA_CHECK(cudaGetLastError());
     }
-    cross_entropy_reduce_kernel<T><<<1, kThreads, 0, stream>>>(losses, weights, P, weight, a.classes, a.reduction, stats,
-                                                               a.reduction == 0 ? nullptr : out);
-    SEAM_CUDA_CHECK(cudaGetLastError());
+    template <class T>
+    void rows_forward(const T* x, const int64_t* target, const T* weight, const CrossEntropyArgs& a, int lanes,
+                      double* lse, double* losses, double* weights, T* out_none, unsigned long long* first_bad) const {
+        cross_entropy_rows_forward_kernel<T><<<cross_entropy_rows_blocks(a.batch, lanes),
+                                               kThreads, 0, stream>>>(x, target, weight, a, lanes, lse, losses, weights,
+                                                                      out_none, first_bad);
+        SEAM_CUDA_CHECK(cudaGetLastError());
+    }
+    template <class T>
+    void positions_backward(const T* x, const int64_t* target, const T* weight, const double* lse, const double* stats,
+                            const T* grad_out, const CrossEntropyArgs& a, T* dx) const {
+        cross_entropy_backward_kernel<T><<<grid_for(a.batch * a.classes * a.spatial), kThreads, 0, stream>>>(
+            x, target, weight, lse, stats, grad_out, a, dx);
+        SEAM_CUDA_CHECK(cudaGetLastError());
+    }
+    template <class T>
+    void rows_backward(const T* x, const int64_t* target, const T* weight, const double* lse, const double* stats,
+                       const T* grad_out, const CrossEntropyArgs& a, int lanes, T* dx) const {
+        cross_entropy_rows_backward_kernel<T><<<cross_entropy_rows_blocks(a.batch, lanes),
+                                                kThreads, 0, stream>>>(x, target, weight, lse, stats, grad_out, a,
+                                                                       lanes, dx);
+        SEAM_CUDA_CHECK(cudaGetLastError());
+    }
+    void loss_partials(const double* losses, const double* weights, int64_t positions, const LossReducePlan& p,
+                       double* partial_loss, double* partial_weight) const {
+        loss_partials_kernel<double><<<static_cast<unsigned>(p.blocks), kThreads, 0, stream>>>(losses, weights, positions,
+                                                                                     p.chunk, partial_loss,
+                                                                                     partial_weight);
+        SEAM_CUDA_CHECK(cudaGetLastError());
+    }
+    template <class T>
+    void loss_total(const double* losses, const double* weights, int64_t positions, const T* weight,
+                    const CrossEntropyArgs& a, double* stats, T* out) const {
+        cross_entropy_reduce_kernel<T><<<1, kThreads, 0, stream>>>(losses, weights, positions, weight, a.classes,
+                                                                   a.reduction, stats, out);
+        SEAM_CUDA_CHECK(cudaGetLastError());
+    }
+};
+
+/// The workspace of cross_entropy_forward and nll_forward, carved: losses [P], weights [P],
+/// partial sums [2, kLossPartialsMax], first-bad-position word.
+struct LossWorkspace {
+    double *losses, *weights, *partial_loss, *partial_weight;
+    unsigned long long* first_bad;
+    LossWorkspace(void* workspace, int64_t positions) {
+        losses = static_cast<double*>(workspace);
+        weights = losses + positions;
+        partial_loss = weights + positions;
+        partial_weight = partial_loss + kLossPartialsMax;
+        first_bad = reinterpret_cast<unsigned long long*>(partial_weight + kLossPartialsMax);
+    }
+};
+
+/// stats and out from the per-position losses and weights: one block (version 1) or two levels.
+template <class T, class Exec>
+inline void loss_reduce_on(const Exec& exec, const LossWorkspace& w, int64_t positions, const T* weight,
+                           const CrossEntropyArgs& a, double* stats, T* out) {
+    T* total_out = a.reduction == 0 ? nullptr : out;
+    const LossReducePlan p = plan_loss_reduce(positions);
+    if (exec.version < 2 || p.blocks <= 1) {
+        exec.loss_total(w.losses, w.weights, positions, weight, a, stats, total_out);
+        return;
+    }
+    exec.loss_partials(w.losses, w.weights, positions, p, w.partial_loss, w.partial_weight);
+    exec.loss_total(w.partial_loss, w.partial_weight, p.blocks, weight, a, stats, total_out);
 }
 
-/// Enqueue the forward; `out` is [B·S] for reduction none, [1] otherwise. first_bad (inside the
-/// workspace, returned through *first_bad_ptr) is ULLONG_MAX unless a target is out of range.
+/// The cross-entropy forward on any executor (DeviceCrossEntropy on the GPU; the tests' host emulation).
+template <class T, class Exec>
+inline void cross_entropy_forward_on(const Exec& exec, const T* x, const int64_t* target, const T* weight,
+                                     const CrossEntropyArgs& a, T* out, double* lse, double* stats, void* workspace,
+                                     unsigned long long** first_bad_ptr) {
+    const int64_t P = a.batch * a.spatial;
+    const LossWorkspace w(workspace, P);
+    *first_bad_ptr = w.first_bad;
+    exec.reset_first_bad(w.first_bad);
+    T* per_position_out = a.reduction == 0 ? out : nullptr;
+    if (P > 0) {
+        if (exec.version >= 2 && a.spatial == 1)
+            exec.rows_forward(x, target, weight, a, cross_entropy_row_lanes(a.classes), lse, w.losses, w.weights,
+                              per_position_out, w.first_bad);
+        else
+            exec.positions_forward(x, target, weight, a, lse, w.losses, w.weights, per_position_out, w.first_bad);
+    }
+    loss_reduce_on(exec, w, P, weight, a, stats, out);
+}
+
+template <class T, class Exec>
+inline void cross_entropy_backward_on(const Exec& exec, const T* x, const int64_t* target, const T* weight,
+                                      const double* lse, const double* stats, const T* grad_out,
+                                      const CrossEntropyArgs& a, T* dx) {
+    if (a.batch * a.classes * a.spatial == 0) return;
+    if (exec.version >= 2 && a.spatial == 1)
+        exec.rows_backward(x, target, weight, lse, stats, grad_out, a, cross_entropy_row_lanes(a.classes), dx);
+    else
+        exec.positions_backward(x, target, weight, lse, stats, grad_out, a, dx);
+}
+
+/// Enqueue the forward; `out` is [B·S] for reduction none, [1] otherwise. `workspace` holds
+/// cross_entropy_workspace_bytes(a) bytes; first_bad (inside it, returned through *first_bad_ptr)
+/// is ULLONG_MAX unless a target is out of range.
 template <class T>
 inline void cross_entropy_forward(const T* x, const int64_t* target, const T* weight, const CrossEntropyArgs& a, T* out,
                                   double* lse, double* stats, void* workspace, unsigned long long** first_bad_ptr,
                                   cudaStream_t stream) {
-    per_position_loss_forward<T>(
-        weight, a, out, stats, workspace, first_bad_ptr, stream,
-        [&](int64_t P, double* losses, double* weights, T* per_position_out, unsigned long long* first_bad) {
-            cross_entropy_forward_kernel<T><<<grid_for(P), kThreads, 0, stream>>>(x, target, weight, a, lse, losses,
-                                                                                  weights, per_position_out, first_bad);
-        });
+    cross_entropy_forward_on<T>(DeviceCrossEntropy{stream}, x, target, weight, a, out, lse, stats, workspace,
+                                first_bad_ptr);
 }
 
 template <class T>
 inline void cross_entropy_backward(const T* x, const int64_t* target, const T* weight, const double* lse,
                                    const double* stats, const T* grad_out, const CrossEntropyArgs& a, T* dx,
                                    cudaStream_t stream) {
-    const int64_t n = a.batch * a.classes * a.spatial;
-    if (n == 0) return;
-    cross_entropy_backward_kernel<T><<<grid_for(n), kThreads, 0, stream>>>(x, target, weight, lse, stats, grad_out, a, dx);
-    SEAM_CUDA_CHECK(cudaGetLastError());
+    cross_entropy_backward_on<T>(DeviceCrossEntropy{stream}, x, target, weight, lse, stats, grad_out, a, dx);
 }
 
 // ----- NLL loss on log-probabilities ---------------------------------------------------------------------
@@ -430,16 +793,22 @@ __global__ void nll_backward_kernel(const int64_t* target, const T* weight, cons
 }
 
 /// Enqueue the NLL forward, with cross_entropy_forward's workspace (cross_entropy_workspace_bytes),
-/// outputs and first-bad-position word.
+/// outputs, first-bad-position word and reduction (version 2's two levels unless
+/// SEAM_CROSS_ENTROPY_VERSION=1).
 template <class T>
 inline void nll_forward(const T* x, const int64_t* target, const T* weight, const CrossEntropyArgs& a, T* out,
                         double* stats, void* workspace, unsigned long long** first_bad_ptr, cudaStream_t stream) {
-    per_position_loss_forward<T>(
-        weight, a, out, stats, workspace, first_bad_ptr, stream,
-        [&](int64_t P, double* losses, double* weights, T* per_position_out, unsigned long long* first_bad) {
-            nll_forward_kernel<T><<<grid_for(P), kThreads, 0, stream>>>(x, target, weight, a, losses, weights,
-                                                                        per_position_out, first_bad);
-        });
+    const DeviceCrossEntropy exec{stream};
+    const int64_t P = a.batch * a.spatial;
+    const LossWorkspace w(workspace, P);
+    *first_bad_ptr = w.first_bad;
+    exec.reset_first_bad(w.first_bad);
+    if (P > 0) {
+        nll_forward_kernel<T><<<grid_for(P), kThreads, 0, stream>>>(x, target, weight, a, w.losses, w.weights,
+                                                                    a.reduction == 0 ? out : nullptr, w.first_bad);
+        SEAM_CUDA_CHECK(cudaGetLastError());
+    }
+    loss_reduce_on(exec, w, P, weight, a, stats, out);
 }
 
 template <class T>

@@ -113,6 +113,11 @@ void check_cross_entropy() {
         {"unbatched [C]", {17}, false, 0, Reduction::mean, 0.05},
         {"every target ignored: mean is NaN", {4, 3}, false, 1, Reduction::mean, 0.0},
         {"1000 classes", {3, 1000}, false, 0, Reduction::mean, 0.0},
+        // Version 2: a group of lanes a row (10 classes: 16 lanes, 2 rows a warp) and the two-level
+        // reduction (more than 2048 positions); a row of 33 classes needs two passes of 32 lanes.
+        {"[5000, 10] weighted mean with ignored targets", {5000, 10}, true, 7, Reduction::mean, 0.0},
+        {"[3000, 33] sum, label smoothing", {3000, 33}, false, 0, Reduction::sum, 0.1},
+        {"[2, 3, 50, 50] segmentation, 5000 positions", {2, 3, 50, 50}, true, 0, Reduction::mean, 0.0},
     };
     for (const Case& c : cases) {
         const Tensor<T> x = random_input<T>(c.logits, 21, false, false, T(3));
@@ -518,25 +523,45 @@ TEST_CASE("softmax and log_softmax on CUDA equal the CPU ops (launchers, ops, gr
     check_softmax<double>();
 }
 
+/// Sets an environment variable for its lifetime (restores it after).
+class EnvScope {
+public:
+    EnvScope(const char* name, const char* value) : name_(name) {
+        if (const char* old = std::getenv(name)) saved_ = old;
+        setenv(name, value, 1);
+    }
+    ~EnvScope() {
+        if (saved_) setenv(name_, saved_->c_str(), 1);
+        else unsetenv(name_);
+    }
+    EnvScope(const EnvScope&) = delete;
+    EnvScope& operator=(const EnvScope&) = delete;
+
+private:
+    const char* name_;
+    std::optional<std::string> saved_;
+};
+
 TEST_CASE("cross_entropy on CUDA equals the CPU op (weights, ignore_index, smoothing, reductions, spatial targets)") {
-    check_cross_entropy<float>();
-    check_cross_entropy<double>();
-    check_cross_entropy_launchers<float>();
-    check_cross_entropy_launchers<double>();
+    // Both versions of kernels/seam/softmax.cuh's cross-entropy (SEAM_CROSS_ENTROPY_VERSION: 2 is the default).
+    for (const char* version : {"1", "2"}) {
+        CAPTURE(version);
+        const EnvScope scope("SEAM_CROSS_ENTROPY_VERSION", version);
+        check_cross_entropy<float>();
+        check_cross_entropy<double>();
+        check_cross_entropy_launchers<float>();
+        check_cross_entropy_launchers<double>();
+    }
 }
 
 TEST_CASE("batch_norm and batch_norm_relu on CUDA equal the CPU ops (training with running stats, evaluation)") {
     // Both versions of kernels/seam/norm.cuh (SEAM_BATCH_NORM_VERSION: 2 is the default).
-    const char* old = std::getenv("SEAM_BATCH_NORM_VERSION");
-    const std::optional<std::string> saved = old ? std::optional<std::string>(old) : std::nullopt;
     for (const char* version : {"1", "2"}) {
         CAPTURE(version);
-        setenv("SEAM_BATCH_NORM_VERSION", version, 1);
+        const EnvScope scope("SEAM_BATCH_NORM_VERSION", version);
         check_batch_norm<float>();
         check_batch_norm<double>();
     }
-    if (saved) setenv("SEAM_BATCH_NORM_VERSION", saved->c_str(), 1);
-    else unsetenv("SEAM_BATCH_NORM_VERSION");
 }
 
 TEST_CASE("dropout on CUDA draws the CPU's mask bit for bit from the same generator state") {

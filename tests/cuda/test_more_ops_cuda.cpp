@@ -23,6 +23,7 @@
 
 #include <array>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <string>
 #include <vector>
@@ -328,6 +329,8 @@ void check_nll_loss() {
         {"every target ignored: mean is NaN", {4, 3}, false, 1, Reduction::mean, -100},
         {"ignore_index 2 is also a class index", {8, 5}, true, 0, Reduction::mean, 2},
         {"1000 classes, sum", {3, 1000}, false, 0, Reduction::sum, -100},
+        // More than 2048 positions: the cross-entropy version 2's two-level reduction.
+        {"[5000, 10] weighted mean, ignored targets", {5000, 10}, true, 9, Reduction::mean, -100},
     };
     for (const Case& c : cases) {
         const Tensor<T> x = random_input<T>(c.input, 161, false, false, T(3));
@@ -559,8 +562,17 @@ TEST_CASE("topk on CUDA gives the CPU's values and indices (ties, NaN, k = n, so
 }
 
 TEST_CASE("nll_loss on CUDA equals the CPU op (class weights, ignore_index, every reduction, spatial targets)") {
-    check_nll_loss<float>();
-    check_nll_loss<double>();
+    // Under both reductions of kernels/seam/softmax.cuh (SEAM_CROSS_ENTROPY_VERSION 1: one block; 2: two levels).
+    const char* old = std::getenv("SEAM_CROSS_ENTROPY_VERSION");
+    const std::string saved = old ? old : "";
+    for (const char* version : {"1", "2"}) {
+        CAPTURE(version);
+        setenv("SEAM_CROSS_ENTROPY_VERSION", version, 1);
+        check_nll_loss<float>();
+        check_nll_loss<double>();
+    }
+    if (old) setenv("SEAM_CROSS_ENTROPY_VERSION", saved.c_str(), 1);
+    else unsetenv("SEAM_CROSS_ENTROPY_VERSION");
 }
 
 TEST_CASE("conv_transpose2d on CUDA, both conv kernel versions, equals the CPU op (forward and three gradients)") {
