@@ -23,11 +23,11 @@
 // see the "Versions tried" of kernels/seam/elementwise.cuh and reduce.cuh).
 //
 // A third table times the other families of the elementwise and reduction kernels, one
-// version each except batch_norm and cross_entropy (kernels/seam/softmax.cuh, norm.cuh, resize.cuh, optim.cuh), the same way against the
+// version each except batch_norm, cross_entropy and softmax (kernels/seam/softmax.cuh, norm.cuh, resize.cuh, optim.cuh), the same way against the
 // same copy_: softmax forward, softmax / log_softmax / cross_entropy / layer_norm forward + backward
 // on [rows, 1024], batch_norm (training) forward and forward + backward on [N, 64, 64, 64] (version 2,
 // the default, and version 1, which norm.cuh keeps for study; both are validated first; the same
-// for cross_entropy's two versions), dropout,
+// for cross_entropy's and softmax's two versions), dropout,
 // upsample nearest and bilinear x2 (bilinear also with its backward), gather and scatter_add along
 // the class dimension (kernels/seam/gather_scatter.cuh), and the fused SGD (momentum) and Adam steps
 // on one parameter; forward + backward through autograd on a fresh leaf each run.
@@ -274,6 +274,16 @@ int main(int argc, char** argv) {
             bool ok3 = true;
             ok3 = check_fb("softmax [37, 1031] over the last dim", a, da, 1e-6, [](const Tensor<float>& t) { return softmax(t, 1); }) && ok3;
             ok3 = check_fb("log_softmax [37, 1031]", a, da, 1e-5, [](const Tensor<float>& t) { return log_softmax(t, 1); }) && ok3;
+            {  // rows of at most 1024 values: softmax.cuh's version 2 (the default) and version 1
+                const Tensor<float> a2 = a.narrow(1, 0, 1024).contiguous(), da2 = da.narrow(1, 0, 1024).contiguous();
+                for (const char* version : {"2", "1"}) {
+                    setenv("SEAM_SOFTMAX_VERSION", version, 1);
+                    const std::string v = std::string(" (version ") + version + ")";
+                    ok3 = check_fb("softmax [37, 1024]" + v, a2, da2, 1e-6, [](const Tensor<float>& t) { return softmax(t, 1); }) && ok3;
+                    ok3 = check_fb("log_softmax [37, 1024]" + v, a2, da2, 1e-5, [](const Tensor<float>& t) { return log_softmax(t, 1); }) && ok3;
+                    unsetenv("SEAM_SOFTMAX_VERSION");
+                }
+            }
             for (const char* version : {"2", "1"}) {  // both versions of softmax.cuh's cross-entropy
                 setenv("SEAM_CROSS_ENTROPY_VERSION", version, 1);
                 ok3 = check_fb(std::string("cross_entropy [37, 1031] (version ") + version + ")", a, Tensor<float>(), 1e-5,
@@ -369,6 +379,11 @@ int main(int argc, char** argv) {
                 {"softmax, forward + backward", 5 * B, [&] { sink = forward_backward(s3, ds3, [](const Tensor<float>& t) { return softmax(t, 1); }).second; }},
                 {"log_softmax, forward + backward", 5 * B,
                  [&] { sink = forward_backward(s3, ds3, [](const Tensor<float>& t) { return log_softmax(t, 1); }).second; }},
+                {"softmax [rows, 1024], forward (version 1: a block a row)", 2 * B, [&] { sink = softmax(s3, 1); }, {},
+                 "SEAM_SOFTMAX_VERSION", "1"},
+                {"softmax, forward + backward (version 1)", 5 * B,
+                 [&] { sink = forward_backward(s3, ds3, [](const Tensor<float>& t) { return softmax(t, 1); }).second; }, {},
+                 "SEAM_SOFTMAX_VERSION", "1"},
                 {"cross_entropy [rows, 1024] (fused), forward + backward", 3 * B + double(rows3) * 8.0,
                  [&] { sink = forward_backward(s3, Tensor<float>(), [&](const Tensor<float>& t) { return cross_entropy(t, t3); }).second; }},
                 {"cross_entropy [rows', 50] (DeepFashion's 50 categories), forward + backward",

@@ -28,7 +28,13 @@
 // lse [B·S] double, stats[3] double = {Σ loss, Σ w[y], Σ_c w[c]}.
 //
 // Launch shapes:
-//   rows (inner == 1)      one block per row (grid-stride over rows), a power of two of 32..256
+//   rows (inner == 1)      (SEAM_SOFTMAX_VERSION=1|2, read at every launch; default 2)
+//     v2, n ≤ 1024         a group of `lanes` threads per row (the power of two ≥ n, at most 32;
+//                          32 / lanes rows a warp, 256-thread blocks, grid-stride over rows), each
+//                          lane holding its ≤ 32 values in registers: one read, butterflies for the
+//                          maximum and the sum, one write; the backward likewise (details at
+//                          "softmax version 2" below).
+//     v1, and longer rows  one block per row (grid-stride over rows), a power of two of 32..256
 //                          threads ≥ n; the threads stride over the row, then shared-memory trees
 //                          combine the maximum and the sum in a fixed order (deterministic).
 //   columns (inner > 1)    one thread per (o, j), neighbouring threads on neighbouring j (coalesced
@@ -47,10 +53,15 @@
 //   nll_loss               one thread per position, the cross-entropy reduction of the version in
 //                          force, one thread per input element in the backward.
 //
-// Versions tried. softmax / log_softmax: only one. Measured on an H200 (bench_elementwise_cuda's
-// third table, runs of 2026-11-27: bench/results/gpu-h200-2026-11-27-run5.md to -run7.md; 64M
-// floats, % of seam's 3.83 TB/s copy for the bytes each must move): softmax [65536, 1024] forward
-// 0.34 ms (40-41 %), forward + backward 0.75 ms (46 %); log_softmax forward + backward 0.83 ms (42 %).
+// Versions tried (measured on an H200: bench_elementwise_cuda's third table, runs of 2026-11-27,
+// bench/results/gpu-h200-2026-11-27-run5.md to -run7.md; 64M floats, % of seam's 3.83 TB/s copy
+// for the bytes each must move). softmax / log_softmax rows:
+//   v1  a block per row, 5 passes over the row: softmax [65536, 1024] forward 0.34 ms (40-41 %),
+//       forward + backward 0.74-0.75 ms (46 %); log_softmax forward + backward 0.82-0.83 ms (42 %).
+//   v2  (default, rows ≤ 1024) the row in registers, one read and one write. NOT YET TIMED:
+//       written on 2026-11-28 without a GPU; replayed on the CPU (tests/cuda/
+//       test_softmax_kernel_logic.cu); bench_elementwise_cuda times it beside v1 at the next GPU run.
+// The column kernels (inner > 1): only one version.
 // cross-entropy:
 //   v1  a thread per position. The fused forward + backward 1.43-1.46 ms on [65536, 1024] (14 %)
 //       and 3.2-3.3 ms on [1342177, 50] (6 %): on [N, C] logits a warp's loads touch 32 rows, the
@@ -208,39 +219,266 @@ __global__ void softmax_backward_columns_kernel(const T* g, const T* y, T* dx, i
     }
 }
 
-/// y = softmax or log_softmax of contiguous x [outer, n, inner] along n.
+// ----- rows served by groups of lanes (softmax version 2, cross-entropy version 2) ----------------------
+//
+// A row of n values gets a group of `lanes` threads, the power of two ≥ n capped at a warp (32 / lanes
+// rows a warp); lane l takes the row's values l, l + lanes, ..., so a warp reads consecutive
+// addresses. Thread t of block b serves row b·(256/lanes) + t/lanes, then that plus k·(grid·256/lanes).
+// These are functions so the host emulations (tests/cuda/test_softmax_kernel_logic.cu) run the same map.
+
+/// The row's lanes: the power of two ≥ n, at most a warp.
+inline int row_group_lanes(int64_t n) {
+    int lanes = 1;
+    while (lanes < kWarpSize && lanes < n) lanes *= 2;
+    return lanes;
+}
+SEAM_HOST_DEVICE int64_t row_group_row_of(int lanes, int64_t block, int thread) {
+    return block * (kThreads / lanes) + thread / lanes;
+}
+/// The first row of the thread's warp (a warp's rows are consecutive: lanes divides 32).
+SEAM_HOST_DEVICE int64_t row_group_warp_first_row(int lanes, int64_t block, int thread) {
+    return row_group_row_of(lanes, block, thread - thread % kWarpSize);
+}
+SEAM_HOST_DEVICE int64_t row_group_stride(int lanes, int64_t grid) { return grid * (kThreads / lanes); }
+
+/// Blocks of a row-group launch: enough groups for every row, at most 2^20 (grid-stride beyond).
+inline unsigned row_group_blocks(int64_t rows, int lanes) {
+    return softmax_detail::capped_blocks(ceil_div(rows, kThreads / lanes));
+}
+
+namespace softmax_detail {
+
+/// Butterflies over a row's group (xor offsets lanes/2 .. 1 stay inside the group): every lane ends
+/// with the group's sum (maximum); a sum is symmetric, so every lane holds the same bits.
+template <class V>
+__device__ V group_sum(V v, int lanes) {
+    for (int offset = lanes / 2; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);
+    return v;
+}
 template <class T>
-inline void softmax_forward(const T* x, T* y, int64_t outer, int64_t n, int64_t inner, bool log, cudaStream_t stream) {
-    if (outer * n * inner == 0) return;
-    if (inner == 1) {
-        const unsigned blocks = softmax_detail::capped_blocks(outer);
+__device__ T group_max(T v, int lanes) {
+    for (int offset = lanes / 2; offset > 0; offset /= 2) v = MaxSkipNaN<T>()(v, __shfl_xor_sync(0xffffffffu, v, offset));
+    return v;
+}
+
+}  // namespace softmax_detail
+
+// ----- softmax version 2: a row held in registers -------------------------------------------------------
+//
+// Version 1 gives a row to a block of threads and walks it three times: the maximum (read x), the
+// exponentials (read x, write y), the scaling (read and write y) — 5 passes over the row where 2
+// are needed (its measured 40-46 % of the copy rate is that ratio). Version 2 (the default for rows,
+// inner = 1, of at most 1024 values; SEAM_SOFTMAX_VERSION=1 restores version 1) gives a row to a
+// group of lanes (above) and keeps it in registers, at most kSoftmaxLaneValues = 32 values a lane:
+// one read of x, the group's maximum and sum by butterflies, one write of y. The backward keeps g
+// and y the same way (one read of each, one write of dx). The arithmetic is version 1's, value by
+// value (exp in T, the sum in Acc, y = T(Acc(e)·(1/Σ)) or T(Acc(x - m) - log Σ)); only the order
+// of the sum's additions differs. Longer rows and inner > 1 run version 1. ptxas (sm_90, CUDA 13):
+// float forward 64 (log) / 120 registers, backward 92-94, double 118-180; no spills — at 120, two
+// 256-thread blocks an SM, 64 KiB of loads in flight an SM (32 values a lane).
+
+inline constexpr int kSoftmaxLaneValues = 32;
+
+/// Rows version 2 takes: 1 .. 32·32 values.
+inline bool softmax_rows_v2_fits(int64_t n) { return n >= 1 && n <= int64_t(kWarpSize) * kSoftmaxLaneValues; }
+
+/// Lane `lane`'s values of a row, v[k] = row[lane + k·lanes]; returns how many (≤ 32).
+template <class T>
+SEAM_HOST_DEVICE int softmax_lane_load(const T* row, int64_t n, int lane, int lanes, T (&v)[kSoftmaxLaneValues]) {
+    int count = 0;
+SEAM_UNROLL
+    for (int k = 0; k < kSoftmaxLaneValues; ++k) {
+        const int64_t c = lane + int64_t(k) * lanes;
+        if (c >= n) break;
+        v[k] = row[c];
+        count = k + 1;
+    }
+    return count;
+}
+
+template <class T>
+SEAM_HOST_DEVICE T softmax_lane_max(const T (&v)[kSoftmaxLaneValues], int count) {
+    T m = -static_cast<T>(INFINITY);
+SEAM_UNROLL
+    for (int k = 0; k < kSoftmaxLaneValues; ++k) {
+        if (k >= count) break;
+        m = softmax_detail::MaxSkipNaN<T>()(m, v[k]);
+    }
+    return m;
+}
+
+/// Σ exp(v - m) over the lane's values; softmax keeps the exponentials in v.
+template <bool Log, class T>
+SEAM_HOST_DEVICE softmax_acc_t<T> softmax_lane_exp_sum(T (&v)[kSoftmaxLaneValues], int count, T m) {
+    softmax_acc_t<T> s = 0;
+SEAM_UNROLL
+    for (int k = 0; k < kSoftmaxLaneValues; ++k) {
+        if (k >= count) break;
+        const T e = softmax_detail::exp_t(static_cast<T>(v[k] - m));
+        if (!Log) v[k] = e;
+        s += static_cast<softmax_acc_t<T>>(e);
+    }
+    return s;
+}
+
+/// The lane's outputs: softmax T(Acc(e)·(1/s)), log_softmax T(Acc(x - m) - log s).
+template <bool Log, class T>
+SEAM_HOST_DEVICE void softmax_lane_store(const T (&v)[kSoftmaxLaneValues], int count, T m, softmax_acc_t<T> s,
+                                         T* out_row, int lane, int lanes) {
+    using Acc = softmax_acc_t<T>;
+    const Acc log_sum = Log ? static_cast<Acc>(softmax_detail::log_d(static_cast<double>(s))) : Acc(0);
+    const Acc inv = Log ? Acc(0) : Acc(1) / s;
+SEAM_UNROLL
+    for (int k = 0; k < kSoftmaxLaneValues; ++k) {
+        if (k >= count) break;
+        out_row[lane + int64_t(k) * lanes] =
+            Log ? static_cast<T>(static_cast<Acc>(v[k] - m) - log_sum) : static_cast<T>(static_cast<Acc>(v[k]) * inv);
+    }
+}
+
+/// The lane's share of Σ g·y (softmax) or Σ g (log_softmax).
+template <bool Log, class T>
+SEAM_HOST_DEVICE softmax_acc_t<T> softmax_lane_dot(const T (&g)[kSoftmaxLaneValues],
+                                                   const T (&y)[kSoftmaxLaneValues], int count) {
+    using Acc = softmax_acc_t<T>;
+    Acc dot = 0;
+SEAM_UNROLL
+    for (int k = 0; k < kSoftmaxLaneValues; ++k) {
+        if (k >= count) break;
+        dot += Log ? static_cast<Acc>(g[k]) : static_cast<Acc>(g[k]) * static_cast<Acc>(y[k]);
+    }
+    return dot;
+}
+
+/// dx = y·(g - d) (softmax) or g - exp(y)·d (log_softmax), d = T(the row's dot).
+template <bool Log, class T>
+SEAM_HOST_DEVICE void softmax_lane_backward_store(const T (&g)[kSoftmaxLaneValues], const T (&y)[kSoftmaxLaneValues],
+                                                  int count, T d, T* dx_row, int lane, int lanes) {
+SEAM_UNROLL
+    for (int k = 0; k < kSoftmaxLaneValues; ++k) {
+        if (k >= count) break;
+        dx_row[lane + int64_t(k) * lanes] = Log ? g[k] - softmax_detail::exp_t(y[k]) * d : y[k] * (g[k] - d);
+    }
+}
+
+/// Every lane of a warp runs the same iterations (the shuffles need the whole warp).
+template <bool Log, class T>
+__global__ void __launch_bounds__(kThreads) softmax_rows_v2_kernel(const T* x, T* y, int64_t rows, int64_t n, int lanes) {
+    using namespace softmax_detail;
+    const int lane = threadIdx.x % lanes;
+    const int64_t stride = row_group_stride(lanes, gridDim.x);
+    const int64_t offset_in_warp =
+        row_group_row_of(lanes, blockIdx.x, threadIdx.x) - row_group_warp_first_row(lanes, blockIdx.x, threadIdx.x);
+    for (int64_t base = row_group_warp_first_row(lanes, blockIdx.x, threadIdx.x); base < rows; base += stride) {
+        const int64_t row = base + offset_in_warp;
+        const bool valid = row < rows;
+        T v[kSoftmaxLaneValues];
+        const int count = valid ? softmax_lane_load(x + row * n, n, lane, lanes, v) : 0;
+        const T m = group_max(softmax_lane_max(v, count), lanes);
+        const softmax_acc_t<T> s = group_sum(softmax_lane_exp_sum<Log>(v, count, m), lanes);
+        if (valid) softmax_lane_store<Log>(v, count, m, s, y + row * n, lane, lanes);
+    }
+}
+
+template <bool Log, class T>
+__global__ void __launch_bounds__(kThreads)
+    softmax_backward_rows_v2_kernel(const T* g, const T* y, T* dx, int64_t rows, int64_t n, int lanes) {
+    using namespace softmax_detail;
+    const int lane = threadIdx.x % lanes;
+    const int64_t stride = row_group_stride(lanes, gridDim.x);
+    const int64_t offset_in_warp =
+        row_group_row_of(lanes, blockIdx.x, threadIdx.x) - row_group_warp_first_row(lanes, blockIdx.x, threadIdx.x);
+    for (int64_t base = row_group_warp_first_row(lanes, blockIdx.x, threadIdx.x); base < rows; base += stride) {
+        const int64_t row = base + offset_in_warp;
+        const bool valid = row < rows;
+        T gv[kSoftmaxLaneValues], yv[kSoftmaxLaneValues];
+        const int count = valid ? softmax_lane_load(g + row * n, n, lane, lanes, gv) : 0;
+        if (valid) softmax_lane_load(y + row * n, n, lane, lanes, yv);
+        const T d = static_cast<T>(group_sum(softmax_lane_dot<Log>(gv, yv, count), lanes));
+        if (valid) softmax_lane_backward_store<Log>(gv, yv, count, d, dx + row * n, lane, lanes);
+    }
+}
+
+/// Where softmax_forward / softmax_backward send their kernels on the GPU (the tests' host
+/// emulation has the same members).
+struct DeviceSoftmax {
+    cudaStream_t stream;
+    int version = kernel_version("SEAM_SOFTMAX_VERSION", 2);
+
+    template <class T>
+    void rows_v1(const T* x, T* y, int64_t rows, int64_t n, bool log) const {
+        const unsigned blocks = softmax_detail::capped_blocks(rows);
         const int threads = softmax_detail::row_threads(n);
-        if (log) softmax_rows_kernel<true, T><<<blocks, threads, 0, stream>>>(x, y, outer, n);
-        else softmax_rows_kernel<false, T><<<blocks, threads, 0, stream>>>(x, y, outer, n);
-    } else {
+        if (log) softmax_rows_kernel<true, T><<<blocks, threads, 0, stream>>>(x, y, rows, n);
+        else softmax_rows_kernel<false, T><<<blocks, threads, 0, stream>>>(x, y, rows, n);
+        SEAM_CUDA_CHECK(cudaGetLastError());
+    }
+    template <class T>
+    void rows_v2(const T* x, T* y, int64_t rows, int64_t n, int lanes, bool log) const {
+        const unsigned blocks = row_group_blocks(rows, lanes);
+        if (log) softmax_rows_v2_kernel<true, T><<<blocks, kThreads, 0, stream>>>(x, y, rows, n, lanes);
+        else softmax_rows_v2_kernel<false, T><<<blocks, kThreads, 0, stream>>>(x, y, rows, n, lanes);
+        SEAM_CUDA_CHECK(cudaGetLastError());
+    }
+    template <class T>
+    void columns(const T* x, T* y, int64_t outer, int64_t n, int64_t inner, bool log) const {
         const unsigned blocks = grid_for(outer * inner);
         if (log) softmax_columns_kernel<true, T><<<blocks, kThreads, 0, stream>>>(x, y, outer, n, inner);
         else softmax_columns_kernel<false, T><<<blocks, kThreads, 0, stream>>>(x, y, outer, n, inner);
+        SEAM_CUDA_CHECK(cudaGetLastError());
     }
-    SEAM_CUDA_CHECK(cudaGetLastError());
+    template <class T>
+    void backward_rows_v1(const T* g, const T* y, T* dx, int64_t rows, int64_t n, bool log) const {
+        const unsigned blocks = softmax_detail::capped_blocks(rows);
+        const int threads = softmax_detail::row_threads(n);
+        if (log) softmax_backward_rows_kernel<true, T><<<blocks, threads, 0, stream>>>(g, y, dx, rows, n);
+        else softmax_backward_rows_kernel<false, T><<<blocks, threads, 0, stream>>>(g, y, dx, rows, n);
+        SEAM_CUDA_CHECK(cudaGetLastError());
+    }
+    template <class T>
+    void backward_rows_v2(const T* g, const T* y, T* dx, int64_t rows, int64_t n, int lanes, bool log) const {
+        const unsigned blocks = row_group_blocks(rows, lanes);
+        if (log) softmax_backward_rows_v2_kernel<true, T><<<blocks, kThreads, 0, stream>>>(g, y, dx, rows, n, lanes);
+        else softmax_backward_rows_v2_kernel<false, T><<<blocks, kThreads, 0, stream>>>(g, y, dx, rows, n, lanes);
+        SEAM_CUDA_CHECK(cudaGetLastError());
+    }
+    template <class T>
+    void backward_columns(const T* g, const T* y, T* dx, int64_t outer, int64_t n, int64_t inner, bool log) const {
+        const unsigned blocks = grid_for(outer * inner);
+        if (log) softmax_backward_columns_kernel<true, T><<<blocks, kThreads, 0, stream>>>(g, y, dx, outer, n, inner);
+        else softmax_backward_columns_kernel<false, T><<<blocks, kThreads, 0, stream>>>(g, y, dx, outer, n, inner);
+        SEAM_CUDA_CHECK(cudaGetLastError());
+    }
+};
+
+template <class T, class Exec>
+inline void softmax_forward_on(const Exec& exec, const T* x, T* y, int64_t outer, int64_t n, int64_t inner, bool log) {
+    if (outer * n * inner == 0) return;
+    if (inner != 1) exec.columns(x, y, outer, n, inner, log);
+    else if (exec.version >= 2 && softmax_rows_v2_fits(n)) exec.rows_v2(x, y, outer, n, row_group_lanes(n), log);
+    else exec.rows_v1(x, y, outer, n, log);
+}
+
+template <class T, class Exec>
+inline void softmax_backward_on(const Exec& exec, const T* g, const T* y, T* dx, int64_t outer, int64_t n,
+                                int64_t inner, bool log) {
+    if (outer * n * inner == 0) return;
+    if (inner != 1) exec.backward_columns(g, y, dx, outer, n, inner, log);
+    else if (exec.version >= 2 && softmax_rows_v2_fits(n)) exec.backward_rows_v2(g, y, dx, outer, n, row_group_lanes(n), log);
+    else exec.backward_rows_v1(g, y, dx, outer, n, log);
+}
+
+/// y = softmax or log_softmax of contiguous x [outer, n, inner] along n.
+template <class T>
+inline void softmax_forward(const T* x, T* y, int64_t outer, int64_t n, int64_t inner, bool log, cudaStream_t stream) {
+    softmax_forward_on<T>(DeviceSoftmax{stream}, x, y, outer, n, inner, log);
 }
 
 /// dx from contiguous g and y [outer, n, inner].
 template <class T>
 inline void softmax_backward(const T* g, const T* y, T* dx, int64_t outer, int64_t n, int64_t inner, bool log,
                              cudaStream_t stream) {
-    if (outer * n * inner == 0) return;
-    if (inner == 1) {
-        const unsigned blocks = softmax_detail::capped_blocks(outer);
-        const int threads = softmax_detail::row_threads(n);
-        if (log) softmax_backward_rows_kernel<true, T><<<blocks, threads, 0, stream>>>(g, y, dx, outer, n);
-        else softmax_backward_rows_kernel<false, T><<<blocks, threads, 0, stream>>>(g, y, dx, outer, n);
-    } else {
-        const unsigned blocks = grid_for(outer * inner);
-        if (log) softmax_backward_columns_kernel<true, T><<<blocks, kThreads, 0, stream>>>(g, y, dx, outer, n, inner);
-        else softmax_backward_columns_kernel<false, T><<<blocks, kThreads, 0, stream>>>(g, y, dx, outer, n, inner);
-    }
-    SEAM_CUDA_CHECK(cudaGetLastError());
+    softmax_backward_on<T>(DeviceSoftmax{stream}, g, y, dx, outer, n, inner, log);
 }
 
 // ----- the fused cross-entropy --------------------------------------------------------------------------
@@ -381,24 +619,6 @@ inline size_t cross_entropy_workspace_bytes(const CrossEntropyArgs& a) {
 // is still -inf keeps its s (0, or NaN from a NaN logit), and a row whose maximum ends at -inf gets
 // s = NaN, as Σ exp(-inf - (-inf)) is on the CPU.
 
-/// The row's lanes: the power of two ≥ C, at most a warp.
-inline int cross_entropy_row_lanes(int64_t classes) {
-    int lanes = 1;
-    while (lanes < kWarpSize && lanes < classes) lanes *= 2;
-    return lanes;
-}
-
-/// Thread t of block b serves row b·(256/lanes) + t/lanes, then that plus k·(grid·256/lanes): the
-/// rows kernels' map (both directions), a function so the host emulation runs the same one. A
-/// warp's rows are consecutive (lanes divides 32), the first of them is warp_first_row.
-SEAM_HOST_DEVICE int64_t cross_entropy_row_of(int lanes, int64_t block, int thread) {
-    return block * (kThreads / lanes) + thread / lanes;
-}
-SEAM_HOST_DEVICE int64_t cross_entropy_warp_first_row(int lanes, int64_t block, int thread) {
-    return cross_entropy_row_of(lanes, block, thread - thread % kWarpSize);
-}
-SEAM_HOST_DEVICE int64_t cross_entropy_row_stride(int lanes, int64_t grid) { return grid * (kThreads / lanes); }
-
 /// The running maximum of some logits of a row and Σ exp(x - m) over them.
 template <class T>
 struct RowMaxSum {
@@ -519,11 +739,6 @@ __device__ RowMaxSum<T> group_merge(RowMaxSum<T> r, int lanes) {
     return r;
 }
 
-__device__ inline double group_sum(double v, int lanes) {
-    for (int offset = lanes / 2; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);
-    return v;
-}
-
 }  // namespace softmax_detail
 
 /// Rows forward (S = 1). Every lane of a warp runs the same iterations (the shuffles need the whole
@@ -536,10 +751,10 @@ __global__ void __launch_bounds__(kThreads)
     using namespace softmax_detail;
     const int64_t C = a.classes, rows = a.batch;
     const int lane = threadIdx.x % lanes;
-    const int64_t stride = cross_entropy_row_stride(lanes, gridDim.x);
-    const int64_t offset_in_warp = cross_entropy_row_of(lanes, blockIdx.x, threadIdx.x) -
-                                   cross_entropy_warp_first_row(lanes, blockIdx.x, threadIdx.x);
-    for (int64_t base = cross_entropy_warp_first_row(lanes, blockIdx.x, threadIdx.x); base < rows; base += stride) {
+    const int64_t stride = row_group_stride(lanes, gridDim.x);
+    const int64_t offset_in_warp = row_group_row_of(lanes, blockIdx.x, threadIdx.x) -
+                                   row_group_warp_first_row(lanes, blockIdx.x, threadIdx.x);
+    for (int64_t base = row_group_warp_first_row(lanes, blockIdx.x, threadIdx.x); base < rows; base += stride) {
         const int64_t row = base + offset_in_warp;
         const bool valid = row < rows;
         const T* p = x + (valid ? row : 0) * C;
@@ -566,15 +781,10 @@ __global__ void __launch_bounds__(kThreads)
                                        const double* stats, const T* grad_out, CrossEntropyArgs a, int lanes, T* dx) {
     const int64_t C = a.classes;
     const int lane = threadIdx.x % lanes;
-    for (int64_t row = cross_entropy_row_of(lanes, blockIdx.x, threadIdx.x); row < a.batch;
-         row += cross_entropy_row_stride(lanes, gridDim.x))
+    for (int64_t row = row_group_row_of(lanes, blockIdx.x, threadIdx.x); row < a.batch;
+         row += row_group_stride(lanes, gridDim.x))
         cross_entropy_lane_backward(x + row * C, target[row], weight, lse[row], stats, grad_out, row, a, dx + row * C,
                                     lane, lanes);
-}
-
-/// Blocks of a rows launch: enough groups for every row, at most 2^20 (grid-stride beyond).
-inline unsigned cross_entropy_rows_blocks(int64_t rows, int lanes) {
-    return softmax_detail::capped_blocks(ceil_div(rows, kThreads / lanes));
 }
 
 /// The first reduction level's split of P positions (from P only).
@@ -635,7 +845,7 @@ struct DeviceCrossEntropy {
     template <class T>
     void rows_forward(const T* x, const int64_t* target, const T* weight, const CrossEntropyArgs& a, int lanes,
                       double* lse, double* losses, double* weights, T* out_none, unsigned long long* first_bad) const {
-        cross_entropy_rows_forward_kernel<T><<<cross_entropy_rows_blocks(a.batch, lanes),
+        cross_entropy_rows_forward_kernel<T><<<row_group_blocks(a.batch, lanes),
                                                kThreads, 0, stream>>>(x, target, weight, a, lanes, lse, losses, weights,
                                                                       out_none, first_bad);
         SEAM_CUDA_CHECK(cudaGetLastError());
@@ -650,7 +860,7 @@ struct DeviceCrossEntropy {
     template <class T>
     void rows_backward(const T* x, const int64_t* target, const T* weight, const double* lse, const double* stats,
                        const T* grad_out, const CrossEntropyArgs& a, int lanes, T* dx) const {
-        cross_entropy_rows_backward_kernel<T><<<cross_entropy_rows_blocks(a.batch, lanes),
+        cross_entropy_rows_backward_kernel<T><<<row_group_blocks(a.batch, lanes),
                                                 kThreads, 0, stream>>>(x, target, weight, lse, stats, grad_out, a,
                                                                        lanes, dx);
         SEAM_CUDA_CHECK(cudaGetLastError());
@@ -711,7 +921,7 @@ inline void cross_entropy_forward_on(const Exec& exec, const T* x, const int64_t
     T* per_position_out = a.reduction == 0 ? out : nullptr;
     if (P > 0) {
         if (exec.version >= 2 && a.spatial == 1)
-            exec.rows_forward(x, target, weight, a, cross_entropy_row_lanes(a.classes), lse, w.losses, w.weights,
+            exec.rows_forward(x, target, weight, a, row_group_lanes(a.classes), lse, w.losses, w.weights,
                               per_position_out, w.first_bad);
         else
             exec.positions_forward(x, target, weight, a, lse, w.losses, w.weights, per_position_out, w.first_bad);
@@ -725,7 +935,7 @@ inline void cross_entropy_backward_on(const Exec& exec, const T* x, const int64_
                                       const CrossEntropyArgs& a, T* dx) {
     if (a.batch * a.classes * a.spatial == 0) return;
     if (exec.version >= 2 && a.spatial == 1)
-        exec.rows_backward(x, target, weight, lse, stats, grad_out, a, cross_entropy_row_lanes(a.classes), dx);
+        exec.rows_backward(x, target, weight, lse, stats, grad_out, a, row_group_lanes(a.classes), dx);
     else
         exec.positions_backward(x, target, weight, lse, stats, grad_out, a, dx);
 }

@@ -55,6 +55,9 @@ void check_softmax() {
     const std::vector<Case> cases = {
         {{7, 10}, 1},       {{3, 1000}, -1},    {{2, 5, 3, 4}, 1}, {{4, 1}, 1},        {{1, 1, 1}, 0},
         {{5, 9000}, 1},     {{9, 33, 2}, 0},    {{6, 0}, 1},       {{2, 3, 300}, 1},
+        // Version 2's rows (a group of lanes a row, ≤ 1024 values): 2 rows a warp, two values a
+        // lane, 32 values a lane, and one past its limit (version 1).
+        {{600, 10}, 1},     {{70, 33}, 1},      {{40, 1024}, -1},  {{3, 1025}, 1},
     };
     for (const Case& c : cases) {
         for (bool log : {false, true}) {
@@ -518,11 +521,6 @@ void check_adam(bool adamw, double weight_decay, bool amsgrad) {
 
 TEST_SUITE("gpu") {
 
-TEST_CASE("softmax and log_softmax on CUDA equal the CPU ops (launchers, ops, gradients; float, double)") {
-    check_softmax<float>();
-    check_softmax<double>();
-}
-
 /// Sets an environment variable for its lifetime (restores it after).
 class EnvScope {
 public:
@@ -541,6 +539,16 @@ private:
     const char* name_;
     std::optional<std::string> saved_;
 };
+
+TEST_CASE("softmax and log_softmax on CUDA equal the CPU ops (launchers, ops, gradients; float, double)") {
+    // Both versions of kernels/seam/softmax.cuh's rows (SEAM_SOFTMAX_VERSION: 2 is the default).
+    for (const char* version : {"1", "2"}) {
+        CAPTURE(version);
+        const EnvScope scope("SEAM_SOFTMAX_VERSION", version);
+        check_softmax<float>();
+        check_softmax<double>();
+    }
+}
 
 TEST_CASE("cross_entropy on CUDA equals the CPU op (weights, ignore_index, smoothing, reductions, spatial targets)") {
     // Both versions of kernels/seam/softmax.cuh's cross-entropy (SEAM_CROSS_ENTROPY_VERSION: 2 is the default).

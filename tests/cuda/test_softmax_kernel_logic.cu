@@ -1,13 +1,19 @@
-// tests/cuda/test_softmax_kernel_logic.cu — version 2 of the fused cross-entropy
-// (kernels/seam/softmax.cuh), emulated on the CPU over every block, warp and lane of its launches
-// (no GPU needed: this program runs wherever it compiles; exit 0 pass, 1 fail).
+// tests/cuda/test_softmax_kernel_logic.cu — version 2 of the fused cross-entropy and of the softmax
+// rows (kernels/seam/softmax.cuh), emulated on the CPU over every block, warp and lane of their
+// launches (no GPU needed: this program runs wherever it compiles; exit 0 pass, 1 fail).
 //
-// The launchers cross_entropy_forward_on / cross_entropy_backward_on are templates over an
+// Softmax (HostSoftmax): the rows kernels' walk over the same grid, each lane's registers filled
+// by softmax_lane_load, the max and sum butterflies replayed lane by lane, then each lane's
+// softmax_lane_store (and softmax_lane_dot / softmax_lane_backward_store backward), against
+// long-double references with the CPU's rules (NaN, ±inf, rows of -inf, underflow), for n = 1 ..
+// 1024, float and double; routing: n > 1024, inner > 1 and version 1 take the other kernels.
+//
+// Cross-entropy: the launchers cross_entropy_forward_on / cross_entropy_backward_on are templates over an
 // executor: on the GPU DeviceCrossEntropy launches the kernels; here HostCrossEntropy runs, for
 // every block of the same grid and every thread, the kernels' own per-lane code
 // (cross_entropy_lane_max_sum, merge_row_max_sum, row_lse, cross_entropy_lane_smooth,
 // cross_entropy_row_loss, cross_entropy_lane_backward, loss_thread_sums) through the kernels' own
-// row map (cross_entropy_row_of, cross_entropy_warp_first_row, cross_entropy_row_stride), and
+// row map (row_group_row_of, row_group_warp_first_row, row_group_stride), and
 // replays the xor-shuffle butterflies lane by lane (at each offset every lane merges its value with
 // lane ^ offset's value from before the step) and block_reduce's shared-memory tree. Every lane's
 // result after a butterfly must have the same bits (the kernels let lane 0 write; the others must
@@ -26,9 +32,11 @@
 //
 // Built by CMake as seam_cuda_test_softmax_kernel_logic. By hand:
 //   nvcc -std=c++20 -O1 -Iinclude -Ikernels tests/cuda/test_softmax_kernel_logic.cu -o ce_logic && ./ce_logic
+
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <random>
@@ -145,20 +153,20 @@ struct HostCrossEntropy {
         ++rows_calls;
         row_visits.assign(static_cast<size_t>(a.batch), 0);
         const int64_t C = a.classes;
-        const unsigned grid = k::cross_entropy_rows_blocks(a.batch, lanes);
-        const int64_t stride = k::cross_entropy_row_stride(lanes, grid);
+        const unsigned grid = k::row_group_blocks(a.batch, lanes);
+        const int64_t stride = k::row_group_stride(lanes, grid);
         for (unsigned b = 0; b < grid; ++b)
             for (int warp = 0; warp < k::kThreads / k::kWarpSize; ++warp) {
                 const int t0 = warp * k::kWarpSize;
-                for (int64_t base = k::cross_entropy_warp_first_row(lanes, b, t0); base < a.batch; base += stride) {
+                for (int64_t base = k::row_group_warp_first_row(lanes, b, t0); base < a.batch; base += stride) {
                     // The warp's groups: lanes t0 + g·lanes .. t0 + g·lanes + lanes - 1 serve row base + g.
                     for (int g = 0; g < k::kWarpSize / lanes; ++g) {
                         const int first_thread = t0 + g * lanes;
-                        const int64_t row = base + (k::cross_entropy_row_of(lanes, b, first_thread) -
-                                                    k::cross_entropy_warp_first_row(lanes, b, first_thread));
+                        const int64_t row = base + (k::row_group_row_of(lanes, b, first_thread) -
+                                                    k::row_group_warp_first_row(lanes, b, first_thread));
                         for (int l = 1; l < lanes; ++l)
-                            expect(k::cross_entropy_row_of(lanes, b, first_thread + l) ==
-                                       k::cross_entropy_row_of(lanes, b, first_thread),
+                            expect(k::row_group_row_of(lanes, b, first_thread + l) ==
+                                       k::row_group_row_of(lanes, b, first_thread),
                                    "a group's lanes serve one row");
                         const bool valid = row < a.batch;
                         const T* p = x + (valid ? row : 0) * C;
@@ -204,11 +212,11 @@ struct HostCrossEntropy {
     void rows_backward(const T* x, const int64_t* target, const T* weight, const double* lse, const double* stats,
                        const T* grad_out, const k::CrossEntropyArgs& a, int lanes, T* dx) const {
         ++rows_calls;
-        const unsigned grid = k::cross_entropy_rows_blocks(a.batch, lanes);
+        const unsigned grid = k::row_group_blocks(a.batch, lanes);
         for (unsigned b = 0; b < grid; ++b)
             for (int t = 0; t < k::kThreads; ++t)
-                for (int64_t row = k::cross_entropy_row_of(lanes, b, t); row < a.batch;
-                     row += k::cross_entropy_row_stride(lanes, grid))
+                for (int64_t row = k::row_group_row_of(lanes, b, t); row < a.batch;
+                     row += k::row_group_stride(lanes, grid))
                     k::cross_entropy_lane_backward(x + row * a.classes, target[row], weight, lse[row], stats, grad_out, row,
                                                    a, dx + row * a.classes, t % lanes, lanes);
     }
@@ -245,7 +253,7 @@ void check_plans() {
     const std::vector<std::pair<int64_t, int>> lanes = {{1, 1}, {2, 2}, {3, 4}, {10, 16}, {16, 16}, {17, 32},
                                                         {32, 32}, {33, 32}, {1000, 32}};
     for (const auto& [C, want] : lanes)
-        expect(k::cross_entropy_row_lanes(C) == want, "row lanes for C = " + std::to_string(C));
+        expect(k::row_group_lanes(C) == want, "row lanes for C = " + std::to_string(C));
     for (int64_t P : {int64_t(0), int64_t(1), int64_t(2047), int64_t(2048), int64_t(2049), int64_t(1000000),
                       int64_t(2097152), int64_t(2097153), int64_t(3000000), int64_t(1) << 31}) {
         const k::LossReducePlan p = k::plan_loss_reduce(P);
@@ -402,6 +410,202 @@ void check_spatial_routing() {
     expect(close(out[0], std::log(4.0L), 1e-6L), "S = 5: uniform logits give log C");
 }
 
+// ----- softmax version 2 --------------------------------------------------------------------------------
+
+/// One lane's registers.
+template <class T>
+struct LaneValues {
+    T v[k::kSoftmaxLaneValues];
+};
+
+/// Runs the softmax launchers' kernels on the CPU: version 2's rows kernels emulated lane by lane;
+/// version 1's and the column kernels only recorded (their outputs come from the reference).
+struct HostSoftmax {
+    int version = 2;
+    mutable int v1_calls = 0, v2_calls = 0, column_calls = 0;
+    mutable std::vector<int> row_visits;
+
+    /// The rows kernels' walk: fn(row, valid, lanes of the row's group) for every group of every
+    /// warp iteration, as the kernels run them.
+    template <class F>
+    void walk(int64_t rows, int lanes, const F& fn) const {
+        const unsigned grid = k::row_group_blocks(rows, lanes);
+        const int64_t stride = k::row_group_stride(lanes, grid);
+        row_visits.assign(static_cast<size_t>(rows), 0);
+        for (unsigned b = 0; b < grid; ++b)
+            for (int t0 = 0; t0 < k::kThreads; t0 += k::kWarpSize)
+                for (int64_t base = k::row_group_warp_first_row(lanes, b, t0); base < rows; base += stride)
+                    for (int first = t0; first < t0 + k::kWarpSize; first += lanes) {
+                        const int64_t row = base + (k::row_group_row_of(lanes, b, first) - k::row_group_warp_first_row(lanes, b, first));
+                        if (row < rows) ++row_visits[static_cast<size_t>(row)];
+                        fn(row, row < rows);
+                    }
+    }
+
+    template <class T>
+    void rows_v2(const T* x, T* y, int64_t rows, int64_t n, int lanes, bool log) const {
+        ++v2_calls;
+        using Acc = k::softmax_acc_t<T>;
+        walk(rows, lanes, [&](int64_t row, bool valid) {
+            std::vector<LaneValues<T>> v(lanes);
+            std::vector<int> count(lanes, 0);
+            std::vector<T> m(lanes);
+            for (int l = 0; l < lanes; ++l) {
+                auto& vl = v[l].v;
+                if (valid) count[l] = k::softmax_lane_load(x + row * n, n, l, lanes, vl);
+                m[l] = k::softmax_lane_max(vl, count[l]);
+            }
+            m = butterfly(m, [](T a, T b) { return k::softmax_detail::MaxSkipNaN<T>()(a, b); });
+            std::vector<Acc> s(lanes);
+            for (int l = 0; l < lanes; ++l) {
+                auto& vl = v[l].v;
+                s[l] = log ? k::softmax_lane_exp_sum<true>(vl, count[l], m[l]) : k::softmax_lane_exp_sum<false>(vl, count[l], m[l]);
+            }
+            s = butterfly(s, [](Acc a, Acc b) { return a + b; });
+            bool same = true;
+            for (int l = 1; l < lanes; ++l) same = same && m[l] == m[0] && same_bits(s[l], s[0]);
+            expect(same, "softmax: every lane of a group holds the row's maximum and sum");
+            if (!valid) return;
+            for (int l = 0; l < lanes; ++l) {
+                const auto& vl = v[l].v;
+                if (log) k::softmax_lane_store<true>(vl, count[l], m[l], s[l], y + row * n, l, lanes);
+                else k::softmax_lane_store<false>(vl, count[l], m[l], s[l], y + row * n, l, lanes);
+            }
+        });
+    }
+    template <class T>
+    void backward_rows_v2(const T* g, const T* y, T* dx, int64_t rows, int64_t n, int lanes, bool log) const {
+        ++v2_calls;
+        using Acc = k::softmax_acc_t<T>;
+        walk(rows, lanes, [&](int64_t row, bool valid) {
+            std::vector<LaneValues<T>> gv(lanes), yv(lanes);
+            std::vector<int> count(lanes, 0);
+            std::vector<Acc> dot(lanes);
+            for (int l = 0; l < lanes; ++l) {
+                auto& gl = gv[l].v;
+                auto& yl = yv[l].v;
+                if (valid) count[l] = k::softmax_lane_load(g + row * n, n, l, lanes, gl);
+                if (valid) k::softmax_lane_load(y + row * n, n, l, lanes, yl);
+                dot[l] = log ? k::softmax_lane_dot<true>(gl, yl, count[l]) : k::softmax_lane_dot<false>(gl, yl, count[l]);
+            }
+            dot = butterfly(dot, [](Acc a, Acc b) { return a + b; });
+            if (!valid) return;
+            for (int l = 0; l < lanes; ++l) {
+                const auto& gl = gv[l].v;
+                const auto& yl = yv[l].v;
+                const T d = static_cast<T>(dot[l]);
+                if (log) k::softmax_lane_backward_store<true>(gl, yl, count[l], d, dx + row * n, l, lanes);
+                else k::softmax_lane_backward_store<false>(gl, yl, count[l], d, dx + row * n, l, lanes);
+            }
+        });
+    }
+    template <class T>
+    void rows_v1(const T*, T*, int64_t, int64_t, bool) const { ++v1_calls; }
+    template <class T>
+    void backward_rows_v1(const T*, const T*, T*, int64_t, int64_t, bool) const { ++v1_calls; }
+    template <class T>
+    void columns(const T*, T*, int64_t, int64_t, int64_t, bool) const { ++column_calls; }
+    template <class T>
+    void backward_columns(const T*, const T*, T*, int64_t, int64_t, int64_t, bool) const { ++column_calls; }
+};
+
+template <class T>
+void check_softmax_rows(int64_t rows, int64_t n, bool log, int specials, std::mt19937_64& rng) {
+    const std::string name = tname<T>() + (log ? " log_softmax [" : " softmax [") + std::to_string(rows) + ", " +
+                             std::to_string(n) + "] specials " + std::to_string(specials);
+    std::normal_distribution<double> normal(0.0, 4.0);
+    std::vector<T> x(rows * n), g(rows * n);
+    for (auto& v : x) v = static_cast<T>(normal(rng));
+    for (auto& v : g) v = static_cast<T>(normal(rng) * 0.25);
+    if (specials) {
+        const T inf = std::numeric_limits<T>::infinity(), nan = std::numeric_limits<T>::quiet_NaN();
+        const auto set = [&](int64_t r, int64_t c, T v) {
+            if (r < rows && c < n) x[r * n + c] = v;
+        };
+        set(0, n - 1, nan);
+        set(1, 0, inf);
+        set(2, 0, -inf), set(2, n - 1, -inf);
+        for (int64_t c = 0; c < n; ++c) set(3, c, -inf);
+        for (int64_t c = 0; c < n; c += 2) set(4, c, T(1000));  // large equal maxima
+    }
+    std::vector<T> y(rows * n, std::numeric_limits<T>::quiet_NaN()), dx(rows * n, std::numeric_limits<T>::quiet_NaN());
+    HostSoftmax exec;
+    k::softmax_forward_on<T>(exec, x.data(), y.data(), 1 * rows, n, 1, log);
+    expect(exec.v2_calls == 1 && exec.v1_calls == 0, name + ": version 2's rows kernel");
+    bool once = true;
+    for (int v : exec.row_visits) once = once && v == 1;
+    expect(once, name + ": every row served once");
+    const long double tol = sizeof(T) == 4 ? 4e-7L : 1e-15L;
+    int bad = 0, bad_dx = 0;
+    for (int64_t r = 0; r < rows; ++r) {
+        const T* p = x.data() + r * n;
+        long double m = -INFINITY;
+        for (int64_t c = 0; c < n; ++c)
+            if (p[c] > m) m = p[c];
+        long double s = 0;
+        for (int64_t c = 0; c < n; ++c) s += std::exp(static_cast<long double>(p[c]) - m);
+        for (int64_t c = 0; c < n; ++c) {
+            const long double want = log ? (p[c] - m) - std::log(s) : std::exp(p[c] - m) / s;
+            // log_softmax: within T rounding of |x - m| + log s; softmax: relative, and x - m rounded
+            // in T (as the CPU does) moves exp(x - m) by |x - m|·eps relatively.
+            const long double scale = log ? std::fabs(p[c] - m) + std::fabs(std::log(s))
+                                          : want == 0 ? 0 : std::fabs(want) * (1 + std::fabs(p[c] - m) / 4);
+            const long double got = y[r * n + c];
+            // The sum of n terms in Acc (double) is within n·2^-53 of its value, relatively: log s
+            // within that absolutely, the softmax values within that relatively.
+            const long double sum_err = n * std::ldexp(1.0L, -53);
+            const bool ok = std::isnan(want)   ? std::isnan(got)
+                            : std::isinf(want) ? got == want
+                                               : std::fabs(got - want) <= 4 * tol * scale + sum_err * (log ? 1 : std::fabs(want)) +
+                                                     std::numeric_limits<T>::min();  // underflow to 0 or subnormals
+            if (!ok && ++bad <= 2 && std::getenv("SEAM_TEST_VERBOSE"))
+                std::printf("  row %lld col %lld x %.9Lg m %.9Lg got %.17Lg want %.17Lg\n", (long long)r, (long long)c,
+                            (long double)p[c], m, got, want);
+        }
+    }
+    expect(bad == 0, name + ": y (" + std::to_string(bad) + " values off)");
+    // Backward from the computed y (as autograd would), against the formula in long double.
+    k::softmax_backward_on<T>(exec, g.data(), y.data(), dx.data(), rows, n, 1, log);
+    for (int64_t r = 0; r < rows; ++r) {
+        long double dot = 0, mag = 0;
+        for (int64_t c = 0; c < n; ++c) {
+            dot += log ? static_cast<long double>(g[r * n + c]) : static_cast<long double>(g[r * n + c]) * y[r * n + c];
+            mag += std::fabs(log ? static_cast<long double>(g[r * n + c]) : static_cast<long double>(g[r * n + c]) * y[r * n + c]);
+        }
+        for (int64_t c = 0; c < n; ++c) {
+            const long double yc = y[r * n + c], gc = g[r * n + c];
+            const long double want = log ? gc - std::exp(yc) * dot : yc * (gc - dot);
+            const long double scale = log ? std::fabs(gc) + std::exp(yc) * mag : std::fabs(yc) * (std::fabs(gc) + mag);
+            const long double got = dx[r * n + c];
+            const bool ok = std::isnan(want)   ? std::isnan(got)
+                            : std::isinf(want) ? got == want
+                                               : std::fabs(got - want) <= 8 * tol * scale + n * std::ldexp(1.0L, -53) * scale +
+                                                     std::numeric_limits<T>::min();
+            if (!ok) ++bad_dx;
+        }
+    }
+    expect(bad_dx == 0, name + ": dx (" + std::to_string(bad_dx) + " values off)");
+}
+
+void check_softmax_routing() {
+    std::vector<float> x(4 * 1025, 0.f), y(4 * 1025);
+    HostSoftmax v2;
+    k::softmax_forward_on<float>(v2, x.data(), y.data(), 4, 1025, 1, false);
+    expect(v2.v1_calls == 1 && v2.v2_calls == 0, "softmax: 1025 values a row run version 1");
+    k::softmax_forward_on<float>(v2, x.data(), y.data(), 4, 5, 3, true);
+    expect(v2.column_calls == 1, "softmax: inner > 1 runs the column kernel");
+    k::softmax_backward_on<float>(v2, x.data(), x.data(), y.data(), 4, 1025, 1, true);
+    expect(v2.v1_calls == 2, "softmax backward: 1025 values a row run version 1");
+    HostSoftmax v1;
+    v1.version = 1;
+    k::softmax_forward_on<float>(v1, x.data(), y.data(), 4, 1024, 1, false);
+    k::softmax_backward_on<float>(v1, x.data(), x.data(), y.data(), 4, 1024, 1, false);
+    expect(v1.v1_calls == 2 && v1.v2_calls == 0, "softmax: SEAM_SOFTMAX_VERSION=1 runs version 1");
+    expect(k::softmax_rows_v2_fits(1) && k::softmax_rows_v2_fits(1024) && !k::softmax_rows_v2_fits(1025) &&
+               !k::softmax_rows_v2_fits(0),
+           "softmax: version 2 takes rows of 1 .. 1024 values");
+}
+
 }  // namespace
 
 int main() {
@@ -423,6 +627,16 @@ int main() {
     check_case<float>({4099, 50, true, 0, 1, 0.1, 2}, rng);
     // Version 1 through the same launcher: the per-position kernels and one reduction block.
     check_case<float>({5000, 10, true, 7, 1, 0.0, 0}, rng, 1);
+    // Softmax version 2.
+    check_softmax_routing();
+    for (int64_t n : {1, 2, 3, 10, 31, 32, 33, 100, 1000, 1024})
+        for (bool log : {false, true}) {
+            check_softmax_rows<float>(7, n, log, 0, rng);
+            check_softmax_rows<float>(300, n, log, 1, rng);
+            check_softmax_rows<double>(300, n, log, 0, rng);
+        }
+    check_softmax_rows<float>(2000, 10, true, 0, rng);  // 16 lanes, 2 rows a warp, several grid rows
+    check_softmax_rows<double>(40, 1024, false, 1, rng);
     std::printf("%s: %lld checks, %d failed\n", failures ? "FAILED" : "passed", static_cast<long long>(checks),
                 failures);
     return failures ? 1 : 0;
