@@ -23,11 +23,11 @@
 // see the "Versions tried" of kernels/seam/elementwise.cuh and reduce.cuh).
 //
 // A third table times the other families of the elementwise and reduction kernels, one
-// version each except batch_norm, cross_entropy and softmax (kernels/seam/softmax.cuh, norm.cuh, resize.cuh, optim.cuh), the same way against the
+// version each except batch_norm, cross_entropy, softmax, layer_norm and dropout (kernels/seam/softmax.cuh, norm.cuh, resize.cuh, optim.cuh), the same way against the
 // same copy_: softmax forward, softmax / log_softmax / cross_entropy / layer_norm forward + backward
 // on [rows, 1024], batch_norm (training) forward and forward + backward on [N, 64, 64, 64] (version 2,
 // the default, and version 1, which norm.cuh keeps for study; both are validated first; the same
-// for cross_entropy's and softmax's two versions), dropout,
+// for cross_entropy's, softmax's, layer_norm's and dropout's two versions), dropout,
 // upsample nearest and bilinear x2 (bilinear also with its backward), gather and scatter_add along
 // the class dimension (kernels/seam/gather_scatter.cuh), and the fused SGD (momentum) and Adam steps
 // on one parameter; forward + backward through autograd on a fresh leaf each run.
@@ -308,6 +308,17 @@ int main(int argc, char** argv) {
             }
             ok3 = check_fb("layer_norm [37, 1031] over the last dim", a, da, 1e-5,
                            [&](const Tensor<float>& t) { return layer_norm(t, {1031}, on(t, lw, lwg), on(t, lb, lbg)); }) && ok3;
+            {  // rows of at most 1024 values: norm.cuh's layer_norm version 2 (the default) and version 1
+                const Tensor<float> a2 = a.narrow(1, 0, 1024).contiguous(), da2 = da.narrow(1, 0, 1024).contiguous();
+                const Tensor<float> lw2 = lw.narrow(0, 0, 1024).contiguous(), lb2 = lb.narrow(0, 0, 1024).contiguous();
+                const Tensor<float> lw2g = lw2.to(gpu), lb2g = lb2.to(gpu);
+                for (const char* version : {"2", "1"}) {
+                    setenv("SEAM_LAYER_NORM_VERSION", version, 1);
+                    ok3 = check_fb(std::string("layer_norm [37, 1024] (version ") + version + ")", a2, da2, 1e-5,
+                                   [&](const Tensor<float>& t) { return layer_norm(t, {1024}, on(t, lw2, lw2g), on(t, lb2, lb2g)); }) && ok3;
+                    unsetenv("SEAM_LAYER_NORM_VERSION");
+                }
+            }
             ok3 = check_fb("upsample_nearest2d x2 [3, 5, 7, 9]", u, du, 0.0,
                            [](const Tensor<float>& t) { return upsample_nearest2d(t, 2.0); }) && ok3;
             ok3 = check_fb("upsample_bilinear2d x2 [3, 5, 7, 9]", u, du, 1e-6,
@@ -321,9 +332,12 @@ int main(int argc, char** argv) {
                 ok3 = check("scatter_add into [37, 1031] along dim 1 (bit for bit: the CPU's order)",
                             scatter_add(a.to(gpu), 1, ig, src.to(gpu)), scatter_add(a, 1, is, src), 0.0) && ok3;
             }
-            {  // dropout: the same Philox stream on both devices gives the same mask
+            for (const char* version : {"2", "1"}) {  // dropout: the same Philox stream on both devices gives the same mask
+                setenv("SEAM_DROPOUT_VERSION", version, 1);
                 Generator gc(5), gg(5);
-                ok3 = check("dropout p = 0.3", dropout(a.to(gpu), 0.3f, true, gg), dropout(a, 0.3f, true, gc), 0.0) && ok3;
+                ok3 = check((std::string("dropout p = 0.3 (version ") + version + ")").c_str(), dropout(a.to(gpu), 0.3f, true, gg),
+                            dropout(a, 0.3f, true, gc), 0.0) && ok3;
+                unsetenv("SEAM_DROPOUT_VERSION");
             }
             // Two optimizer steps (the second uses the state the first made) from the same parameter and gradient.
             auto two_steps = [&](const char* what, const auto& make) {
@@ -411,7 +425,12 @@ int main(int argc, char** argv) {
                  }, {}, "SEAM_BATCH_NORM_VERSION", "1"},
                 {"layer_norm [rows, 1024], forward + backward", 5 * B,
                  [&] { sink = forward_backward(s3, ds3, [&](const Tensor<float>& t) { return layer_norm(t, {cols3}, lw3, lb3); }).second; }},
+                {"layer_norm, forward + backward (version 1: a block a row)", 5 * B,
+                 [&] { sink = forward_backward(s3, ds3, [&](const Tensor<float>& t) { return layer_norm(t, {cols3}, lw3, lb3); }).second; },
+                 {}, "SEAM_LAYER_NORM_VERSION", "1"},
                 {"dropout p = 0.5, forward (values + 1-byte mask)", 2 * B + B / 4, [&] { sink = dropout(s3, 0.5f, true, gd); }},
+                {"dropout p = 0.5, forward (version 1: element by element)", 2 * B + B / 4,
+                 [&] { sink = dropout(s3, 0.5f, true, gd); }, {}, "SEAM_DROPOUT_VERSION", "1"},
                 {"upsample_nearest2d x2 [N, 64, 32, 32], forward", 5 * U, [&] { sink = upsample_nearest2d(u3, 2.0); }},
                 {"upsample_bilinear2d x2, forward", 5 * U, [&] { sink = upsample_bilinear2d(u3, 2.0, false); }},
                 {"upsample_bilinear2d x2, forward + backward", 10 * U, [&] {

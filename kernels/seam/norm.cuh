@@ -38,8 +38,8 @@
 // gradients use a workspace of 2·chunks·D doubles (layer_norm_param_workspace_bytes); batch_norm
 // v2 a workspace of 2·C·chunks doubles (batch_norm_workspace_bytes).
 //
-// Launch shapes (SEAM_BATCH_NORM_VERSION=1|2 in the environment picks batch_norm's version, read at
-// every launch; default 2):
+// Launch shapes (SEAM_BATCH_NORM_VERSION, SEAM_LAYER_NORM_VERSION and SEAM_DROPOUT_VERSION = 1|2
+// in the environment pick each family's version, read at every launch; default 2):
 //   batch_norm v2        (default) two launches a direction, each of one 256-thread block per
 //                        (channel, chunk of whole planes) — plan_batch_norm aims at 16384 values a
 //                        chunk, at most 1024 chunks a channel, grid-stride beyond 2^20 blocks: a
@@ -55,16 +55,23 @@
 //                        consecutive values of one plane: coalesced), shared-memory trees combine
 //                        the double sums in a fixed order, so the results are the same bits on
 //                        every run. The block then writes the channel's output itself.
-//   layer_norm rows      one block per row (grid-stride over rows, at most 2^20 blocks), a power of
-//                        two of 32..256 threads ≥ D: the threads stride over the row (coalesced),
-//                        shared-memory trees combine the double sums in a fixed order. A row longer
-//                        than the block is simply walked several times by each thread.
+//   layer_norm rows v2   (default, D ≤ 1024) a group of `lanes` threads per row (row_group.cuh:
+//                        the power of two ≥ D, at most 32; 256-thread blocks, grid-stride over
+//                        rows), the row's values in registers (≤ 32 a lane), butterflies for the
+//                        two double sums: one read of x, one write of y (backward: one read of g
+//                        and x, one write of dx). Details at "layer_norm version 2" below.
+//   layer_norm rows v1   (and D > 1024) one block per row (grid-stride over rows, at most 2^20
+//                        blocks), a power of two of 32..256 threads ≥ D: the threads stride over
+//                        the row (coalesced), shared-memory trees combine the double sums in a
+//                        fixed order. A row longer than the block is walked several times.
 //   layer_norm params    the column sums over rows: grid (⌈D/256⌉, chunks), one thread per column
 //                        (neighbouring threads on neighbouring columns: coalesced), block y sums
 //                        its chunk of rows in order into a [chunks, D] double workspace; a second
 //                        kernel adds the chunks in order. chunks depends on the shape only, so
 //                        every result is the same bits on every run and GPU (no atomics).
-//   dropout              grid-stride loops over blocks of four elements (one Philox call each).
+//   dropout              grid-stride loops over groups of four elements (one Philox call each);
+//                        v2 (default) moves a group as one 16-byte load and store (two for double)
+//                        and its mask as one 4-byte store when aligned, v1 element by element.
 //
 // Versions tried. batch_norm:
 //   v1  a block per channel (above). Measured on an H200 (bench_elementwise_cuda's third table,
@@ -78,18 +85,23 @@
 //       60 % backward (g and x read twice). NOT YET TIMED: written on 2026-11-28 without a GPU; its
 //       logic is replayed on the CPU (tests/cuda/test_norm_kernel_logic.cu), and
 //       bench_elementwise_cuda times it beside v1 at the next GPU run.
-// layer_norm and dropout: only one version each. Measured on an H200 (the same runs):
-// layer_norm [65536, 1024] forward + backward 0.84 ms (41 %); dropout p = 0.5 forward (values and
-// a 1-byte mask) 0.45 ms (35 %). Known weak spot: layer_norm gives a whole block of at least 32
-// threads to each row, so very short rows (D < 32) leave threads idle; a warp per row, several
-// rows per block, is the first thing to try there. batch_norm v2 with inner = 1 (BatchNorm1d) reads
-// a channel's values C apart (uncoalesced, as v1): a column layout (threads over channels) is the
-// thing to try for large [N, C] inputs.
+// layer_norm (the same runs):
+//   v1  a block per row: [65536, 1024] forward + backward 0.84 ms (41 %): x is read three times
+//       forward and twice backward, and rows shorter than 32 leave most of a block idle.
+//   v2  (default, D ≤ 1024) a group of lanes per row, the row in registers. NOT YET TIMED (written
+//       2026-11-28 without a GPU; replayed on the CPU by tests/cuda/test_norm_kernel_logic.cu).
+// dropout (the same runs):
+//   v1  element by element: p = 0.5 forward (values and a 1-byte mask) 0.44-0.45 ms (35 %).
+//   v2  (default) 16-byte groups and 4-byte mask stores. NOT YET TIMED (as above).
+// Known weak spot: batch_norm v2 with inner = 1 (BatchNorm1d) reads a channel's values C apart
+// (uncoalesced, as v1): a column layout (threads over channels) is the thing to try for large
+// [N, C] inputs.
 #pragma once
 
 #include <cstdint>
 
 #include "seam/common.cuh"
+#include "seam/row_group.cuh"
 #include "seam/core/rng.hpp"
 
 namespace seam::kernels {
@@ -910,12 +922,159 @@ inline size_t layer_norm_param_workspace_bytes(int64_t rows, int64_t cols) {
     return static_cast<size_t>(2 * p.chunks * std::max<int64_t>(cols, 0)) * sizeof(double);
 }
 
+// ----- layer_norm version 2: a row held in registers ----------------------------------------------------
+//
+// Version 1 gives each row a block and reads it three times forward (Σ x, Σ (x - m)², the output)
+// and twice backward. Version 2 (the default for rows of at most 1024 values;
+// SEAM_LAYER_NORM_VERSION=1 restores version 1) gives a row to a group of lanes (row_group.cuh)
+// that holds its values in registers: forward one read of x and one write of y, with the same two
+// passes (Σ x, then Σ (x - m)², in double) over the registers and butterflies for the sums;
+// backward one read of g and x and one write of dx. The arithmetic is version 1's value by value;
+// only the order of the sums' additions differs. The parameter gradients keep version 1's column
+// kernels (they read g and x once more). ptxas (sm_90, CUDA 13): float forward 173 registers (one
+// 256-thread block an SM), backward 106, double 170-205, no spills; __launch_bounds__(256, 2)
+// spills 140-264 bytes. Whether one block an SM keeps enough loads in flight (32 KiB) is the first
+// question for the GPU run; 16 values a lane (rows ≤ 512) would halve the registers.
+
+inline bool layer_norm_rows_v2_fits(int64_t cols) { return cols >= 1 && cols <= int64_t(kWarpSize) * kRowLaneValues; }
+
+/// The layer_norm version to run: SEAM_LAYER_NORM_VERSION (1 or 2; default 2), version 1 for rows
+/// longer than 1024 values.
+inline int layer_norm_version(int64_t cols) {
+    const int v = kernel_version("SEAM_LAYER_NORM_VERSION", 2);
+    return v == 2 && !layer_norm_rows_v2_fits(cols) ? 1 : v;
+}
+
+/// Σ x over the lane's values (double), and Σ (x - m)².
+template <class T>
+SEAM_HOST_DEVICE double layer_norm_lane_sum(const T (&v)[kRowLaneValues], int count) {
+    double s = 0;
+SEAM_UNROLL
+    for (int k = 0; k < kRowLaneValues; ++k) {
+        if (k >= count) break;
+        s += static_cast<double>(v[k]);
+    }
+    return s;
+}
+template <class T>
+SEAM_HOST_DEVICE double layer_norm_lane_squares(const T (&v)[kRowLaneValues], int count, double m) {
+    double q = 0;
+SEAM_UNROLL
+    for (int k = 0; k < kRowLaneValues; ++k) {
+        if (k >= count) break;
+        const double d = static_cast<double>(v[k]) - m;
+        q += d * d;
+    }
+    return q;
+}
+
+/// y = (x - T(m))·T(rstd), then ·w[i], then +b[i] (each when given), version 1's order.
+template <class T>
+SEAM_HOST_DEVICE void layer_norm_lane_store(const T (&v)[kRowLaneValues], int count, T mt, T st, const T* weight,
+                                            const T* bias, T* out_row, int lane, int lanes) {
+SEAM_UNROLL
+    for (int k = 0; k < kRowLaneValues; ++k) {
+        if (k >= count) break;
+        const int64_t c = lane + int64_t(k) * lanes;
+        T o = (v[k] - mt) * st;
+        if (weight) o *= weight[c];
+        if (bias) o += bias[c];
+        out_row[c] = o;
+    }
+}
+
+/// The lane's Σ gw and Σ gw·xhat, gw = g·w (g without weight), xhat = (x - m)·rstd, in double.
+template <class T>
+SEAM_HOST_DEVICE void layer_norm_lane_backward_sums(const T (&g)[kRowLaneValues], const T (&x)[kRowLaneValues], int count,
+                                                    const T* weight, int lane, int lanes, double m, double is,
+                                                    double& sum_gw, double& sum_gwx) {
+    sum_gw = 0, sum_gwx = 0;
+SEAM_UNROLL
+    for (int k = 0; k < kRowLaneValues; ++k) {
+        if (k >= count) break;
+        const int64_t c = lane + int64_t(k) * lanes;
+        const double gw = static_cast<double>(g[k]) * (weight ? static_cast<double>(weight[c]) : 1.0);
+        sum_gw += gw;
+        sum_gwx += gw * (static_cast<double>(x[k]) - m) * is;
+    }
+}
+
+/// dx = T(rstd)·(gw - T(a) - (x - T(m))·T(rstd)·T(b)), version 1's formula.
+template <class T>
+SEAM_HOST_DEVICE void layer_norm_lane_backward_store(const T (&g)[kRowLaneValues], const T (&x)[kRowLaneValues],
+                                                     int count, const T* weight, T st, T at, T bt, T mt, T* dx_row,
+                                                     int lane, int lanes) {
+SEAM_UNROLL
+    for (int k = 0; k < kRowLaneValues; ++k) {
+        if (k >= count) break;
+        const int64_t c = lane + int64_t(k) * lanes;
+        const T gwi = weight ? g[k] * weight[c] : g[k];
+        dx_row[c] = st * (gwi - at - (x[k] - mt) * st * bt);
+    }
+}
+
+/// Every lane of a warp runs the same iterations (the butterflies need the whole warp).
+template <class T>
+__global__ void __launch_bounds__(kThreads)
+    layer_norm_forward_v2_kernel(const T* x, const T* weight, const T* bias, T* y, double* mean, double* rstd,
+                                 LayerNormArgs a, int lanes) {
+    const int64_t D = a.cols;
+    const int lane = threadIdx.x % lanes;
+    const int64_t stride = row_group_stride(lanes, gridDim.x);
+    const int64_t offset_in_warp =
+        row_group_row_of(lanes, blockIdx.x, threadIdx.x) - row_group_warp_first_row(lanes, blockIdx.x, threadIdx.x);
+    for (int64_t base = row_group_warp_first_row(lanes, blockIdx.x, threadIdx.x); base < a.rows; base += stride) {
+        const int64_t r = base + offset_in_warp;
+        const bool valid = r < a.rows;
+        T v[kRowLaneValues];
+        const int count = valid ? row_lane_load(x + r * D, D, lane, lanes, v) : 0;
+        const double m = row_group_sum(layer_norm_lane_sum(v, count), lanes) / static_cast<double>(D);
+        const double var = row_group_sum(layer_norm_lane_squares(v, count, m), lanes) / static_cast<double>(D);
+        const double is = norm_detail::rsqrt_d(var + a.eps);
+        if (!valid) continue;
+        if (lane == 0) mean[r] = m, rstd[r] = is;
+        layer_norm_lane_store(v, count, static_cast<T>(m), static_cast<T>(is), weight, bias, y + r * D, lane, lanes);
+    }
+}
+
+template <class T>
+__global__ void __launch_bounds__(kThreads)
+    layer_norm_backward_input_v2_kernel(const T* g, const T* x, const T* weight, const double* mean, const double* rstd,
+                                        LayerNormArgs a, int lanes, T* dx) {
+    const int64_t D = a.cols;
+    const int lane = threadIdx.x % lanes;
+    const int64_t stride = row_group_stride(lanes, gridDim.x);
+    const int64_t offset_in_warp =
+        row_group_row_of(lanes, blockIdx.x, threadIdx.x) - row_group_warp_first_row(lanes, blockIdx.x, threadIdx.x);
+    for (int64_t base = row_group_warp_first_row(lanes, blockIdx.x, threadIdx.x); base < a.rows; base += stride) {
+        const int64_t r = base + offset_in_warp;
+        const bool valid = r < a.rows;
+        T gv[kRowLaneValues], xv[kRowLaneValues];
+        const int count = valid ? row_lane_load(g + r * D, D, lane, lanes, gv) : 0;
+        if (valid) row_lane_load(x + r * D, D, lane, lanes, xv);
+        const double m = valid ? mean[r] : 0.0, is = valid ? rstd[r] : 1.0;
+        double sum_gw, sum_gwx;
+        layer_norm_lane_backward_sums(gv, xv, count, weight, lane, lanes, m, is, sum_gw, sum_gwx);
+        const double mean_gw = row_group_sum(sum_gw, lanes) / static_cast<double>(D);
+        const double mean_gwx = row_group_sum(sum_gwx, lanes) / static_cast<double>(D);
+        if (!valid) continue;
+        layer_norm_lane_backward_store(gv, xv, count, weight, static_cast<T>(is), static_cast<T>(mean_gw),
+                                       static_cast<T>(mean_gwx), static_cast<T>(m), dx + r * D, lane, lanes);
+    }
+}
+
 template <class T>
 inline void layer_norm_forward(const T* x, const T* weight, const T* bias, T* y, double* mean, double* rstd,
                                const LayerNormArgs& a, cudaStream_t stream) {
     if (a.rows == 0 || a.cols == 0) return;
-    layer_norm_forward_kernel<T><<<norm_detail::row_blocks(a.rows), norm_detail::row_block_threads(a.cols), 0, stream>>>(
-        x, weight, bias, y, mean, rstd, a);
+    if (layer_norm_version(a.cols) >= 2) {
+        const int lanes = row_group_lanes(a.cols);
+        layer_norm_forward_v2_kernel<T><<<row_group_blocks(a.rows, lanes), kThreads, 0, stream>>>(x, weight, bias, y, mean,
+                                                                                                   rstd, a, lanes);
+    } else {
+        layer_norm_forward_kernel<T><<<norm_detail::row_blocks(a.rows), norm_detail::row_block_threads(a.cols), 0,
+                                       stream>>>(x, weight, bias, y, mean, rstd, a);
+    }
     SEAM_CUDA_CHECK(cudaGetLastError());
 }
 
@@ -928,9 +1087,15 @@ inline void layer_norm_backward(const T* g, const T* x, const T* weight, const d
                                 cudaStream_t stream) {
     if (a.cols == 0) return;
     if (dx && a.rows > 0) {
-        layer_norm_backward_input_kernel<T>
-            <<<norm_detail::row_blocks(a.rows), norm_detail::row_block_threads(a.cols), 0, stream>>>(g, x, weight, mean,
-                                                                                                     rstd, a, dx);
+        if (layer_norm_version(a.cols) >= 2) {
+            const int lanes = row_group_lanes(a.cols);
+            layer_norm_backward_input_v2_kernel<T><<<row_group_blocks(a.rows, lanes), kThreads, 0, stream>>>(
+                g, x, weight, mean, rstd, a, lanes, dx);
+        } else {
+            layer_norm_backward_input_kernel<T>
+                <<<norm_detail::row_blocks(a.rows), norm_detail::row_block_threads(a.cols), 0, stream>>>(
+                    g, x, weight, mean, rstd, a, dx);
+        }
         SEAM_CUDA_CHECK(cudaGetLastError());
     }
     if (!dweight && !dbias) return;
@@ -972,18 +1137,99 @@ __global__ void dropout_backward_kernel(const T* g, const uint8_t* keep, T* dx, 
     SEAM_GRID_STRIDE_LOOP(i, n) { dx[i] = g[i] * (keep[i] ? scale : T(0)); }
 }
 
+// ----- dropout version 2: 16-byte groups ----------------------------------------------------------------
+//
+// Version 1 draws one Philox block per 4 elements too, but loads and stores them one element at a
+// time (and the mask one byte at a time). Version 2 (the default; SEAM_DROPOUT_VERSION=1 restores
+// version 1) moves a group of 4 elements as one 16-byte load and store (two for double) and its 4
+// mask bytes as one 4-byte store when x and y are 16-byte and the mask 4-byte aligned; the
+// backward reads the 4 mask bytes as one word and g, dx by 16 bytes. A last partial group, and
+// misaligned tensors, go element by element. Same words, same mask, same values as version 1.
+
+/// x, y (and g, dx) 16-byte aligned and the mask 4-byte aligned: version 2's vector path.
+inline bool dropout_vector_aligned(const void* a, const void* b, const uint8_t* keep) {
+    return is_aligned(a, 16) && is_aligned(b, 16) && is_aligned(keep, 4);
+}
+
+/// The 4 elements of group b of a dropout forward: words of Philox block base + b.
+template <class T>
+SEAM_HOST_DEVICE void dropout_forward_group(const T* x, T* y, uint8_t* keep, int64_t n, uint64_t key, uint64_t base,
+                                            uint64_t threshold, T scale, int64_t b, bool vec) {
+    constexpr int G = kVecOf<T>;  // 4 floats or 2 doubles a 16-byte vector
+    const Philox4x32 r = philox4x32(base + static_cast<uint64_t>(b), 0, key);
+    const int64_t i0 = 4 * b;
+    if (vec && i0 + 4 <= n) {
+        Vec<T, G> in[4 / G], out[4 / G];
+        Vec<uint8_t, 4> mask;
+        for (int h = 0; h < 4 / G; ++h) in[h] = load_vec<G>(x + i0 + h * G);
+        for (int k = 0; k < 4; ++k) {
+            const bool kept = static_cast<uint64_t>(r.v[k]) < threshold;
+            mask.v[k] = kept;
+            out[k / G].v[k % G] = in[k / G].v[k % G] * (kept ? scale : T(0));
+        }
+        for (int h = 0; h < 4 / G; ++h) store_vec<G>(y + i0 + h * G, out[h]);
+        store_vec<4>(keep + i0, mask);
+        return;
+    }
+    for (int k = 0; k < 4 && i0 + k < n; ++k) {
+        const bool kept = static_cast<uint64_t>(r.v[k]) < threshold;
+        keep[i0 + k] = kept;
+        y[i0 + k] = x[i0 + k] * (kept ? scale : T(0));
+    }
+}
+
+/// dx = g·(keep ? scale : 0) for the 4 elements of group b.
+template <class T>
+SEAM_HOST_DEVICE void dropout_backward_group(const T* g, const uint8_t* keep, T* dx, int64_t n, T scale, int64_t b,
+                                             bool vec) {
+    constexpr int G = kVecOf<T>;
+    const int64_t i0 = 4 * b;
+    if (vec && i0 + 4 <= n) {
+        const Vec<uint8_t, 4> mask = load_vec<4>(keep + i0);
+        for (int h = 0; h < 4 / G; ++h) {
+            Vec<T, G> v = load_vec<G>(g + i0 + h * G);
+            for (int q = 0; q < G; ++q) v.v[q] = v.v[q] * (mask.v[h * G + q] ? scale : T(0));
+            store_vec<G>(dx + i0 + h * G, v);
+        }
+        return;
+    }
+    for (int k = 0; k < 4 && i0 + k < n; ++k) dx[i0 + k] = g[i0 + k] * (keep[i0 + k] ? scale : T(0));
+}
+
+template <class T>
+__global__ void __launch_bounds__(kThreads)
+    dropout_forward_v2_kernel(const T* x, T* y, uint8_t* keep, int64_t n, uint64_t key, uint64_t base,
+                              uint64_t threshold, T scale, bool vec) {
+    SEAM_GRID_STRIDE_LOOP(b, (n + 3) / 4) { dropout_forward_group(x, y, keep, n, key, base, threshold, scale, b, vec); }
+}
+
+template <class T>
+__global__ void __launch_bounds__(kThreads)
+    dropout_backward_v2_kernel(const T* g, const uint8_t* keep, T* dx, int64_t n, T scale, bool vec) {
+    SEAM_GRID_STRIDE_LOOP(b, (n + 3) / 4) { dropout_backward_group(g, keep, dx, n, scale, b, vec); }
+}
+
 template <class T>
 inline void dropout_forward(const T* x, T* y, uint8_t* keep, int64_t n, uint64_t key, uint64_t base, uint64_t threshold,
                             T scale, cudaStream_t stream) {
     if (n == 0) return;
-    dropout_forward_kernel<T><<<grid_for((n + 3) / 4), kThreads, 0, stream>>>(x, y, keep, n, key, base, threshold, scale);
+    if (kernel_version("SEAM_DROPOUT_VERSION", 2) >= 2)
+        dropout_forward_v2_kernel<T><<<grid_for((n + 3) / 4), kThreads, 0, stream>>>(
+            x, y, keep, n, key, base, threshold, scale, dropout_vector_aligned(x, y, keep));
+    else
+        dropout_forward_kernel<T><<<grid_for((n + 3) / 4), kThreads, 0, stream>>>(x, y, keep, n, key, base, threshold,
+                                                                                   scale);
     SEAM_CUDA_CHECK(cudaGetLastError());
 }
 
 template <class T>
 inline void dropout_backward(const T* g, const uint8_t* keep, T* dx, int64_t n, T scale, cudaStream_t stream) {
     if (n == 0) return;
-    dropout_backward_kernel<T><<<grid_for(n), kThreads, 0, stream>>>(g, keep, dx, n, scale);
+    if (kernel_version("SEAM_DROPOUT_VERSION", 2) >= 2)
+        dropout_backward_v2_kernel<T><<<grid_for((n + 3) / 4), kThreads, 0, stream>>>(g, keep, dx, n, scale,
+                                                                                       dropout_vector_aligned(g, dx, keep));
+    else
+        dropout_backward_kernel<T><<<grid_for(n), kThreads, 0, stream>>>(g, keep, dx, n, scale);
     SEAM_CUDA_CHECK(cudaGetLastError());
 }
 

@@ -77,6 +77,7 @@
 #include <type_traits>
 
 #include "seam/common.cuh"
+#include "seam/row_group.cuh"
 
 namespace seam::kernels {
 
@@ -219,42 +220,11 @@ __global__ void softmax_backward_columns_kernel(const T* g, const T* y, T* dx, i
     }
 }
 
-// ----- rows served by groups of lanes (softmax version 2, cross-entropy version 2) ----------------------
-//
-// A row of n values gets a group of `lanes` threads, the power of two ≥ n capped at a warp (32 / lanes
-// rows a warp); lane l takes the row's values l, l + lanes, ..., so a warp reads consecutive
-// addresses. Thread t of block b serves row b·(256/lanes) + t/lanes, then that plus k·(grid·256/lanes).
-// These are functions so the host emulations (tests/cuda/test_softmax_kernel_logic.cu) run the same map.
-
-/// The row's lanes: the power of two ≥ n, at most a warp.
-inline int row_group_lanes(int64_t n) {
-    int lanes = 1;
-    while (lanes < kWarpSize && lanes < n) lanes *= 2;
-    return lanes;
-}
-SEAM_HOST_DEVICE int64_t row_group_row_of(int lanes, int64_t block, int thread) {
-    return block * (kThreads / lanes) + thread / lanes;
-}
-/// The first row of the thread's warp (a warp's rows are consecutive: lanes divides 32).
-SEAM_HOST_DEVICE int64_t row_group_warp_first_row(int lanes, int64_t block, int thread) {
-    return row_group_row_of(lanes, block, thread - thread % kWarpSize);
-}
-SEAM_HOST_DEVICE int64_t row_group_stride(int lanes, int64_t grid) { return grid * (kThreads / lanes); }
-
-/// Blocks of a row-group launch: enough groups for every row, at most 2^20 (grid-stride beyond).
-inline unsigned row_group_blocks(int64_t rows, int lanes) {
-    return softmax_detail::capped_blocks(ceil_div(rows, kThreads / lanes));
-}
+// Rows of at most 1024 values go to groups of lanes (kernels/seam/row_group.cuh).
 
 namespace softmax_detail {
 
-/// Butterflies over a row's group (xor offsets lanes/2 .. 1 stay inside the group): every lane ends
-/// with the group's sum (maximum); a sum is symmetric, so every lane holds the same bits.
-template <class V>
-__device__ V group_sum(V v, int lanes) {
-    for (int offset = lanes / 2; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);
-    return v;
-}
+/// The group's maximum by an xor butterfly (MaxSkipNaN: NaN never becomes the maximum).
 template <class T>
 __device__ T group_max(T v, int lanes) {
     for (int offset = lanes / 2; offset > 0; offset /= 2) v = MaxSkipNaN<T>()(v, __shfl_xor_sync(0xffffffffu, v, offset));
@@ -269,7 +239,7 @@ __device__ T group_max(T v, int lanes) {
 // exponentials (read x, write y), the scaling (read and write y) — 5 passes over the row where 2
 // are needed (its measured 40-46 % of the copy rate is that ratio). Version 2 (the default for rows,
 // inner = 1, of at most 1024 values; SEAM_SOFTMAX_VERSION=1 restores version 1) gives a row to a
-// group of lanes (above) and keeps it in registers, at most kSoftmaxLaneValues = 32 values a lane:
+// group of lanes (row_group.cuh) and keeps it in registers, at most kSoftmaxLaneValues = 32 values a lane:
 // one read of x, the group's maximum and sum by butterflies, one write of y. The backward keeps g
 // and y the same way (one read of each, one write of dx). The arithmetic is version 1's, value by
 // value (exp in T, the sum in Acc, y = T(Acc(e)·(1/Σ)) or T(Acc(x - m) - log Σ)); only the order
@@ -277,24 +247,10 @@ __device__ T group_max(T v, int lanes) {
 // float forward 64 (log) / 120 registers, backward 92-94, double 118-180; no spills — at 120, two
 // 256-thread blocks an SM, 64 KiB of loads in flight an SM (32 values a lane).
 
-inline constexpr int kSoftmaxLaneValues = 32;
+inline constexpr int kSoftmaxLaneValues = kRowLaneValues;
 
 /// Rows version 2 takes: 1 .. 32·32 values.
 inline bool softmax_rows_v2_fits(int64_t n) { return n >= 1 && n <= int64_t(kWarpSize) * kSoftmaxLaneValues; }
-
-/// Lane `lane`'s values of a row, v[k] = row[lane + k·lanes]; returns how many (≤ 32).
-template <class T>
-SEAM_HOST_DEVICE int softmax_lane_load(const T* row, int64_t n, int lane, int lanes, T (&v)[kSoftmaxLaneValues]) {
-    int count = 0;
-SEAM_UNROLL
-    for (int k = 0; k < kSoftmaxLaneValues; ++k) {
-        const int64_t c = lane + int64_t(k) * lanes;
-        if (c >= n) break;
-        v[k] = row[c];
-        count = k + 1;
-    }
-    return count;
-}
 
 template <class T>
 SEAM_HOST_DEVICE T softmax_lane_max(const T (&v)[kSoftmaxLaneValues], int count) {
@@ -373,9 +329,9 @@ __global__ void __launch_bounds__(kThreads) softmax_rows_v2_kernel(const T* x, T
         const int64_t row = base + offset_in_warp;
         const bool valid = row < rows;
         T v[kSoftmaxLaneValues];
-        const int count = valid ? softmax_lane_load(x + row * n, n, lane, lanes, v) : 0;
+        const int count = valid ? row_lane_load(x + row * n, n, lane, lanes, v) : 0;
         const T m = group_max(softmax_lane_max(v, count), lanes);
-        const softmax_acc_t<T> s = group_sum(softmax_lane_exp_sum<Log>(v, count, m), lanes);
+        const softmax_acc_t<T> s = row_group_sum(softmax_lane_exp_sum<Log>(v, count, m), lanes);
         if (valid) softmax_lane_store<Log>(v, count, m, s, y + row * n, lane, lanes);
     }
 }
@@ -392,9 +348,9 @@ __global__ void __launch_bounds__(kThreads)
         const int64_t row = base + offset_in_warp;
         const bool valid = row < rows;
         T gv[kSoftmaxLaneValues], yv[kSoftmaxLaneValues];
-        const int count = valid ? softmax_lane_load(g + row * n, n, lane, lanes, gv) : 0;
-        if (valid) softmax_lane_load(y + row * n, n, lane, lanes, yv);
-        const T d = static_cast<T>(group_sum(softmax_lane_dot<Log>(gv, yv, count), lanes));
+        const int count = valid ? row_lane_load(g + row * n, n, lane, lanes, gv) : 0;
+        if (valid) row_lane_load(y + row * n, n, lane, lanes, yv);
+        const T d = static_cast<T>(row_group_sum(softmax_lane_dot<Log>(gv, yv, count), lanes));
         if (valid) softmax_lane_backward_store<Log>(gv, yv, count, d, dx + row * n, lane, lanes);
     }
 }
@@ -762,7 +718,7 @@ __global__ void __launch_bounds__(kThreads)
         r = group_merge(r, lanes);
         const double z = row_lse(r);
         double smooth = 0;
-        if (a.label_smoothing > 0) smooth = group_sum(valid ? cross_entropy_lane_smooth(p, weight, C, z, lane, lanes) : 0.0, lanes);
+        if (a.label_smoothing > 0) smooth = row_group_sum(valid ? cross_entropy_lane_smooth(p, weight, C, z, lane, lanes) : 0.0, lanes);
         if (valid && lane == 0) {
             const RowLoss l = cross_entropy_row_loss(p, target[row], weight, a, z, smooth);
             if (l.bad) atomicMin(first_bad, static_cast<unsigned long long>(row));

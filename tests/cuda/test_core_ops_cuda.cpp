@@ -573,8 +573,13 @@ TEST_CASE("batch_norm and batch_norm_relu on CUDA equal the CPU ops (training wi
 }
 
 TEST_CASE("dropout on CUDA draws the CPU's mask bit for bit from the same generator state") {
-    check_dropout<float>();
-    check_dropout<double>();
+    // Both versions of kernels/seam/norm.cuh's dropout (SEAM_DROPOUT_VERSION: 2 is the default).
+    for (const char* version : {"1", "2"}) {
+        CAPTURE(version);
+        const EnvScope scope("SEAM_DROPOUT_VERSION", version);
+        check_dropout<float>();
+        check_dropout<double>();
+    }
 }
 
 TEST_CASE("sum, mean, max, min, argmax, argmin on CUDA equal the CPU ops (keepdim, ties, NaN, gradients)") {

@@ -74,6 +74,10 @@ void check_layer_norm() {
         {"[5000, 6]: short rows, chunked parameter sums", {5000, 6}, {6}, true, true, T(0)},
         {"[2, 300, 1] over [300, 1], bias only", {2, 300, 1}, {300, 1}, false, true, T(0)},
         {"[6, 50] near 1000 (two-pass variance)", {6, 50}, {50}, true, true, T(1000)},
+        // Version 2 holds rows of up to 1024 values in registers (32 a lane); 1025 runs version 1.
+        {"[40, 1024] weight and bias", {40, 1024}, {1024}, true, true, T(0)},
+        {"[3, 1025]: one value past version 2", {3, 1025}, {1025}, true, true, T(0)},
+        {"[700, 10]: 16 lanes a row, 2 rows a warp", {700, 10}, {10}, true, false, T(0)},
     };
     for (const Case& c : cases) {
         Tensor<T> x = random_input<T>(c.x, 101, false, false, T(2));
@@ -547,8 +551,17 @@ TEST_CASE("upsampling on CUDA: the reader ranges the backward gathers over are t
 TEST_SUITE("gpu") {
 
 TEST_CASE("layer_norm on CUDA equals the CPU op (launchers, ops, all three gradients; float, double)") {
-    check_layer_norm<float>();
-    check_layer_norm<double>();
+    // Both versions of kernels/seam/norm.cuh's layer_norm (SEAM_LAYER_NORM_VERSION: 2 is the default).
+    const char* old = std::getenv("SEAM_LAYER_NORM_VERSION");
+    const std::string saved = old ? old : "";
+    for (const char* version : {"1", "2"}) {
+        CAPTURE(version);
+        setenv("SEAM_LAYER_NORM_VERSION", version, 1);
+        check_layer_norm<float>();
+        check_layer_norm<double>();
+    }
+    if (old) setenv("SEAM_LAYER_NORM_VERSION", saved.c_str(), 1);
+    else unsetenv("SEAM_LAYER_NORM_VERSION");
 }
 
 TEST_CASE("upsample_nearest2d and upsample_bilinear2d on CUDA equal the CPU ops (both align_corners, scale factors)") {

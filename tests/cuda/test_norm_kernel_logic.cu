@@ -1,8 +1,14 @@
-// tests/cuda/test_norm_kernel_logic.cu — version 2 of batch_norm (kernels/seam/norm.cuh), emulated on
-// the CPU over every block and thread of its launches (no GPU needed: this program runs wherever it
-// compiles; exit 0 pass, 1 fail).
+// tests/cuda/test_norm_kernel_logic.cu — version 2 of batch_norm, layer_norm and dropout
+// (kernels/seam/norm.cuh), emulated on the CPU over every block and thread of their launches (no
+// GPU needed: this program runs wherever it compiles; exit 0 pass, 1 fail).
 //
-// The launchers batch_norm_forward_v2_on / batch_norm_backward_v2_on are templates over an
+// layer_norm: both kernels emulated over the row-group walk (tests/cuda/row_group_emulation.hpp),
+// the butterflies replayed lane by lane, against long-double formulas (rows of 1 .. 1024 values,
+// with and without weight and bias, float and double); dropout: every 4-element group through the
+// kernels' own group functions, aligned (vector path) and one element off (scalar path), against
+// the mask drawn word by word from Philox, bit for bit, and guards past the end untouched.
+//
+// batch_norm: the launchers batch_norm_forward_v2_on / batch_norm_backward_v2_on are templates over an
 // executor: on the GPU DeviceBatchNorm launches the kernels; here HostBatchNorm runs, for every
 // block b = (channel, chunk) of the same plan and every one of its 256 threads, the kernels' own
 // per-thread code (batch_norm_thread_sums_*, batch_norm_lane_partials,
@@ -44,6 +50,8 @@
 #include <vector>
 
 #include "seam/norm.cuh"
+
+#include "row_group_emulation.hpp"
 
 namespace {
 
@@ -547,6 +555,160 @@ void check_all(std::mt19937_64& rng) {
     check_partial_backward<T>(rng);
 }
 
+
+// ----- dropout version 2 ----------------------------------------------------------------------------------
+
+/// Every group of the launch through dropout_forward_group / dropout_backward_group, against the
+/// mask drawn word by word (word i % 4 of Philox block base + i / 4, kept when below the threshold).
+template <class T>
+void check_dropout_v2(std::mt19937_64& rng) {
+    std::normal_distribution<double> normal(0.0, 1.0);
+    for (int64_t n : {1, 3, 4, 5, 8, 1001, 4099})
+        for (size_t offset : {size_t(0), size_t(1)})
+            for (double p : {0.5, 0.1}) {
+                const std::string name = "dropout v2 " + tname<T>() + " n=" + std::to_string(n) + " offset " +
+                                         std::to_string(offset) + " p=" + std::to_string(p);
+                const size_t un = static_cast<size_t>(n);
+                Buffer<T> x(un, offset), y(un, offset), g(un, offset), dx(un, offset);
+                Buffer<uint8_t> keep(un, offset);
+                keep.fill(uint8_t(7));
+                for (size_t i = un; i < un + 4; ++i) keep[i] = 9, y[i] = T(-7), dx[i] = T(-7);  // guards past the end
+                for (size_t i = 0; i < un; ++i) x[i] = static_cast<T>(normal(rng)), g[i] = static_cast<T>(normal(rng));
+                const uint64_t key = rng(), base = rng() % 1000, threshold = static_cast<uint64_t>((1 - p) * 4294967296.0);
+                const T scale = static_cast<T>(1 / (1 - p));
+                const bool vec = k::dropout_vector_aligned(x.data(), y.data(), keep.data());
+                expect(vec == (offset == 0), name + ": the vector path iff aligned");
+                for (int64_t b = 0; b < (n + 3) / 4; ++b)
+                    k::dropout_forward_group(x.data(), y.data(), keep.data(), n, key, base, threshold, scale, b, vec);
+                const bool vec_back = k::dropout_vector_aligned(g.data(), dx.data(), keep.data());
+                for (int64_t b = 0; b < (n + 3) / 4; ++b)
+                    k::dropout_backward_group(g.data(), keep.data(), dx.data(), n, scale, b, vec_back);
+                int bad = 0;
+                for (int64_t i = 0; i < n; ++i) {
+                    const uint32_t word = seam::philox4x32(base + static_cast<uint64_t>(i / 4), 0, key).v[i % 4];
+                    const bool kept = word < threshold;
+                    const T want_y = x[i] * (kept ? scale : T(0)), want_dx = g[i] * (kept ? scale : T(0));
+                    if (keep[i] != kept || !same_bits(y[i], want_y) || !same_bits(dx[i], want_dx)) ++bad;
+                }
+                expect(bad == 0, name + ": mask, y and dx bit for bit (" + std::to_string(bad) + " off)");
+                bool guards = true;
+                for (size_t i = un; i < un + 4; ++i) guards = guards && keep[i] == 9 && y[i] == T(-7) && dx[i] == T(-7);
+                expect(guards, name + ": nothing written past the end");
+            }
+}
+
+// ----- layer_norm version 2 --------------------------------------------------------------------------------
+
+/// Both kernels emulated over the launch (walk_row_groups, butterflies lane by lane), against the
+/// long-double formulas; the outputs from the kernel's own statistics (checked first).
+template <class T>
+void check_layer_norm_v2(int64_t rows, int64_t D, bool affine, std::mt19937_64& rng) {
+    namespace ke = seam::kernel_emulation;
+    const std::string name = "layer_norm v2 " + tname<T>() + " [" + std::to_string(rows) + ", " + std::to_string(D) +
+                             "]" + (affine ? " affine" : "");
+    std::normal_distribution<double> normal(0.0, 1.0);
+    const size_t n = static_cast<size_t>(rows * D);
+    std::vector<T> x(n), g(n), w(D), b(D);
+    for (auto& v : x) v = static_cast<T>(3 + 2 * normal(rng));
+    for (auto& v : g) v = static_cast<T>(normal(rng));
+    for (auto& v : w) v = static_cast<T>(1 + 0.5 * normal(rng));
+    for (auto& v : b) v = static_cast<T>(normal(rng));
+    const T* wp = affine ? w.data() : nullptr;
+    const T* bp = affine ? b.data() : nullptr;
+    k::LayerNormArgs a;
+    a.rows = rows, a.cols = D, a.eps = 1e-5;
+    const int lanes = k::row_group_lanes(D);
+    std::vector<T> y(n, std::numeric_limits<T>::quiet_NaN()), dx(n, std::numeric_limits<T>::quiet_NaN());
+    std::vector<double> mean(rows, std::numeric_limits<double>::quiet_NaN()), rstd(mean);
+    bool same = true;
+    const std::vector<int> visits = ke::walk_row_groups(rows, lanes, [&](int64_t r, bool valid) {
+        std::vector<ke::LaneValues<T>> v(lanes);
+        std::vector<int> count(lanes, 0);
+        std::vector<double> s(lanes), q(lanes);
+        for (int l = 0; l < lanes; ++l) {
+            if (valid) count[l] = k::row_lane_load(x.data() + r * D, D, l, lanes, v[l].v);
+            s[l] = k::layer_norm_lane_sum(v[l].v, count[l]);
+        }
+        s = ke::butterfly(s, [](double p, double o) { return p + o; });
+        for (int l = 0; l < lanes; ++l) q[l] = k::layer_norm_lane_squares(v[l].v, count[l], s[l] / static_cast<double>(D));
+        q = ke::butterfly(q, [](double p, double o) { return p + o; });
+        for (int l = 1; l < lanes; ++l) same = same && same_bits(s[l], s[0]) && same_bits(q[l], q[0]);
+        if (!valid) return;
+        const double m = s[0] / static_cast<double>(D), is = k::norm_detail::rsqrt_d(q[0] / static_cast<double>(D) + a.eps);
+        mean[r] = m, rstd[r] = is;
+        for (int l = 0; l < lanes; ++l)
+            k::layer_norm_lane_store(v[l].v, count[l], static_cast<T>(m), static_cast<T>(is), wp, bp, y.data() + r * D, l, lanes);
+    });
+    expect(same, name + ": every lane holds the row's sums bit for bit");
+    bool once = true;
+    for (int c : visits) once = once && c == 1;
+    expect(once, name + ": every row served once");
+    ke::walk_row_groups(rows, lanes, [&](int64_t r, bool valid) {
+        std::vector<ke::LaneValues<T>> gv(lanes), xv(lanes);
+        std::vector<int> count(lanes, 0);
+        std::vector<double> sg(lanes), sgx(lanes);
+        const double m = valid ? mean[r] : 0.0, is = valid ? rstd[r] : 1.0;
+        for (int l = 0; l < lanes; ++l) {
+            if (valid) count[l] = k::row_lane_load(g.data() + r * D, D, l, lanes, gv[l].v);
+            if (valid) k::row_lane_load(x.data() + r * D, D, l, lanes, xv[l].v);
+            k::layer_norm_lane_backward_sums(gv[l].v, xv[l].v, count[l], wp, l, lanes, m, is, sg[l], sgx[l]);
+        }
+        sg = ke::butterfly(sg, [](double p, double o) { return p + o; });
+        sgx = ke::butterfly(sgx, [](double p, double o) { return p + o; });
+        if (!valid) return;
+        for (int l = 0; l < lanes; ++l)
+            k::layer_norm_lane_backward_store(gv[l].v, xv[l].v, count[l], wp, static_cast<T>(is),
+                                              static_cast<T>(sg[l] / static_cast<double>(D)),
+                                              static_cast<T>(sgx[l] / static_cast<double>(D)), static_cast<T>(m),
+                                              dx.data() + r * D, l, lanes);
+    });
+    const double teps = type_eps<T>();
+    const long double sums_u = D * std::ldexp(1.0L, -53);
+    int bad_stats = 0, bad_y = 0, bad_dx = 0;
+    for (int64_t r = 0; r < rows; ++r) {
+        const T* p = x.data() + r * D;
+        long double s = 0, abs_s = 0;
+        for (int64_t c = 0; c < D; ++c) s += p[c], abs_s += std::fabs(static_cast<long double>(p[c]));
+        const long double m = s / D;
+        long double q = 0;
+        for (int64_t c = 0; c < D; ++c) q += (p[c] - m) * (p[c] - m);
+        const long double is = 1 / std::sqrt(q / D + 1e-5L);
+        if (!(std::fabs(mean[r] - m) <= sums_u * abs_s / D + 1e-300L) || !close(rstd[r], is, 1e-12)) ++bad_stats;
+        const long double km = mean[r], kis = rstd[r];  // the kernel's statistics
+        long double sum_gw = 0, sum_gwx = 0, abs_gw = 0, abs_gwx = 0;
+        for (int64_t c = 0; c < D; ++c) {
+            const long double wc = wp ? wp[c] : 1, bc = bp ? bp[c] : 0;
+            const long double want = (p[c] - km) * kis * wc + bc;
+            const long double mag = (std::fabs(static_cast<long double>(p[c])) + std::fabs(km)) * kis * std::fabs(wc) + std::fabs(bc);
+            if (!(std::fabs(y[r * D + c] - want) <= 4 * teps * mag)) ++bad_y;
+            const long double gw = static_cast<long double>(g[r * D + c]) * wc, xhat = (p[c] - km) * kis;
+            sum_gw += gw, sum_gwx += gw * xhat, abs_gw += std::fabs(gw), abs_gwx += std::fabs(gw * xhat);
+        }
+        const long double A = sum_gw / D, B = sum_gwx / D;
+        for (int64_t c = 0; c < D; ++c) {
+            const long double wc = wp ? wp[c] : 1;
+            const long double gw = static_cast<long double>(g[r * D + c]) * wc, xhat = (p[c] - km) * kis;
+            const long double want = kis * (gw - A - xhat * B);
+            const long double mag = kis * (std::fabs(gw) + std::fabs(A) +
+                                           (std::fabs(static_cast<long double>(p[c])) + std::fabs(km)) * kis * std::fabs(B));
+            const long double sums_err = kis * (sums_u * abs_gw / D + std::fabs(xhat) * sums_u * abs_gwx / D);
+            if (!(std::fabs(dx[r * D + c] - want) <= 8 * teps * mag + sums_err)) ++bad_dx;
+        }
+    }
+    expect(bad_stats == 0, name + ": mean and rstd (" + std::to_string(bad_stats) + " rows off)");
+    expect(bad_y == 0, name + ": y (" + std::to_string(bad_y) + " values off)");
+    expect(bad_dx == 0, name + ": dx (" + std::to_string(bad_dx) + " values off)");
+}
+
+void check_layer_norm_routing() {
+    unsetenv("SEAM_LAYER_NORM_VERSION");
+    expect(k::layer_norm_version(1) == 2 && k::layer_norm_version(1024) == 2, "layer_norm: version 2 up to 1024 values");
+    expect(k::layer_norm_version(1025) == 1, "layer_norm: longer rows run version 1");
+    setenv("SEAM_LAYER_NORM_VERSION", "1", 1);
+    expect(k::layer_norm_version(10) == 1, "layer_norm: SEAM_LAYER_NORM_VERSION=1");
+    unsetenv("SEAM_LAYER_NORM_VERSION");
+}
+
 }  // namespace
 
 int main() {
@@ -554,6 +716,15 @@ int main() {
     check_plan();
     check_all<float>(rng);
     check_all<double>(rng);
+    check_dropout_v2<float>(rng);
+    check_dropout_v2<double>(rng);
+    check_layer_norm_routing();
+    for (int64_t D : {1, 2, 3, 10, 31, 32, 33, 100, 768, 1024})
+        for (bool affine : {false, true}) {
+            check_layer_norm_v2<float>(9, D, affine, rng);
+            check_layer_norm_v2<double>(9, D, affine, rng);
+        }
+    check_layer_norm_v2<float>(3000, 10, true, rng);  // 16 lanes, 2 rows a warp, grid-stride rows
     std::printf("%s: %lld checks, %d failed\n", failures ? "FAILED" : "passed", static_cast<long long>(checks),
                 failures);
     return failures ? 1 : 0;

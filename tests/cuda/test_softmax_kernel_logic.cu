@@ -3,7 +3,7 @@
 // launches (no GPU needed: this program runs wherever it compiles; exit 0 pass, 1 fail).
 //
 // Softmax (HostSoftmax): the rows kernels' walk over the same grid, each lane's registers filled
-// by softmax_lane_load, the max and sum butterflies replayed lane by lane, then each lane's
+// by row_lane_load, the max and sum butterflies replayed lane by lane, then each lane's
 // softmax_lane_store (and softmax_lane_dot / softmax_lane_backward_store backward), against
 // long-double references with the CPU's rules (NaN, ±inf, rows of -inf, underflow), for n = 1 ..
 // 1024, float and double; routing: n > 1024, inner > 1 and version 1 take the other kernels.
@@ -45,9 +45,13 @@
 
 #include "seam/softmax.cuh"
 
+#include "row_group_emulation.hpp"
+
 namespace {
 
 namespace k = seam::kernels;
+using seam::kernel_emulation::butterfly;
+using seam::kernel_emulation::LaneValues;
 
 int failures = 0;
 int64_t checks = 0;
@@ -104,17 +108,6 @@ bool close(long double got, long double want, long double tol) {
 }
 
 // ----- the host executor ------------------------------------------------------------------------------
-
-template <class V, class Merge>
-std::vector<V> butterfly(std::vector<V> lanes, const Merge& merge) {
-    const int n = static_cast<int>(lanes.size());
-    for (int offset = n / 2; offset > 0; offset /= 2) {
-        std::vector<V> next(lanes);
-        for (int l = 0; l < n; ++l) next[l] = merge(lanes[l], lanes[l ^ offset]);
-        lanes = next;
-    }
-    return lanes;
-}
 
 /// block_reduce's tree over 256 values (thread t += thread t + width, width 128 .. 1).
 double block_tree(std::vector<double> v) {
@@ -412,12 +405,6 @@ void check_spatial_routing() {
 
 // ----- softmax version 2 --------------------------------------------------------------------------------
 
-/// One lane's registers.
-template <class T>
-struct LaneValues {
-    T v[k::kSoftmaxLaneValues];
-};
-
 /// Runs the softmax launchers' kernels on the CPU: version 2's rows kernels emulated lane by lane;
 /// version 1's and the column kernels only recorded (their outputs come from the reference).
 struct HostSoftmax {
@@ -425,21 +412,9 @@ struct HostSoftmax {
     mutable int v1_calls = 0, v2_calls = 0, column_calls = 0;
     mutable std::vector<int> row_visits;
 
-    /// The rows kernels' walk: fn(row, valid, lanes of the row's group) for every group of every
-    /// warp iteration, as the kernels run them.
     template <class F>
     void walk(int64_t rows, int lanes, const F& fn) const {
-        const unsigned grid = k::row_group_blocks(rows, lanes);
-        const int64_t stride = k::row_group_stride(lanes, grid);
-        row_visits.assign(static_cast<size_t>(rows), 0);
-        for (unsigned b = 0; b < grid; ++b)
-            for (int t0 = 0; t0 < k::kThreads; t0 += k::kWarpSize)
-                for (int64_t base = k::row_group_warp_first_row(lanes, b, t0); base < rows; base += stride)
-                    for (int first = t0; first < t0 + k::kWarpSize; first += lanes) {
-                        const int64_t row = base + (k::row_group_row_of(lanes, b, first) - k::row_group_warp_first_row(lanes, b, first));
-                        if (row < rows) ++row_visits[static_cast<size_t>(row)];
-                        fn(row, row < rows);
-                    }
+        row_visits = seam::kernel_emulation::walk_row_groups(rows, lanes, fn);
     }
 
     template <class T>
@@ -452,7 +427,7 @@ struct HostSoftmax {
             std::vector<T> m(lanes);
             for (int l = 0; l < lanes; ++l) {
                 auto& vl = v[l].v;
-                if (valid) count[l] = k::softmax_lane_load(x + row * n, n, l, lanes, vl);
+                if (valid) count[l] = k::row_lane_load(x + row * n, n, l, lanes, vl);
                 m[l] = k::softmax_lane_max(vl, count[l]);
             }
             m = butterfly(m, [](T a, T b) { return k::softmax_detail::MaxSkipNaN<T>()(a, b); });
@@ -484,8 +459,8 @@ struct HostSoftmax {
             for (int l = 0; l < lanes; ++l) {
                 auto& gl = gv[l].v;
                 auto& yl = yv[l].v;
-                if (valid) count[l] = k::softmax_lane_load(g + row * n, n, l, lanes, gl);
-                if (valid) k::softmax_lane_load(y + row * n, n, l, lanes, yl);
+                if (valid) count[l] = k::row_lane_load(g + row * n, n, l, lanes, gl);
+                if (valid) k::row_lane_load(y + row * n, n, l, lanes, yl);
                 dot[l] = log ? k::softmax_lane_dot<true>(gl, yl, count[l]) : k::softmax_lane_dot<false>(gl, yl, count[l]);
             }
             dot = butterfly(dot, [](Acc a, Acc b) { return a + b; });

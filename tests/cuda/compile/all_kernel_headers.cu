@@ -22,6 +22,7 @@
 #include "seam/pool2d.cuh"
 #include "seam/reduce.cuh"
 #include "seam/resize.cuh"
+#include "seam/row_group.cuh"
 #include "seam/softmax.cuh"
 #include "seam/winograd.cuh"
 
