@@ -23,11 +23,11 @@
 // see the "Versions tried" of kernels/seam/elementwise.cuh and reduce.cuh).
 //
 // A third table times the other families of the elementwise and reduction kernels, one
-// version each except batch_norm, cross_entropy, softmax, layer_norm and dropout (kernels/seam/softmax.cuh, norm.cuh, resize.cuh, optim.cuh), the same way against the
+// version each except batch_norm, cross_entropy, softmax, layer_norm, dropout and upsample (kernels/seam/softmax.cuh, norm.cuh, resize.cuh, optim.cuh), the same way against the
 // same copy_: softmax forward, softmax / log_softmax / cross_entropy / layer_norm forward + backward
 // on [rows, 1024], batch_norm (training) forward and forward + backward on [N, 64, 64, 64] (version 2,
 // the default, and version 1, which norm.cuh keeps for study; both are validated first; the same
-// for cross_entropy's, softmax's, layer_norm's and dropout's two versions), dropout,
+// for cross_entropy's, softmax's, layer_norm's, dropout's and upsample's two versions), dropout,
 // upsample nearest and bilinear x2 (bilinear also with its backward), gather and scatter_add along
 // the class dimension (kernels/seam/gather_scatter.cuh), and the fused SGD (momentum) and Adam steps
 // on one parameter; forward + backward through autograd on a fresh leaf each run.
@@ -319,10 +319,15 @@ int main(int argc, char** argv) {
                     unsetenv("SEAM_LAYER_NORM_VERSION");
                 }
             }
-            ok3 = check_fb("upsample_nearest2d x2 [3, 5, 7, 9]", u, du, 0.0,
-                           [](const Tensor<float>& t) { return upsample_nearest2d(t, 2.0); }) && ok3;
-            ok3 = check_fb("upsample_bilinear2d x2 [3, 5, 7, 9]", u, du, 1e-6,
-                           [](const Tensor<float>& t) { return upsample_bilinear2d(t, 2.0, false); }) && ok3;
+            for (const char* version : {"2", "1"}) {  // both versions of resize.cuh
+                setenv("SEAM_RESIZE_VERSION", version, 1);
+                const std::string v = std::string(" (version ") + version + ")";
+                ok3 = check_fb("upsample_nearest2d x2 [3, 5, 7, 9]" + v, u, du, 0.0,
+                               [](const Tensor<float>& t) { return upsample_nearest2d(t, 2.0); }) && ok3;
+                ok3 = check_fb("upsample_bilinear2d x2 [3, 5, 7, 9]" + v, u, du, 1e-6,
+                               [](const Tensor<float>& t) { return upsample_bilinear2d(t, 2.0, false); }) && ok3;
+                unsetenv("SEAM_RESIZE_VERSION");
+            }
             {  // gather and scatter_add along the class dimension: [37, 1031] with a [37, 50] index
                 std::vector<int64_t> iv(37 * 50);
                 for (size_t i = 0; i < iv.size(); ++i) iv[i] = int64_t((i * 613 + 5) % 1031);
@@ -436,6 +441,11 @@ int main(int argc, char** argv) {
                 {"upsample_bilinear2d x2, forward + backward", 10 * U, [&] {
                      sink = forward_backward(u3, du3, [](const Tensor<float>& t) { return upsample_bilinear2d(t, 2.0, false); }).second;
                  }},
+                {"upsample_nearest2d x2, forward (version 1: 64-bit index split)", 5 * U,
+                 [&] { sink = upsample_nearest2d(u3, 2.0); }, {}, "SEAM_RESIZE_VERSION", "1"},
+                {"upsample_bilinear2d x2, forward + backward (version 1)", 10 * U, [&] {
+                     sink = forward_backward(u3, du3, [](const Tensor<float>& t) { return upsample_bilinear2d(t, 2.0, false); }).second;
+                 }, {}, "SEAM_RESIZE_VERSION", "1"},
                 {"gather [rows, 1024] along dim 1, a permutation a row (int64 index)", 4 * B, [&] { sink = gather(s3, 1, idx3); }},
                 {"scatter_add into [rows, 1024] along dim 1, the same index (one thread a row)", 5 * B,
                  [&] { sink = scatter_add(s3, 1, idx3, ds3); }},

@@ -36,12 +36,18 @@
 //              (OH/H + 1)·(OW/W + 1) candidates for nearest and twice that per axis for bilinear
 //              when upsampling, one or two per axis when downsampling.
 //
-// Versions tried: only this one. Measured on an H200 (bench_elementwise_cuda's third table, two
-// runs of 2026-11-27: bench/results/gpu-h200-2026-11-27-run5.md and -run6.md;
-// x2 from [256, 64, 32, 32], % of seam's 3.83 TB/s copy for the
-// bytes each must move): nearest forward 0.43-0.44 ms (20 %), bilinear forward 0.49 ms (17-18 %),
-// bilinear forward + backward 1.18 ms (15 %). Weak spot to look at first: the bilinear backward
-// blends each output column's rows again for each of the (one or two) input columns that read it.
+// Versions tried (SEAM_RESIZE_VERSION=1|2, read at every launch; default 2):
+//   v1  the linear index split with 64-bit divisions. Measured on an H200 (bench_elementwise_cuda's
+//       third table, runs of 2026-11-27: bench/results/gpu-h200-2026-11-27-run5.md to -run7.md; x2
+//       from [256, 64, 32, 32], % of seam's 3.83 TB/s copy for the bytes each must move): nearest
+//       forward 0.42-0.44 ms (20 %), bilinear forward 0.48-0.49 ms (17-18 %), bilinear forward +
+//       backward 1.17-1.18 ms (15 %).
+//   v2  (default, maps below 2^31 elements) the same per-element arithmetic after a 32-bit split by
+//       FastDivisors (details at "version 2" below). NOT YET TIMED: written on 2026-11-28 without a
+//       GPU; tests/cuda/test_cuda_kernel_logic.cu checks the split against the divisions and every
+//       element's result against version 1's, bit for bit.
+// Weak spot to look at next: the bilinear backward blends each output column's rows again for each
+// of the (one or two) input columns that read it.
 #pragma once
 
 #include <cstdint>
@@ -68,17 +74,17 @@ struct ResizeAxis {
 // What one thread computes, for element e (row-major linear index) of its output: plain functions,
 // host-callable, so tests/cuda/test_cuda_kernel_logic.cu runs the kernels' own arithmetic on the CPU.
 
+// Each takes the element's (plane, row, column); the overloads below take its linear index.
+
 template <class T>
 SEAM_HOST_DEVICE T nearest_forward_at(const T* x, const ResizeShape& s, const ResizeAxis<T>& rows,
-                                      const ResizeAxis<T>& cols, int64_t e) {
-    const int64_t ow = e % s.OW, oh = (e / s.OW) % s.OH, plane = e / (s.OW * s.OH);
+                                      const ResizeAxis<T>& cols, int64_t plane, int64_t oh, int64_t ow) {
     return x[(plane * s.H + rows.i0[oh]) * s.W + cols.i0[ow]];
 }
 
 template <class T>
 SEAM_HOST_DEVICE T nearest_backward_at(const T* grad_out, const ResizeShape& s, const ResizeAxis<T>& rows,
-                                       const ResizeAxis<T>& cols, int64_t e) {
-    const int64_t iw = e % s.W, ih = (e / s.W) % s.H, plane = e / (s.W * s.H);
+                                       const ResizeAxis<T>& cols, int64_t plane, int64_t ih, int64_t iw) {
     const T* g = grad_out + plane * s.OH * s.OW;
     const int64_t w_begin = cols.readers_begin[iw], w_end = cols.readers_end[iw];
     T acc = T(0);
@@ -92,8 +98,7 @@ SEAM_HOST_DEVICE T nearest_backward_at(const T* grad_out, const ResizeShape& s, 
 
 template <class T>
 SEAM_HOST_DEVICE T bilinear_forward_at(const T* x, const ResizeShape& s, const ResizeAxis<T>& rows,
-                                       const ResizeAxis<T>& cols, int64_t e) {
-    const int64_t ow = e % s.OW, oh = (e / s.OW) % s.OH, plane = e / (s.OW * s.OH);
+                                       const ResizeAxis<T>& cols, int64_t plane, int64_t oh, int64_t ow) {
     const T* top = x + (plane * s.H + rows.i0[oh]) * s.W;
     const T* bottom = x + (plane * s.H + rows.i1[oh]) * s.W;
     const int64_t left = cols.i0[ow], right = cols.i1[ow];
@@ -105,8 +110,7 @@ SEAM_HOST_DEVICE T bilinear_forward_at(const T* x, const ResizeShape& s, const R
 
 template <class T>
 SEAM_HOST_DEVICE T bilinear_backward_at(const T* grad_out, const ResizeShape& s, const ResizeAxis<T>& rows,
-                                        const ResizeAxis<T>& cols, int64_t e) {
-    const int64_t iw = e % s.W, ih = (e / s.W) % s.H, plane = e / (s.W * s.H);
+                                        const ResizeAxis<T>& cols, int64_t plane, int64_t ih, int64_t iw) {
     const T* g = grad_out + plane * s.OH * s.OW;
     const int64_t h_begin = rows.readers_begin[ih], h_end = rows.readers_end[ih];
     T acc = T(0);
@@ -125,6 +129,92 @@ SEAM_HOST_DEVICE T bilinear_backward_at(const T* grad_out, const ResizeShape& s,
         if (via_right) acc += blended * cols.w1[ow];
     }
     return acc;
+}
+
+// Version 1's split of a linear index: e → (e / (cols·rows), (e / cols) % rows, e % cols) in 64 bits.
+template <class T>
+SEAM_HOST_DEVICE T nearest_forward_at(const T* x, const ResizeShape& s, const ResizeAxis<T>& rows,
+                                      const ResizeAxis<T>& cols, int64_t e) {
+    return nearest_forward_at(x, s, rows, cols, e / (s.OW * s.OH), (e / s.OW) % s.OH, e % s.OW);
+}
+template <class T>
+SEAM_HOST_DEVICE T nearest_backward_at(const T* grad_out, const ResizeShape& s, const ResizeAxis<T>& rows,
+                                       const ResizeAxis<T>& cols, int64_t e) {
+    return nearest_backward_at(grad_out, s, rows, cols, e / (s.W * s.H), (e / s.W) % s.H, e % s.W);
+}
+template <class T>
+SEAM_HOST_DEVICE T bilinear_forward_at(const T* x, const ResizeShape& s, const ResizeAxis<T>& rows,
+                                       const ResizeAxis<T>& cols, int64_t e) {
+    return bilinear_forward_at(x, s, rows, cols, e / (s.OW * s.OH), (e / s.OW) % s.OH, e % s.OW);
+}
+template <class T>
+SEAM_HOST_DEVICE T bilinear_backward_at(const T* grad_out, const ResizeShape& s, const ResizeAxis<T>& rows,
+                                        const ResizeAxis<T>& cols, int64_t e) {
+    return bilinear_backward_at(grad_out, s, rows, cols, e / (s.W * s.H), (e / s.W) % s.H, e % s.W);
+}
+
+// ----- version 2: the index split in 32 bits ---------------------------------------------------------
+//
+// Version 1 splits every element's 64-bit linear index with three 64-bit divisions and remainders,
+// each a long instruction sequence on the GPU (no 64-bit divide unit): about what its measured
+// 0.43 ms for the nearest x2 forward of [256, 64, 32, 32] costs (67M outputs, 20 % of the copy
+// rate). Version 2 (the default; SEAM_RESIZE_VERSION=1 restores version 1) splits the index with two
+// FastDivisors (fast_divisor.cuh: a multiply-high and a shift each) when the map has fewer than
+// 2^31 elements, then runs the same per-element arithmetic, so its results are version 1's bits.
+
+/// e → (plane, row, col) for a map of `rows` × `cols` planes, e < 2^31.
+struct ResizeSplit {
+    FastDivisor cols, rows;
+    SEAM_HOST_DEVICE void split(int e, int64_t& plane, int64_t& row, int64_t& col) const {
+        const int q = cols.div(e);  // e / cols
+        const int p = rows.div(q);  // e / (cols · rows)
+        col = e - q * cols.d;
+        row = q - p * rows.d;
+        plane = p;
+    }
+};
+
+/// Version 2 takes maps of fewer than 2^31 elements (the FastDivisor range).
+inline bool resize_v2_fits(int64_t elements) { return elements < (int64_t(1) << 31); }
+
+inline int resize_version(int64_t elements) {
+    const int v = kernel_version("SEAM_RESIZE_VERSION", 2);
+    return v == 2 && !resize_v2_fits(elements) ? 1 : v;
+}
+
+/// The split of an output map (forward) or an input map (backward); rows, cols ≥ 1 when elements > 0.
+inline ResizeSplit resize_split(int64_t rows, int64_t cols) {
+    ResizeSplit sp;
+    sp.cols = FastDivisor(static_cast<int>(std::max<int64_t>(cols, 1)));
+    sp.rows = FastDivisor(static_cast<int>(std::max<int64_t>(rows, 1)));
+    return sp;
+}
+
+/// Op: 0 nearest forward, 1 nearest backward, 2 bilinear forward, 3 bilinear backward.
+template <int Op, class T>
+SEAM_HOST_DEVICE T resize_at(const T* src, const ResizeShape& s, const ResizeAxis<T>& rows, const ResizeAxis<T>& cols,
+                             const ResizeSplit& sp, int e) {
+    int64_t plane, r, c;
+    sp.split(e, plane, r, c);
+    if constexpr (Op == 0) return nearest_forward_at(src, s, rows, cols, plane, r, c);
+    else if constexpr (Op == 1) return nearest_backward_at(src, s, rows, cols, plane, r, c);
+    else if constexpr (Op == 2) return bilinear_forward_at(src, s, rows, cols, plane, r, c);
+    else return bilinear_backward_at(src, s, rows, cols, plane, r, c);
+}
+
+template <int Op, class T>
+__global__ void __launch_bounds__(kThreads)
+    resize_v2_kernel(const T* src, T* dst, int64_t n, ResizeShape s, ResizeAxis<T> rows, ResizeAxis<T> cols,
+                     ResizeSplit sp) {
+    SEAM_GRID_STRIDE_LOOP(e, n) { dst[e] = resize_at<Op>(src, s, rows, cols, sp, static_cast<int>(e)); }
+}
+
+/// Version 2's launch of op Op over n elements (the map split by sp).
+template <int Op, class T>
+inline void resize_v2(const T* src, T* dst, int64_t n, const ResizeShape& s, const ResizeAxis<T>& rows,
+                      const ResizeAxis<T>& cols, const ResizeSplit& sp, cudaStream_t stream) {
+    resize_v2_kernel<Op, T><<<grid_for(n), kThreads, 0, stream>>>(src, dst, n, s, rows, cols, sp);
+    SEAM_CUDA_CHECK(cudaGetLastError());
 }
 
 template <class T>
@@ -156,6 +246,10 @@ inline void upsample_nearest2d_forward(const T* x, T* out, const ResizeShape& s,
                                        const ResizeAxis<T>& cols, cudaStream_t stream) {
     const int64_t n = s.N * s.C * s.OH * s.OW;
     if (n == 0) return;
+    if (resize_version(n) >= 2) {
+        resize_v2<0, T>(x, out, n, s, rows, cols, resize_split(s.OH, s.OW), stream);
+        return;
+    }
     upsample_nearest2d_forward_kernel<T><<<grid_for(n), kThreads, 0, stream>>>(x, out, s, rows, cols);
     SEAM_CUDA_CHECK(cudaGetLastError());
 }
@@ -165,6 +259,10 @@ inline void upsample_nearest2d_backward(const T* grad_out, T* grad_in, const Res
                                         const ResizeAxis<T>& cols, cudaStream_t stream) {
     const int64_t n = s.N * s.C * s.H * s.W;
     if (n == 0) return;
+    if (resize_version(n) >= 2) {
+        resize_v2<1, T>(grad_out, grad_in, n, s, rows, cols, resize_split(s.H, s.W), stream);
+        return;
+    }
     upsample_nearest2d_backward_kernel<T><<<grid_for(n), kThreads, 0, stream>>>(grad_out, grad_in, s, rows, cols);
     SEAM_CUDA_CHECK(cudaGetLastError());
 }
@@ -174,6 +272,10 @@ inline void upsample_bilinear2d_forward(const T* x, T* out, const ResizeShape& s
                                         const ResizeAxis<T>& cols, cudaStream_t stream) {
     const int64_t n = s.N * s.C * s.OH * s.OW;
     if (n == 0) return;
+    if (resize_version(n) >= 2) {
+        resize_v2<2, T>(x, out, n, s, rows, cols, resize_split(s.OH, s.OW), stream);
+        return;
+    }
     upsample_bilinear2d_forward_kernel<T><<<grid_for(n), kThreads, 0, stream>>>(x, out, s, rows, cols);
     SEAM_CUDA_CHECK(cudaGetLastError());
 }
@@ -183,6 +285,10 @@ inline void upsample_bilinear2d_backward(const T* grad_out, T* grad_in, const Re
                                          const ResizeAxis<T>& cols, cudaStream_t stream) {
     const int64_t n = s.N * s.C * s.H * s.W;
     if (n == 0) return;
+    if (resize_version(n) >= 2) {
+        resize_v2<3, T>(grad_out, grad_in, n, s, rows, cols, resize_split(s.H, s.W), stream);
+        return;
+    }
     upsample_bilinear2d_backward_kernel<T><<<grid_for(n), kThreads, 0, stream>>>(grad_out, grad_in, s, rows, cols);
     SEAM_CUDA_CHECK(cudaGetLastError());
 }

@@ -20,7 +20,9 @@
 //   * the per-element functions of resize.cuh's kernels (the kernels' own code, host-callable): on
 //     random nearest and bilinear tables, the forward equals the formula, and the backward gather
 //     equals a naive scatter of the output gradient (nearest: bit for bit; bilinear: to rounding),
-//     with tight reader ranges and with ranges that cover everything;
+//     with tight reader ranges and with ranges that cover everything; version 2's 32-bit index
+//     split (ResizeSplit) equals the divisions on maps up to 2^31 - 1 elements, and its results
+//     equal version 1's bit for bit;
 //   * the TF32 implicit-GEMM conv2d (conv2d_tf32.cuh), emulated block by block, warp by warp and
 //     lane by lane on the CPU with the kernel's own staging, warp and epilogue mappings (Tf32Tile)
 //     and the problem structs' own gathers and stores (conv2d.cuh, host-callable): every staged
@@ -342,7 +344,40 @@ void check_resize_elements(std::mt19937_64& rng) {
             else
                 expect(got == want, "nearest backward element (same order: exact)", trial, e);
         }
+        // Version 2 (32-bit index split by FastDivisors) gives version 1's bits, element by element.
+        const k::ResizeSplit out_split = k::resize_split(s.OH, s.OW), in_split = k::resize_split(s.H, s.W);
+        for (int e = 0; e < static_cast<int>(g.size()); ++e) {
+            const T v1 = linear ? k::bilinear_forward_at(x.data(), s, r, c, e) : k::nearest_forward_at(x.data(), s, r, c, e);
+            const T v2 = linear ? k::resize_at<2>(x.data(), s, r, c, out_split, e) : k::resize_at<0>(x.data(), s, r, c, out_split, e);
+            expect(std::memcmp(&v1, &v2, sizeof(T)) == 0, "resize version 2 forward = version 1", trial, e);
+        }
+        for (int e = 0; e < static_cast<int>(x.size()); ++e) {
+            const T v1 = linear ? k::bilinear_backward_at(g.data(), s, r, c, e) : k::nearest_backward_at(g.data(), s, r, c, e);
+            const T v2 = linear ? k::resize_at<3>(g.data(), s, r, c, in_split, e) : k::resize_at<1>(g.data(), s, r, c, in_split, e);
+            expect(std::memcmp(&v1, &v2, sizeof(T)) == 0, "resize version 2 backward = version 1", trial, e);
+        }
     }
+}
+
+/// Version 2's index split against the divisions, on large maps (up to 2^31 - 1 elements).
+void check_resize_split(std::mt19937_64& rng) {
+    namespace k = seam::kernels;
+    std::uniform_int_distribution<int> dim(1, 5000);
+    for (int trial = 0; trial < 2000; ++trial) {
+        const int64_t rows = trial % 3 == 0 ? 1 : dim(rng), cols = trial % 5 == 0 ? 1 : dim(rng);
+        const int64_t planes = std::max<int64_t>(1, ((int64_t(1) << 31) - 1) / (rows * cols));
+        const int64_t n = std::min<int64_t>(planes * rows * cols, (int64_t(1) << 31) - 1);
+        expect(k::resize_v2_fits(n), "a map below 2^31 elements fits version 2", trial, n);
+        const k::ResizeSplit sp = k::resize_split(rows, cols);
+        std::uniform_int_distribution<int64_t> any(0, n - 1);
+        for (int j = 0; j < 200; ++j) {
+            const int64_t e = j < 4 ? std::vector<int64_t>{0, n - 1, cols - 1, std::min(n - 1, rows * cols)}[j] : any(rng);
+            int64_t plane, r, c;
+            sp.split(static_cast<int>(e), plane, r, c);
+            expect(plane == e / (rows * cols) && r == (e / cols) % rows && c == e % cols, "resize split", trial, e);
+        }
+    }
+    expect(!k::resize_v2_fits(int64_t(1) << 31), "2^31 elements run version 1", 0, 0);
 }
 
 // ----- the TF32 conv2d kernel's tiling, emulated on the CPU ------------------------------------
@@ -684,6 +719,7 @@ int main() {
     check_layer_norm_plans();
     check_resize_elements<float>(rng);
     check_resize_elements<double>(rng);
+    check_resize_split(rng);
     check_tf32_conv_tiling(rng);
     check_gather_scatter(rng);
     if (failures) {

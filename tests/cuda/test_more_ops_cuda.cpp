@@ -565,8 +565,17 @@ TEST_CASE("layer_norm on CUDA equals the CPU op (launchers, ops, all three gradi
 }
 
 TEST_CASE("upsample_nearest2d and upsample_bilinear2d on CUDA equal the CPU ops (both align_corners, scale factors)") {
-    check_upsample<float>();
-    check_upsample<double>();
+    // Both versions of kernels/seam/resize.cuh (SEAM_RESIZE_VERSION: 2, the 32-bit index split, is the default).
+    const char* old = std::getenv("SEAM_RESIZE_VERSION");
+    const std::string saved = old ? old : "";
+    for (const char* version : {"1", "2"}) {
+        CAPTURE(version);
+        setenv("SEAM_RESIZE_VERSION", version, 1);
+        check_upsample<float>();
+        check_upsample<double>();
+    }
+    if (old) setenv("SEAM_RESIZE_VERSION", saved.c_str(), 1);
+    else unsetenv("SEAM_RESIZE_VERSION");
 }
 
 TEST_CASE("topk on CUDA gives the CPU's values and indices (ties, NaN, k = n, sorted and unsorted) and gradient") {
