@@ -1019,12 +1019,10 @@ __global__ void __launch_bounds__(kThreads)
     layer_norm_forward_v2_kernel(const T* x, const T* weight, const T* bias, T* y, double* mean, double* rstd,
                                  LayerNormArgs a, int lanes) {
     const int64_t D = a.cols;
-    const int lane = threadIdx.x % lanes;
-    const int64_t stride = row_group_stride(lanes, gridDim.x);
-    const int64_t offset_in_warp =
-        row_group_row_of(lanes, blockIdx.x, threadIdx.x) - row_group_warp_first_row(lanes, blockIdx.x, threadIdx.x);
-    for (int64_t base = row_group_warp_first_row(lanes, blockIdx.x, threadIdx.x); base < a.rows; base += stride) {
-        const int64_t r = base + offset_in_warp;
+    const RowGroupWalk w(lanes, blockIdx.x, threadIdx.x, gridDim.x);
+    const int lane = w.lane;
+    for (int64_t base = w.first; base < a.rows; base += w.stride) {
+        const int64_t r = base + w.offset;
         const bool valid = r < a.rows;
         T v[kRowLaneValues];
         const int count = valid ? row_lane_load(x + r * D, D, lane, lanes, v) : 0;
@@ -1042,12 +1040,10 @@ __global__ void __launch_bounds__(kThreads)
     layer_norm_backward_input_v2_kernel(const T* g, const T* x, const T* weight, const double* mean, const double* rstd,
                                         LayerNormArgs a, int lanes, T* dx) {
     const int64_t D = a.cols;
-    const int lane = threadIdx.x % lanes;
-    const int64_t stride = row_group_stride(lanes, gridDim.x);
-    const int64_t offset_in_warp =
-        row_group_row_of(lanes, blockIdx.x, threadIdx.x) - row_group_warp_first_row(lanes, blockIdx.x, threadIdx.x);
-    for (int64_t base = row_group_warp_first_row(lanes, blockIdx.x, threadIdx.x); base < a.rows; base += stride) {
-        const int64_t r = base + offset_in_warp;
+    const RowGroupWalk w(lanes, blockIdx.x, threadIdx.x, gridDim.x);
+    const int lane = w.lane;
+    for (int64_t base = w.first; base < a.rows; base += w.stride) {
+        const int64_t r = base + w.offset;
         const bool valid = r < a.rows;
         T gv[kRowLaneValues], xv[kRowLaneValues];
         const int count = valid ? row_lane_load(g + r * D, D, lane, lanes, gv) : 0;

@@ -35,6 +35,22 @@ SEAM_HOST_DEVICE int64_t row_group_warp_first_row(int lanes, int64_t block, int 
 }
 SEAM_HOST_DEVICE int64_t row_group_stride(int lanes, int64_t grid) { return grid * (kThreads / lanes); }
 
+/// A thread's walk in a row-group kernel that shuffles: every lane of a warp runs the same
+/// iterations, over its warp's first row, and masks the rows past the end:
+///   const RowGroupWalk w(lanes, blockIdx.x, threadIdx.x, gridDim.x);
+///   for (int64_t base = w.first; base < rows; base += w.stride) { row = base + w.offset; ... }
+struct RowGroupWalk {
+    int lane;             // within the row's group
+    int64_t first;        // the warp's first row
+    int64_t stride;       // rows served by the grid per iteration
+    int64_t offset;       // this thread's row - its warp's first row
+    SEAM_HOST_DEVICE RowGroupWalk(int lanes, int64_t block, int thread, int64_t grid)
+        : lane(thread % lanes),
+          first(row_group_warp_first_row(lanes, block, thread)),
+          stride(row_group_stride(lanes, grid)),
+          offset(row_group_row_of(lanes, block, thread) - row_group_warp_first_row(lanes, block, thread)) {}
+};
+
 /// Blocks of a row-group launch: enough groups for every row, at most 2^20 (grid-stride beyond).
 inline unsigned row_group_blocks(int64_t rows, int lanes) {
     return static_cast<unsigned>(std::max<int64_t>(1, std::min<int64_t>(ceil_div(rows, kThreads / lanes), int64_t(1) << 20)));

@@ -321,12 +321,10 @@ SEAM_UNROLL
 template <bool Log, class T>
 __global__ void __launch_bounds__(kThreads) softmax_rows_v2_kernel(const T* x, T* y, int64_t rows, int64_t n, int lanes) {
     using namespace softmax_detail;
-    const int lane = threadIdx.x % lanes;
-    const int64_t stride = row_group_stride(lanes, gridDim.x);
-    const int64_t offset_in_warp =
-        row_group_row_of(lanes, blockIdx.x, threadIdx.x) - row_group_warp_first_row(lanes, blockIdx.x, threadIdx.x);
-    for (int64_t base = row_group_warp_first_row(lanes, blockIdx.x, threadIdx.x); base < rows; base += stride) {
-        const int64_t row = base + offset_in_warp;
+    const RowGroupWalk w(lanes, blockIdx.x, threadIdx.x, gridDim.x);
+    const int lane = w.lane;
+    for (int64_t base = w.first; base < rows; base += w.stride) {
+        const int64_t row = base + w.offset;
         const bool valid = row < rows;
         T v[kSoftmaxLaneValues];
         const int count = valid ? row_lane_load(x + row * n, n, lane, lanes, v) : 0;
@@ -340,12 +338,10 @@ template <bool Log, class T>
 __global__ void __launch_bounds__(kThreads)
     softmax_backward_rows_v2_kernel(const T* g, const T* y, T* dx, int64_t rows, int64_t n, int lanes) {
     using namespace softmax_detail;
-    const int lane = threadIdx.x % lanes;
-    const int64_t stride = row_group_stride(lanes, gridDim.x);
-    const int64_t offset_in_warp =
-        row_group_row_of(lanes, blockIdx.x, threadIdx.x) - row_group_warp_first_row(lanes, blockIdx.x, threadIdx.x);
-    for (int64_t base = row_group_warp_first_row(lanes, blockIdx.x, threadIdx.x); base < rows; base += stride) {
-        const int64_t row = base + offset_in_warp;
+    const RowGroupWalk w(lanes, blockIdx.x, threadIdx.x, gridDim.x);
+    const int lane = w.lane;
+    for (int64_t base = w.first; base < rows; base += w.stride) {
+        const int64_t row = base + w.offset;
         const bool valid = row < rows;
         T gv[kSoftmaxLaneValues], yv[kSoftmaxLaneValues];
         const int count = valid ? row_lane_load(g + row * n, n, lane, lanes, gv) : 0;
@@ -706,12 +702,10 @@ __global__ void __launch_bounds__(kThreads)
                                       unsigned long long* first_bad) {
     using namespace softmax_detail;
     const int64_t C = a.classes, rows = a.batch;
-    const int lane = threadIdx.x % lanes;
-    const int64_t stride = row_group_stride(lanes, gridDim.x);
-    const int64_t offset_in_warp = row_group_row_of(lanes, blockIdx.x, threadIdx.x) -
-                                   row_group_warp_first_row(lanes, blockIdx.x, threadIdx.x);
-    for (int64_t base = row_group_warp_first_row(lanes, blockIdx.x, threadIdx.x); base < rows; base += stride) {
-        const int64_t row = base + offset_in_warp;
+    const RowGroupWalk w(lanes, blockIdx.x, threadIdx.x, gridDim.x);
+    const int lane = w.lane;
+    for (int64_t base = w.first; base < rows; base += w.stride) {
+        const int64_t row = base + w.offset;
         const bool valid = row < rows;
         const T* p = x + (valid ? row : 0) * C;
         RowMaxSum<T> r = valid ? cross_entropy_lane_max_sum(p, C, lane, lanes) : RowMaxSum<T>{};

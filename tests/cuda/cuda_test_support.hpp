@@ -2,7 +2,8 @@
 // carry its own copy): the device under test, a readable position for mismatch reports,
 // (namespace compare) the element-wise tolerance checks of the op-level CUDA-vs-CPU tests (one
 // rule for all elements, or a tolerance per element such as conv_tolerance's), and
-// (namespace op_check) what the core-ops and more-ops tests share: exact comparisons, NaN-filled
+// EnvScope (a kernel-version variable for a scope), (namespace op_check) what the core-ops and
+// more-ops tests share: exact comparisons, NaN-filled
 // output buffers, seeded inputs and compare_graph, the same graph run on the CPU and on the GPU.
 // What the convolution tests alone share is in conv_test_support.hpp.
 #pragma once
@@ -10,9 +11,11 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <optional>
 #include <type_traits>
 #include <sstream>
 #include <string>
@@ -37,6 +40,26 @@ inline std::string index_str(int64_t linear, const Shape& shape) {
     for (size_t d = 0; d < idx.size(); ++d) out << (d ? ", " : "") << idx[d];
     return out.str() + ')';
 }
+
+/// Sets an environment variable for its lifetime (restores it after): the kernel-version variables
+/// (SEAM_*_VERSION) under which a test runs each version of a kernel family.
+class EnvScope {
+public:
+    EnvScope(const char* name, const char* value) : name_(name) {
+        if (const char* old = std::getenv(name)) saved_ = old;
+        setenv(name, value, 1);
+    }
+    ~EnvScope() {
+        if (saved_) setenv(name_, saved_->c_str(), 1);
+        else unsetenv(name_);
+    }
+    EnvScope(const EnvScope&) = delete;
+    EnvScope& operator=(const EnvScope&) = delete;
+
+private:
+    const char* name_;
+    std::optional<std::string> saved_;
+};
 
 /// Element-wise comparison of a result (on any device) with a reference, for the test files that
 /// share one tolerance rule. In their own namespace because other test files define

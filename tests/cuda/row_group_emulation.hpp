@@ -37,17 +37,18 @@ template <class F>
 std::vector<int> walk_row_groups(int64_t rows, int lanes, const F& fn) {
     namespace k = seam::kernels;
     const unsigned grid = k::row_group_blocks(rows, lanes);
-    const int64_t stride = k::row_group_stride(lanes, grid);
     std::vector<int> visits(static_cast<size_t>(rows), 0);
     for (unsigned b = 0; b < grid; ++b)
-        for (int t0 = 0; t0 < k::kThreads; t0 += k::kWarpSize)
-            for (int64_t base = k::row_group_warp_first_row(lanes, b, t0); base < rows; base += stride)
+        for (int t0 = 0; t0 < k::kThreads; t0 += k::kWarpSize) {
+            const k::RowGroupWalk warp(lanes, b, t0, grid);  // the warp's iterations (uniform)
+            for (int64_t base = warp.first; base < rows; base += warp.stride)
                 for (int first = t0; first < t0 + k::kWarpSize; first += lanes) {
-                    const int64_t row =
-                        base + (k::row_group_row_of(lanes, b, first) - k::row_group_warp_first_row(lanes, b, first));
+                    const k::RowGroupWalk w(lanes, b, first, grid);  // the group's first lane's walk
+                    const int64_t row = base + w.offset;
                     if (row < rows) ++visits[static_cast<size_t>(row)];
                     fn(row, row < rows);
                 }
+        }
     return visits;
 }
 

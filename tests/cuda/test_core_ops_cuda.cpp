@@ -521,25 +521,6 @@ void check_adam(bool adamw, double weight_decay, bool amsgrad) {
 
 TEST_SUITE("gpu") {
 
-/// Sets an environment variable for its lifetime (restores it after).
-class EnvScope {
-public:
-    EnvScope(const char* name, const char* value) : name_(name) {
-        if (const char* old = std::getenv(name)) saved_ = old;
-        setenv(name, value, 1);
-    }
-    ~EnvScope() {
-        if (saved_) setenv(name_, saved_->c_str(), 1);
-        else unsetenv(name_);
-    }
-    EnvScope(const EnvScope&) = delete;
-    EnvScope& operator=(const EnvScope&) = delete;
-
-private:
-    const char* name_;
-    std::optional<std::string> saved_;
-};
-
 TEST_CASE("softmax and log_softmax on CUDA equal the CPU ops (launchers, ops, gradients; float, double)") {
     // Both versions of kernels/seam/softmax.cuh's rows (SEAM_SOFTMAX_VERSION: 2 is the default).
     for (const char* version : {"1", "2"}) {

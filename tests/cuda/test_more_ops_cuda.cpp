@@ -552,30 +552,22 @@ TEST_SUITE("gpu") {
 
 TEST_CASE("layer_norm on CUDA equals the CPU op (launchers, ops, all three gradients; float, double)") {
     // Both versions of kernels/seam/norm.cuh's layer_norm (SEAM_LAYER_NORM_VERSION: 2 is the default).
-    const char* old = std::getenv("SEAM_LAYER_NORM_VERSION");
-    const std::string saved = old ? old : "";
     for (const char* version : {"1", "2"}) {
         CAPTURE(version);
-        setenv("SEAM_LAYER_NORM_VERSION", version, 1);
+        const EnvScope scope("SEAM_LAYER_NORM_VERSION", version);
         check_layer_norm<float>();
         check_layer_norm<double>();
     }
-    if (old) setenv("SEAM_LAYER_NORM_VERSION", saved.c_str(), 1);
-    else unsetenv("SEAM_LAYER_NORM_VERSION");
 }
 
 TEST_CASE("upsample_nearest2d and upsample_bilinear2d on CUDA equal the CPU ops (both align_corners, scale factors)") {
     // Both versions of kernels/seam/resize.cuh (SEAM_RESIZE_VERSION: 2, the 32-bit index split, is the default).
-    const char* old = std::getenv("SEAM_RESIZE_VERSION");
-    const std::string saved = old ? old : "";
     for (const char* version : {"1", "2"}) {
         CAPTURE(version);
-        setenv("SEAM_RESIZE_VERSION", version, 1);
+        const EnvScope scope("SEAM_RESIZE_VERSION", version);
         check_upsample<float>();
         check_upsample<double>();
     }
-    if (old) setenv("SEAM_RESIZE_VERSION", saved.c_str(), 1);
-    else unsetenv("SEAM_RESIZE_VERSION");
 }
 
 TEST_CASE("topk on CUDA gives the CPU's values and indices (ties, NaN, k = n, sorted and unsorted) and gradient") {
@@ -585,16 +577,12 @@ TEST_CASE("topk on CUDA gives the CPU's values and indices (ties, NaN, k = n, so
 
 TEST_CASE("nll_loss on CUDA equals the CPU op (class weights, ignore_index, every reduction, spatial targets)") {
     // Under both reductions of kernels/seam/softmax.cuh (SEAM_CROSS_ENTROPY_VERSION 1: one block; 2: two levels).
-    const char* old = std::getenv("SEAM_CROSS_ENTROPY_VERSION");
-    const std::string saved = old ? old : "";
     for (const char* version : {"1", "2"}) {
         CAPTURE(version);
-        setenv("SEAM_CROSS_ENTROPY_VERSION", version, 1);
+        const EnvScope scope("SEAM_CROSS_ENTROPY_VERSION", version);
         check_nll_loss<float>();
         check_nll_loss<double>();
     }
-    if (old) setenv("SEAM_CROSS_ENTROPY_VERSION", saved.c_str(), 1);
-    else unsetenv("SEAM_CROSS_ENTROPY_VERSION");
 }
 
 TEST_CASE("conv_transpose2d on CUDA, both conv kernel versions, equals the CPU op (forward and three gradients)") {
