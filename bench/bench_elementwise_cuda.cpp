@@ -23,11 +23,13 @@
 // see the "Versions tried" of kernels/seam/elementwise.cuh and reduce.cuh).
 //
 // A third table times the other families of the elementwise and reduction kernels, one
-// version each except batch_norm, cross_entropy, softmax, layer_norm, dropout and upsample (kernels/seam/softmax.cuh, norm.cuh, resize.cuh, optim.cuh), the same way against the
+// version each except batch_norm, cross_entropy, softmax, layer_norm, dropout, upsample and the
+// optimizer steps (kernels/seam/softmax.cuh, norm.cuh, resize.cuh, optim.cuh), the same way against the
 // same copy_: softmax forward, softmax / log_softmax / cross_entropy / layer_norm forward + backward
 // on [rows, 1024], batch_norm (training) forward and forward + backward on [N, 64, 64, 64] (version 2,
 // the default, and version 1, which norm.cuh keeps for study; both are validated first; the same
-// for cross_entropy's, softmax's, layer_norm's, dropout's and upsample's two versions), dropout,
+// for the two versions of cross_entropy, softmax, layer_norm, dropout, upsample and the optimizer
+// steps), dropout,
 // upsample nearest and bilinear x2 (bilinear also with its backward), gather and scatter_add along
 // the class dimension (kernels/seam/gather_scatter.cuh), and the fused SGD (momentum) and Adam steps
 // on one parameter; forward + backward through autograd on a fresh leaf each run.
@@ -353,15 +355,22 @@ int main(int argc, char** argv) {
                 oc.step(), og.step(), oc.step(), og.step();
                 return check(what, pg.detach(), pc.detach(), 1e-6);
             };
-            ok3 = two_steps("SGD step, momentum 0.9, weight decay 1e-4", [](const Tensor<float>& p_) {
-                      return optim::SGD<float>({p_}, {.lr = 0.1, .momentum = 0.9, .weight_decay = 1e-4});
-                  }) && ok3;
-            ok3 = two_steps("Adam step", [](const Tensor<float>& p_) { return optim::Adam<float>({p_}, {.lr = 0.01}); }) && ok3;
+            for (const char* version : {"2", "1"}) {  // both versions of optim.cuh
+                setenv("SEAM_OPTIM_VERSION", version, 1);
+                const std::string v = std::string(" (version ") + version + ")";
+                ok3 = two_steps(("SGD step, momentum 0.9, weight decay 1e-4" + v).c_str(), [](const Tensor<float>& p_) {
+                          return optim::SGD<float>({p_}, {.lr = 0.1, .momentum = 0.9, .weight_decay = 1e-4});
+                      }) && ok3;
+                ok3 = two_steps(("Adam step" + v).c_str(), [](const Tensor<float>& p_) { return optim::Adam<float>({p_}, {.lr = 0.01}); }) && ok3;
+                unsetenv("SEAM_OPTIM_VERSION");
+            }
             if (!ok3) return 1;
             std::printf("\n- the other families, validated against the CPU ops: softmax, log_softmax, cross_entropy, layer_norm "
                         "on [37, 1031], batch_norm (training) on [5, 7, 9, 11], upsample nearest and bilinear x2 on [3, 5, 7, 9] "
                         "(forward and gradient; within 1e-6 to 1e-5, nearest exact), gather and scatter_add (exact), dropout's mask "
-                        "and values (exact: the same Philox stream), two SGD (momentum) and Adam steps (within 1e-6)\n");
+                        "and values (exact: the same Philox stream), two SGD (momentum) and Adam steps (within 1e-6); the families with two "
+                        "versions (batch_norm, cross_entropy, softmax, layer_norm, dropout, upsample, the optimizer steps) checked "
+                        "at both\n");
 
             // Timing, on tensors of about --mib MiB.
             const int64_t cols3 = 1024, rows3 = n / cols3, bn_n = std::max<int64_t>(1, n / (64 * 64 * 64)),
@@ -451,6 +460,8 @@ int main(int argc, char** argv) {
                  [&] { sink = scatter_add(s3, 1, idx3, ds3); }},
                 {"SGD step, momentum 0.9 (fused)", 5 * P, [&] { sgd.step(); }},
                 {"Adam step (fused)", 7 * P, [&] { adam.step(); }},
+                {"SGD step (version 1: element by element)", 5 * P, [&] { sgd.step(); }, {}, "SEAM_OPTIM_VERSION", "1"},
+                {"Adam step (version 1)", 7 * P, [&] { adam.step(); }, {}, "SEAM_OPTIM_VERSION", "1"},
             };
             for (FamilyRow& r : fam) {
                 if (r.version_variable) setenv(r.version_variable, r.version, 1);

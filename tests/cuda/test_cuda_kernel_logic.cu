@@ -23,6 +23,9 @@
 //     with tight reader ranges and with ranges that cover everything; version 2's 32-bit index
 //     split (ResizeSplit) equals the divisions on maps up to 2^31 - 1 elements, and its results
 //     equal version 1's bit for bit;
+//   * optim.cuh's version 2 (16-byte groups): SGD (momentum, weight decay, Nesterov) and Adam /
+//     AdamW (amsgrad) over every group, aligned and one element off, equal version 1's element
+//     function bit for bit, and that function follows the update formulas in long double;
 //   * the TF32 implicit-GEMM conv2d (conv2d_tf32.cuh), emulated block by block, warp by warp and
 //     lane by lane on the CPU with the kernel's own staging, warp and epilogue mappings (Tf32Tile)
 //     and the problem structs' own gathers and stores (conv2d.cuh, host-callable): every staged
@@ -56,6 +59,7 @@
 #include "seam/gather_scatter.cuh"
 #include "seam/norm.cuh"
 #include "seam/reduce.cuh"
+#include "seam/optim.cuh"
 #include "seam/resize.cuh"
 
 namespace {
@@ -378,6 +382,91 @@ void check_resize_split(std::mt19937_64& rng) {
         }
     }
     expect(!k::resize_v2_fits(int64_t(1) << 31), "2^31 elements run version 1", 0, 0);
+}
+
+
+// ----- the fused optimizer steps, version 2 (optim.cuh) --------------------------------------------
+
+/// 64-byte aligned storage, `offset` elements in (1: misaligned for 16-byte vectors).
+template <class T>
+struct OptimBuffer {
+    std::vector<T> storage;
+    size_t offset;
+    OptimBuffer(const std::vector<T>& values, size_t off) : storage(values.size() + 32, T(7)), offset(0) {
+        while (reinterpret_cast<uintptr_t>(storage.data() + offset) % 64 != 0) ++offset;  // < 16 elements
+        offset += off;  // a 64-byte aligned start, then `off` elements in; sevens after the values
+        std::copy(values.begin(), values.end(), storage.begin() + static_cast<std::ptrdiff_t>(offset));
+    }
+    T* data() { return storage.data() + offset; }
+    std::vector<T> values(size_t n) const {
+        return std::vector<T>(storage.begin() + static_cast<std::ptrdiff_t>(offset),
+                              storage.begin() + static_cast<std::ptrdiff_t>(offset + n));
+    }
+};
+
+/// Version 2's groups (sgd_group, adam_group over every group, aligned and one element off) give
+/// version 1's per-element bits, and both follow the update formula computed here in long double.
+template <class T>
+void check_optim_groups(std::mt19937_64& rng) {
+    namespace k = seam::kernels;
+    std::normal_distribution<double> normal(0.0, 1.0);
+    for (int64_t n : {1, 3, 4, 5, 7, 8, 1001}) {
+        std::vector<T> w(n), g(n), b1(n), m(n), v(n), vm(n);
+        for (int64_t i = 0; i < n; ++i) {
+            w[i] = T(normal(rng)), g[i] = T(normal(rng)), b1[i] = T(normal(rng)), m[i] = T(0.1 * normal(rng));
+            v[i] = T(std::abs(normal(rng))), vm[i] = T(std::abs(normal(rng)));
+        }
+        for (int variant = 0; variant < 4; ++variant) {
+            k::SgdParams<T> s{T(0.1), variant % 2 ? T(1e-2) : T(0), T(0.9), T(0.75), variant >= 2, false};
+            k::AdamParams<T> a{T(0.9), T(0.999), T(1e-8), T(1e-3), T(0.3), variant % 2 ? T(1e-2) : T(0), T(1 - 1e-5),
+                               variant >= 2};
+            const bool amsgrad = variant == 3;
+            std::vector<T> ref_w = w, ref_b = b1, ref_aw = w, ref_m = m, ref_v = v, ref_vm = vm;
+            for (int64_t i = 0; i < n; ++i) {  // version 1's element function
+                k::sgd_element(ref_w[i], g[i], &ref_b[i], s);
+                k::adam_element(ref_aw[i], g[i], ref_m[i], ref_v[i], amsgrad ? &ref_vm[i] : nullptr, a);
+            }
+            for (size_t off : {size_t(0), size_t(1)}) {
+                OptimBuffer<T> bw(w, off), bg(g, off), bb(b1, off), aw(w, off), am(m, off), av(v, off), avm(vm, off);
+                const bool vec = k::optim_vector_aligned({bw.data(), bg.data(), bb.data()});
+                expect(vec == (off == 0), "optim: the vector path iff aligned", n, off);
+                const int64_t groups = (n + k::kVecOf<T> - 1) / k::kVecOf<T>;
+                for (int64_t b = 0; b < groups; ++b) k::sgd_group(bw.data(), bg.data(), bb.data(), n, s, b, vec);
+                const bool avec = k::optim_vector_aligned({aw.data(), bg.data(), am.data(), av.data(), amsgrad ? avm.data() : nullptr});
+                for (int64_t b = 0; b < groups; ++b)
+                    k::adam_group(aw.data(), bg.data(), am.data(), av.data(), amsgrad ? avm.data() : nullptr, n, a, b, avec);
+                expect(bw.values(n) == ref_w && bb.values(n) == ref_b, "sgd version 2 = version 1, bit for bit", n, variant);
+                expect(aw.values(n) == ref_aw && am.values(n) == ref_m && av.values(n) == ref_v && avm.values(n) == (amsgrad ? ref_vm : vm),
+                       "adam version 2 = version 1, bit for bit", n, variant);
+                bool guards = true;  // a group past n would update them (their gradient is 7 too)
+                for (size_t i = 0; i < 4; ++i)
+                    guards = guards && bw.storage[bw.offset + n + i] == T(7) && bb.storage[bb.offset + n + i] == T(7) &&
+                             aw.storage[aw.offset + n + i] == T(7) && am.storage[am.offset + n + i] == T(7);
+                expect(guards, "optim: nothing written past n", n, off);
+            }
+            // The formulas, in long double (the element functions against an independent computation).
+            for (int64_t i = 0; i < n; ++i) {
+                long double d = g[i];
+                if (s.weight_decay != T(0)) d += (long double)s.weight_decay * w[i];
+                const long double buf = (long double)s.momentum * b1[i] + (long double)s.keep * d;
+                const long double step = s.nesterov ? d + (long double)s.momentum * buf : buf;
+                const long double want_w = w[i] - (long double)s.lr * step;
+                expect(std::abs((double)(ref_w[i] - want_w)) <= 8 * std::numeric_limits<T>::epsilon() * (1 + std::abs((double)want_w)),
+                       "sgd element against the formula", n, i);
+                long double gi = g[i], wi = w[i];
+                if (a.weight_decay != T(0)) {
+                    if (a.decoupled) wi *= (long double)a.decay;
+                    else gi += (long double)a.weight_decay * wi;
+                }
+                const long double mi = (long double)a.beta1 * m[i] + (1 - (long double)a.beta1) * gi;
+                const long double vi = (long double)a.beta2 * v[i] + (1 - (long double)a.beta2) * gi * gi;
+                const long double second = amsgrad ? std::max<long double>(vm[i], vi) : vi;
+                const long double want_aw = wi - (long double)a.step_size * mi / (std::sqrt(second) / (long double)a.bias_correction2_sqrt + (long double)a.eps);
+                expect(std::abs((double)(ref_aw[i] - want_aw)) <= 64 * std::numeric_limits<T>::epsilon() * (1 + std::abs((double)want_aw)),
+                       "adam element against the formula", n, i);
+            }
+        }
+    }
 }
 
 // ----- the TF32 conv2d kernel's tiling, emulated on the CPU ------------------------------------
@@ -720,6 +809,11 @@ int main() {
     check_resize_elements<float>(rng);
     check_resize_elements<double>(rng);
     check_resize_split(rng);
+    {  // its own generator: the checks after it draw their trials from `rng`'s sequence as before
+        std::mt19937_64 optim_rng(20261128);
+        check_optim_groups<float>(optim_rng);
+        check_optim_groups<double>(optim_rng);
+    }
     check_tf32_conv_tiling(rng);
     check_gather_scatter(rng);
     if (failures) {
