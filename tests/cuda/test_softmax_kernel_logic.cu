@@ -144,55 +144,33 @@ struct HostCrossEntropy {
     void rows_forward(const T* x, const int64_t* target, const T* weight, const k::CrossEntropyArgs& a, int lanes,
                       double* lse, double* losses, double* weights, T* out_none, unsigned long long* first_bad) const {
         ++rows_calls;
-        row_visits.assign(static_cast<size_t>(a.batch), 0);
         const int64_t C = a.classes;
-        const unsigned grid = k::row_group_blocks(a.batch, lanes);
-        const int64_t stride = k::row_group_stride(lanes, grid);
-        for (unsigned b = 0; b < grid; ++b)
-            for (int warp = 0; warp < k::kThreads / k::kWarpSize; ++warp) {
-                const int t0 = warp * k::kWarpSize;
-                for (int64_t base = k::row_group_warp_first_row(lanes, b, t0); base < a.batch; base += stride) {
-                    // The warp's groups: lanes t0 + g·lanes .. t0 + g·lanes + lanes - 1 serve row base + g.
-                    for (int g = 0; g < k::kWarpSize / lanes; ++g) {
-                        const int first_thread = t0 + g * lanes;
-                        const int64_t row = base + (k::row_group_row_of(lanes, b, first_thread) -
-                                                    k::row_group_warp_first_row(lanes, b, first_thread));
-                        for (int l = 1; l < lanes; ++l)
-                            expect(k::row_group_row_of(lanes, b, first_thread + l) ==
-                                       k::row_group_row_of(lanes, b, first_thread),
-                                   "a group's lanes serve one row");
-                        const bool valid = row < a.batch;
-                        const T* p = x + (valid ? row : 0) * C;
-                        std::vector<k::RowMaxSum<T>> r(lanes);
-                        for (int l = 0; l < lanes; ++l)
-                            if (valid) r[l] = k::cross_entropy_lane_max_sum(p, C, l, lanes);
-                        r = butterfly(r, [](const k::RowMaxSum<T>& u, const k::RowMaxSum<T>& v) {
-                            return k::merge_row_max_sum(u, v);
-                        });
-                        bool same = true;
-                        for (int l = 1; l < lanes; ++l) same = same && same_bits(r[l].m, r[0].m) && same_bits(r[l].s, r[0].s);
-                        expect(same, "every lane of a group holds the row's (m, s) bit for bit");
-                        const double z = k::row_lse(r[0]);
-                        double smooth = 0;
-                        if (a.label_smoothing > 0) {
-                            std::vector<double> sm(lanes, 0.0);
-                            for (int l = 0; l < lanes; ++l)
-                                if (valid) sm[l] = k::cross_entropy_lane_smooth(p, weight, C, z, l, lanes);
-                            sm = butterfly(sm, [](double u, double v) { return u + v; });
-                            for (int l = 1; l < lanes; ++l) same = same && same_bits(sm[l], sm[0]);
-                            expect(same, "every lane of a group holds the smoothing sum bit for bit");
-                            smooth = sm[0];
-                        }
-                        if (!valid) continue;
-                        ++row_visits[static_cast<size_t>(row)];
-                        const k::RowLoss l = k::cross_entropy_row_loss(p, target[row], weight, a, z, smooth);
-                        if (l.bad && static_cast<unsigned long long>(row) < *first_bad)
-                            *first_bad = static_cast<unsigned long long>(row);
-                        lse[row] = z, losses[row] = l.loss, weights[row] = l.wy;
-                        if (out_none) out_none[row] = static_cast<T>(l.loss);
-                    }
-                }
+        row_visits = seam::kernel_emulation::walk_row_groups(a.batch, lanes, [&](int64_t row, bool valid) {
+            const T* p = x + (valid ? row : 0) * C;
+            std::vector<k::RowMaxSum<T>> r(lanes);
+            for (int l = 0; l < lanes; ++l)
+                if (valid) r[l] = k::cross_entropy_lane_max_sum(p, C, l, lanes);
+            r = butterfly(r, [](const k::RowMaxSum<T>& u, const k::RowMaxSum<T>& v) { return k::merge_row_max_sum(u, v); });
+            bool same = true;
+            for (int l = 1; l < lanes; ++l) same = same && same_bits(r[l].m, r[0].m) && same_bits(r[l].s, r[0].s);
+            expect(same, "every lane of a group holds the row's (m, s) bit for bit");
+            const double z = k::row_lse(r[0]);
+            double smooth = 0;
+            if (a.label_smoothing > 0) {
+                std::vector<double> sm(lanes, 0.0);
+                for (int l = 0; l < lanes; ++l)
+                    if (valid) sm[l] = k::cross_entropy_lane_smooth(p, weight, C, z, l, lanes);
+                sm = butterfly(sm, [](double u, double v) { return u + v; });
+                for (int l = 1; l < lanes; ++l) same = same && same_bits(sm[l], sm[0]);
+                expect(same, "every lane of a group holds the smoothing sum bit for bit");
+                smooth = sm[0];
             }
+            if (!valid) return;
+            const k::RowLoss l = k::cross_entropy_row_loss(p, target[row], weight, a, z, smooth);
+            if (l.bad && static_cast<unsigned long long>(row) < *first_bad) *first_bad = static_cast<unsigned long long>(row);
+            lse[row] = z, losses[row] = l.loss, weights[row] = l.wy;
+            if (out_none) out_none[row] = static_cast<T>(l.loss);
+        });
     }
 
     template <class T>
@@ -247,6 +225,12 @@ void check_plans() {
                                                         {32, 32}, {33, 32}, {1000, 32}};
     for (const auto& [C, want] : lanes)
         expect(k::row_group_lanes(C) == want, "row lanes for C = " + std::to_string(C));
+    for (int l = 1; l <= k::kWarpSize; l *= 2)  // the row map: a group's lanes serve one row, its groups consecutive rows
+        for (int64_t b : {int64_t(0), int64_t(3)})
+            for (int t = 0; t < k::kThreads; ++t) {
+                expect(k::row_group_row_of(l, b, t) == k::row_group_row_of(l, b, t - t % l), "a group's lanes serve one row");
+                expect(k::row_group_row_of(l, b, t) == b * (k::kThreads / l) + t / l, "rows of a block in thread order");
+            }
     for (int64_t P : {int64_t(0), int64_t(1), int64_t(2047), int64_t(2048), int64_t(2049), int64_t(1000000),
                       int64_t(2097152), int64_t(2097153), int64_t(3000000), int64_t(1) << 31}) {
         const k::LossReducePlan p = k::plan_loss_reduce(P);
