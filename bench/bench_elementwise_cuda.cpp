@@ -23,13 +23,14 @@
 // see the "Versions tried" of kernels/seam/elementwise.cuh and reduce.cuh).
 //
 // A third table times the other families of the elementwise and reduction kernels, one
-// version each except batch_norm, cross_entropy, softmax, layer_norm, dropout, upsample and the
-// optimizer steps (kernels/seam/softmax.cuh, norm.cuh, resize.cuh, optim.cuh), the same way against the
+// version each except batch_norm, cross_entropy, softmax, layer_norm, dropout, upsample, gather,
+// scatter_add and the optimizer steps (kernels/seam/softmax.cuh, norm.cuh, resize.cuh,
+// gather_scatter.cuh, optim.cuh), the same way against the
 // same copy_: softmax forward, softmax / log_softmax / cross_entropy / layer_norm forward + backward
 // on [rows, 1024], batch_norm (training) forward and forward + backward on [N, 64, 64, 64] (version 2,
 // the default, and version 1, which norm.cuh keeps for study; both are validated first; the same
-// for the two versions of cross_entropy, softmax, layer_norm, dropout, upsample and the optimizer
-// steps), dropout,
+// for the two versions of cross_entropy, softmax, layer_norm, dropout, upsample, gather and
+// scatter_add and the optimizer steps), dropout,
 // upsample nearest and bilinear x2 (bilinear also with its backward), gather and scatter_add along
 // the class dimension (kernels/seam/gather_scatter.cuh), and the fused SGD (momentum) and Adam steps
 // on one parameter; forward + backward through autograd on a fresh leaf each run.
@@ -335,9 +336,20 @@ int main(int argc, char** argv) {
                 for (size_t i = 0; i < iv.size(); ++i) iv[i] = int64_t((i * 613 + 5) % 1031);
                 const Tensor<int64_t> is = from_vector(iv, {37, 50}), ig = is.to(gpu);
                 const Tensor<float> src = randn<float>({37, 50}, g3);
-                ok3 = check("gather [37, 1031] along dim 1, index [37, 50]", gather(a.to(gpu), 1, ig), gather(a, 1, is), 0.0) && ok3;
-                ok3 = check("scatter_add into [37, 1031] along dim 1 (bit for bit: the CPU's order)",
-                            scatter_add(a.to(gpu), 1, ig, src.to(gpu)), scatter_add(a, 1, is, src), 0.0) && ok3;
+                std::vector<int64_t> rv(37 * 50);  // repeated targets: 7 values a row
+                for (size_t i = 0; i < rv.size(); ++i) rv[i] = int64_t((i * 5 + i / 3) % 7);
+                const Tensor<int64_t> rs = from_vector(rv, {37, 50}), rg = rs.to(gpu);
+                for (const char* version : {"2", "1"}) {  // both versions of gather_scatter.cuh
+                    setenv("SEAM_GATHER_VERSION", version, 1);
+                    const std::string v = std::string(" (version ") + version + ")";
+                    ok3 = check(("gather [37, 1031] along dim 1, index [37, 50]" + v).c_str(), gather(a.to(gpu), 1, ig),
+                                gather(a, 1, is), 0.0) && ok3;
+                    ok3 = check(("scatter_add into [37, 1031] along dim 1 (bit for bit: the CPU's order)" + v).c_str(),
+                                scatter_add(a.to(gpu), 1, ig, src.to(gpu)), scatter_add(a, 1, is, src), 0.0) && ok3;
+                    ok3 = check(("scatter_add into [37, 1031], 7 targets a row (repeats: the CPU's order)" + v).c_str(),
+                                scatter_add(a.to(gpu), 1, rg, src.to(gpu)), scatter_add(a, 1, rs, src), 0.0) && ok3;
+                    unsetenv("SEAM_GATHER_VERSION");
+                }
             }
             for (const char* version : {"2", "1"}) {  // dropout: the same Philox stream on both devices gives the same mask
                 setenv("SEAM_DROPOUT_VERSION", version, 1);
@@ -367,9 +379,11 @@ int main(int argc, char** argv) {
             if (!ok3) return 1;
             std::printf("\n- the other families, validated against the CPU ops: softmax, log_softmax, cross_entropy, layer_norm "
                         "on [37, 1031], batch_norm (training) on [5, 7, 9, 11], upsample nearest and bilinear x2 on [3, 5, 7, 9] "
-                        "(forward and gradient; within 1e-6 to 1e-5, nearest exact), gather and scatter_add (exact), dropout's mask "
+                        "(forward and gradient; within 1e-6 to 1e-5, nearest exact), gather and scatter_add (exact, also with 7 "
+                        "targets a row), dropout's mask "
                         "and values (exact: the same Philox stream), two SGD (momentum) and Adam steps (within 1e-6); the families with two "
-                        "versions (batch_norm, cross_entropy, softmax, layer_norm, dropout, upsample, the optimizer steps) checked "
+                        "versions (batch_norm, cross_entropy, softmax, layer_norm, dropout, upsample, gather and scatter_add, the "
+                        "optimizer steps) checked "
                         "at both\n");
 
             // Timing, on tensors of about --mib MiB.
@@ -456,8 +470,12 @@ int main(int argc, char** argv) {
                      sink = forward_backward(u3, du3, [](const Tensor<float>& t) { return upsample_bilinear2d(t, 2.0, false); }).second;
                  }, {}, "SEAM_RESIZE_VERSION", "1"},
                 {"gather [rows, 1024] along dim 1, a permutation a row (int64 index)", 4 * B, [&] { sink = gather(s3, 1, idx3); }},
-                {"scatter_add into [rows, 1024] along dim 1, the same index (one thread a row)", 5 * B,
+                {"scatter_add into [rows, 1024] along dim 1, the same index", 5 * B,
                  [&] { sink = scatter_add(s3, 1, idx3, ds3); }},
+                {"gather [rows, 1024] (version 1: 64-bit index split)", 4 * B, [&] { sink = gather(s3, 1, idx3); }, {},
+                 "SEAM_GATHER_VERSION", "1"},
+                {"scatter_add into [rows, 1024] (version 1: one thread a row)", 5 * B,
+                 [&] { sink = scatter_add(s3, 1, idx3, ds3); }, {}, "SEAM_GATHER_VERSION", "1"},
                 {"SGD step, momentum 0.9 (fused)", 5 * P, [&] { sgd.step(); }},
                 {"Adam step (fused)", 7 * P, [&] { adam.step(); }},
                 {"SGD step (version 1: element by element)", 5 * P, [&] { sgd.step(); }, {}, "SEAM_OPTIM_VERSION", "1"},

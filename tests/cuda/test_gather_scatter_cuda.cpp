@@ -7,8 +7,12 @@
 // dimension of a 3-D tensor, an index smaller than the input off dim and longer along it (repeated
 // values: scatter_add accumulates), a transposed (non-contiguous) input, an index given on the
 // host; integer element types; and the errors: an out-of-range value names the op, the position and
-// the value, as on the CPU, and leaves the input untouched. The per-element and per-line code is
-// also checked on the host by tests/cuda/test_cuda_kernel_logic.cu.
+// the value, as on the CPU, and leaves the input untouched. Every case runs under both kernel
+// versions (SEAM_GATHER_VERSION 1 and 2), with shapes that reach version 2's paths: an index of x's
+// shape off dim (gather's 16-byte groups, one element off alignment too), lines along the last
+// dimension of 1 to 1025 positions with many repeats a tile (scatter_add's lane groups and warp
+// match), and many lines. The per-element and per-line code is also checked on the host by
+// tests/cuda/test_cuda_kernel_logic.cu (version 1) and test_gather_scatter_kernel_logic.cu (version 2).
 #include <doctest/doctest.h>
 
 #include <cstdint>
@@ -75,6 +79,48 @@ void check_values_and_gradients() {
     expect_same(scatter_add(to_gpu(x), 1, none, empty<T>({7, 0}, gpu())), x, "scatter_add with an empty index" + type);
 }
 
+/// Shapes for version 2: the index with x's sizes off dim (gather's groups) and lines along the
+/// last dimension (scatter_add's lane groups), values from a small range so a tile holds repeats.
+template <class T>
+void check_version2_shapes() {
+    const std::string type = sizeof(T) == 4 ? " [float]" : " [double]";
+    struct Case {
+        Shape x_shape, index_shape;
+        int64_t dim, range;
+    };
+    const std::vector<Case> cases = {
+        {{6, 1024}, {6, 1024}, 1, 1024},  // a row of 1024, the bench's shape
+        {{5, 1024}, {5, 1025}, 1, 3},     // 1025 positions a line (33 tiles), three targets
+        {{9, 17}, {9, 33}, 1, 5},         // a partial last tile
+        {{300, 10}, {300, 10}, 1, 10},    // two lines a warp, many warps
+        {{40, 7}, {40, 3}, 1, 2},         // four lanes a line
+        {{3, 4, 50}, {3, 4, 50}, 2, 50},  // rank 3, along the last dimension
+        {{3, 8, 5}, {3, 11, 5}, 1, 8},    // gather's groups with inner 5 (scatter_add: version 1)
+        {{13, 3}, {29, 1}, 0, 13},        // along dim 0 with a trailing size of 1 (scatter_add: version 2)
+    };
+    for (const Case& c : cases) {
+        const Tensor<int64_t> index = random_index(c.index_shape, c.range, 50 + uint64_t(c.index_shape[0]));
+        const Tensor<int64_t> index_gpu = index.to(gpu());
+        const Tensor<T> x = random_input<T>(c.x_shape, 60 + uint64_t(c.x_shape[0]));
+        const Tensor<T> src = random_input<T>(c.index_shape, 70 + uint64_t(c.x_shape[0]));
+        const std::string what = " " + shape_str(c.index_shape) + " into " + shape_str(c.x_shape) + " along dim " +
+                                 std::to_string(c.dim) + type;
+        compare_graph<T>({x}, {true}, [&](const std::vector<Tensor<T>>& in) {
+            return gather(in[0], c.dim, in[0].device().is_cpu() ? index : index_gpu);
+        }, "gather" + what, 0.0, 0.0);
+        compare_graph<T>({x, src}, {true, true}, [&](const std::vector<Tensor<T>>& in) {
+            return scatter_add(in[0], c.dim, in[0].device().is_cpu() ? index : index_gpu, in[1]);
+        }, "scatter_add" + what, 0.0, 0.0);
+    }
+    // An index one element (8 bytes) off 16-byte alignment: gather's element path, the same values.
+    const Tensor<T> x = random_input<T>({4, 65}, 81);
+    const Tensor<int64_t> flat = random_index({4 * 66 + 1}, 64, 82);
+    const Tensor<int64_t> index_host = flat.narrow(0, 1, 4 * 66).reshape({4, 66});
+    const Tensor<int64_t> index_gpu = flat.to(gpu()).narrow(0, 1, 4 * 66).reshape({4, 66});
+    CHECK(reinterpret_cast<uintptr_t>(index_gpu.data()) % 16 == 8);
+    expect_same(gather(to_gpu(x), 1, index_gpu), gather(x, 1, index_host), "gather with a misaligned index" + type);
+}
+
 template <class I>
 void check_integers() {
     const std::string type = sizeof(I) == 8 ? " [int64]" : " [int32]";
@@ -114,15 +160,30 @@ void check_errors() {
 }  // namespace
 
 TEST_SUITE("gpu") {
+    // Both versions of kernels/seam/gather_scatter.cuh (SEAM_GATHER_VERSION: 2 is the default).
     TEST_CASE("gather and scatter_add on CUDA equal the CPU's bit for bit, values and gradients") {
-        check_values_and_gradients<float>();
-        check_values_and_gradients<double>();
+        for (const char* version : {"1", "2"}) {
+            CAPTURE(version);
+            const EnvScope scope("SEAM_GATHER_VERSION", version);
+            check_values_and_gradients<float>();
+            check_values_and_gradients<double>();
+            check_version2_shapes<float>();
+            check_version2_shapes<double>();
+        }
     }
     TEST_CASE("gather and scatter_add on CUDA for int64 and int32") {
-        check_integers<int64_t>();
-        check_integers<int32_t>();
+        for (const char* version : {"1", "2"}) {
+            CAPTURE(version);
+            const EnvScope scope("SEAM_GATHER_VERSION", version);
+            check_integers<int64_t>();
+            check_integers<int32_t>();
+        }
     }
     TEST_CASE("gather and scatter_add on CUDA: out-of-range indices and shape errors are reported as on the CPU") {
-        check_errors();
+        for (const char* version : {"1", "2"}) {
+            CAPTURE(version);
+            const EnvScope scope("SEAM_GATHER_VERSION", version);
+            check_errors();
+        }
     }
 }
