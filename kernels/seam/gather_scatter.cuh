@@ -3,8 +3,11 @@
 //
 // What it computes, for dimension d (shown for d = 1 of a 3-D tensor):
 //   gather       out[i][j][k] = x[i][index[i][j][k]][k]                 out has the index's shape
-//   scatter_add  out[i][index[i][j][k]][k] += src[i][j][k]              out starts as a copy of x;
-//                                                                       src has the index's shape
+//   scatter_add  out[i][index[i][j][k]][k] += src[i][j][k]              out starts as a copy of x
+//                                                                       (scatter_add: out holds it;
+//                                                                       scatter_add_onto: x, or zeros,
+//                                                                       is copied in); src has the
+//                                                                       index's shape
 // The index may be smaller than x in every dimension but d (the CPU op's rule). An index value
 // outside [0, x.size(d)) is never followed: the element is skipped and the smallest such linear
 // position (over the index, row-major) is recorded in *bad by an atomic min, which the op reads
@@ -40,12 +43,15 @@
 //       walk (neighbouring threads 4 KB apart) is the weak spot.
 //   v2  (default) gather by 16-byte groups with the position split in 32 bits; scatter_add by
 //       lane groups along contiguous lines, peers found by a warp match (details at "version 2"
-//       below). NOT YET TIMED: written on 2026-11-28 without a GPU. Ceilings by bytes moved:
-//       gather the copy rate (it reads the index, x's picks and writes out once); scatter_add about
-//       70 % on [rows, 1024], because the op first copies x into out (8 bytes an element on top
-//       of the 20 the kernel must move); fusing that copy into the kernel is the next step. Where
-//       version 2 does not fit (gather: an index smaller than x off dim, or 2^31 elements and
-//       more; scatter_add: index sizes after dim other than 1), version 1 runs.
+//       below), which also writes out's starting values (x's, or zeros for gather's gradient) in
+//       the same pass where it can (scatter_add_onto). NOT YET TIMED: written on 2026-11-28
+//       without a GPU. Ceilings by bytes moved: the copy rate for both (gather reads the index
+//       and x's picks and writes out once; the fused scatter_add reads x, the index and src and
+//       writes out, the fold's reads and rewrites of out hitting the row just written, in L1/L2).
+//       Version 1, and version 2 unfused, pay an extra pass over out (the copy of x, or a memset):
+//       about 70 % of the copy rate at best on [rows, 1024]. Where version 2 does not fit
+//       (gather: an index smaller than x off dim, or 2^31 elements and more; scatter_add: index
+//       sizes after dim other than 1), version 1 runs.
 #pragma once
 
 #include <cstdint>
@@ -142,7 +148,10 @@ SEAM_HOST_DEVICE void scatter_add_line(const GatherGeometry& g, int64_t l, T* ou
 // adds its peers' src values in lane order (position order) from a per-warp shared tile, and writes
 // it back; __syncwarp orders one tile's writes before the next tile's reads. So each target is
 // folded out[k] = (((x[k] + s_t1) + s_t2) + ...) over its positions t1 < t2 < ..., the CPU's
-// sequence: the same bits, with no atomics on values.
+// sequence: the same bits, with no atomics on values. When the index has x's shape off dim, each
+// line's target row is a whole contiguous row of x that no other line touches, so the group first
+// writes the row's starting values itself (x's, or zeros), then __syncwarp, then the tiles: the
+// op's separate copy of x into out (or the fill of gather's gradient) is gone.
 
 /// Version 2's gather geometry: the index as [outer, along, inner] (fewer than 2^31 elements),
 /// x as [outer, x_along, inner].
@@ -265,6 +274,29 @@ SEAM_HOST_DEVICE void scatter_add_fold(T* target, unsigned peers, const T* warp_
     *target = acc;
 }
 
+/// How version 2's scatter_add starts out: as it is (the caller put x's values there), a copy of x,
+/// or zeros (gather's gradient).
+enum class ScatterStart : int { as_is = 0, copy = 1, zeros = 2 };
+
+/// Version 2 also writes out's starting values (fusing the op's copy of x, or the zeros of gather's
+/// gradient) when every element of x lies on exactly one line's target row: where version 2 fits
+/// and the index has x's sizes off dim. x's sizes after dim are then 1 like the index's, so a
+/// line's targets are a contiguous row of x_along elements.
+SEAM_HOST_DEVICE bool scatter_add_v2_starts(const GatherGeometry& g, const int64_t* x_sizes) {
+    if (!scatter_add_v2_fits(g)) return false;
+    for (int r = 0; r < g.rank; ++r)
+        if (r != g.dim && g.index_sizes[r] != x_sizes[r]) return false;
+    return true;
+}
+
+/// Lane `lane` of a line's group writes its share of the line's target row (x_along contiguous
+/// elements from x_offset): x's values or zeros.
+template <class T>
+SEAM_HOST_DEVICE void scatter_add_start_row(ScatterStart start, const T* x, T* out, int64_t x_offset, int64_t x_along,
+                                            int lane, int lanes) {
+    for (int64_t c = lane; c < x_along; c += lanes) out[x_offset + c] = start == ScatterStart::copy ? x[x_offset + c] : T(0);
+}
+
 /// Which version runs (SEAM_GATHER_VERSION=1|2; default 2, version 1 where version 2 does not fit).
 inline int gather_scatter_version() { return kernel_version("SEAM_GATHER_VERSION", 2); }
 
@@ -315,7 +347,8 @@ __global__ void __launch_bounds__(kThreads) gather_v2_kernel(GatherPlan p, const
 /// "version 2" above). Every lane of a warp runs the same iterations (RowGroupWalk; all lines
 /// have n positions), so the warp-wide match and __syncwarp see the whole warp.
 template <class T>
-__global__ void __launch_bounds__(kThreads) scatter_add_v2_kernel(GatherGeometry g, T* out,
+__global__ void __launch_bounds__(kThreads) scatter_add_v2_kernel(GatherGeometry g, const T* __restrict__ x,
+                                                                   ScatterStart start, T* out,
                                                                    const int64_t* __restrict__ index,
                                                                    const T* __restrict__ src, int64_t lines, int lanes,
                                                                    int64_t* bad) {
@@ -329,6 +362,10 @@ __global__ void __launch_bounds__(kThreads) scatter_add_v2_kernel(GatherGeometry
         const int64_t line = base + w.offset;
         int64_t index_offset = 0, x_offset = 0;
         if (line < lines) g.line_start(line, index_offset, x_offset);
+        if (start != ScatterStart::as_is) {  // uniform: the whole warp takes this branch or none does
+            if (line < lines) scatter_add_start_row(start, x, out, x_offset, g.x_size_along, w.lane, lanes);
+            __syncwarp();  // the row's starting values before the leaders read them
+        }
         for (int64_t t0 = 0; t0 < n; t0 += lanes) {
             int64_t value, bad_at;
             T v;
@@ -391,13 +428,38 @@ inline void scatter_add(T* out, const Shape& x_shape, int64_t dim, const int64_t
     if (lines == 0) return;
     if (gather_scatter_version() >= 2 && scatter_add_v2_fits(g)) {
         const int lanes = row_group_lanes(g.index_sizes[g.dim]);
-        gather_scatter_detail::scatter_add_v2_kernel<T>
-            <<<row_group_blocks(lines, lanes), kThreads, 0, stream>>>(g, out, index, src, lines, lanes, bad);
+        gather_scatter_detail::scatter_add_v2_kernel<T><<<row_group_blocks(lines, lanes), kThreads, 0, stream>>>(
+            g, static_cast<const T*>(nullptr), ScatterStart::as_is, out, index, src, lines, lanes, bad);
         SEAM_CUDA_CHECK(cudaGetLastError());
         return;
     }
     gather_scatter_detail::scatter_add_kernel<T><<<grid_for(lines), kThreads, 0, stream>>>(g, out, index, src, lines, bad);
     SEAM_CUDA_CHECK(cudaGetLastError());
+}
+
+/// scatter_add with its starting values: out = x (or zeros when x is null; x contiguous with
+/// x_shape), then out[.., index[e], ..] += src[e] as scatter_add. Version 2 writes the starting
+/// values in the same kernel where scatter_add_v2_starts holds (one pass over out instead of two);
+/// elsewhere a device copy (or memset) runs first, then scatter_add.
+template <class T>
+inline void scatter_add_onto(const T* x, T* out, const Shape& x_shape, int64_t dim, const int64_t* index,
+                             const Shape& index_shape, const T* src, int64_t* bad, cudaStream_t stream) {
+    int64_t nx = 1;
+    for (int64_t s : x_shape) nx *= s;
+    if (nx == 0) return;
+    const GatherGeometry g = gather_geometry(x_shape, dim, index_shape);
+    const int64_t lines = g.index_sizes[g.dim] == 0 ? 0 : g.lines();
+    if (lines > 0 && gather_scatter_version() >= 2 && scatter_add_v2_starts(g, x_shape.data())) {
+        const int lanes = row_group_lanes(g.index_sizes[g.dim]);
+        gather_scatter_detail::scatter_add_v2_kernel<T><<<row_group_blocks(lines, lanes), kThreads, 0, stream>>>(
+            g, x, x ? ScatterStart::copy : ScatterStart::zeros, out, index, src, lines, lanes, bad);
+        SEAM_CUDA_CHECK(cudaGetLastError());
+        return;
+    }
+    const size_t bytes = static_cast<size_t>(nx) * sizeof(T);
+    if (x) SEAM_CUDA_CHECK(cudaMemcpyAsync(out, x, bytes, cudaMemcpyDeviceToDevice, stream));
+    else SEAM_CUDA_CHECK(cudaMemsetAsync(out, 0, bytes, stream));  // all-zero bits: 0 in every element type
+    scatter_add(out, x_shape, dim, index, index_shape, src, bad, stream);
 }
 
 #endif  // defined(__CUDACC__)

@@ -665,6 +665,12 @@ void scatter_add(T* out, const Shape& x_shape, int64_t dim, const int64_t* index
     kernels::scatter_add<T>(out, x_shape, dim, index, index_shape, src, bad, stream_now());
 }
 
+template <class T>
+void scatter_add_onto(const T* x, T* out, const Shape& x_shape, int64_t dim, const int64_t* index, const Shape& index_shape,
+                      const T* src, int64_t* bad) {
+    kernels::scatter_add_onto<T>(x, out, x_shape, dim, index, index_shape, src, bad, stream_now());
+}
+
 namespace {
 void check_reduce_shape(const char* op, int64_t outer, int64_t reduce, int64_t inner) {
     SEAM_CHECK(outer >= 0 && reduce >= 0 && inner >= 0, op, ": negative size in [outer, reduce, inner] = [", outer, ", ",
@@ -1392,6 +1398,14 @@ template void scatter_add<float>(float*, const Shape&, int64_t, const int64_t*, 
 template void scatter_add<double>(double*, const Shape&, int64_t, const int64_t*, const Shape&, const double*, int64_t*);
 template void scatter_add<int64_t>(int64_t*, const Shape&, int64_t, const int64_t*, const Shape&, const int64_t*, int64_t*);
 template void scatter_add<int32_t>(int32_t*, const Shape&, int64_t, const int64_t*, const Shape&, const int32_t*, int64_t*);
+template void scatter_add_onto<float>(const float*, float*, const Shape&, int64_t, const int64_t*, const Shape&, const float*,
+                                      int64_t*);
+template void scatter_add_onto<double>(const double*, double*, const Shape&, int64_t, const int64_t*, const Shape&,
+                                       const double*, int64_t*);
+template void scatter_add_onto<int64_t>(const int64_t*, int64_t*, const Shape&, int64_t, const int64_t*, const Shape&,
+                                        const int64_t*, int64_t*);
+template void scatter_add_onto<int32_t>(const int32_t*, int32_t*, const Shape&, int64_t, const int64_t*, const Shape&,
+                                        const int32_t*, int64_t*);
 
 #undef SEAM_CUDA_INSTANTIATE_FLOATING
 #undef SEAM_CUDA_INSTANTIATE_DATA

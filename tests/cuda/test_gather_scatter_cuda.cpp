@@ -11,7 +11,9 @@
 // versions (SEAM_GATHER_VERSION 1 and 2), with shapes that reach version 2's paths: an index of x's
 // shape off dim (gather's 16-byte groups, one element off alignment too), lines along the last
 // dimension of 1 to 1025 positions with many repeats a tile (scatter_add's lane groups and warp
-// match), and many lines. The per-element and per-line code is also checked on the host by
+// match), and many lines; scatter_add's starting values written in its kernel (x's values, and
+// gather's gradient's zeros: the index with x's shape off dim) and by a copy or memset first
+// (the others). The per-element and per-line code is also checked on the host by
 // tests/cuda/test_cuda_kernel_logic.cu (version 1) and test_gather_scatter_kernel_logic.cu (version 2).
 #include <doctest/doctest.h>
 

@@ -17,7 +17,9 @@
 // magnitudes, so a fold in another order changes the bits; many repeated targets in a tile, a
 // whole tile on one target, out-of-range values mixed in, lines of 1 .. 1025 positions (lanes
 // 1 .. 32, several lines a warp, the last warp's groups past the end), x larger than the index off
-// dim, x with trailing sizes (a target stride above 1); float, double and int64.
+// dim, x with trailing sizes (a target stride above 1); float, double and int64. Where the kernel
+// writes out's starting values too (scatter_add_onto: a copy of x, or zeros for gather's gradient),
+// out starts as a sentinel, so a value the kernel fails to write shows.
 //
 // The fit rules (gather_v2_fits, scatter_add_v2_fits) are checked against their definitions.
 //
@@ -213,8 +215,8 @@ void check_gather_plan_split(std::mt19937_64& rng) {
 /// them; per tile each lane's load, then the warp's match replayed, then the leaders'
 /// folds. Returns the smallest recorded bad position; counts how often each position was loaded.
 template <class T>
-int64_t emulate_scatter_add_v2(const k::GatherGeometry& g, T* out, const int64_t* index, const T* src, int64_t lines,
-                               unsigned grid, std::vector<int>& loaded) {
+int64_t emulate_scatter_add_v2(const k::GatherGeometry& g, const T* x, k::ScatterStart start, T* out, const int64_t* index,
+                               const T* src, int64_t lines, unsigned grid, std::vector<int>& loaded) {
     const int64_t n = g.index_sizes[g.dim], x_step = g.x_strides[g.dim];
     const int lanes = k::row_group_lanes(n);
     int64_t bad = INT64_MAX;
@@ -233,6 +235,11 @@ int64_t emulate_scatter_add_v2(const k::GatherGeometry& g, T* out, const int64_t
                     int64_t index_offset = 0;
                     if (line < lines) g.line_start(line, index_offset, x_offset[size_t(l)]);
                 }
+                if (start != k::ScatterStart::as_is)  // every lane's share of its row, then __syncwarp
+                    for (int l = 0; l < W; ++l)
+                        if (base + walks[size_t(l)].offset < lines)
+                            k::scatter_add_start_row(start, x, out, x_offset[size_t(l)], g.x_size_along, walks[size_t(l)].lane,
+                                                     lanes);
                 for (int64_t t0 = 0; t0 < n; t0 += lanes) {
                     int64_t value[W], bad_at[W];
                     T v[W], warp_tile[W];
@@ -276,21 +283,36 @@ void check_scatter(std::mt19937_64& rng, const seam::Shape& xs, const seam::Shap
     expect(k::scatter_add_v2_fits(g), what + ": version 2 fits");
     const int64_t n = is[size_t(dim)], lines = g.lines();
     const int lanes = k::row_group_lanes(n);
-    for (unsigned grid : {k::row_group_blocks(lines, lanes), 1u}) {
-        std::vector<T> out(x);
-        std::vector<int> loaded(static_cast<size_t>(ni), 0);
-        const int64_t bad = emulate_scatter_add_v2(g, out.data(), idx.data(), src.data(), lines, grid, loaded);
-        const std::string w = what + " (grid " + std::to_string(grid) + ", lanes " + std::to_string(lanes) + ")";
-        expect(bad == want.first_bad, w + ": the recorded bad position is the first out-of-range one: " +
-                                          std::to_string(bad) + " vs " + std::to_string(want.first_bad));
-        int64_t once = 0;
-        for (int c : loaded) once += c == 1;
-        expect(once == ni, w + ": every index position is loaded exactly once (" + std::to_string(once) + " of " +
-                               std::to_string(ni) + ")");
-        int64_t wrong = 0;
-        for (int64_t i = 0; i < nx; ++i) wrong += !same_bits(out[size_t(i)], want.scattered[size_t(i)]);
-        expect(wrong == 0, w + ": every element equals the CPU op's sequential loop bit for bit (" +
-                               std::to_string(wrong) + " differ)");
+    // The starting values: as they are (out holds x), or written by the kernel where it can (out
+    // starts as a sentinel no result has): a copy of x, or zeros (against the naive loop from zeros).
+    bool starts = true;
+    for (int r = 0; r < static_cast<int>(xs.size()); ++r) {
+        if (r != dim && is[size_t(r)] != xs[size_t(r)]) starts = false;
+        if (r > dim && xs[size_t(r)] != 1) starts = false;
+    }
+    expect(k::scatter_add_v2_starts(g, xs.data()) == starts, what + ": scatter_add_v2_starts");
+    const Naive<T> want_zeros = naive(xs, is, dim, std::vector<T>(x.size(), T(0)), idx, src);
+    const T sentinel = std::is_integral_v<T> ? T(123456789) : T(3.0e7);
+    for (k::ScatterStart start : {k::ScatterStart::as_is, k::ScatterStart::copy, k::ScatterStart::zeros}) {
+        if (start != k::ScatterStart::as_is && !starts) continue;
+        const std::vector<T>& expected = start == k::ScatterStart::zeros ? want_zeros.scattered : want.scattered;
+        for (unsigned grid : {k::row_group_blocks(lines, lanes), 1u}) {
+            std::vector<T> out = start == k::ScatterStart::as_is ? x : std::vector<T>(x.size(), sentinel);
+            std::vector<int> loaded(static_cast<size_t>(ni), 0);
+            const int64_t bad = emulate_scatter_add_v2(g, x.data(), start, out.data(), idx.data(), src.data(), lines, grid, loaded);
+            const std::string w = what + " (start " + std::to_string(int(start)) + ", grid " + std::to_string(grid) + ", lanes " +
+                                  std::to_string(lanes) + ")";
+            expect(bad == want.first_bad, w + ": the recorded bad position is the first out-of-range one: " +
+                                              std::to_string(bad) + " vs " + std::to_string(want.first_bad));
+            int64_t once = 0;
+            for (int c : loaded) once += c == 1;
+            expect(once == ni, w + ": every index position is loaded exactly once (" + std::to_string(once) + " of " +
+                                   std::to_string(ni) + ")");
+            int64_t wrong = 0;
+            for (int64_t i = 0; i < nx; ++i) wrong += !same_bits(out[size_t(i)], expected[size_t(i)]);
+            expect(wrong == 0, w + ": every element equals the CPU op's sequential loop bit for bit (" +
+                                   std::to_string(wrong) + " differ)");
+        }
     }
 }
 

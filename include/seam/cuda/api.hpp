@@ -118,6 +118,14 @@ template <class T>
 void scatter_add(T* out, const Shape& x_shape, int64_t dim, const int64_t* index, const Shape& index_shape, const T* src,
                  int64_t* bad);
 
+/// scatter_add with its starting values written too: out = x (contiguous, x_shape; or zeros when x
+/// is null), then scatter_add as above. One pass over out where the kernel can (the index with x's
+/// shape off `dim`, along x's last non-trivial dimension); else a device copy or memset first.
+/// T: float, double, int64_t, int32_t.
+template <class T>
+void scatter_add_onto(const T* x, T* out, const Shape& x_shape, int64_t dim, const int64_t* index, const Shape& index_shape,
+                      const T* src, int64_t* bad);
+
 // ----- reductions along one dimension --------------------------------------------------------------
 //
 // The input is contiguous, seen as [outer, reduce, inner] (reducing dim d of a shape: outer is

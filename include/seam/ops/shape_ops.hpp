@@ -472,15 +472,19 @@ inline void check_bad_index_flag(const Tensor<int64_t>& bad, const Tensor<int64_
          " of size ", size, " (input shape ", shape_str(input_shape), ")");
 }
 
-/// out (contiguous, on the GPU) += src scattered along dim by the device index ic; `check`: read the
-/// flag back and raise on an out-of-range value (off for an index already checked: no wait).
+/// out (contiguous, on the GPU, every element written) = start (contiguous, out's shape; zeros when
+/// undefined) + src scattered along dim by the device index ic, in one kernel where it can;
+/// `check`: read the flag back and raise on an out-of-range value (off for an index already
+/// checked: no wait).
 template <class T>
-inline void cuda_scatter_add_into(Tensor<T>& out, int64_t dim, const Tensor<int64_t>& ic, const Tensor<T>& src, bool check) {
+inline void cuda_scatter_add_onto(const Tensor<T>& start, Tensor<T>& out, int64_t dim, const Tensor<int64_t>& ic,
+                                  const Tensor<T>& src, bool check) {
     if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double> || std::is_same_v<T, int64_t> ||
                   std::is_same_v<T, int32_t>) {
         const Tensor<T> sc = src.detach().contiguous();
         Tensor<int64_t> bad = bad_index_flag(out.device());
-        cuda::scatter_add<T>(out.data(), out.shape(), dim, ic.data(), ic.shape(), sc.data(), bad.data());
+        cuda::scatter_add_onto<T>(start.defined() ? start.data() : nullptr, out.data(), out.shape(), dim, ic.data(), ic.shape(),
+                                  sc.data(), bad.data());
         if (check) check_bad_index_flag(bad, ic, out.size(dim), "scatter_add", dim, out.shape());
     } else {
         fail("scatter_add: this element type on ", out.device().str(),
@@ -507,8 +511,7 @@ inline Tensor<T> cuda_gather(const Tensor<T>& x, int64_t dim, const Tensor<int64
         const Shape x_shape = x.shape();
         record<T>("gather", out, {&x}, [ic, dim, x_shape, device](const Tensor<T>& g) {
             Tensor<T> gx = empty<T>(x_shape, device);
-            gx.fill_(T(0));
-            cuda_scatter_add_into(gx, dim, ic, g, /*check=*/false);
+            cuda_scatter_add_onto(Tensor<T>(), gx, dim, ic, g, /*check=*/false);  // zeros, then the scatter
             return std::vector<Tensor<T>>{gx};
         });
     }
@@ -523,8 +526,7 @@ inline Tensor<T> cuda_scatter_add(const Tensor<T>& x, int64_t dim, const Tensor<
     cuda::DeviceGuard guard(device.index);
     const Tensor<int64_t> ic = device_gather_index(x, index, "scatter_add");
     Tensor<T> out = empty<T>(x.shape(), device);
-    out.copy_(x.detach());
-    cuda_scatter_add_into(out, dim, ic, src, /*check=*/true);
+    cuda_scatter_add_onto(x.detach().contiguous(), out, dim, ic, src, /*check=*/true);  // x's values, then the scatter
     if constexpr (std::is_floating_point_v<T>) {
         record<T>("scatter_add", out, {&x, &src}, [ic, dim](const Tensor<T>& g) {
             return std::vector<Tensor<T>>{g, gather(g, dim, ic)};
