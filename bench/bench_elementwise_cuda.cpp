@@ -339,6 +339,11 @@ int main(int argc, char** argv) {
                 std::vector<int64_t> rv(37 * 50);  // repeated targets: 7 values a row
                 for (size_t i = 0; i < rv.size(); ++i) rv[i] = int64_t((i * 5 + i / 3) % 7);
                 const Tensor<int64_t> rs = from_vector(rv, {37, 50}), rg = rs.to(gpu);
+                // [20000, 64] with the index of x's shape: version 2 writes out's start in its kernel
+                std::vector<int64_t> fv(20000 * 64);
+                for (size_t i = 0; i < fv.size(); ++i) fv[i] = int64_t((i * 7 + i / 5) % 64);
+                const Tensor<int64_t> fs = from_vector(fv, {20000, 64}), fg = fs.to(gpu);
+                const Tensor<float> fx = randn<float>({20000, 64}, g3), fsrc = randn<float>({20000, 64}, g3);
                 for (const char* version : {"2", "1"}) {  // both versions of gather_scatter.cuh
                     setenv("SEAM_GATHER_VERSION", version, 1);
                     const std::string v = std::string(" (version ") + version + ")";
@@ -348,6 +353,8 @@ int main(int argc, char** argv) {
                                 scatter_add(a.to(gpu), 1, ig, src.to(gpu)), scatter_add(a, 1, is, src), 0.0) && ok3;
                     ok3 = check(("scatter_add into [37, 1031], 7 targets a row (repeats: the CPU's order)" + v).c_str(),
                                 scatter_add(a.to(gpu), 1, rg, src.to(gpu)), scatter_add(a, 1, rs, src), 0.0) && ok3;
+                    ok3 = check(("scatter_add into [20000, 64], the index of x's shape (out's start in the kernel)" + v).c_str(),
+                                scatter_add(fx.to(gpu), 1, fg, fsrc.to(gpu)), scatter_add(fx, 1, fs, fsrc), 0.0) && ok3;
                     unsetenv("SEAM_GATHER_VERSION");
                 }
             }

@@ -194,6 +194,7 @@ template <class T>
 SEAM_HOST_DEVICE int64_t gather_group(const GatherPlan& p, const T* x, const int64_t* index, T* out, int64_t n, int64_t b,
                                       bool vec) {
     constexpr int G = kVecOf<T>;
+    static_assert(G >= 2 && G % 2 == 0, "gather_group: elements of 1 to 8 bytes (the index moves in pairs)");
     const int64_t e0 = G * b;
     int64_t first_bad = INT64_MAX;
     if (vec && e0 + G <= n) {
@@ -295,6 +296,23 @@ template <class T>
 SEAM_HOST_DEVICE void scatter_add_start_row(ScatterStart start, const T* x, T* out, int64_t x_offset, int64_t x_along,
                                             int lane, int lanes) {
     for (int64_t c = lane; c < x_along; c += lanes) out[x_offset + c] = start == ScatterStart::copy ? x[x_offset + c] : T(0);
+}
+
+/// The lanes of version 2's line groups: enough for a line's positions and, when the kernel writes
+/// the starting values, for the target row's x_along values too (a row written by one lane would
+/// be stored by a warp 32 rows apart).
+inline int scatter_add_v2_lanes(const GatherGeometry& g, bool writes_start) {
+    const int64_t n = g.index_sizes[g.dim];
+    return row_group_lanes(writes_start && g.x_size_along > n ? g.x_size_along : n);
+}
+
+/// scatter_add_onto fuses the start where it fits and the launch has at least 32 warps an SM (half
+/// of an H100's or H200's 64): fewer warps writing whole rows would leave memory bandwidth unused
+/// where a memset or copy across the whole GPU would not (a pick a row over a long row, few rows).
+inline bool scatter_add_v2_fuses_start(const GatherGeometry& g, const int64_t* x_sizes, int64_t lines,
+                                       int multiprocessors) {
+    if (!scatter_add_v2_starts(g, x_sizes)) return false;
+    return lines * scatter_add_v2_lanes(g, true) / kWarpSize >= int64_t(32) * multiprocessors;
 }
 
 /// Which version runs (SEAM_GATHER_VERSION=1|2; default 2, version 1 where version 2 does not fit).
@@ -427,7 +445,7 @@ inline void scatter_add(T* out, const Shape& x_shape, int64_t dim, const int64_t
     const int64_t lines = g.lines();
     if (lines == 0) return;
     if (gather_scatter_version() >= 2 && scatter_add_v2_fits(g)) {
-        const int lanes = row_group_lanes(g.index_sizes[g.dim]);
+        const int lanes = scatter_add_v2_lanes(g, false);
         gather_scatter_detail::scatter_add_v2_kernel<T><<<row_group_blocks(lines, lanes), kThreads, 0, stream>>>(
             g, static_cast<const T*>(nullptr), ScatterStart::as_is, out, index, src, lines, lanes, bad);
         SEAM_CUDA_CHECK(cudaGetLastError());
@@ -439,8 +457,8 @@ inline void scatter_add(T* out, const Shape& x_shape, int64_t dim, const int64_t
 
 /// scatter_add with its starting values: out = x (or zeros when x is null; x contiguous with
 /// x_shape), then out[.., index[e], ..] += src[e] as scatter_add. Version 2 writes the starting
-/// values in the same kernel where scatter_add_v2_starts holds (one pass over out instead of two);
-/// elsewhere a device copy (or memset) runs first, then scatter_add.
+/// values in the same kernel where scatter_add_v2_fuses_start holds (one pass over out instead of
+/// two); elsewhere a device copy (or memset) runs first, then scatter_add.
 template <class T>
 inline void scatter_add_onto(const T* x, T* out, const Shape& x_shape, int64_t dim, const int64_t* index,
                              const Shape& index_shape, const T* src, int64_t* bad, cudaStream_t stream) {
@@ -449,8 +467,9 @@ inline void scatter_add_onto(const T* x, T* out, const Shape& x_shape, int64_t d
     if (nx == 0) return;
     const GatherGeometry g = gather_geometry(x_shape, dim, index_shape);
     const int64_t lines = g.index_sizes[g.dim] == 0 ? 0 : g.lines();
-    if (lines > 0 && gather_scatter_version() >= 2 && scatter_add_v2_starts(g, x_shape.data())) {
-        const int lanes = row_group_lanes(g.index_sizes[g.dim]);
+    if (lines > 0 && gather_scatter_version() >= 2 &&
+        scatter_add_v2_fuses_start(g, x_shape.data(), lines, multiprocessor_count())) {
+        const int lanes = scatter_add_v2_lanes(g, true);
         gather_scatter_detail::scatter_add_v2_kernel<T><<<row_group_blocks(lines, lanes), kThreads, 0, stream>>>(
             g, x, x ? ScatterStart::copy : ScatterStart::zeros, out, index, src, lines, lanes, bad);
         SEAM_CUDA_CHECK(cudaGetLastError());

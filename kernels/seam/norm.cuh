@@ -30,13 +30,19 @@
 //                        op, so for the same generator state the CUDA mask is bit-identical to
 //                        the CPU mask. y = x·(keep ? scale : 0), dx = g·(keep ? scale : 0).
 //
+// Rounding: "in T, the CPU's order" above is the order of the operations. nvcc contracts a multiply
+// and a following add into one FMA (its default -fmad=true; the host build rounds each), so a GPU
+// result may differ from the CPU's in the last bits; the CUDA tests allow that, and the host
+// emulations (tests/cuda/test_norm_kernel_logic.cu) check the order, not the FMA rounding. The same
+// bits on every run of the same GPU code still hold: no atomics.
+//
 // Layouts: x, y, g, dx contiguous [N, C, inner] (inner = H·W, 1 for [N, C]); weight, bias and the
 // running buffers are [C] vectors read through an element stride (any may be null); the saved
 // statistics are contiguous [C] double; the dropout mask is [n] uint8 (1 = kept). layer_norm:
 // x, y, g, dx contiguous [rows, D] (D = the product of normalized_shape), weight, bias, dweight,
 // dbias contiguous [D] (any may be null), mean and rstd contiguous [rows] double; the parameter
 // gradients use a workspace of 2·chunks·D doubles (layer_norm_param_workspace_bytes); batch_norm
-// v2 a workspace of 2·C·chunks doubles (batch_norm_workspace_bytes).
+// v2 a workspace of 2·C·chunks + C doubles (batch_norm_workspace_bytes). y may be x (in place).
 //
 // Launch shapes (SEAM_BATCH_NORM_VERSION, SEAM_LAYER_NORM_VERSION and SEAM_DROPOUT_VERSION = 1|2
 // in the environment pick each family's version, read at every launch; default 2):
@@ -232,7 +238,9 @@ __global__ void batch_norm_backward_kernel(const T* g, const T* x, const T* y_re
 // N planes of a channel into `chunks` runs of `planes_per_chunk` planes (plan_batch_norm) and gives
 // each (channel, chunk) to a block (b = c·chunks + chunk), in two launches per direction:
 //   sums:   each block adds its chunk's values into two doubles and writes them to a workspace of
-//           [C, chunks] pairs (partial_a, partial_b);
+//           [C, chunks] pairs (partial_a, partial_b); the forward's chunk-0 blocks also write
+//           each channel's shift K there, which the apply pass reads instead of x[0, c, 0] (in
+//           place, y == x, chunk 0's block may already have overwritten it);
 //   apply:  each block sums its channel's `chunks` pairs again (warp 0, in a fixed order), turns
 //           them into the channel's coefficients, and writes its chunk's output; the block of chunk
 //           0 also writes the per-channel results (saved statistics, running buffers, dweight,
@@ -293,10 +301,12 @@ inline int batch_norm_version(const BatchNormArgs& a) {
     return v == 2 && !batch_norm_v2_fits(a) ? 1 : v;
 }
 
-/// Device workspace the batch_norm launchers need: version 2's [C, chunks] pairs of doubles.
+/// Device workspace the batch_norm launchers need: version 2's [C, chunks] pairs of doubles, then
+/// the [C] shifts K (the forward's sums pass publishes each channel's K there, so the apply pass
+/// never reads x[0, c, 0] again: with y == x, chunk 0's block may already have overwritten it).
 inline size_t batch_norm_workspace_bytes(const BatchNormArgs& a, int version) {
     if (version < 2 || a.N <= 0 || a.C <= 0 || a.inner <= 0) return 0;
-    return static_cast<size_t>(2 * a.C * plan_batch_norm(a).chunks) * sizeof(double);
+    return static_cast<size_t>(2 * a.C * plan_batch_norm(a).chunks + a.C) * sizeof(double);
 }
 
 /// Block b's share: channel c, planes [n0, n0 + planes), elems = planes · inner values.
@@ -550,14 +560,17 @@ __device__ inline SumPair warp_channel_sums(const double* partial_a, const doubl
 template <class T>
 __global__ void __launch_bounds__(kThreads)
     batch_norm_sums_forward_kernel(const T* x, BatchNormArgs a, BatchNormPlan p, bool vec, double* partial_a,
-                                   double* partial_b) {
+                                   double* partial_b, double* shift_k) {
     __shared__ double warp_a[kThreads / kWarpSize], warp_b[kThreads / kWarpSize];
     for (int64_t b = blockIdx.x; b < a.C * p.chunks; b += gridDim.x) {
         const BatchNormChunk k = batch_norm_chunk(a, p, b);
         const double K = static_cast<double>(x[k.c * a.inner]);  // x[0, c, 0]
         const SumPair s = batch_norm_thread_sums_forward(x, a, p, k, K, threadIdx.x, kThreads, vec);
         const SumPair total = norm_detail::block_sum_pair(s, warp_a, warp_b);
-        if (threadIdx.x == 0) partial_a[b] = total.a, partial_b[b] = total.b;
+        if (threadIdx.x == 0) {
+            partial_a[b] = total.a, partial_b[b] = total.b;
+            if (k.chunk == 0) shift_k[k.c] = K;
+        }
     }
 }
 
@@ -566,7 +579,7 @@ __global__ void __launch_bounds__(kThreads)
     batch_norm_apply_forward_kernel(const T* x, T* y, ChannelVector<const T> weight, ChannelVector<const T> bias,
                                     ChannelVector<T> running_mean, ChannelVector<T> running_var, double* save_mean,
                                     double* save_invstd, BatchNormArgs a, BatchNormPlan p, bool vec,
-                                    const double* partial_a, const double* partial_b) {
+                                    const double* partial_a, const double* partial_b, const double* shift_k) {
     __shared__ T coefficients[2];
     for (int64_t b = blockIdx.x; b < a.C * p.chunks; b += gridDim.x) {
         const BatchNormChunk k = batch_norm_chunk(a, p, b);
@@ -577,7 +590,7 @@ __global__ void __launch_bounds__(kThreads)
                 // In training the running buffers are not read: chunk 0's block of the channel may be
                 // updating them at this moment.
                 const BatchNormForwardCoefficients f = batch_norm_forward_coefficients(
-                    a, sums, a.training ? static_cast<double>(x[k.c * a.inner]) : 0.0, weight.get(k.c, 1.0),
+                    a, sums, a.training ? shift_k[k.c] : 0.0, weight.get(k.c, 1.0),
                     bias.get(k.c, 0.0), a.training ? 0.0 : running_mean.get(k.c, 0.0),
                     a.training ? 1.0 : running_var.get(k.c, 1.0));
                 coefficients[0] = static_cast<T>(f.scale);
@@ -663,18 +676,19 @@ struct DeviceBatchNorm {
 
     template <class T>
     void sums_forward(const T* x, const BatchNormArgs& a, const BatchNormPlan& p, bool vec, double* partial_a,
-                      double* partial_b) const {
+                      double* partial_b, double* shift_k) const {
         batch_norm_sums_forward_kernel<T><<<batch_norm_blocks(a, p), kThreads, 0, stream>>>(x, a, p, vec, partial_a,
-                                                                                            partial_b);
+                                                                                            partial_b, shift_k);
         SEAM_CUDA_CHECK(cudaGetLastError());
     }
     template <class T>
     void apply_forward(const T* x, T* y, ChannelVector<const T> weight, ChannelVector<const T> bias,
                        ChannelVector<T> running_mean, ChannelVector<T> running_var, double* save_mean,
                        double* save_invstd, const BatchNormArgs& a, const BatchNormPlan& p, bool vec,
-                       const double* partial_a, const double* partial_b) const {
+                       const double* partial_a, const double* partial_b, const double* shift_k) const {
         batch_norm_apply_forward_kernel<T><<<batch_norm_blocks(a, p), kThreads, 0, stream>>>(
-            x, y, weight, bias, running_mean, running_var, save_mean, save_invstd, a, p, vec, partial_a, partial_b);
+            x, y, weight, bias, running_mean, running_var, save_mean, save_invstd, a, p, vec, partial_a, partial_b,
+            shift_k);
         SEAM_CUDA_CHECK(cudaGetLastError());
     }
     template <class T>
@@ -708,13 +722,14 @@ inline void batch_norm_forward_v2_on(const Exec& exec, const T* x, T* y, Channel
     const bool vec = a.inner % kVecOf<T> == 0 && is_aligned(x, 16) && is_aligned(y, 16);
     double* partial_a = static_cast<double*>(workspace);
     double* partial_b = partial_a ? partial_a + a.C * p.chunks : nullptr;
+    double* shift_k = partial_a ? partial_b + a.C * p.chunks : nullptr;
     if (a.training) {
         SEAM_CHECK(workspace, "batch_norm_forward: a workspace of ", batch_norm_workspace_bytes(a, 2),
                    " bytes is required");
-        exec.sums_forward(x, a, p, vec, partial_a, partial_b);
+        exec.sums_forward(x, a, p, vec, partial_a, partial_b, shift_k);
     }
     exec.apply_forward(x, y, weight, bias, running_mean, running_var, save_mean, save_invstd, a, p, vec, partial_a,
-                       partial_b);
+                       partial_b, shift_k);
 }
 
 /// Version 2's backward on any executor.
@@ -728,7 +743,9 @@ inline void batch_norm_backward_v2_on(const Exec& exec, const T* g, const T* x, 
     const BatchNormPlan p = plan_batch_norm(a);
     const bool vec = a.inner % kVecOf<T> == 0 && is_aligned(g, 16) && is_aligned(x, 16) && is_aligned(y_relu, 16) &&
                      is_aligned(dx, 16);
-    const bool need_sums = a.training || dweight || dbias;
+    // No values (N·inner = 0): no sums pass and no workspace; the apply pass writes dweight = dbias
+    // = 0 from the zero sums.
+    const bool need_sums = (a.training || dweight || dbias) && a.N * a.inner > 0;
     double* partial_a = static_cast<double*>(workspace);
     double* partial_b = partial_a ? partial_a + a.C * p.chunks : nullptr;
     if (need_sums) {
@@ -931,9 +948,9 @@ inline size_t layer_norm_param_workspace_bytes(int64_t rows, int64_t cols) {
 // passes (Σ x, then Σ (x - m)², in double) over the registers and butterflies for the sums;
 // backward one read of g and x and one write of dx. The arithmetic is version 1's value by value;
 // only the order of the sums' additions differs. The parameter gradients keep version 1's column
-// kernels (they read g and x once more). ptxas (sm_90, CUDA 13): float forward 173 registers (one
-// 256-thread block an SM), backward 106, double 170-205, no spills; __launch_bounds__(256, 2)
-// spills 140-264 bytes. Whether one block an SM keeps enough loads in flight (32 KiB) is the first
+// kernels (they read g and x once more). ptxas (sm_90, CUDA 13, -O3, 2026-11-28): float forward
+// 158 registers (one 256-thread block an SM), backward 106, double forward 191, backward 170, no
+// spills; __launch_bounds__(256, 2) spills 140-264 bytes. Whether one block an SM keeps enough loads in flight (32 KiB) is the first
 // question for the GPU run; 16 values a lane (rows ≤ 512) would halve the registers.
 
 inline bool layer_norm_rows_v2_fits(int64_t cols) { return cols >= 1 && cols <= int64_t(kWarpSize) * kRowLaneValues; }

@@ -580,10 +580,17 @@ struct RowMaxSum {
 
 /// s scaled from maximum `from` to maximum `to` (≥ from): unchanged when they are equal (also
 /// -inf = -inf: the -inf logits added nothing), else s · exp(from - to) (0 from -inf, unless s is NaN).
+/// On the GPU the product is rounded on its own (__dmul_rn): never contracted with a later add into
+/// an FMA, which could round the two sides of merge_row_max_sum differently on partner lanes.
 template <class T>
 SEAM_HOST_DEVICE softmax_acc_t<T> rescale_sum(softmax_acc_t<T> s, T from, T to) {
     using namespace softmax_detail;
-    return from == to ? s : s * static_cast<softmax_acc_t<T>>(exp_t(static_cast<T>(from - to)));
+    if (from == to) return s;
+    const auto factor = static_cast<softmax_acc_t<T>>(exp_t(static_cast<T>(from - to)));
+#if defined(__CUDA_ARCH__)
+    if constexpr (std::is_same_v<softmax_acc_t<T>, double>) return __dmul_rn(s, factor);
+#endif
+    return s * factor;
 }
 
 template <class T>

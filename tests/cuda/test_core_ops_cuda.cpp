@@ -263,6 +263,24 @@ void check_batch_norm() {
     expect_close(dx, xl.grad(), "batch_norm launcher grad x");
     expect_close(dw, wl.grad(), "batch_norm launcher grad weight");
     expect_close(db, bl.grad(), "batch_norm launcher grad bias");
+    // In place (y == x) in training with several chunks a channel ([150, 2, 256]: 3 chunks in
+    // version 2, whose apply pass must not read x[0, c, 0] after chunk 0's block overwrote it):
+    // the out-of-place result, bit for bit.
+    {
+        const Shape big{150, 2, 16, 16};
+        const cuda::BatchNormShape sb{150, 2, 256};
+        const Tensor<T> xb = to_gpu(random_input<T>(big, 45));
+        Tensor<T> out = nan_buffer<T>(big), inplace = xb.clone();
+        Tensor<double> m_out = nan_buffer<double>({2}), i_out = nan_buffer<double>({2});
+        Tensor<double> m_in = nan_buffer<double>({2}), i_in = nan_buffer<double>({2});
+        cuda::batch_norm_forward<T>(xb.data(), out.data(), sb, nullptr, 1, nullptr, 1, nullptr, 1, nullptr, 1, m_out.data(),
+                                    i_out.data(), true, 0.1, 1e-5, false);
+        cuda::batch_norm_forward<T>(inplace.data(), inplace.data(), sb, nullptr, 1, nullptr, 1, nullptr, 1, nullptr, 1,
+                                    m_in.data(), i_in.data(), true, 0.1, 1e-5, false);
+        expect_close(inplace, out, 0.0, 0.0, "batch_norm launcher in place (y == x): the out-of-place bits");
+        expect_close(m_in, m_out, 0.0, 0.0, "batch_norm launcher in place: save_mean");
+        expect_close(i_in, i_out, 0.0, 0.0, "batch_norm launcher in place: save_invstd");
+    }
     // Mixed devices are refused naming the op and both devices.
     CHECK_THROWS_WITH_AS(batch_norm(xd, Tensor<T>(), Tensor<T>(), w, b, true),
                          doctest::Contains("batch_norm: tensors on different devices"), Error);

@@ -12,8 +12,8 @@
 // shape off dim (gather's 16-byte groups, one element off alignment too), lines along the last
 // dimension of 1 to 1025 positions with many repeats a tile (scatter_add's lane groups and warp
 // match), and many lines; scatter_add's starting values written in its kernel (x's values, and
-// gather's gradient's zeros: the index with x's shape off dim) and by a copy or memset first
-// (the others). The per-element and per-line code is also checked on the host by
+// gather's gradient's zeros: the index with x's shape off dim and at least 32 warps an SM) and by a
+// copy or memset first (the others). The per-element and per-line code is also checked on the host by
 // tests/cuda/test_cuda_kernel_logic.cu (version 1) and test_gather_scatter_kernel_logic.cu (version 2).
 #include <doctest/doctest.h>
 
@@ -99,6 +99,8 @@ void check_version2_shapes() {
         {{3, 4, 50}, {3, 4, 50}, 2, 50},  // rank 3, along the last dimension
         {{3, 8, 5}, {3, 11, 5}, 1, 8},    // gather's groups with inner 5 (scatter_add: version 1)
         {{13, 3}, {29, 1}, 0, 13},        // along dim 0 with a trailing size of 1 (scatter_add: version 2)
+        {{20000, 16}, {20000, 16}, 1, 5}, // 10000 warps: the start written in the kernel (x's values, and
+                                          // the zeros of gather's gradient) on GPUs of up to 312 SMs
     };
     for (const Case& c : cases) {
         const Tensor<int64_t> index = random_index(c.index_shape, c.range, 50 + uint64_t(c.index_shape[0]));

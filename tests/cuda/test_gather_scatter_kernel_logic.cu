@@ -218,7 +218,7 @@ template <class T>
 int64_t emulate_scatter_add_v2(const k::GatherGeometry& g, const T* x, k::ScatterStart start, T* out, const int64_t* index,
                                const T* src, int64_t lines, unsigned grid, std::vector<int>& loaded) {
     const int64_t n = g.index_sizes[g.dim], x_step = g.x_strides[g.dim];
-    const int lanes = k::row_group_lanes(n);
+    const int lanes = k::scatter_add_v2_lanes(g, start != k::ScatterStart::as_is);
     int64_t bad = INT64_MAX;
     constexpr int W = k::kWarpSize;
     for (int64_t b = int64_t(grid) - 1; b >= 0; --b)  // blocks in reverse: their lines are disjoint
@@ -282,7 +282,6 @@ void check_scatter(std::mt19937_64& rng, const seam::Shape& xs, const seam::Shap
     const k::GatherGeometry g = k::gather_geometry(xs, dim, is);
     expect(k::scatter_add_v2_fits(g), what + ": version 2 fits");
     const int64_t n = is[size_t(dim)], lines = g.lines();
-    const int lanes = k::row_group_lanes(n);
     // The starting values: as they are (out holds x), or written by the kernel where it can (out
     // starts as a sentinel no result has): a copy of x, or zeros (against the naive loop from zeros).
     bool starts = true;
@@ -296,6 +295,9 @@ void check_scatter(std::mt19937_64& rng, const seam::Shape& xs, const seam::Shap
     for (k::ScatterStart start : {k::ScatterStart::as_is, k::ScatterStart::copy, k::ScatterStart::zeros}) {
         if (start != k::ScatterStart::as_is && !starts) continue;
         const std::vector<T>& expected = start == k::ScatterStart::zeros ? want_zeros.scattered : want.scattered;
+        const int lanes = k::scatter_add_v2_lanes(g, start != k::ScatterStart::as_is);
+        expect(lanes == k::row_group_lanes(start == k::ScatterStart::as_is ? n : std::max<int64_t>(n, S)),
+               what + ": the groups' lanes cover the line (and the target row when the kernel writes it)");
         for (unsigned grid : {k::row_group_blocks(lines, lanes), 1u}) {
             std::vector<T> out = start == k::ScatterStart::as_is ? x : std::vector<T>(x.size(), sentinel);
             std::vector<int> loaded(static_cast<size_t>(ni), 0);
@@ -388,6 +390,20 @@ void check_fit_rules(std::mt19937_64& rng) {
     expect(!k::gather_v2_fits(gb, big.data(), int64_t(1) << 31), "gather_v2_fits refuses 2^31 elements");
     expect(k::gather_v2_fits(gb, big.data(), (int64_t(1) << 31) - 1), "gather_v2_fits takes 2^31 - 1 elements");
     expect(!k::gather_v2_fits(gb, big.data(), 0), "gather_v2_fits refuses an empty index");
+    // The fused start wants at least 32 warps an SM: [65536, 1024] on 132 SMs fuses (65536 warps);
+    // one pick a row of [4096, 32000] (4096 warps of 32 lanes) does not; nor does a shape whose
+    // index is smaller than x off dim.
+    {
+        const seam::Shape xs{65536, 1024}, pick{4096, 32000}, pick_index{4096, 1}, small_index{100, 1024};
+        const k::GatherGeometry full = k::gather_geometry(xs, 1, xs), one = k::gather_geometry(pick, 1, pick_index),
+                                small = k::gather_geometry(xs, 1, small_index);
+        expect(k::scatter_add_v2_fuses_start(full, xs.data(), full.lines(), 132), "the fused start on [65536, 1024]");
+        expect(!k::scatter_add_v2_fuses_start(one, pick.data(), one.lines(), 132), "no fused start for [4096, 1] over [4096, 32000]");
+        expect(k::scatter_add_v2_fuses_start(one, pick.data(), one.lines(), 4), "a fused start for it with 4 SMs");
+        expect(k::scatter_add_v2_lanes(one, true) == 32 && k::scatter_add_v2_lanes(one, false) == 1,
+               "a pick a row: 1 lane for its position, 32 when it also writes the 32000-value row");
+        expect(!k::scatter_add_v2_fuses_start(small, xs.data(), small.lines(), 1), "no fused start for an index smaller off dim");
+    }
     for (int lanes = 1; lanes <= 32; lanes *= 2)
         for (int l = 0; l < 32; ++l) {
             unsigned want = 0;

@@ -132,10 +132,11 @@ k::SumPair channel_tree(const double* pa, const double* pb, const k::BatchNormPl
 struct HostBatchNorm {
     mutable int sums_launches = 0, apply_launches = 0;
     mutable bool last_vec = false;
+    bool forward_ascending = false;  // the forward apply pass's block order (the GPU runs them in any)
 
     template <class T>
     void sums_forward(const T* x, const k::BatchNormArgs& a, const k::BatchNormPlan& p, bool vec, double* pa,
-                      double* pb) const {
+                      double* pb, double* shift_k) const {
         ++sums_launches, last_vec = vec;
         for (int64_t b = 0; b < a.C * p.chunks; ++b) {
             const k::BatchNormChunk ch = k::batch_norm_chunk(a, p, b);
@@ -145,23 +146,28 @@ struct HostBatchNorm {
                 t[i] = k::batch_norm_thread_sums_forward(x, a, p, ch, K, i, k::kThreads, vec);
             const k::SumPair total = block_tree(t);
             pa[b] = total.a, pb[b] = total.b;
+            if (ch.chunk == 0) shift_k[ch.c] = K;
         }
     }
     template <class T>
     void apply_forward(const T* x, T* y, k::ChannelVector<const T> weight, k::ChannelVector<const T> bias,
                        k::ChannelVector<T> running_mean, k::ChannelVector<T> running_var, double* save_mean,
                        double* save_invstd, const k::BatchNormArgs& a, const k::BatchNormPlan& p, bool vec,
-                       const double* pa, const double* pb) const {
+                       const double* pa, const double* pb, const double* shift_k) const {
         ++apply_launches, last_vec = vec;
-        // Blocks in reverse order: on the GPU chunk 0's block may update a channel's running
-        // buffers before or after the channel's other blocks compute their coefficients, so in
-        // training those must not read the buffers (they do not), and in evaluation nothing writes them.
-        for (int64_t b = a.C * p.chunks - 1; b >= 0; --b) {
+        // Blocks in reverse order by default: on the GPU chunk 0's block may update a channel's
+        // running buffers (and, in place, its first values) before or after the channel's other
+        // blocks compute their coefficients, so in training those must read neither (they read the
+        // published shift K), and in evaluation nothing writes the buffers. forward_ascending runs
+        // chunk 0 first instead.
+        const int64_t blocks = a.C * p.chunks;
+        for (int64_t i = 0; i < blocks; ++i) {
+            const int64_t b = forward_ascending ? i : blocks - 1 - i;
             const k::BatchNormChunk ch = k::batch_norm_chunk(a, p, b);
             k::SumPair sums;
             if (a.training) sums = channel_tree(pa, pb, p, ch.c);
             const k::BatchNormForwardCoefficients f = k::batch_norm_forward_coefficients(
-                a, sums, a.training ? static_cast<double>(x[ch.c * a.inner]) : 0.0, weight.get(ch.c, 1.0),
+                a, sums, a.training ? shift_k[ch.c] : 0.0, weight.get(ch.c, 1.0),
                 bias.get(ch.c, 0.0), a.training ? 0.0 : running_mean.get(ch.c, 0.0),
                 a.training ? 1.0 : running_var.get(ch.c, 1.0));
             if (ch.chunk == 0) {
@@ -283,7 +289,7 @@ void check_plan() {
             planes += ch.elems / a.inner;
         }
         expect(planes == a.N, name + ": planes of a channel");
-        expect(k::batch_norm_workspace_bytes(a, 2) == size_t(2 * 3 * p.chunks * 8), name + ": workspace");
+        expect(k::batch_norm_workspace_bytes(a, 2) == size_t((2 * 3 * p.chunks + 3) * 8), name + ": workspace");
         expect(k::batch_norm_workspace_bytes(a, 1) == 0, name + ": version 1 needs no workspace");
     }
     // A chunk of 2^30 elements or more is version 1's (indices inside a chunk are 32-bit).
@@ -532,6 +538,43 @@ void check_partial_backward(std::mt19937_64& rng) {
                   std::string::npos;
     }
     expect(refused, "training without a workspace is refused, naming the bytes " + tname<T>());
+
+    // In place (y == x) in training, chunk 0's blocks first or last: the same bits as out of place
+    // (the apply pass takes each channel's shift K from the workspace, not from x[0, c, 0]).
+    for (bool ascending : {false, true}) {
+        HostBatchNorm order;
+        order.forward_ascending = ascending;
+        Buffer<T> y_out(n, 0), y_in(n, 0);
+        Buffer<double> m_out(s.C, 0), is_out(s.C, 0), m_in(s.C, 0), is_in(s.C, 0);
+        y_in.copy_from(x);
+        k::batch_norm_forward_v2_on<T>(order, bx.data(), y_out.data(), {w.data(), 1}, {nullptr, 1}, {nullptr, 1},
+                                       {nullptr, 1}, m_out.data(), is_out.data(), a, ws.data());
+        k::batch_norm_forward_v2_on<T>(order, y_in.data(), y_in.data(), {w.data(), 1}, {nullptr, 1}, {nullptr, 1},
+                                       {nullptr, 1}, m_in.data(), is_in.data(), a, ws.data());
+        ok = true;
+        for (size_t e = 0; e < n; ++e) ok = ok && same_bits(y_in[e], y_out[e]);
+        for (int64_t c = 0; c < s.C; ++c) ok = ok && same_bits(m_in[c], m_out[c]) && same_bits(is_in[c], is_out[c]);
+        expect(ok, std::string("in place (y == x), chunk 0 ") + (ascending ? "first" : "last") +
+                       ": the out-of-place bits " + tname<T>());
+    }
+
+    // No values (N = 0) in evaluation with dweight and dbias wanted: no sums pass, no workspace,
+    // dweight = dbias = 0 (as version 1).
+    k::BatchNormArgs empty = a;
+    empty.N = 0, empty.training = false;
+    HostBatchNorm none;
+    Buffer<T> dw0(s.C, 0), db0(s.C, 0);
+    dw0.fill(T(7)), db0.fill(T(7));
+    bool threw = false;
+    try {
+        k::batch_norm_backward_v2_on<T>(none, bg.data(), bx.data(), nullptr, {w.data(), 1}, mean.data(), invstd.data(),
+                                        empty, nullptr, dw0.data(), db0.data(), nullptr);
+    } catch (const seam::Error&) {
+        threw = true;
+    }
+    ok = !threw && none.sums_launches == 0;
+    for (int64_t c = 0; c < s.C; ++c) ok = ok && dw0[c] == T(0) && db0[c] == T(0);
+    expect(ok, "N = 0, evaluation, dweight and dbias wanted: zeros, no sums pass, no workspace " + tname<T>());
 }
 
 template <class T>
