@@ -64,6 +64,8 @@
 #include "seam/elementwise.cuh"
 #include "seam/reduce.cuh"
 
+#include "kernel_logic_check.hpp"
+
 namespace {
 
 namespace k = seam::kernels;
@@ -71,19 +73,10 @@ using seam::Shape;
 using seam::cuda::BinaryOp;
 using seam::cuda::UnaryOp;
 
-int failures = 0;
-int checks = 0;
-
-void expect(bool ok, const std::string& what) {
-    ++checks;
-    if (ok) return;
-    if (++failures <= 30) std::printf("FAIL: %s\n", what.c_str());
-}
-
-template <class T>
-bool same_bits(T a, T b) {
-    return std::memcmp(&a, &b, sizeof(T)) == 0;
-}
+using seam::kernel_logic::checks;
+using seam::kernel_logic::expect;
+using seam::kernel_logic::failures;
+using seam::kernel_logic::same_bits;
 
 template <class T>
 const char* type_name() {
@@ -1221,11 +1214,11 @@ int main() {
         });
     }
     if (failures) {
-        std::printf("test_elementwise_kernel_logic: %d of %d checks FAILED\n", failures, checks);
+        std::printf("test_elementwise_kernel_logic: %d of %lld checks FAILED\n", failures, static_cast<long long>(checks));
         return 1;
     }
-    std::printf("test_elementwise_kernel_logic: all %d checks passed (version-2 elementwise kernels, version-2 and "
+    std::printf("test_elementwise_kernel_logic: all %lld checks passed (version-2 elementwise kernels, version-2 and "
                 "version-3 reduction kernels emulated on the CPU; no GPU used)\n",
-                checks);
+                static_cast<long long>(checks));
     return 0;
 }

@@ -51,46 +51,18 @@
 
 #include "seam/norm.cuh"
 
+#include "kernel_logic_check.hpp"
 #include "row_group_emulation.hpp"
 
 namespace {
 
 namespace k = seam::kernels;
 
-int failures = 0;
-int64_t checks = 0;
-
-void expect(bool ok, const std::string& what) {
-    ++checks;
-    if (ok) return;
-    if (++failures <= 30) std::printf("FAIL: %s\n", what.c_str());
-}
-
-template <class T>
-bool same_bits(T a, T b) {
-    return std::memcmp(&a, &b, sizeof(T)) == 0;
-}
-
-/// 64-byte aligned storage, `offset` elements in: offset 1 is misaligned for 16-byte vectors.
-template <class T>
-struct Buffer {
-    struct Free {
-        void operator()(T* p) const { std::free(p); }
-    };
-    std::unique_ptr<T, Free> storage;
-    size_t n, offset;
-    Buffer(size_t count, size_t off) : n(count), offset(off) {
-        const size_t bytes = ((count + off + 8) * sizeof(T) + 63) / 64 * 64;
-        storage.reset(static_cast<T*>(std::aligned_alloc(64, bytes)));
-        fill(std::numeric_limits<T>::quiet_NaN());
-    }
-    T* data() const { return storage.get() + offset; }
-    T& operator[](size_t i) const { return data()[i]; }
-    void fill(T v) const {
-        for (size_t i = 0; i < n; ++i) data()[i] = v;
-    }
-    void copy_from(const std::vector<T>& v) const { std::memcpy(data(), v.data(), v.size() * sizeof(T)); }
-};
+using seam::kernel_logic::Buffer;
+using seam::kernel_logic::checks;
+using seam::kernel_logic::expect;
+using seam::kernel_logic::failures;
+using seam::kernel_logic::same_bits;
 
 // ----- the host executor ---------------------------------------------------------------------------------
 

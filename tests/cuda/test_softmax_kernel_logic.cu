@@ -45,6 +45,7 @@
 
 #include "seam/softmax.cuh"
 
+#include "kernel_logic_check.hpp"
 #include "row_group_emulation.hpp"
 
 namespace {
@@ -53,19 +54,10 @@ namespace k = seam::kernels;
 using seam::kernel_emulation::butterfly;
 using seam::kernel_emulation::LaneValues;
 
-int failures = 0;
-int64_t checks = 0;
-
-void expect(bool ok, const std::string& what) {
-    ++checks;
-    if (ok) return;
-    if (++failures <= 30) std::printf("FAIL: %s\n", what.c_str());
-}
-
-template <class T>
-bool same_bits(T a, T b) {
-    return std::memcmp(&a, &b, sizeof(T)) == 0;
-}
+using seam::kernel_logic::checks;
+using seam::kernel_logic::expect;
+using seam::kernel_logic::failures;
+using seam::kernel_logic::same_bits;
 
 template <class T>
 std::string tname() {
