@@ -151,7 +151,11 @@ SEAM_HOST_DEVICE void scatter_add_line(const GatherGeometry& g, int64_t l, T* ou
 // sequence: the same bits, with no atomics on values. When the index has x's shape off dim, each
 // line's target row is a whole contiguous row of x that no other line touches, so the group first
 // writes the row's starting values itself (x's, or zeros), then __syncwarp, then the tiles: the
-// op's separate copy of x into out (or the fill of gather's gradient) is gone.
+// op's separate copy of x into out (or the fill of gather's gradient) is gone. The group's lanes
+// then cover the row's x_along values too (scatter_add_v2_lanes), and the launcher fuses only
+// where the launch has at least 32 warps an SM (scatter_add_v2_fuses_start): a few lines over
+// long rows (a pick a row of [4096, 32000]) would write them with too few warps; there a memset
+// or copy across the whole GPU runs first.
 
 /// Version 2's gather geometry: the index as [outer, along, inner] (fewer than 2^31 elements),
 /// x as [outer, x_along, inner].
