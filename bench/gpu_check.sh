@@ -6,7 +6,7 @@
 #      configure fails — a missing Eigen or doctest, say — it builds the CUDA test programs directly
 #      with nvcc and g++, which need neither Eigen nor CMake),
 #   2. runs every CUDA test program (seam_cuda_tests and tests/cuda/*.cu programs; seam_cuda_tests'
-#      TF32 version 5 and version 6 cases, never run on a GPU before, each in a process of its own,
+#      TF32 version 5 and version 6 cases, the newest kernels, each in a process of its own,
 #      so that a fault in one cannot fail the cases after it),
 #   3. runs them again under compute-sanitizer memcheck (when compute-sanitizer exists); the
 #      convolution and pooling test cases of seam_cuda_tests get their own memcheck run (their
@@ -319,10 +319,10 @@ say ""
 # The conv/pool benchmark is a standalone nvcc program: build it in the background while the GPU
 # runs the tests (step 4c collects it). cuDNN is looked for first.
 CONV_POOL_CASES='*pooling on CUDA*,*conv2d on CUDA*,*conv2d and pooling on CUDA*'
-# TF32 version 5's test case (never run on a GPU before) runs in a process of its own, plain and
+# TF32 version 5's test case runs in a process of its own, plain and
 # under memcheck: a fault in it poisons the CUDA context, which would fail every later case too.
 V5_CASES='*TF32 version 5*'
-# TF32 version 6's (wgmma; never run on a GPU before either) likewise.
+# TF32 version 6's (wgmma) likewise.
 V6_CASES='*TF32 version 6*'
 CP_SRC="$ROOT/bench/bench_conv_pool_cuda.cu"
 CP_EXE="$BUILD/direct/bench_conv_pool_cuda"

@@ -432,8 +432,10 @@ void upsample_bilinear2d_backward(const T* grad_out, T* grad_in, const ResizeSha
 ///                       accumulation (kernels/seam/conv2d_tf32.cuh); needs compute capability 8.0
 ///                       or newer (refused with a message on older GPUs); for double it runs
 ///                       implicit_gemm in double. Independent of set_allow_tf32 (cuBLAS only).
-///                       Kernel version: SEAM_TF32_CONV_VERSION=3, 4 (default) or 5 (channels-last
-///                       staging in a workspace from the caching allocator; not yet timed on a GPU);
+///                       Kernel version: SEAM_TF32_CONV_VERSION=3 (wmma), 4 (mma.sync), 5
+///                       (channels-last staging in a workspace from the caching allocator) or 6
+///                       (wgmma; compute capability 9.0 with sm_90a code only); unset: 6 where it
+///                       runs, else 5 on 9.x, else 4 (all timed on an H200, 2026-11-27);
 ///   winograd            opt-in: Winograd F(2x2, 3x3) for 3x3, stride 1, dilation 1, groups 1,
 ///                       padding ≤ 2 (kernels/seam/winograd.cuh: transforms here, the 16 tile
 ///                       products as one batched cuBLAS GEMM in fp32/fp64, never TF32; a
