@@ -724,6 +724,8 @@ inline void batch_norm_forward_v2_on(const Exec& exec, const T* x, T* y, Channel
     double* partial_b = partial_a ? partial_a + a.C * p.chunks : nullptr;
     double* shift_k = partial_a ? partial_b + a.C * p.chunks : nullptr;
     if (a.training) {
+        SEAM_CHECK(a.N * a.inner > 0, "batch_norm_forward: training needs at least one value a channel, got N=", a.N,
+                   " inner=", a.inner);
         SEAM_CHECK(workspace, "batch_norm_forward: a workspace of ", batch_norm_workspace_bytes(a, 2),
                    " bytes is required");
         exec.sums_forward(x, a, p, vec, partial_a, partial_b, shift_k);

@@ -547,6 +547,19 @@ void check_partial_backward(std::mt19937_64& rng) {
     ok = !threw && none.sums_launches == 0;
     for (int64_t c = 0; c < s.C; ++c) ok = ok && dw0[c] == T(0) && db0[c] == T(0);
     expect(ok, "N = 0, evaluation, dweight and dbias wanted: zeros, no sums pass, no workspace " + tname<T>());
+    // N = 0 in training: the forward refuses it by name (no statistics to take), before any launch.
+    empty.training = true;
+    HostBatchNorm refused_exec;
+    std::string message;
+    try {
+        k::batch_norm_forward_v2_on<T>(refused_exec, bx.data(), by.data(), {w.data(), 1}, {nullptr, 1}, {nullptr, 1}, {nullptr, 1},
+                                       mean.data(), invstd.data(), empty, nullptr);
+    } catch (const seam::Error& e) {
+        message = e.what();
+    }
+    expect(message.find("training needs at least one value a channel, got N=0") != std::string::npos &&
+               refused_exec.sums_launches == 0 && refused_exec.apply_launches == 0,
+           "N = 0 in training: refused by name, nothing launched " + tname<T>());
 }
 
 template <class T>
