@@ -33,7 +33,10 @@
 // scatter_add and the optimizer steps), dropout,
 // upsample nearest and bilinear x2 (bilinear also with its backward), gather and scatter_add along
 // the class dimension (kernels/seam/gather_scatter.cuh), and the fused SGD (momentum) and Adam steps
-// on one parameter; forward + backward through autograd on a fresh leaf each run.
+// on one parameter; forward + backward through autograd on a fresh leaf each run. Two rows time cases
+// the others miss: softmax on float64 rows (version 2's double kernels hold more registers a thread,
+// one block an SM), and gather of one value a row out of [rows'', 32000] with its backward, whose
+// zero fill is not fused into the kernel on this shape (below 32 warps an SM) and dominates.
 // Each is first checked against the CPU op on small awkward shapes (values and input gradients;
 // dropout's mask exactly, both devices drawing the same Philox stream; two optimizer steps). A
 // failure there, or an error, ends the program with status 1 after the first table was printed.
@@ -124,11 +127,11 @@ bool check(const char* what, const Tensor<V>& gpu, const Tensor<V>& cpu, double 
 
 /// Forward, then backward with upstream gradient dy (undefined: a scalar output's 1), of op on a
 /// fresh leaf copy of x: (y, dx). What a training step runs, autograd included.
-template <class Op>
-std::pair<Tensor<float>, Tensor<float>> forward_backward(const Tensor<float>& x, const Tensor<float>& dy, const Op& op) {
-    Tensor<float> leaf = x.detach();
+template <class V, class Op>
+std::pair<Tensor<V>, Tensor<V>> forward_backward(const Tensor<V>& x, const Tensor<V>& dy, const Op& op) {
+    Tensor<V> leaf = x.detach();
     leaf.set_requires_grad();
-    const Tensor<float> y = op(leaf);
+    const Tensor<V> y = op(leaf);
     y.backward(dy);
     return {y.detach(), leaf.grad()};
 }
@@ -267,8 +270,8 @@ int main(int argc, char** argv) {
             auto on = [&](const Tensor<float>& x_, const Tensor<float>& cpu_t, const Tensor<float>& gpu_t) {
                 return x_.device().is_cuda() ? gpu_t : cpu_t;
             };
-            auto check_fb = [&](const std::string& what, const Tensor<float>& xs_, const Tensor<float>& dys, double rtol,
-                                const auto& op) {
+            auto check_fb = [&]<class V>(const std::string& what, const Tensor<V>& xs_, const Tensor<V>& dys, double rtol,
+                                         const auto& op) {
                 const auto [yc, gc] = forward_backward(xs_, dys, op);
                 const auto [yg, gg] = forward_backward(xs_.to(gpu), dys.defined() ? dys.to(gpu) : dys, op);
                 const bool fwd = check((what + ", forward").c_str(), yg, yc, rtol);
@@ -279,11 +282,15 @@ int main(int argc, char** argv) {
             ok3 = check_fb("log_softmax [37, 1031]", a, da, 1e-5, [](const Tensor<float>& t) { return log_softmax(t, 1); }) && ok3;
             {  // rows of at most 1024 values: softmax.cuh's version 2 (the default) and version 1
                 const Tensor<float> a2 = a.narrow(1, 0, 1024).contiguous(), da2 = da.narrow(1, 0, 1024).contiguous();
+                const Tensor<double> a64 = randn<double>({37, 1024}, g3), da64 = randn<double>({37, 1024}, g3);
                 for (const char* version : {"2", "1"}) {
                     setenv("SEAM_SOFTMAX_VERSION", version, 1);
                     const std::string v = std::string(" (version ") + version + ")";
                     ok3 = check_fb("softmax [37, 1024]" + v, a2, da2, 1e-6, [](const Tensor<float>& t) { return softmax(t, 1); }) && ok3;
                     ok3 = check_fb("log_softmax [37, 1024]" + v, a2, da2, 1e-5, [](const Tensor<float>& t) { return log_softmax(t, 1); }) && ok3;
+                    // float64 rows: version 2's double kernels (more registers a thread) are timed below too
+                    ok3 = check_fb("softmax float64 [37, 1024]" + v, a64, da64, 1e-12,
+                                   [](const Tensor<double>& t) { return softmax(t, 1); }) && ok3;
                     unsetenv("SEAM_SOFTMAX_VERSION");
                 }
             }
@@ -344,6 +351,7 @@ int main(int argc, char** argv) {
                 for (size_t i = 0; i < fv.size(); ++i) fv[i] = int64_t((i * 7 + i / 5) % 64);
                 const Tensor<int64_t> fs = from_vector(fv, {20000, 64}), fg = fs.to(gpu);
                 const Tensor<float> fx = randn<float>({20000, 64}, g3), fsrc = randn<float>({20000, 64}, g3);
+                const Tensor<int64_t> ps = from_vector(std::vector<int64_t>(tv), {37, 1}), pg = ps.to(gpu);
                 for (const char* version : {"2", "1"}) {  // both versions of gather_scatter.cuh
                     setenv("SEAM_GATHER_VERSION", version, 1);
                     const std::string v = std::string(" (version ") + version + ")";
@@ -355,6 +363,9 @@ int main(int argc, char** argv) {
                                 scatter_add(a.to(gpu), 1, rg, src.to(gpu)), scatter_add(a, 1, rs, src), 0.0) && ok3;
                     ok3 = check(("scatter_add into [20000, 64], the index of x's shape (out's start in the kernel)" + v).c_str(),
                                 scatter_add(fx.to(gpu), 1, fg, fsrc.to(gpu)), scatter_add(fx, 1, fs, fsrc), 0.0) && ok3;
+                    // one pick a row (a label's logit): the gradient is zeros with one value a row
+                    ok3 = check_fb("gather [37, 1] from [37, 1031] along dim 1" + v, a, da.narrow(1, 0, 1).contiguous(), 0.0,
+                                   [&](const Tensor<float>& t) { return gather(t, 1, t.device().is_cuda() ? pg : ps); }) && ok3;
                     unsetenv("SEAM_GATHER_VERSION");
                 }
             }
@@ -413,6 +424,14 @@ int main(int argc, char** argv) {
             for (size_t i = 0; i < perm.size(); ++i) perm[i] = int64_t((i % size_t(cols3)) * 389 % size_t(cols3));
             const Tensor<int64_t> idx3 = from_vector(perm, {rows3, cols3}).to(gpu);
             perm = std::vector<int64_t>();
+            // float64 softmax rows (half as many, the same bytes), and one pick a row of long rows (a label's
+            // logit out of 32000 classes: gather's gradient is zeros with one value a row)
+            const Tensor<double> s64 = randn<double>({rows3 / 2, cols3}, g3).to(gpu), ds64 = randn<double>({rows3 / 2, cols3}, g3).to(gpu);
+            const int64_t cols_pick = 32000, rows_pick = std::max<int64_t>(1, n / cols_pick);
+            const Tensor<float> xp = randn<float>({rows_pick, cols_pick}, g3).to(gpu), dp = randn<float>({rows_pick, 1}, g3).to(gpu);
+            std::vector<int64_t> pickv(static_cast<size_t>(rows_pick));
+            for (size_t i = 0; i < pickv.size(); ++i) pickv[i] = int64_t(i * 7919 % size_t(cols_pick));
+            const Tensor<int64_t> ip = from_vector(pickv, {rows_pick, 1}).to(gpu);
             Tensor<float> p_sgd = randn<float>({n}, g3).to(gpu), p_adam = randn<float>({n}, g3).to(gpu);
             const Tensor<float> grad3 = randn<float>({n}, g3).to(gpu);
             p_sgd.set_requires_grad(), p_adam.set_requires_grad();
@@ -421,7 +440,11 @@ int main(int argc, char** argv) {
             optim::Adam<float> adam({p_adam}, {.lr = 1e-6});
             const double B = double(rows3 * cols3) * 4.0, BN = double(b3.numel()) * 4.0, U = double(u3.numel()) * 4.0,
                          P = double(n) * 4.0;
+            // the pick: the forward reads the index and a value a row and writes it; the backward reads the
+            // upstream gradient and the index and writes the whole [rows'', 32000] gradient once
+            const double PICK = double(rows_pick) * (8 + 4 + 4 + 4 + 8) + double(xp.numel()) * 4.0;
             Tensor<float> sink;
+            Tensor<double> sink64;
             Generator gd(3);
             std::vector<FamilyRow> fam = {
                 {"softmax [rows, 1024], forward", 2 * B, [&] { sink = softmax(s3, 1); }},
@@ -432,6 +455,11 @@ int main(int argc, char** argv) {
                  "SEAM_SOFTMAX_VERSION", "1"},
                 {"softmax, forward + backward (version 1)", 5 * B,
                  [&] { sink = forward_backward(s3, ds3, [](const Tensor<float>& t) { return softmax(t, 1); }).second; }, {},
+                 "SEAM_SOFTMAX_VERSION", "1"},
+                {"softmax float64 [rows / 2, 1024], forward + backward", 5 * B,
+                 [&] { sink64 = forward_backward(s64, ds64, [](const Tensor<double>& t) { return softmax(t, 1); }).second; }},
+                {"softmax float64, forward + backward (version 1)", 5 * B,
+                 [&] { sink64 = forward_backward(s64, ds64, [](const Tensor<double>& t) { return softmax(t, 1); }).second; }, {},
                  "SEAM_SOFTMAX_VERSION", "1"},
                 {"cross_entropy [rows, 1024] (fused), forward + backward", 3 * B + double(rows3) * 8.0,
                  [&] { sink = forward_backward(s3, Tensor<float>(), [&](const Tensor<float>& t) { return cross_entropy(t, t3); }).second; }},
@@ -483,6 +511,11 @@ int main(int argc, char** argv) {
                  "SEAM_GATHER_VERSION", "1"},
                 {"scatter_add into [rows, 1024] (version 1: one thread a row)", 5 * B,
                  [&] { sink = scatter_add(s3, 1, idx3, ds3); }, {}, "SEAM_GATHER_VERSION", "1"},
+                {"gather [rows'', 1] from [rows'', 32000] (one pick a row), forward + backward", PICK,
+                 [&] { sink = forward_backward(xp, dp, [&](const Tensor<float>& t) { return gather(t, 1, ip); }).second; }},
+                {"gather one pick a row, forward + backward (version 1)", PICK,
+                 [&] { sink = forward_backward(xp, dp, [&](const Tensor<float>& t) { return gather(t, 1, ip); }).second; }, {},
+                 "SEAM_GATHER_VERSION", "1"},
                 {"SGD step, momentum 0.9 (fused)", 5 * P, [&] { sgd.step(); }},
                 {"Adam step (fused)", 7 * P, [&] { adam.step(); }},
                 {"SGD step (version 1: element by element)", 5 * P, [&] { sgd.step(); }, {}, "SEAM_OPTIM_VERSION", "1"},
@@ -495,9 +528,10 @@ int main(int argc, char** argv) {
             }
             const double copy_gbs3 = results[0].moved / results[0].seconds[0] / 1e9;
             std::printf("- %lld-element float32 tensors (the softmax/loss/layer_norm/dropout ones [%lld, 1024], rows' = %lld; batch_norm "
-                        "[%lld, 64, 64, 64]; upsample from [%lld, 64, 32, 32]; the optimizers one [%lld] parameter), median "
+                        "[%lld, 64, 64, 64]; upsample from [%lld, 64, 32, 32]; rows'' = %lld; the optimizers one [%lld] parameter), median "
                         "of %d runs after a warm-up; forward + backward through autograd, on a fresh leaf each run\n\n",
-                        (long long)n, (long long)rows3, (long long)rows50, (long long)bn_n, (long long)up_n, (long long)n, reps);
+                        (long long)n, (long long)rows3, (long long)rows50, (long long)bn_n, (long long)up_n, (long long)rows_pick,
+                        (long long)n, reps);
             std::printf("| op | median ms | min ms | GB/s moved (median) | %% of copy_ |\n|---|---|---|---|---|\n");
             for (const FamilyRow& r : fam)
                 std::printf("| %s | %.3f | %.3f | %.0f | %.0f%% |\n", r.op.c_str(), 1e3 * r.time.median, 1e3 * r.time.min,
