@@ -7,7 +7,8 @@
 #      with nvcc and g++, which need neither Eigen nor CMake),
 #   2. runs every CUDA test program (seam_cuda_tests and tests/cuda/*.cu programs; seam_cuda_tests'
 #      TF32 version 5 and version 6 cases, the newest kernels, each in a process of its own,
-#      so that a fault in one cannot fail the cases after it),
+#      so that a fault in one cannot fail the cases after it; seam_cuda_tests once more with
+#      SEAM_CONV_ALGORITHM=winograd: every conv op on Winograd, reported but not counted),
 #   3. runs them again under compute-sanitizer memcheck (when compute-sanitizer exists); the
 #      convolution and pooling test cases of seam_cuda_tests get their own memcheck run (their
 #      VGG-sized case excluded: too slow under the sanitizer), TF32 version 5's case another, version
@@ -36,7 +37,9 @@
 #      final loss, accuracy lines and peak GPU memory in the report): fashion_mnist two epochs on
 #      the real data (/usr/share/datasets/fashion-mnist, or SEAM_FASHION_MNIST=DIR; without data it
 #      is reported as not run), one epoch of it with --conv tf32 on TF32 conv version 5
-#      (SEAM_TF32_CONV_VERSION=5, the first 4096 images; again on version 6 on a 9.0 GPU), then fashionnet --profile paper --limit 64 --epochs 1 --batch 16 on
+#      (SEAM_TF32_CONV_VERSION=5, the first 4096 images; again on version 6 on a 9.0 GPU), two epochs
+#      with --conv winograd, then fashionnet --profile paper --limit 64 --epochs 1 --batch 16 (again with
+#      --conv winograd when time allows) on
 #      SynthFashion (generated on first use into $BUILD/synthfashion; the run's checkpoint stays in
 #      $BUILD, its plots, log and table are copied to the report folder),
 # and writes one markdown report, $OUT/gpu_check.md (device, driver, date, commit, every step's
@@ -394,6 +397,20 @@ for exe in ${TESTS[@]+"${TESTS[@]}"}; do
   fi
 done
 say ""
+# The case for making Winograd the default fp32 convolution (the VGG-16 step in 4d is ~2x faster
+# with it): the whole suite again with every conv op on winograd (SEAM_CONV_ALGORITHM, read by
+# seam_cuda at first use). Reported, not counted in the check's result: it is not the default yet.
+for exe in ${TESTS[@]+"${TESTS[@]}"}; do
+  [ "$(basename "$exe")" = seam_cuda_tests ] || continue
+  say "### 2b. seam_cuda_tests with SEAM_CONV_ALGORITHM=winograd (not the default: reported, not counted)"
+  say ""
+  run_logged test_seam_cuda_tests_winograd 120 env SEAM_CONV_ALGORITHM=winograd "$exe" "--test-case-exclude=$V5_CASES,$V6_CASES"
+  saved_failed=$FAILED
+  report_test "$OUT/logs/test_seam_cuda_tests_winograd.log" "SEAM_CONV_ALGORITHM=winograd seam_cuda_tests (all but TF32 versions 5 and 6)"
+  grep -E '^(TEST CASE:|.*ERROR: )' "$OUT/logs/test_seam_cuda_tests_winograd.log" | head -n 20 | sed 's/^/  - /' >> "$REPORT"
+  FAILED=$saved_failed
+  say ""
+done
 
 # ---------------------------------------------------------------------------------------------
 say "## 3. compute-sanitizer memcheck"
@@ -880,6 +897,19 @@ else
   fi
 fi
 say ""
+say "### 5a''. fashion_mnist --device cuda --conv winograd --epochs 2 (5a's data; the case for Winograd as the default)"
+say ""
+if [ -z "$TRAIN" ] || [ -z "$FM_DATA" ] || ! grep -q 'winograd' "$ROOT/examples/fashion_mnist.cpp"; then
+  say "Not run: needs fashion_mnist with --conv winograd and the data (see 5a)."
+elif [ $(( 415 - $(elapsed) )) -lt 20 ]; then
+  say "Not run: time budget spent."
+else
+  left=$(( 415 - $(elapsed) ))
+  train_run train_fashion_mnist_winograd $(( left < 60 ? left : 60 )) "$TRAIN" --device cuda --conv winograd --epochs 2 \
+    --data "$FM_DATA" ${FM_LIMIT[@]+"${FM_LIMIT[@]}"} --log-dir "$OUT/fashion_mnist_gpu_winograd" \
+    --out "$OUT/fashion_mnist_gpu_winograd.json"
+fi
+say ""
 say "### 5b. fashionnet --device cuda --profile paper --limit 64 --epochs 1 --batch 16 (SynthFashion)"
 say ""
 if [ -z "$TRAIN_FN" ]; then
@@ -895,6 +925,15 @@ else
   for f in loss.png metrics.png landmarks.png log.csv table2.md; do
     [ -f "$BUILD/fashionnet_gpu/$f" ] && mkdir -p "$OUT/fashionnet_gpu" && cp "$BUILD/fashionnet_gpu/$f" "$OUT/fashionnet_gpu/"
   done
+  # The same run with Winograd convolutions (VGG-16's 3x3 layers), when the budget still allows.
+  if [ $RC -eq 0 ] && [ $(( FN_END - $(elapsed) )) -ge 40 ] && grep -q 'winograd' "$ROOT/examples/common/table2_run.hpp"; then
+    left=$(( FN_END - $(elapsed) ))
+    say ""
+    say "With \`--conv winograd\` (the case for Winograd as the default):"
+    train_run train_fashionnet_winograd $(( left < 60 ? left : 60 )) "$TRAIN_FN" --device cuda --conv winograd --profile paper \
+      --limit 64 --epochs 1 --batch 16 --data "$BUILD/synthfashion" --log-dir "$BUILD/fashionnet_gpu_winograd" \
+      --out "$OUT/fashionnet_gpu_winograd.json"
+  fi
 fi
 say ""
 say "---"

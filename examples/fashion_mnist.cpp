@@ -75,7 +75,7 @@ struct Options {
     int64_t checkpoint_every = 0;  // 0: half an epoch
     std::string resume;
     std::string device = "cpu";  // cpu | cuda | cuda:N
-    std::string conv = "implicit_gemm";  // --conv (examples/common/device.hpp)
+    std::string conv;  // --conv (examples/common/device.hpp; empty: the starting algorithm)
     std::string out;
 };
 

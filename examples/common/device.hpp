@@ -6,8 +6,10 @@
 //   --conv ALGORITHM      the convolution algorithm for CUDA tensors (cuda::set_conv_algorithm):
 //                         implicit_gemm (the default, fp32), winograd (F(2x2, 3x3) for 3x3 stride-1
 //                         layers, fp32), tf32 (tensor cores, TF32 products: ~1e-3 relative) or direct
-//                         (the slow double-accumulating oracle). The CPU convolution has one
-//                         algorithm: on the CPU the flag is accepted and reported as not applying.
+//                         (the slow double-accumulating oracle). Without the flag, the process's
+//                         starting algorithm: implicit_gemm, or the one the environment variable
+//                         SEAM_CONV_ALGORITHM names (cuda::set_conv_algorithm). The CPU convolution
+//                         has one algorithm: on the CPU the flag is accepted and reported as not applying.
 // A build without the CUDA backend refuses `--device cuda` with seam's own "seam was built without
 // CUDA" error (a seam::Error: the examples print it and exit 1), never a silent CPU run.
 #pragma once
@@ -42,11 +44,11 @@ inline bool is_conv_name(const std::string& text) {
     return text == "implicit_gemm" || text == "winograd" || text == "tf32" || text == "direct";
 }
 
-/// Makes `text` (checked with is_conv_name) the algorithm of CUDA convolutions when `device` is a
-/// GPU; nothing on the CPU.
+/// Makes `text` (checked with is_conv_name; empty: no --conv given, the starting algorithm stays)
+/// the algorithm of CUDA convolutions when `device` is a GPU; nothing on the CPU.
 inline void set_conv(const std::string& text, seam::Device device) {
 #if SEAM_WITH_CUDA
-    if (device.is_cuda()) {
+    if (device.is_cuda() && !text.empty()) {
         using seam::cuda::ConvAlgorithm;
         seam::cuda::set_conv_algorithm(text == "winograd" ? ConvAlgorithm::winograd
                                        : text == "tf32"   ? ConvAlgorithm::implicit_gemm_tf32
@@ -64,7 +66,7 @@ inline std::string conv_report(const std::string& text, seam::Device device) {
     if (device.is_cuda()) return seam::cuda::conv_algorithm_name(seam::cuda::conv_algorithm());
 #endif
     (void)device;
-    return text == "implicit_gemm" ? "cpu" : "cpu (--conv " + text + " applies to CUDA tensors only)";
+    return text.empty() || text == "implicit_gemm" ? "cpu" : "cpu (--conv " + text + " applies to CUDA tensors only)";
 }
 
 /// "NVIDIA H100 80GB HBM3 (cuda:0)" or "cpu"; for the report's first lines.

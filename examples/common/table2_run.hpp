@@ -48,7 +48,7 @@ struct Options {
     std::string vgg_weights;      // torchvision VGG-16 safetensors for the paper profile
     std::string data_name;        // the data set's name in the table (default: SynthFashion or DeepFashion-C)
     std::string device = "cpu";   // cpu | cuda | cuda:N (example/common/device.hpp)
-    std::string conv = "implicit_gemm";  // --conv: the CUDA convolution algorithm (example/common/device.hpp)
+    std::string conv;  // --conv: the CUDA convolution algorithm (examples/common/device.hpp; empty: the starting one)
     std::string out;
 };
 
@@ -74,7 +74,7 @@ inline const char* common_usage =
     "  --data-name NAME      the data set's name in the table [SynthFashion when generated or under a\n"
     "                        folder named synth*, else DeepFashion-C]\n"
     "  --device cpu|cuda[:N] train and score on the CPU or a GPU (needs a build with the CUDA backend) [cpu]\n"
-    "  --conv implicit_gemm|winograd|tf32|direct  the convolution algorithm on a GPU [implicit_gemm]\n"
+    "  --conv implicit_gemm|winograd|tf32|direct  the convolution algorithm on a GPU [implicit_gemm, or $SEAM_CONV_ALGORITHM]\n"
     "  --out FILE.json       the results as JSON\n";
 
 /// Parses one common flag at argv[i] (advancing i past its value); false when it is not one.

@@ -1110,7 +1110,25 @@ void upsample_bilinear2d_backward(const T* grad_out, T* grad_in, const ResizeSha
 
 namespace {
 
-std::atomic<int> conv_algorithm_in_use{static_cast<int>(ConvAlgorithm::implicit_gemm)};
+/// The process's starting algorithm: implicit_gemm, or the one SEAM_CONV_ALGORITHM names (its
+/// conv_algorithm_name: direct, implicit_gemm, implicit_gemm_tf32, winograd), so that a test suite
+/// or an example can run whole under another algorithm without a code change (bench/gpu_check.sh
+/// runs the CUDA tests under winograd this way). Anything else is refused by name.
+int starting_conv_algorithm() {
+    const char* v = std::getenv("SEAM_CONV_ALGORITHM");
+    if (v == nullptr || *v == '\0') return static_cast<int>(ConvAlgorithm::implicit_gemm);
+    try {
+        return static_cast<int>(conv_algorithm_from_name(v));
+    } catch (const Error& e) {
+        throw Error(detail::concat("environment variable SEAM_CONV_ALGORITHM: ", e.what()));
+    }
+}
+
+/// Read from the environment on first use (a refused value throws there, and again at the next use).
+std::atomic<int>& conv_algorithm_in_use() {
+    static std::atomic<int> in_use{starting_conv_algorithm()};
+    return in_use;
+}
 
 void check_conv_algorithm(const char* fn, ConvAlgorithm a) {
     SEAM_CHECK(a == ConvAlgorithm::direct || a == ConvAlgorithm::implicit_gemm || a == ConvAlgorithm::implicit_gemm_tf32 ||
@@ -1226,12 +1244,19 @@ const char* conv_algorithm_name(ConvAlgorithm algorithm) {
     return "unknown";
 }
 
-void set_conv_algorithm(ConvAlgorithm algorithm) {
-    check_conv_algorithm("set_conv_algorithm", algorithm);
-    conv_algorithm_in_use.store(static_cast<int>(algorithm));
+ConvAlgorithm conv_algorithm_from_name(std::string_view name) {
+    for (ConvAlgorithm a : {ConvAlgorithm::direct, ConvAlgorithm::implicit_gemm, ConvAlgorithm::implicit_gemm_tf32,
+                            ConvAlgorithm::winograd})
+        if (name == conv_algorithm_name(a)) return a;
+    throw Error(detail::concat("\"", name, "\" is not a conv algorithm (direct, implicit_gemm, implicit_gemm_tf32, winograd)"));
 }
 
-ConvAlgorithm conv_algorithm() { return static_cast<ConvAlgorithm>(conv_algorithm_in_use.load()); }
+void set_conv_algorithm(ConvAlgorithm algorithm) {
+    check_conv_algorithm("set_conv_algorithm", algorithm);
+    conv_algorithm_in_use().store(static_cast<int>(algorithm));
+}
+
+ConvAlgorithm conv_algorithm() { return static_cast<ConvAlgorithm>(conv_algorithm_in_use().load()); }
 
 template <class T>
 void conv2d_forward(const T* x, const T* w, const T* bias, T* y, const Conv2dShape& shape, ConvAlgorithm algorithm) {

@@ -233,21 +233,37 @@ void check_tf32_case(const ConvCase& k, uint64_t seed) {
 TEST_SUITE("host") {
 
 TEST_CASE("conv algorithm flag: implicit_gemm (fp32) is the default; implicit_gemm_tf32 is named and can be chosen") {
-    CHECK(cuda::conv_algorithm() == cuda::ConvAlgorithm::implicit_gemm);
+    // The process starts on implicit_gemm unless SEAM_CONV_ALGORITHM names another (bench/gpu_check.sh
+    // runs this program once under SEAM_CONV_ALGORITHM=winograd).
+    const char* env = std::getenv("SEAM_CONV_ALGORITHM");
+    const cuda::ConvAlgorithm start =
+        env != nullptr && *env != '\0' ? cuda::conv_algorithm_from_name(env) : cuda::ConvAlgorithm::implicit_gemm;
+    CHECK(cuda::conv_algorithm() == start);
     CHECK(std::string(cuda::conv_algorithm_name(cuda::ConvAlgorithm::implicit_gemm_tf32)) == "implicit_gemm_tf32");
     {
         ConvAlgorithmScope scope(cuda::ConvAlgorithm::implicit_gemm_tf32);
         CHECK(cuda::conv_algorithm() == cuda::ConvAlgorithm::implicit_gemm_tf32);
     }
-    CHECK(cuda::conv_algorithm() == cuda::ConvAlgorithm::implicit_gemm);
+    CHECK(cuda::conv_algorithm() == start);
     CHECK_THROWS_WITH_AS(cuda::set_conv_algorithm(static_cast<cuda::ConvAlgorithm>(7)),
                          doctest::Contains("unknown conv algorithm code 7"), Error);
-    CHECK(cuda::conv_algorithm() == cuda::ConvAlgorithm::implicit_gemm);
+    CHECK(cuda::conv_algorithm() == start);
     // cuBLAS's TF32 switch does not choose the conv algorithm.
     {
         AllowTf32Scope tf32(true);
-        CHECK(cuda::conv_algorithm() == cuda::ConvAlgorithm::implicit_gemm);
+        CHECK(cuda::conv_algorithm() == start);
     }
+}
+
+TEST_CASE("conv algorithm names: each name reads back as its algorithm; any other name is refused with the list") {
+    for (cuda::ConvAlgorithm a : {cuda::ConvAlgorithm::direct, cuda::ConvAlgorithm::implicit_gemm,
+                                  cuda::ConvAlgorithm::implicit_gemm_tf32, cuda::ConvAlgorithm::winograd})
+        CHECK(cuda::conv_algorithm_from_name(cuda::conv_algorithm_name(a)) == a);
+    CHECK(cuda::conv_algorithm_from_name("winograd") == cuda::ConvAlgorithm::winograd);
+    for (const char* bad : {"", "Winograd", "tf32", "implicit_gemm ", "winograd2"})
+        CHECK_THROWS_WITH_AS(cuda::conv_algorithm_from_name(bad),
+                             doctest::Contains("is not a conv algorithm (direct, implicit_gemm, implicit_gemm_tf32, winograd)"),
+                             Error);
 }
 
 }  // TEST_SUITE("host")
@@ -280,7 +296,7 @@ TEST_CASE("conv2d TF32 on CUDA: launchers (NaN-prefilled outputs) and the op equ
 }
 
 TEST_CASE("conv2d on CUDA with the flag off runs the fp32 kernels bit for bit; with it on the bits change") {
-    REQUIRE(cuda::conv_algorithm() == cuda::ConvAlgorithm::implicit_gemm);
+    ConvAlgorithmScope fp32(cuda::ConvAlgorithm::implicit_gemm);  // the default, also under SEAM_CONV_ALGORITHM
     const ConvCase k{"VGG-like 3x3 64 -> 64", {2, 64, 17, 19}, 64, {3, 3}, conv_options({1, 1}, {1, 1}), true};
     const cuda::Conv2dShape s = conv_shape(k);
     const Shape y_shape{s.N, s.O, s.OH, s.OW}, w_shape{64, 64, 3, 3};

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 #include <vector>
 
 #include "seam/core/shape.hpp"
@@ -446,7 +447,11 @@ void upsample_bilinear2d_backward(const T* grad_out, T* grad_in, const ResizeSha
 ///                       with O·C < 16384), run implicit_gemm.
 enum class ConvAlgorithm : int { direct = 1, implicit_gemm = 2, implicit_gemm_tf32 = 3, winograd = 4 };
 const char* conv_algorithm_name(ConvAlgorithm algorithm);
-/// The algorithm ops/conv.hpp uses for CUDA tensors (all threads; default implicit_gemm).
+/// The algorithm conv_algorithm_name calls `name`; any other name throws seam::Error listing them.
+ConvAlgorithm conv_algorithm_from_name(std::string_view name);
+/// The algorithm ops/conv.hpp uses for CUDA tensors (all threads). A process starts with
+/// implicit_gemm, or with the algorithm the environment variable SEAM_CONV_ALGORITHM names (read
+/// at the first use: a whole test suite or example can run under winograd without a code change).
 void set_conv_algorithm(ConvAlgorithm algorithm);
 ConvAlgorithm conv_algorithm();
 
