@@ -22,21 +22,18 @@
 // version 1 (SEAM_REDUCE_VERSION / SEAM_ELEMENTWISE_VERSION set in this process between the runs;
 // see the "Versions tried" of kernels/seam/elementwise.cuh and reduce.cuh).
 //
-// A third table times the other families of the elementwise and reduction kernels, one
-// version each except batch_norm, cross_entropy, softmax, layer_norm, dropout, upsample, gather,
-// scatter_add and the optimizer steps (kernels/seam/softmax.cuh, norm.cuh, resize.cuh,
-// gather_scatter.cuh, optim.cuh), the same way against the
-// same copy_: softmax forward, softmax / log_softmax / cross_entropy / layer_norm forward + backward
-// on [rows, 1024], batch_norm (training) forward and forward + backward on [N, 64, 64, 64] (version 2,
-// the default, and version 1, which norm.cuh keeps for study; both are validated first; the same
-// for the two versions of cross_entropy, softmax, layer_norm, dropout, upsample, gather and
-// scatter_add and the optimizer steps), dropout,
-// upsample nearest and bilinear x2 (bilinear also with its backward), gather and scatter_add along
-// the class dimension (kernels/seam/gather_scatter.cuh), and the fused SGD (momentum) and Adam steps
-// on one parameter; forward + backward through autograd on a fresh leaf each run. Two rows time cases
-// the others miss: softmax on float64 rows (version 2's double kernels hold more registers a thread,
-// one block an SM), and gather of one value a row out of [rows'', 32000] with its backward, whose
-// zero fill is not fused into the kernel on this shape (below 32 warps an SM) and dominates.
+// A third table times the other families of the elementwise and reduction kernels
+// (kernels/seam/softmax.cuh, norm.cuh, resize.cuh, gather_scatter.cuh, optim.cuh) against the same
+// copy_: softmax / log_softmax forward and forward + backward on [rows, 1024] (softmax also on float64
+// rows: version 2's double kernels hold more registers a thread, one block an SM), the fused
+// cross_entropy on [rows, 1024] and [rows', 50], batch_norm (training) forward and forward + backward
+// on [N, 64, 64, 64], layer_norm, dropout, upsample nearest and bilinear x2 (bilinear also with its
+// backward), gather and scatter_add along the class dimension, gather of one value a row out of
+// [rows'', 32000] with its backward (whose zero fill is not fused into the kernel on this shape: below
+// 32 warps an SM), and the fused SGD (momentum) and Adam steps on one parameter; forward + backward
+// through autograd on a fresh leaf each run. Every row is timed twice: with the defaults (version 2 of
+// each of these families) and with its family's SEAM_*_VERSION at 1 (the version each header keeps for
+// study), with the ratio of the two medians in the last column: what decides each default.
 // Each is first checked against the CPU op on small awkward shapes (values and input gradients;
 // dropout's mask exactly, both devices drawing the same Philox stream; two optimizer steps). A
 // failure there, or an error, ends the program with status 1 after the first table was printed.
@@ -136,14 +133,14 @@ std::pair<Tensor<V>, Tensor<V>> forward_backward(const Tensor<V>& x, const Tenso
     return {y.detach(), leaf.grad()};
 }
 
-/// One op of the other families, checked on small awkward inputs and timed on large ones.
+/// One op of the other families, checked on small awkward inputs and timed on large ones, with the
+/// defaults and again with its family's kernels at version 1.
 struct FamilyRow {
     std::string op;
     double moved;  // bytes each kernel must move at least (see the table's note)
     std::function<void()> run;
-    OpTime time{};
-    const char* version_variable = nullptr;  // set to `version` while it is timed (null: the defaults)
-    const char* version = nullptr;
+    const char* version_variable;  // the family's SEAM_*_VERSION, set to "1" for the second timing
+    OpTime time{}, time_v1{};
 };
 
 }  // namespace
@@ -446,85 +443,60 @@ int main(int argc, char** argv) {
             Tensor<float> sink;
             Tensor<double> sink64;
             Generator gd(3);
+            // Each row is timed with the defaults, then with its family's variable at "1" (version 1, which
+            // each header keeps for study); the last column is the ratio of the two medians.
+            const char* const SOFTMAX = "SEAM_SOFTMAX_VERSION";
+            const char* const XENT = "SEAM_CROSS_ENTROPY_VERSION";
+            const char* const BATCH_NORM = "SEAM_BATCH_NORM_VERSION";
+            const char* const RESIZE = "SEAM_RESIZE_VERSION";
+            const char* const GATHER = "SEAM_GATHER_VERSION";
+            const char* const OPTIM = "SEAM_OPTIM_VERSION";
             std::vector<FamilyRow> fam = {
-                {"softmax [rows, 1024], forward", 2 * B, [&] { sink = softmax(s3, 1); }},
-                {"softmax, forward + backward", 5 * B, [&] { sink = forward_backward(s3, ds3, [](const Tensor<float>& t) { return softmax(t, 1); }).second; }},
+                {"softmax [rows, 1024], forward", 2 * B, [&] { sink = softmax(s3, 1); }, SOFTMAX},
+                {"softmax, forward + backward", 5 * B,
+                 [&] { sink = forward_backward(s3, ds3, [](const Tensor<float>& t) { return softmax(t, 1); }).second; }, SOFTMAX},
                 {"log_softmax, forward + backward", 5 * B,
-                 [&] { sink = forward_backward(s3, ds3, [](const Tensor<float>& t) { return log_softmax(t, 1); }).second; }},
-                {"softmax [rows, 1024], forward (version 1: a block a row)", 2 * B, [&] { sink = softmax(s3, 1); }, {},
-                 "SEAM_SOFTMAX_VERSION", "1"},
-                {"softmax, forward + backward (version 1)", 5 * B,
-                 [&] { sink = forward_backward(s3, ds3, [](const Tensor<float>& t) { return softmax(t, 1); }).second; }, {},
-                 "SEAM_SOFTMAX_VERSION", "1"},
+                 [&] { sink = forward_backward(s3, ds3, [](const Tensor<float>& t) { return log_softmax(t, 1); }).second; }, SOFTMAX},
                 {"softmax float64 [rows / 2, 1024], forward + backward", 5 * B,
-                 [&] { sink64 = forward_backward(s64, ds64, [](const Tensor<double>& t) { return softmax(t, 1); }).second; }},
-                {"softmax float64, forward + backward (version 1)", 5 * B,
-                 [&] { sink64 = forward_backward(s64, ds64, [](const Tensor<double>& t) { return softmax(t, 1); }).second; }, {},
-                 "SEAM_SOFTMAX_VERSION", "1"},
+                 [&] { sink64 = forward_backward(s64, ds64, [](const Tensor<double>& t) { return softmax(t, 1); }).second; }, SOFTMAX},
                 {"cross_entropy [rows, 1024] (fused), forward + backward", 3 * B + double(rows3) * 8.0,
-                 [&] { sink = forward_backward(s3, Tensor<float>(), [&](const Tensor<float>& t) { return cross_entropy(t, t3); }).second; }},
+                 [&] { sink = forward_backward(s3, Tensor<float>(), [&](const Tensor<float>& t) { return cross_entropy(t, t3); }).second; },
+                 XENT},
                 {"cross_entropy [rows', 50] (DeepFashion's 50 categories), forward + backward",
                  3 * double(rows50 * 50) * 4.0 + double(rows50) * 8.0,
-                 [&] { sink = forward_backward(c50, Tensor<float>(), [&](const Tensor<float>& t) { return cross_entropy(t, t50); }).second; }},
-                {"cross_entropy [rows, 1024], forward + backward (version 1: a thread a row)", 3 * B + double(rows3) * 8.0,
-                 [&] { sink = forward_backward(s3, Tensor<float>(), [&](const Tensor<float>& t) { return cross_entropy(t, t3); }).second; },
-                 {}, "SEAM_CROSS_ENTROPY_VERSION", "1"},
-                {"cross_entropy [rows', 50], forward + backward (version 1)", 3 * double(rows50 * 50) * 4.0 + double(rows50) * 8.0,
                  [&] { sink = forward_backward(c50, Tensor<float>(), [&](const Tensor<float>& t) { return cross_entropy(t, t50); }).second; },
-                 {}, "SEAM_CROSS_ENTROPY_VERSION", "1"},
+                 XENT},
                 {"batch_norm [N, 64, 64, 64] training, forward", 2 * BN,
-                 [&] { sink = batch_norm(b3, Tensor<float>(), Tensor<float>(), w64, b64, true); }},
+                 [&] { sink = batch_norm(b3, Tensor<float>(), Tensor<float>(), w64, b64, true); }, BATCH_NORM},
                 {"batch_norm training, forward + backward", 5 * BN, [&] {
                      sink = forward_backward(b3, db3, [&](const Tensor<float>& t) {
                                 return batch_norm(t, Tensor<float>(), Tensor<float>(), w64, b64, true);
                             }).second;
-                 }},
-                {"batch_norm training, forward (version 1: a block a channel)", 2 * BN,
-                 [&] { sink = batch_norm(b3, Tensor<float>(), Tensor<float>(), w64, b64, true); }, {}, "SEAM_BATCH_NORM_VERSION", "1"},
-                {"batch_norm training, forward + backward (version 1)", 5 * BN, [&] {
-                     sink = forward_backward(b3, db3, [&](const Tensor<float>& t) {
-                                return batch_norm(t, Tensor<float>(), Tensor<float>(), w64, b64, true);
-                            }).second;
-                 }, {}, "SEAM_BATCH_NORM_VERSION", "1"},
+                 }, BATCH_NORM},
                 {"layer_norm [rows, 1024], forward + backward", 5 * B,
-                 [&] { sink = forward_backward(s3, ds3, [&](const Tensor<float>& t) { return layer_norm(t, {cols3}, lw3, lb3); }).second; }},
-                {"layer_norm, forward + backward (version 1: a block a row)", 5 * B,
                  [&] { sink = forward_backward(s3, ds3, [&](const Tensor<float>& t) { return layer_norm(t, {cols3}, lw3, lb3); }).second; },
-                 {}, "SEAM_LAYER_NORM_VERSION", "1"},
-                {"dropout p = 0.5, forward (values + 1-byte mask)", 2 * B + B / 4, [&] { sink = dropout(s3, 0.5f, true, gd); }},
-                {"dropout p = 0.5, forward (version 1: element by element)", 2 * B + B / 4,
-                 [&] { sink = dropout(s3, 0.5f, true, gd); }, {}, "SEAM_DROPOUT_VERSION", "1"},
-                {"upsample_nearest2d x2 [N, 64, 32, 32], forward", 5 * U, [&] { sink = upsample_nearest2d(u3, 2.0); }},
-                {"upsample_bilinear2d x2, forward", 5 * U, [&] { sink = upsample_bilinear2d(u3, 2.0, false); }},
+                 "SEAM_LAYER_NORM_VERSION"},
+                {"dropout p = 0.5, forward (values + 1-byte mask)", 2 * B + B / 4, [&] { sink = dropout(s3, 0.5f, true, gd); },
+                 "SEAM_DROPOUT_VERSION"},
+                {"upsample_nearest2d x2 [N, 64, 32, 32], forward", 5 * U, [&] { sink = upsample_nearest2d(u3, 2.0); }, RESIZE},
+                {"upsample_bilinear2d x2, forward", 5 * U, [&] { sink = upsample_bilinear2d(u3, 2.0, false); }, RESIZE},
                 {"upsample_bilinear2d x2, forward + backward", 10 * U, [&] {
                      sink = forward_backward(u3, du3, [](const Tensor<float>& t) { return upsample_bilinear2d(t, 2.0, false); }).second;
-                 }},
-                {"upsample_nearest2d x2, forward (version 1: 64-bit index split)", 5 * U,
-                 [&] { sink = upsample_nearest2d(u3, 2.0); }, {}, "SEAM_RESIZE_VERSION", "1"},
-                {"upsample_bilinear2d x2, forward + backward (version 1)", 10 * U, [&] {
-                     sink = forward_backward(u3, du3, [](const Tensor<float>& t) { return upsample_bilinear2d(t, 2.0, false); }).second;
-                 }, {}, "SEAM_RESIZE_VERSION", "1"},
-                {"gather [rows, 1024] along dim 1, a permutation a row (int64 index)", 4 * B, [&] { sink = gather(s3, 1, idx3); }},
-                {"scatter_add into [rows, 1024] along dim 1, the same index", 5 * B,
-                 [&] { sink = scatter_add(s3, 1, idx3, ds3); }},
-                {"gather [rows, 1024] (version 1: 64-bit index split)", 4 * B, [&] { sink = gather(s3, 1, idx3); }, {},
-                 "SEAM_GATHER_VERSION", "1"},
-                {"scatter_add into [rows, 1024] (version 1: one thread a row)", 5 * B,
-                 [&] { sink = scatter_add(s3, 1, idx3, ds3); }, {}, "SEAM_GATHER_VERSION", "1"},
+                 }, RESIZE},
+                {"gather [rows, 1024] along dim 1, a permutation a row (int64 index)", 4 * B, [&] { sink = gather(s3, 1, idx3); },
+                 GATHER},
+                {"scatter_add into [rows, 1024] along dim 1, the same index", 5 * B, [&] { sink = scatter_add(s3, 1, idx3, ds3); },
+                 GATHER},
                 {"gather [rows'', 1] from [rows'', 32000] (one pick a row), forward + backward", PICK,
-                 [&] { sink = forward_backward(xp, dp, [&](const Tensor<float>& t) { return gather(t, 1, ip); }).second; }},
-                {"gather one pick a row, forward + backward (version 1)", PICK,
-                 [&] { sink = forward_backward(xp, dp, [&](const Tensor<float>& t) { return gather(t, 1, ip); }).second; }, {},
-                 "SEAM_GATHER_VERSION", "1"},
-                {"SGD step, momentum 0.9 (fused)", 5 * P, [&] { sgd.step(); }},
-                {"Adam step (fused)", 7 * P, [&] { adam.step(); }},
-                {"SGD step (version 1: element by element)", 5 * P, [&] { sgd.step(); }, {}, "SEAM_OPTIM_VERSION", "1"},
-                {"Adam step (version 1)", 7 * P, [&] { adam.step(); }, {}, "SEAM_OPTIM_VERSION", "1"},
+                 [&] { sink = forward_backward(xp, dp, [&](const Tensor<float>& t) { return gather(t, 1, ip); }).second; }, GATHER},
+                {"SGD step, momentum 0.9 (fused)", 5 * P, [&] { sgd.step(); }, OPTIM},
+                {"Adam step (fused)", 7 * P, [&] { adam.step(); }, OPTIM},
             };
             for (FamilyRow& r : fam) {
-                if (r.version_variable) setenv(r.version_variable, r.version, 1);
                 r.time = time_op_stats(r.run, reps);
-                if (r.version_variable) unsetenv(r.version_variable);
+                setenv(r.version_variable, "1", 1);
+                r.time_v1 = time_op_stats(r.run, reps);
+                unsetenv(r.version_variable);
             }
             const double copy_gbs3 = results[0].moved / results[0].seconds[0] / 1e9;
             std::printf("- %lld-element float32 tensors (the softmax/loss/layer_norm/dropout ones [%lld, 1024], rows' = %lld; batch_norm "
@@ -532,10 +504,13 @@ int main(int argc, char** argv) {
                         "of %d runs after a warm-up; forward + backward through autograd, on a fresh leaf each run\n\n",
                         (long long)n, (long long)rows3, (long long)rows50, (long long)bn_n, (long long)up_n, (long long)rows_pick,
                         (long long)n, reps);
-            std::printf("| op | median ms | min ms | GB/s moved (median) | %% of copy_ |\n|---|---|---|---|---|\n");
+            std::printf("| op | median ms | min ms | GB/s moved (median) | %% of copy_ | version 1 median ms | version 1 %% of "
+                        "copy_ | version 1 time / default time |\n|---|---|---|---|---|---|---|---|\n");
             for (const FamilyRow& r : fam)
-                std::printf("| %s | %.3f | %.3f | %.0f | %.0f%% |\n", r.op.c_str(), 1e3 * r.time.median, 1e3 * r.time.min,
-                            r.moved / r.time.median / 1e9, 100.0 * r.moved / r.time.median / 1e9 / copy_gbs3);
+                std::printf("| %s | %.3f | %.3f | %.0f | %.0f%% | %.3f | %.0f%% | %.2f |\n", r.op.c_str(), 1e3 * r.time.median,
+                            1e3 * r.time.min, r.moved / r.time.median / 1e9, 100.0 * r.moved / r.time.median / 1e9 / copy_gbs3,
+                            1e3 * r.time_v1.median, 100.0 * r.moved / r.time_v1.median / 1e9 / copy_gbs3,
+                            r.time_v1.median / r.time.median);
             std::printf("\n(Bytes moved, the least each kernel must read and write: a forward reads its input and writes its "
                         "output; a backward reads what it saved (the output for softmax, the input for the norms) and the "
                         "upstream gradient and writes the input's gradient; cross_entropy's backward reads the logits again "
