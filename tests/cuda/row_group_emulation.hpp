@@ -22,10 +22,10 @@ struct LaneValues {
 template <class V, class Combine>
 std::vector<V> butterfly(std::vector<V> lanes, const Combine& combine) {
     const int n = static_cast<int>(lanes.size());
+    std::vector<V> next(lanes.size());
     for (int offset = n / 2; offset > 0; offset /= 2) {
-        std::vector<V> next(lanes);
         for (int l = 0; l < n; ++l) next[l] = combine(lanes[l], lanes[l ^ offset]);
-        lanes = next;
+        lanes.swap(next);
     }
     return lanes;
 }
