@@ -34,6 +34,9 @@
 // through autograd on a fresh leaf each run. Every row is timed twice: with the defaults (version 2 of
 // each of these families) and with its family's SEAM_*_VERSION at 1 (the version each header keeps for
 // study), with the ratio of the two medians in the last column: what decides each default.
+// A fourth table times batch_norm (training; forward, and forward + backward) at ResNet-50's six
+// batch-norm input sizes at batch 32 (13 to 103 MB, around the L2's size), each against a copy_ of
+// the same size timed the same way, at the default version and at version 1.
 // Each is first checked against the CPU op on small awkward shapes (values and input gradients;
 // dropout's mask exactly, both devices drawing the same Philox stream; two optimizer steps). A
 // failure there, or an error, ends the program with status 1 after the first table was printed.
@@ -519,6 +522,50 @@ int main(int argc, char** argv) {
                         "out; a step reads the parameter, "
                         "its gradient and each state tensor and writes the parameter and the state. Parameter gradients of "
                         "the norms ([64], [1024]) are not counted.)\n");
+
+            // 4. batch_norm at ResNet-50's sizes (batch 32), each against a copy of its own size: tensors
+            // of 13 to 103 MB, around the L2's 50 MB, where the apply pass's second read of x may come
+            // from L2 (norm.cuh: batch_norm_apply_item). The inputs are views of the first values of s3
+            // and ds3 (randn), so nothing new is drawn.
+            struct BnSize {
+                const char* where;
+                int64_t C, side;
+            };
+            const BnSize bn_sizes[] = {{"stem (after conv1)", 64, 112}, {"layer1, 1x1 in", 64, 56},
+                                       {"layer1, out", 256, 56},        {"layer2, out", 512, 28},
+                                       {"layer3, out", 1024, 14},      {"layer4, out", 2048, 7}};
+            std::printf("\n- batch_norm (training) at ResNet-50's sizes, batch 32, float32; %% of a device copy_ of "
+                        "the same size timed in the same way (forward: 2 units moved, forward + backward: 5, as "
+                        "above); v1 = SEAM_BATCH_NORM_VERSION=1\n\n");
+            std::printf("| ResNet-50 | shape | MiB | copy_ GB/s | forward ms | %% of copy_ | v1 %% | forward + backward ms | "
+                        "%% of copy_ | v1 %% |\n|---|---|---|---|---|---|---|---|---|---|\n");
+            for (const BnSize& z : bn_sizes) {
+                const int64_t count = 32 * z.C * z.side * z.side;
+                if (count > s3.numel()) continue;  // --mib too small for this size
+                const Tensor<float> xb = s3.reshape({s3.numel()}).narrow(0, 0, count).reshape({32, z.C, z.side, z.side});
+                const Tensor<float> gb = ds3.reshape({ds3.numel()}).narrow(0, 0, count).reshape({32, z.C, z.side, z.side});
+                const Tensor<float> wb = randn<float>({z.C}, g3).to(gpu), bb_ = randn<float>({z.C}, g3).to(gpu);
+                Tensor<float> copy_out = empty<float>({32, z.C, z.side, z.side}, gpu);
+                const double units = double(count) * 4.0;
+                auto forward = [&] { sink = batch_norm(xb, Tensor<float>(), Tensor<float>(), wb, bb_, true); };
+                auto both = [&] {
+                    sink = forward_backward(xb, gb, [&](const Tensor<float>& t) {
+                               return batch_norm(t, Tensor<float>(), Tensor<float>(), wb, bb_, true);
+                           }).second;
+                };
+                const double t_copy = time_op(
+                    [&] { copy_out.copy_(xb); }, reps);
+                const double t_fwd = time_op(forward, reps), t_both = time_op(both, reps);
+                setenv(BATCH_NORM, "1", 1);
+                const double t_fwd1 = time_op(forward, reps), t_both1 = time_op(both, reps);
+                unsetenv(BATCH_NORM);
+                const double copy_gbs_here = 2 * units / t_copy / 1e9;
+                auto pct = [&](double moved, double t) { return 100.0 * moved / t / 1e9 / copy_gbs_here; };
+                std::printf("| %s | [32, %lld, %lld, %lld] | %.1f | %.0f | %.3f | %.0f%% | %.0f%% | %.3f | %.0f%% | %.0f%% |\n",
+                            z.where, (long long)z.C, (long long)z.side, (long long)z.side, units / 1048576.0, copy_gbs_here,
+                            1e3 * t_fwd, pct(2 * units, t_fwd), pct(2 * units, t_fwd1), 1e3 * t_both, pct(5 * units, t_both),
+                            pct(5 * units, t_both1));
+            }
         }
         return 0;
     } catch (const std::exception& e) {

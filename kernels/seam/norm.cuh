@@ -259,8 +259,12 @@ __global__ void batch_norm_backward_kernel(const T* g, const T* x, const T* y_re
 // log2(M + 1) bits of the double result: far below float rounding (never E[x²] - E[x]², whose loss
 // grows with mean²/var). Bytes moved: forward reads x twice and writes y (3 units where a copy
 // moves 2: at most 67 % of the copy rate), backward reads g and x twice and writes dx (5 units
-// against 3: at most 60 %). Beyond that the chunk must stay on chip between the passes (a
-// persistent kernel with a grid-wide barrier, as cuDNN's persistent batch norm does).
+// against 3: at most 60 %) when every byte comes from memory. The apply passes take the chunks in
+// the reverse of the sums passes' order (batch_norm_apply_item), so their first reads find the
+// chunks the sums passes read last still in L2: a tensor that fits in L2 is read from memory about
+// once (NOT YET TIMED; bench_elementwise_cuda's ResNet-50 table measures it against a copy of the
+// same size). Beyond that the chunk must stay on chip between the passes (a persistent kernel with
+// a grid-wide barrier, as cuDNN's persistent batch norm does).
 
 /// How version 2 cuts each channel (from the shape only).
 struct BatchNormPlan {
@@ -323,6 +327,16 @@ SEAM_HOST_DEVICE BatchNormChunk batch_norm_chunk(const BatchNormArgs& a, const B
     const int64_t planes = a.N - k.n0 < p.planes_per_chunk ? a.N - k.n0 : p.planes_per_chunk;
     k.elems = static_cast<int>(planes * a.inner);
     return k;
+}
+
+/// The work item (channel-major chunk index) the apply passes' block slot b takes: the sums pass's
+/// items in reverse. Blocks start in about blockIdx order, so the sums pass reads the last chunks
+/// last, and the apply pass starts with them while they are still in L2: on tensors up to about
+/// the L2's size (50 MB on an H100 or H200; ResNet-50's batch-norm inputs at batch 32 are 13 to
+/// 103 MB) most of the second read of x comes from L2, not from memory. Any order gives the same
+/// results (the host emulation runs both).
+SEAM_HOST_DEVICE int64_t batch_norm_apply_item(const BatchNormArgs& a, const BatchNormPlan& p, int64_t b) {
+    return a.C * p.chunks - 1 - b;
 }
 
 /// Offset in [N, C, inner] of the chunk's element j.
@@ -582,7 +596,7 @@ __global__ void __launch_bounds__(kThreads)
                                     const double* partial_a, const double* partial_b, const double* shift_k) {
     __shared__ T coefficients[2];
     for (int64_t b = blockIdx.x; b < a.C * p.chunks; b += gridDim.x) {
-        const BatchNormChunk k = batch_norm_chunk(a, p, b);
+        const BatchNormChunk k = batch_norm_chunk(a, p, batch_norm_apply_item(a, p, b));
         if (threadIdx.x < kWarpSize) {
             SumPair sums;
             if (a.training) sums = norm_detail::warp_channel_sums(partial_a, partial_b, p, k.c);
@@ -638,7 +652,7 @@ __global__ void __launch_bounds__(kThreads)
                                      const double* partial_b, T* dx, T* dweight, T* dbias) {
     __shared__ T coefficients[4];
     for (int64_t b = blockIdx.x; b < a.C * p.chunks; b += gridDim.x) {
-        const BatchNormChunk k = batch_norm_chunk(a, p, b);
+        const BatchNormChunk k = batch_norm_chunk(a, p, batch_norm_apply_item(a, p, b));
         if (!dx && k.chunk != 0) continue;  // only the per-channel results are wanted (uniform per block)
         if (threadIdx.x < kWarpSize) {
             SumPair sums;

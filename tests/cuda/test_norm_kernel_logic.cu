@@ -132,9 +132,13 @@ struct HostBatchNorm {
         // blocks compute their coefficients, so in training those must read neither (they read the
         // published shift K), and in evaluation nothing writes the buffers. forward_ascending runs
         // chunk 0 first instead.
+        // Block slots in launch order, each mapped to its chunk by the kernel's batch_norm_apply_item
+        // (the sums pass's chunks in reverse); forward_ascending walks the slots backwards.
         const int64_t blocks = a.C * p.chunks;
+        std::vector<int> seen(static_cast<size_t>(blocks), 0);
         for (int64_t i = 0; i < blocks; ++i) {
-            const int64_t b = forward_ascending ? i : blocks - 1 - i;
+            const int64_t b = k::batch_norm_apply_item(a, p, forward_ascending ? blocks - 1 - i : i);
+            if (!expect_item(b, blocks, seen)) continue;  // reported; the emulation must not write out of bounds
             const k::BatchNormChunk ch = k::batch_norm_chunk(a, p, b);
             k::SumPair sums;
             if (a.training) sums = channel_tree(pa, pb, p, ch.c);
@@ -156,6 +160,7 @@ struct HostBatchNorm {
                 k::batch_norm_thread_apply_forward(x, y, a, p, ch, static_cast<T>(f.scale), static_cast<T>(f.shift), i,
                                                    k::kThreads, vec);
         }
+        expect_every_item_once(seen, "batch_norm v2 forward apply pass");
     }
     template <class T>
     void sums_backward(const T* g, const T* x, const T* y_relu, const double* save_mean, const k::BatchNormArgs& a,
@@ -176,7 +181,11 @@ struct HostBatchNorm {
                         const k::BatchNormPlan& p, bool vec, bool need_sums, const double* pa, const double* pb, T* dx,
                         T* dweight, T* dbias) const {
         ++apply_launches, last_vec = vec;
-        for (int64_t b = 0; b < a.C * p.chunks; ++b) {
+        const int64_t blocks = a.C * p.chunks;
+        std::vector<int> seen(static_cast<size_t>(blocks), 0);
+        for (int64_t slot = 0; slot < blocks; ++slot) {
+            const int64_t b = k::batch_norm_apply_item(a, p, slot);
+            if (!expect_item(b, blocks, seen)) continue;  // reported; the emulation must not write out of bounds
             const k::BatchNormChunk ch = k::batch_norm_chunk(a, p, b);
             if (!dx && ch.chunk != 0) continue;
             k::SumPair sums;
@@ -193,6 +202,20 @@ struct HostBatchNorm {
                                                         static_cast<T>(c.mean_g), static_cast<T>(c.B),
                                                         static_cast<T>(save_mean[ch.c]), i, k::kThreads, vec);
         }
+        expect_every_item_once(seen, "batch_norm v2 backward apply pass");
+    }
+
+    /// The apply passes' slot-to-chunk map must stay in range and be a permutation.
+    static bool expect_item(int64_t b, int64_t blocks, std::vector<int>& seen) {
+        const bool in_range = b >= 0 && b < blocks;
+        expect(in_range, "batch_norm v2 apply pass: chunk " + std::to_string(b) + " of " + std::to_string(blocks));
+        if (in_range) ++seen[static_cast<size_t>(b)];
+        return in_range;
+    }
+    static void expect_every_item_once(const std::vector<int>& seen, const std::string& what) {
+        bool once = true;
+        for (int v : seen) once = once && v == 1;
+        expect(once, what + ": every chunk exactly once");
     }
 };
 
