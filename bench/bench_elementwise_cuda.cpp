@@ -514,6 +514,15 @@ int main(int argc, char** argv) {
                             1e3 * r.time.min, r.moved / r.time.median / 1e9, 100.0 * r.moved / r.time.median / 1e9 / copy_gbs3,
                             1e3 * r.time_v1.median, 100.0 * r.moved / r.time_v1.median / 1e9 / copy_gbs3,
                             r.time_v1.median / r.time.median);
+            // The decision each family's default waits on, in one line: rows where version 1 was faster,
+            // and rows below the 80 % of copy_ at the default.
+            std::string slower, below;
+            for (const FamilyRow& r : fam) {
+                if (r.time_v1.median < r.time.median) slower += (slower.empty() ? "" : "; ") + r.op + " (" + r.version_variable + ")";
+                if (r.moved / r.time.median / 1e9 < 0.8 * copy_gbs3) below += (below.empty() ? "" : "; ") + r.op;
+            }
+            std::printf("\n- default slower than version 1 on: %s\n- default below 80%% of copy_ on: %s\n",
+                        slower.empty() ? "no row" : slower.c_str(), below.empty() ? "no row" : below.c_str());
             std::printf("\n(Bytes moved, the least each kernel must read and write: a forward reads its input and writes its "
                         "output; a backward reads what it saved (the output for softmax, the input for the norms) and the "
                         "upstream gradient and writes the input's gradient; cross_entropy's backward reads the logits again "
