@@ -404,7 +404,7 @@ for exe in ${TESTS[@]+"${TESTS[@]}"}; do
   [ "$(basename "$exe")" = seam_cuda_tests ] || continue
   say "### 2b. seam_cuda_tests with SEAM_CONV_ALGORITHM=winograd (not the default: reported, not counted)"
   say ""
-  run_logged test_seam_cuda_tests_winograd 120 env SEAM_CONV_ALGORITHM=winograd "$exe" "--test-case-exclude=$V5_CASES,$V6_CASES"
+  run_logged test_seam_cuda_tests_winograd 60 env SEAM_CONV_ALGORITHM=winograd "$exe" "--test-case-exclude=$V5_CASES,$V6_CASES"
   saved_failed=$FAILED
   report_test "$OUT/logs/test_seam_cuda_tests_winograd.log" "SEAM_CONV_ALGORITHM=winograd seam_cuda_tests (all but TF32 versions 5 and 6)"
   grep -E '^(TEST CASE:|.*ERROR: )' "$OUT/logs/test_seam_cuda_tests_winograd.log" | head -n 20 | sed 's/^/  - /' >> "$REPORT"
