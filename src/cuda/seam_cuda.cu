@@ -31,6 +31,7 @@
 
 #include "seam/common.cuh"
 #include "seam/cuda/api.hpp"
+#include "seam/cuda/block_cache.hpp"
 #include "seam/cuda/runtime.hpp"
 #include "seam/conv2d.cuh"
 #include "seam/conv2d_tf32.cuh"
@@ -259,24 +260,25 @@ public:
         return *allocator;
     }
 
-    void* allocate(size_t bytes, int device) {
+    /// scratch: the caller gives the block back before its call returns (a launcher's workspace),
+    /// so it may take a larger cached block (block_cache.hpp's best fit).
+    void* allocate(size_t bytes, int device, bool scratch = false) {
         if (bytes == 0) return nullptr;
         const size_t size = allocation_size_class(bytes);
         const cudaStream_t stream = Stream::current(device).handle();
         std::lock_guard<std::mutex> lock(mutex_);
         MemoryStats& stats = stats_[device];
-        auto it = free_.find(FreeKey{device, stream, size});
-        void* ptr = nullptr;
-        if (it != free_.end() && !it->second.empty()) {
-            ptr = it->second.back();
-            it->second.pop_back();
-            stats.cached_bytes -= size;
+        const allocator_detail::BlockCache::Block cached = cache_.take(device, stream, size, scratch);
+        void* ptr = cached.ptr;
+        const size_t block_size = ptr ? cached.size : size;
+        if (ptr) {
+            stats.cached_bytes -= block_size;
             ++stats.cache_hits;
         } else {
             ptr = device_malloc(size, bytes, device);
         }
-        live_[ptr] = Block{size, device, stream};
-        stats.allocated_bytes += size;
+        live_[ptr] = Block{block_size, device, stream};
+        stats.allocated_bytes += block_size;
         stats.peak_allocated_bytes = std::max(stats.peak_allocated_bytes, stats.allocated_bytes);
         ++stats.allocations;
         return ptr;
@@ -293,7 +295,7 @@ public:
         }
         const Block block = it->second;
         live_.erase(it);
-        free_[FreeKey{block.device, block.stream, block.size}].push_back(ptr);
+        cache_.put(block.device, block.stream, block.size, ptr);
         MemoryStats& stats = stats_[block.device];
         stats.allocated_bytes -= block.size;
         stats.cached_bytes += block.size;
@@ -322,7 +324,6 @@ private:
         int device;
         cudaStream_t stream;
     };
-    using FreeKey = std::tuple<int, cudaStream_t, size_t>;
 
     /// cudaMalloc; on out-of-memory, give this device's cache back and try once more.
     void* device_malloc(size_t size, size_t requested, int device) {
@@ -348,24 +349,17 @@ private:
     }
 
     void release_locked(int device) {
-        for (auto it = free_.begin(); it != free_.end();) {
-            if (std::get<0>(it->first) != device) {
-                ++it;
-                continue;
-            }
-            DeviceGuard guard(device);
-            for (void* ptr : it->second) {
-                SEAM_CUDA_CHECK(cudaFree(ptr));
-                stats_[device].cached_bytes -= std::get<2>(it->first);
-                ++stats_[device].device_frees;
-            }
-            it = free_.erase(it);
-        }
+        cache_.release(device, [&](void* ptr, size_t size) {
+            DeviceGuard guard(device);  // only where a block exists: empty_cache visits devices that may not
+            SEAM_CUDA_CHECK(cudaFree(ptr));
+            stats_[device].cached_bytes -= size;
+            ++stats_[device].device_frees;
+        });
     }
 
     std::mutex mutex_;
     std::unordered_map<void*, Block> live_;
-    std::map<FreeKey, std::vector<void*>> free_;
+    allocator_detail::BlockCache cache_;  // the freed blocks, by (device, stream, size)
     std::array<MemoryStats, kMaxDevices> stats_{};
 };
 
@@ -389,7 +383,7 @@ namespace {
 /// Device memory for one call's scratch space, handed back when the call returns. Giving it back
 /// before the GPU has used it is safe: the block can only be reused by later work on the same stream.
 struct Workspace {
-    explicit Workspace(size_t bytes) : ptr(allocate(bytes)) {}
+    explicit Workspace(size_t bytes) : ptr(CachingAllocator::instance().allocate(bytes, resolve_device(-1), /*scratch=*/true)) {}
     ~Workspace() { deallocate(ptr, Device{DeviceType::cuda, 0}); }  // the allocator knows the block's device
     Workspace(const Workspace&) = delete;
     Workspace& operator=(const Workspace&) = delete;

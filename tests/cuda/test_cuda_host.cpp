@@ -7,11 +7,15 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "seam/core/tensor.hpp"
 #include "seam/cuda/api.hpp"
+#include "seam/cuda/block_cache.hpp"
 
 using namespace seam;
 
@@ -49,6 +53,94 @@ TEST_CASE("allocation_size_class: 512-byte steps below 1 MiB, quarter powers of 
         const size_t c = allocation_size_class(bytes);
         CHECK(c >= bytes);
         CHECK(static_cast<double>(c) <= std::max(1.25 * static_cast<double>(bytes), static_cast<double>(bytes) + 511.0));
+    }
+}
+
+TEST_CASE("the allocator's block cache: exact reuse per device and stream; best fit for scratch of 1 MiB up") {
+    using cuda::allocator_detail::BlockCache;
+    constexpr size_t MiB = size_t(1) << 20;
+    // Fake handles: the cache only stores and compares them.
+    auto fake = [](uintptr_t v) { return reinterpret_cast<void*>(v); };
+    const cuda::StreamHandle s1 = reinterpret_cast<cuda::StreamHandle>(uintptr_t(0x100));
+    const cuda::StreamHandle s2 = reinterpret_cast<cuda::StreamHandle>(uintptr_t(0x200));
+    BlockCache cache;
+    CHECK(cache.take(0, s1, 4096, false).ptr == nullptr);  // empty
+    cache.put(0, s1, 4096, fake(0x1000));
+    CHECK(cache.take(0, s2, 4096, true).ptr == nullptr);   // another stream: never
+    CHECK(cache.take(1, s1, 4096, true).ptr == nullptr);   // another device: never
+    CHECK(cache.take(0, s1, 3584, true).ptr == nullptr);   // smaller class, below 1 MiB: exact only
+    const BlockCache::Block b = cache.take(0, s1, 4096, false);
+    CHECK(b.ptr == fake(0x1000));
+    CHECK(b.size == 4096);
+    CHECK(cache.take(0, s1, 4096, false).ptr == nullptr);  // taken out
+    cache.put(0, s1, 8192, fake(0x2000));
+    CHECK(cache.take(0, s1, 4096, true).ptr == nullptr);   // 4 KiB scratch: below kBestFitFrom, no best fit
+
+    // Best fit: scratch of at least 1 MiB takes the smallest cached block at least as large, on its
+    // own device and stream only; other requests take their exact class only.
+    cache.put(0, s1, 1024 * MiB, fake(0x3000));
+    cache.put(0, s1, 80 * MiB, fake(0x4000));
+    cache.put(0, s2, 256 * MiB, fake(0x5000));
+    CHECK(cache.take(0, s1, 224 * MiB, false).ptr == nullptr);
+    const BlockCache::Block fit = cache.take(0, s1, 64 * MiB, true);
+    CHECK(fit.ptr == fake(0x4000));  // 80 MiB, not 1 GiB
+    CHECK(fit.size == 80 * MiB);
+    const BlockCache::Block big = cache.take(0, s1, 224 * MiB, true);
+    CHECK(big.ptr == fake(0x3000));  // the 256 MiB block is s2's
+    CHECK(big.size == 1024 * MiB);
+    CHECK(cache.take(0, s1, 2 * MiB, true).ptr == nullptr);  // the 8 KiB block is too small
+    CHECK(cache.take(0, s1, 2048 * MiB, true).ptr == nullptr);
+
+    // release: every block of one device, each with its size; the other device's stay.
+    cache.put(1, s1, 4096, fake(0x6000));
+    std::vector<std::pair<void*, size_t>> freed;
+    cache.release(0, [&](void* p, size_t size) { freed.emplace_back(p, size); });
+    std::sort(freed.begin(), freed.end());
+    CHECK(freed == std::vector<std::pair<void*, size_t>>{{fake(0x2000), 8192}, {fake(0x5000), 256 * MiB}});
+    CHECK(cache.take(0, s2, 256 * MiB, false).ptr == nullptr);
+    CHECK(cache.take(1, s1, 4096, false).ptr == fake(0x6000));
+
+    // Best fit looks past a size whose list is empty (its blocks all handed out).
+    BlockCache again;
+    again.put(0, s1, 80 * MiB, fake(0x7000));
+    again.put(0, s1, 1024 * MiB, fake(0x8000));
+    CHECK(again.take(0, s1, 64 * MiB, true).ptr == fake(0x7000));
+    CHECK(again.take(0, s1, 64 * MiB, true).ptr == fake(0x8000));
+    CHECK(again.take(0, s1, 64 * MiB, true).ptr == nullptr);
+}
+
+TEST_CASE("the allocator's block cache: a VGG-16 step's Winograd workspaces cached as one block, not eight") {
+    // The workspace size classes of the Winograd passes of a VGG-16 training step at batch 16,
+    // 224x224, in MiB, in the order the step asks for them (kernels::winograd_workspace_bytes of each
+    // worthwhile pass through allocation_size_class: forward conv1_2 .. conv5_3, then the gradients
+    // from conv5_3 back to conv1_1), each given back before the next is asked for.
+    using cuda::allocator_detail::BlockCache;
+    constexpr size_t MiB = size_t(1) << 20;
+    const std::vector<size_t> forward = {1024, 640, 896, 320, 448, 448, 160, 224, 224, 80, 80, 80};
+    // backward-data and backward-weight of each layer where worthwhile (conv1_x and conv2_1's
+    // backward-weight: O·C < 16384, implicit GEMM)
+    const std::vector<size_t> backward = {80,  80,  80,  80,  80,  80,  224, 224, 224, 224, 160, 160,
+                                          448, 448, 448, 448, 320, 320, 896, 896, 640, 1024, 896};
+    std::vector<size_t> step = forward;
+    step.insert(step.end(), backward.begin(), backward.end());
+    const cuda::StreamHandle stream = nullptr;
+    for (bool best_fit : {false, true}) {
+        BlockCache cache;
+        size_t held = 0;  // bytes taken from the device (cudaMalloc): the cache's final size
+        uintptr_t next = 0x10000;
+        for (int run = 0; run < 2; ++run)  // a second step must allocate nothing new
+            for (size_t mib : step) {
+                BlockCache::Block b = cache.take(0, stream, mib * MiB, best_fit);
+                if (!b.ptr) {
+                    b = {reinterpret_cast<void*>(next++), mib * MiB};
+                    held += mib * MiB;
+                    CHECK(run == 0);
+                }
+                cache.put(0, stream, b.size, b.ptr);
+            }
+        // Exact reuse keeps one block of each of the 8 classes: 896 + 1024 + 640 + 320 + 448 + 160
+        // + 224 + 80 MiB; best fit keeps the first, the largest.
+        CHECK(held == (best_fit ? 1024 : 3792) * MiB);
     }
 }
 

@@ -155,7 +155,8 @@ private:
 // Device memory is expensive to get (cudaMalloc synchronises the device and takes tens of µs) and
 // a training step asks for the same sizes every iteration. Freed blocks therefore go back to a
 // free list keyed by (device, stream, size class) and are handed out again for a request of the
-// same class. Reuse is limited to the stream the block was allocated on: work on one stream runs
+// same class; the launchers' own workspaces (scratch they give back before returning) of 1 MiB or
+// more may also take the smallest larger block (block_cache.hpp). Reuse is limited to the stream the block was allocated on: work on one stream runs
 // in order, so a block freed there can be reused there at once; a tensor used on a second stream
 // must be synchronised by the caller (PyTorch's recordStream rule, without its bookkeeping).
 // When cudaMalloc runs out of memory, the cache of that device is released and the call retried.
