@@ -553,17 +553,13 @@ int main(int argc, char** argv) {
                 if (count > s3.numel()) continue;  // --mib too small for this size
                 const Tensor<float> xb = s3.reshape({s3.numel()}).narrow(0, 0, count).reshape({32, z.C, z.side, z.side});
                 const Tensor<float> gb = ds3.reshape({ds3.numel()}).narrow(0, 0, count).reshape({32, z.C, z.side, z.side});
-                const Tensor<float> wb = randn<float>({z.C}, g3).to(gpu), bb_ = randn<float>({z.C}, g3).to(gpu);
+                const Tensor<float> weight_c = randn<float>({z.C}, g3).to(gpu), bias_c = randn<float>({z.C}, g3).to(gpu);
                 Tensor<float> copy_out = empty<float>({32, z.C, z.side, z.side}, gpu);
                 const double units = double(count) * 4.0;
-                auto forward = [&] { sink = batch_norm(xb, Tensor<float>(), Tensor<float>(), wb, bb_, true); };
-                auto both = [&] {
-                    sink = forward_backward(xb, gb, [&](const Tensor<float>& t) {
-                               return batch_norm(t, Tensor<float>(), Tensor<float>(), wb, bb_, true);
-                           }).second;
-                };
-                const double t_copy = time_op(
-                    [&] { copy_out.copy_(xb); }, reps);
+                auto bn = [&](const Tensor<float>& t) { return batch_norm(t, Tensor<float>(), Tensor<float>(), weight_c, bias_c, true); };
+                auto forward = [&] { sink = bn(xb); };
+                auto both = [&] { sink = forward_backward(xb, gb, bn).second; };
+                const double t_copy = time_op([&] { copy_out.copy_(xb); }, reps);
                 const double t_fwd = time_op(forward, reps), t_both = time_op(both, reps);
                 setenv(BATCH_NORM, "1", 1);
                 const double t_fwd1 = time_op(forward, reps), t_both1 = time_op(both, reps);
